@@ -1,0 +1,74 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { ApiKeyEntity, TenantEntity, type Role } from '../../lib/db/entities';
+import type { Orm } from '../../lib/db/orm';
+
+const KEY_PATTERN = /^bc_[A-Za-z0-9_-]{32,}$/;
+
+export const generateApiKey = () => `bc_${randomBytes(32).toString('base64url')}`;
+/** Keys are 256-bit random, so a fast hash is enough; only the hash is stored. */
+export const hashApiKey = (key: string) => createHash('sha256').update(key).digest('hex');
+export const keyPrefix = (key: string) => key.slice(0, 10);
+export const looksLikeApiKey = (key: string) => KEY_PATTERN.test(key);
+
+export interface Principal {
+  tenantId: string;
+  tenantName: string;
+  role: Role;
+  keyId: string;
+  keyName: string;
+  keyPrefix: string;
+}
+
+export async function resolveApiKey(orm: Orm, key: string): Promise<Principal | null> {
+  if (!looksLikeApiKey(key)) return null;
+  const em = orm.em.fork();
+  const apiKey = await em.findOne(ApiKeyEntity, { keyHash: hashApiKey(key), revokedAt: null });
+  if (!apiKey) return null;
+  const tenant = await em.findOne(TenantEntity, { id: apiKey.tenantId });
+  if (!tenant) return null;
+  // Throttled so a busy client does not turn every read into a write.
+  if (!apiKey.lastUsedAt || Date.now() - apiKey.lastUsedAt.getTime() > 60_000) {
+    await em.nativeUpdate(ApiKeyEntity, { id: apiKey.id }, { lastUsedAt: new Date() });
+  }
+  return {
+    tenantId: tenant.id,
+    tenantName: tenant.name,
+    role: apiKey.role,
+    keyId: apiKey.id,
+    keyName: apiKey.name,
+    keyPrefix: apiKey.prefix,
+  };
+}
+
+export async function createTenantWithKey(
+  orm: Orm,
+  opts: { tenantName: string; keyName: string; role: Role; key?: string },
+): Promise<{ tenantId: string; keyId: string; key: string }> {
+  const key = opts.key ?? generateApiKey();
+  // No ORM relation links the two, so the tenant is flushed first for the foreign key; one short transaction.
+  return orm.em.fork().transactional(async (em) => {
+    const tenant = em.create(TenantEntity, { id: randomUUID(), name: opts.tenantName });
+    await em.flush();
+    const apiKey = em.create(ApiKeyEntity, {
+      id: randomUUID(),
+      tenantId: tenant.id,
+      name: opts.keyName,
+      prefix: keyPrefix(key),
+      keyHash: hashApiKey(key),
+      role: opts.role,
+    });
+    await em.flush();
+    return { tenantId: tenant.id, keyId: apiKey.id, key };
+  });
+}
+
+/**
+ * On the very first start (no tenant yet) creates the admin tenant and its admin key. Returns the key only then,
+ * so it is printed once; afterwards only its hash exists. BOOTSTRAP_ADMIN_KEY presets the key (CI, Kubernetes).
+ */
+export async function ensureBootstrapAdmin(orm: Orm, presetKey?: string): Promise<{ key: string; tenantId: string } | null> {
+  const em = orm.em.fork();
+  if ((await em.count(TenantEntity, {})) > 0) return null;
+  const created = await createTenantWithKey(orm, { tenantName: 'admin', keyName: 'bootstrap', role: 'admin', key: presetKey });
+  return { key: created.key, tenantId: created.tenantId };
+}

@@ -1,0 +1,66 @@
+import type { Middleware } from 'koa';
+import { ZodError } from 'zod';
+import { AppError } from '../lib/errors';
+import type { Logger } from '../lib/log';
+
+export interface ErrorBody {
+  error: { code: string; message: string; details?: unknown };
+}
+
+const statusCodes: Record<number, string> = {
+  400: 'bad_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'method_not_allowed',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  422: 'unprocessable',
+};
+
+/** First in the chain: every error, thrown or not, leaves as `{ error: { code, message, details? } }`. */
+export function errorHandler(log: Logger, bodyLimit: string): Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) {
+        throw new AppError({ code: 'route_not_found', message: `No route for ${ctx.method} ${ctx.path}.`, status: 404 });
+      }
+    } catch (err) {
+      let body: ErrorBody;
+      if (err instanceof AppError) {
+        ctx.status = err.status;
+        body = { error: { code: err.code, message: err.message, details: err.details } };
+      } else if (err instanceof ZodError) {
+        ctx.status = 400;
+        body = {
+          error: {
+            code: 'validation_failed',
+            message: err.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '),
+            details: err.issues.map((i) => ({ path: i.path, message: i.message, code: i.code })),
+          },
+        };
+      } else {
+        const e = err as { status?: number; statusCode?: number; expose?: boolean; message?: string; type?: string };
+        const status = e.status ?? e.statusCode ?? 500;
+        ctx.status = status;
+        if (status >= 500) {
+          log.error({ err, path: ctx.path, method: ctx.method }, 'request failed');
+          body = { error: { code: 'internal', message: 'Internal error; it has been logged.' } };
+        } else {
+          if (err instanceof SyntaxError && status === 400) {
+            body = { error: { code: 'invalid_json', message: `The request body is not valid JSON: ${err.message}` } };
+          } else if (status === 413) {
+            body = { error: { code: 'payload_too_large', message: `The request body is larger than the ${bodyLimit} limit.` } };
+          } else {
+            const code = statusCodes[status] ?? 'bad_request';
+            body = { error: { code, message: e.expose && e.message ? e.message : code.replace(/_/g, ' ') } };
+          }
+        }
+      }
+      if (body.error.details === undefined) delete body.error.details;
+      ctx.body = body;
+      ctx.type = 'application/json';
+    }
+  };
+}

@@ -1,0 +1,85 @@
+import { Router } from '@koa/router';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { z } from 'zod';
+import { SEARCH_ATTRIBUTES, SELF_TEST_LIMITS, taskQueues, workflowIds, type SelfTestResult } from '../../lib/contracts';
+import { notFound } from '../../lib/errors';
+import type { AppDeps } from '../app';
+import { requireRole, type AuthState } from '../auth/middleware';
+
+const selfTestBody = z
+  .object({
+    probes: z.number().int().min(1).max(SELF_TEST_LIMITS.maxProbes).default(3),
+    holdMs: z.number().int().min(0).max(SELF_TEST_LIMITS.maxHoldMs).default(0),
+    note: z.string().max(500).optional(),
+    /** Client-chosen id makes the start idempotent: a retried POST finds the same run. */
+    id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
+  })
+  .strict();
+
+/** Diagnostics: a self-test run proves Temporal, the worker and the database work together. */
+export function systemRoutes({ temporal, config }: AppDeps) {
+  const router = new Router<AuthState>({ prefix: '/v1/system' });
+
+  router.get('/me', (ctx) => {
+    const p = ctx.state.principal;
+    ctx.body = { tenant: { id: p.tenantId, name: p.tenantName }, role: p.role, key: { id: p.keyId, name: p.keyName, prefix: p.keyPrefix } };
+  });
+
+  router.post('/self-test', requireRole('admin', 'operator'), async (ctx) => {
+    const body = selfTestBody.parse(ctx.request.body ?? {});
+    const { tenantId } = ctx.state.principal;
+    const workflowId = workflowIds.selfTest(tenantId, body.id ?? crypto.randomUUID());
+    let handle;
+    try {
+      handle = await temporal.workflow.start('selfTest', {
+        workflowId,
+        // A client retrying the same id gets the same run, running or finished, never a second one.
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        taskQueue: taskQueues(config.temporal.taskQueue).main,
+        args: [{ tenantId, probes: body.probes, holdMs: body.holdMs, note: body.note }],
+        typedSearchAttributes: [
+          { key: SEARCH_ATTRIBUTES.TenantId, value: tenantId },
+          { key: SEARCH_ATTRIBUTES.RunKind, value: 'system' },
+        ],
+      });
+    } catch (e) {
+      if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
+      handle = temporal.workflow.getHandle(workflowId);
+    }
+    if (ctx.query.wait === 'true') {
+      const result = (await handle.result()) as SelfTestResult;
+      ctx.body = { workflowId, status: 'completed', result };
+      return;
+    }
+    ctx.status = 202;
+    ctx.body = { workflowId, runId: 'firstExecutionRunId' in handle ? handle.firstExecutionRunId : null, status: 'running' };
+  });
+
+  router.get('/self-test/:id', async (ctx) => {
+    const { tenantId } = ctx.state.principal;
+    const workflowId = ctx.params.id!;
+    // Ids carry the tenant; another tenant's id answers exactly like a missing one.
+    if (!workflowId.startsWith(workflowIds.selfTest(tenantId, ''))) throw notFound('Self-test run');
+    const handle = temporal.workflow.getHandle(workflowId);
+    try {
+      const description = await handle.describe();
+      const status = description.status.name;
+      const body: Record<string, unknown> = { workflowId, runId: description.runId, status: status.toLowerCase() };
+      if (status === 'COMPLETED') body.result = await handle.result();
+      if (status === 'FAILED') {
+        try {
+          await handle.result();
+        } catch (e) {
+          body.failure = { message: (e as Error).cause instanceof Error ? ((e as Error).cause as Error).message : (e as Error).message };
+        }
+      }
+      ctx.body = body;
+    } catch (e) {
+      if (e instanceof WorkflowNotFoundError) throw notFound('Self-test run');
+      throw e;
+    }
+  });
+
+  return router;
+}

@@ -1,0 +1,43 @@
+import { ConfigError, loadConfig } from '../lib/config';
+import { createOrm } from '../lib/db/orm';
+import { createLogger } from '../lib/log';
+import { createTemporalClient } from '../lib/temporal/client';
+import { createApp } from './app';
+import { ensureBootstrapAdmin } from './auth/api-keys';
+
+/** The API process. With `npm start` the launcher has already migrated and bootstrapped. */
+async function main() {
+  const config = loadConfig();
+  const log = createLogger(config.logLevel, 'api');
+  if (!config.temporal.address) throw new ConfigError('TEMPORAL_ADDRESS', 'is required for the API process');
+  if (!config.database.url) throw new ConfigError('DATABASE_URL', 'is required for the API process');
+
+  const orm = await createOrm(config.database.url, config.database.poolMax);
+  const temporal = await createTemporalClient({ ...config.temporal, address: config.temporal.address });
+  const bootstrap = await ensureBootstrapAdmin(orm, config.api.bootstrapAdminKey);
+  if (bootstrap) log.warn({ tenantId: bootstrap.tenantId }, `created the admin tenant; its API key (shown once): ${bootstrap.key}`);
+
+  const app = createApp({ config, orm, temporal, log });
+  const server = app.listen(config.api.port, config.api.host, () => {
+    log.info({ url: `http://${config.api.host}:${config.api.port}` }, 'api listening');
+    process.send?.({ type: 'ready' });
+  });
+
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    server.close(() => {
+      void Promise.all([orm.close(), temporal.connection.close()]).finally(() => process.exit(0));
+    });
+    server.closeAllConnections();
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  if (process.send) process.once('disconnect', stop);
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof ConfigError ? e.message : e);
+  process.exit(1);
+});

@@ -1,0 +1,47 @@
+/**
+ * Workflow-safe contracts shared by workflows, activities, workers and the API: no Node APIs here.
+ */
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+
+/** Custom search attributes, registered on the dev server at start (`--search-attribute`) and set on every run. */
+export const SEARCH_ATTRIBUTES = {
+  TenantId: defineSearchAttributeKey('TenantId', SearchAttributeType.KEYWORD),
+  RunKind: defineSearchAttributeKey('RunKind', SearchAttributeType.KEYWORD),
+  CollectionId: defineSearchAttributeKey('CollectionId', SearchAttributeType.KEYWORD),
+} as const;
+
+export type RunKind = 'system' | 'ingest' | 'answer' | 'grounding' | 'agent' | 'batch';
+
+/** Task queue names are derived from one configured prefix so several stacks can share a namespace. */
+export const taskQueues = (prefix: string) => ({
+  /** Workflows and the default activities. */
+  main: prefix,
+  /** Tool calls of agents (MCP), scaled separately. */
+  tools: `${prefix}-tools`,
+});
+
+/** Business-key workflow ids (DESIGN.md: `answer:<tenant>:<uuid>` and so on). */
+export const workflowIds = {
+  selfTest: (tenantId: string, id: string) => `selftest:${tenantId}:${id}`,
+};
+
+export interface SelfTestInput {
+  tenantId: string;
+  /** How many probe rows to write, one activity each. */
+  probes: number;
+  /**
+   * How long each probe activity holds after its write, heartbeating. Lets an operator rehearse failover: kill
+   * the worker while a probe holds and watch another worker finish the run without a duplicate row.
+   */
+  holdMs: number;
+  note?: string;
+}
+
+export interface SelfTestResult {
+  probesWritten: number;
+  /** Rows that already existed because an earlier attempt wrote them before its worker died. */
+  probesAlreadyPresent: number;
+  attempts: number[];
+}
+
+export const SELF_TEST_LIMITS = { maxProbes: 50, maxHoldMs: 60_000 } as const;

@@ -1,0 +1,20 @@
+import { ChunkEntity, CollectionEntity, DocumentEntity } from './knowledge';
+import { SystemProbeEntity } from './system';
+import { LlmCallEntity, SpanEntity } from './telemetry';
+import { ApiKeyEntity, TenantEntity } from './tenancy';
+
+export * from './knowledge';
+export * from './system';
+export * from './telemetry';
+export * from './tenancy';
+
+export const entities = [
+  TenantEntity,
+  ApiKeyEntity,
+  CollectionEntity,
+  DocumentEntity,
+  ChunkEntity,
+  LlmCallEntity,
+  SpanEntity,
+  SystemProbeEntity,
+];

@@ -1,0 +1,118 @@
+import { randomUUID } from 'node:crypto';
+import { EntitySchema, type Opt } from '@mikro-orm/core';
+import { VectorType } from 'pgvector/mikro-orm';
+
+export interface Collection {
+  id: string;
+  tenantId: string;
+  name: string;
+  description?: string | null;
+  embeddingModel: string;
+  embeddingDim: number;
+  chunkSize: Opt<number>;
+  chunkOverlap: Opt<number>;
+  createdAt: Opt<Date>;
+  updatedAt: Opt<Date>;
+}
+
+export const CollectionEntity = new EntitySchema<Collection>({
+  name: 'Collection',
+  tableName: 'collections',
+  properties: {
+    id: { type: 'uuid', primary: true, onCreate: () => randomUUID() },
+    tenantId: { type: 'uuid' },
+    name: { type: 'text' },
+    description: { type: 'text', nullable: true },
+    embeddingModel: { type: 'text' },
+    embeddingDim: { type: 'integer' },
+    chunkSize: { type: 'integer', default: 800 },
+    chunkOverlap: { type: 'integer', default: 100 },
+    createdAt: { type: 'Date', columnType: 'timestamptz', onCreate: () => new Date() },
+    updatedAt: { type: 'Date', columnType: 'timestamptz', onCreate: () => new Date(), onUpdate: () => new Date() },
+  },
+});
+
+export type DocumentStatus = 'pending' | 'processing' | 'ready' | 'failed' | 'skipped';
+
+export interface Document {
+  id: string;
+  tenantId: string;
+  collectionId: string;
+  sourceKind: 'upload' | 'url' | 'folder';
+  source: string;
+  title?: string | null;
+  mimeType?: string | null;
+  contentHash?: string | null;
+  sizeBytes?: number | null;
+  status: Opt<DocumentStatus>;
+  error?: string | null;
+  chunkCount: Opt<number>;
+  metadata: Record<string, unknown>;
+  createdAt: Opt<Date>;
+  updatedAt: Opt<Date>;
+}
+
+export const DocumentEntity = new EntitySchema<Document>({
+  name: 'Document',
+  tableName: 'documents',
+  properties: {
+    id: { type: 'uuid', primary: true, onCreate: () => randomUUID() },
+    tenantId: { type: 'uuid' },
+    collectionId: { type: 'uuid' },
+    sourceKind: { type: 'text' },
+    source: { type: 'text' },
+    title: { type: 'text', nullable: true },
+    mimeType: { type: 'text', nullable: true },
+    contentHash: { type: 'text', nullable: true },
+    sizeBytes: { type: 'bigint', nullable: true },
+    status: { type: 'text', default: 'pending' },
+    error: { type: 'text', nullable: true },
+    chunkCount: { type: 'integer', default: 0 },
+    metadata: { type: 'json', default: '{}' },
+    createdAt: { type: 'Date', columnType: 'timestamptz', onCreate: () => new Date() },
+    updatedAt: { type: 'Date', columnType: 'timestamptz', onCreate: () => new Date(), onUpdate: () => new Date() },
+  },
+});
+
+export interface Chunk {
+  id: string;
+  tenantId: string;
+  collectionId: string;
+  documentId: string;
+  ordinal: number;
+  text: string;
+  contentHash: string;
+  headingPath: string[];
+  page?: number | null;
+  startOffset?: number | null;
+  endOffset?: number | null;
+  tokens: number;
+  embedding?: number[] | null;
+  embeddingDim?: number | null;
+  metadata: Record<string, unknown>;
+  createdAt: Opt<Date>;
+}
+
+export const ChunkEntity = new EntitySchema<Chunk>({
+  name: 'Chunk',
+  tableName: 'chunks',
+  properties: {
+    id: { type: 'uuid', primary: true, onCreate: () => randomUUID() },
+    tenantId: { type: 'uuid' },
+    collectionId: { type: 'uuid' },
+    documentId: { type: 'uuid' },
+    ordinal: { type: 'integer' },
+    text: { type: 'text' },
+    contentHash: { type: 'text' },
+    headingPath: { type: 'text[]', default: '{}' },
+    page: { type: 'integer', nullable: true },
+    startOffset: { type: 'integer', nullable: true },
+    endOffset: { type: 'integer', nullable: true },
+    tokens: { type: 'integer' },
+    // Dimension varies per collection; HNSW indexes are per dimension (see the migration).
+    embedding: { type: VectorType, nullable: true } as never,
+    embeddingDim: { type: 'integer', nullable: true },
+    metadata: { type: 'json', default: '{}' },
+    createdAt: { type: 'Date', columnType: 'timestamptz', onCreate: () => new Date() },
+  },
+});

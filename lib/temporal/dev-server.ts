@@ -1,0 +1,106 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { createConnection } from 'node:net';
+import { dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Connection } from '@temporalio/client';
+import { SEARCH_ATTRIBUTES } from '../contracts';
+
+export interface DevServerOptions {
+  cliPath: string;
+  port: number;
+  /** null for a headless server. */
+  uiPort: number | null;
+  /** Persist state here; omit for an in-memory server (tests). */
+  dbFile?: string;
+  /** Server output goes here (it is verbose); omit to discard. */
+  logFile?: string;
+  namespace?: string;
+  ip?: string;
+  startTimeoutMs?: number;
+}
+
+export interface DevServer {
+  address: string;
+  uiUrl: string | null;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export function portInUse(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ port, host });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** Starts `temporal server start-dev` with our search attributes and waits until its frontend answers. */
+export async function startDevServer(opts: DevServerOptions): Promise<DevServer> {
+  const ip = opts.ip ?? '127.0.0.1';
+  const address = `${ip}:${opts.port}`;
+  if (await portInUse(opts.port, ip)) {
+    throw new Error(`Temporal port ${address} is already in use (set TEMPORAL_DEV_PORT, or TEMPORAL_ADDRESS to use that server)`);
+  }
+  const args = ['server', 'start-dev', '--ip', ip, '--port', String(opts.port), '--log-level', 'warn'];
+  if (opts.dbFile) {
+    await mkdir(dirname(opts.dbFile), { recursive: true });
+    args.push('--db-filename', opts.dbFile);
+  }
+  if (opts.uiPort === null) args.push('--headless');
+  else args.push('--ui-port', String(opts.uiPort));
+  if (opts.namespace && opts.namespace !== 'default') args.push('--namespace', opts.namespace);
+  for (const key of Object.values(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${key.name}=Keyword`);
+
+  const child = spawn(opts.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let recent = '';
+  const sink = opts.logFile ? (await mkdir(dirname(opts.logFile), { recursive: true }), createWriteStream(opts.logFile, { flags: 'a' })) : null;
+  const onOutput = (b: Buffer) => {
+    recent = (recent + b.toString()).slice(-3000);
+    sink?.write(b);
+  };
+  child.stdout!.on('data', onOutput);
+  child.stderr!.on('data', onOutput);
+  let exited: number | null | undefined;
+  child.on('exit', (code) => {
+    exited = code;
+    sink?.end();
+  });
+
+  const stop = async () => {
+    if (exited !== undefined) return;
+    child.kill('SIGTERM');
+    for (let i = 0; i < 100 && exited === undefined; i++) await sleep(100);
+    if (exited === undefined) child.kill('SIGKILL');
+  };
+
+  const deadline = Date.now() + (opts.startTimeoutMs ?? 60_000);
+  while (Date.now() < deadline) {
+    if (exited !== undefined) throw new Error(`Temporal dev server exited (${exited}): ${recent.trim().slice(-800)}`);
+    if (await portInUse(opts.port, ip)) {
+      try {
+        const connection = await Connection.connect({ address, connectTimeout: 2000 });
+        try {
+          await connection.workflowService.describeNamespace({ namespace: opts.namespace ?? 'default' });
+          return {
+            address,
+            uiUrl: opts.uiPort === null ? null : `http://${ip}:${opts.uiPort}`,
+            process: child,
+            stop,
+          };
+        } finally {
+          await connection.close();
+        }
+      } catch {
+        // not ready yet
+      }
+    }
+    await sleep(200);
+  }
+  await stop();
+  throw new Error(`Temporal dev server did not become ready at ${address}: ${recent.trim().slice(-800)}`);
+}

@@ -1,0 +1,169 @@
+/**
+ * `npm start`: the embedded stack in one command, offline, no Docker. Starts (unless pointed elsewhere) the Temporal
+ * dev server and PGlite, applies migrations, bootstraps the admin key, then runs the worker and API as children.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdir, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { ensureBootstrapAdmin } from '../api/auth/api-keys';
+import { ConfigError, loadConfig, redactUrl, type Config } from '../lib/config';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '../lib/db/embedded';
+import { createOrm, migrate, type Orm } from '../lib/db/orm';
+import { reapStale, writePidFile } from '../lib/process/pidfile';
+import { acquireTemporalCli } from '../lib/temporal/cli';
+import { startDevServer, type DevServer } from '../lib/temporal/dev-server';
+
+const say = (line: string) => console.log(`[start] ${line}`);
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+class StartError extends Error {}
+
+async function connectDatabase(url: string, config: Config): Promise<Orm> {
+  let orm: Orm | undefined;
+  try {
+    orm = await createOrm(url, config.database.poolMax);
+    await Promise.race([
+      orm.em.getConnection().execute('select 1'),
+      sleep(10_000).then(() => {
+        throw new Error('no answer within 10 s');
+      }),
+    ]);
+    return orm;
+  } catch (e) {
+    await orm?.close().catch(() => {});
+    const reason = (e as Error).message.split('\n')[0];
+    throw new StartError(`cannot connect to DATABASE_URL ${redactUrl(url)}: ${reason}`);
+  }
+}
+
+function startChild(name: string, script: string, env: NodeJS.ProcessEnv): Promise<ChildProcess> {
+  const child = fork(join(root, script), [], {
+    env,
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  return new Promise((resolve, reject) => {
+    const onExit = (code: number | null) => reject(new StartError(`${name} exited during start (code ${code})`));
+    child.once('exit', onExit);
+    child.on('message', (m: { type?: string }) => {
+      if (m?.type === 'ready') {
+        child.off('exit', onExit);
+        resolve(child);
+      }
+    });
+  });
+}
+
+async function stopChild(child: ChildProcess | undefined) {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await Promise.race([exited, sleep(15_000)]);
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+}
+
+async function main() {
+  const config = loadConfig();
+  const runDir = join(config.dataDir, 'run');
+  await mkdir(runDir, { recursive: true });
+  // A launcher killed with SIGKILL leaves its Temporal server behind: end it so its ports and locks free up.
+  for (const f of await readdir(runDir)) if (f.endsWith('.pid')) await reapStale(join(runDir, f), say);
+
+  let pg: EmbeddedPostgres | undefined;
+  let orm: Orm | undefined;
+  let temporal: DevServer | undefined;
+  const children: ChildProcess[] = [];
+  let stopping = false;
+
+  const shutdown = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    say('stopping...');
+    for (const child of [...children].reverse()) await stopChild(child);
+    await temporal?.stop();
+    await orm?.close().catch(() => {});
+    await pg?.stop().catch(() => {});
+    say('stopped');
+    process.exit(code);
+  };
+  process.once('SIGINT', () => void shutdown(0));
+  process.once('SIGTERM', () => void shutdown(0));
+
+  try {
+    let databaseUrl = config.database.url;
+    if (databaseUrl) {
+      orm = await connectDatabase(databaseUrl, config);
+      say(`database: ${redactUrl(databaseUrl)}`);
+    } else {
+      const dir = join(config.dataDir, 'pglite');
+      pg = await startEmbeddedPostgres({ dataDir: dir, port: config.database.pglitePort });
+      databaseUrl = pg.url;
+      orm = await connectDatabase(databaseUrl, config);
+      say(`embedded Postgres (PGlite + pgvector): ${databaseUrl}  data: ${dir}`);
+    }
+    const applied = await migrate(orm);
+    say(applied.length ? `migrations applied: ${applied.join(', ')}` : 'migrations: up to date');
+
+    const bootstrap = await ensureBootstrapAdmin(orm, config.api.bootstrapAdminKey);
+
+    let temporalAddress = config.temporal.address;
+    if (!temporalAddress) {
+      const cliPath = await acquireTemporalCli({ explicitPath: config.temporal.cliPath, cacheDir: config.temporal.cliCacheDir, log: say });
+      temporal = await startDevServer({
+        cliPath,
+        port: config.temporal.devPort,
+        uiPort: config.temporal.uiPort,
+        dbFile: join(config.dataDir, 'temporal', 'temporal.db'),
+        logFile: join(config.dataDir, 'logs', 'temporal.log'),
+        namespace: config.temporal.namespace,
+      });
+      await writePidFile(join(runDir, 'temporal.pid'), { pid: temporal.process.pid!, marker: join(config.dataDir, 'temporal') });
+      temporalAddress = temporal.address;
+      temporal.process.once('exit', (c) => {
+        if (!stopping) {
+          say(`Temporal dev server exited unexpectedly (${c}); see ${join(config.dataDir, 'logs', 'temporal.log')}`);
+          void shutdown(1);
+        }
+      });
+    }
+
+    const env = { ...process.env, TEMPORAL_ADDRESS: temporalAddress, DATABASE_URL: databaseUrl };
+    for (const [name, script] of [
+      ['worker', 'workers/main.ts'],
+      ['api', 'api/server.ts'],
+    ] as const) {
+      const child = await startChild(name, script, env);
+      children.push(child);
+      child.once('exit', (c, s) => {
+        if (!stopping) {
+          say(`${name} exited unexpectedly (${s ?? c}); stopping the stack`);
+          void shutdown(1);
+        }
+      });
+    }
+
+    const apiUrl = `http://${config.api.host}:${config.api.port}`;
+    say('BeyondCloud is up:');
+    say(`  API          ${apiUrl}   (health: ${apiUrl}/healthz, readiness: ${apiUrl}/readyz)`);
+    say(`  Temporal     ${temporalAddress}  namespace ${config.temporal.namespace}${temporal?.uiUrl ? `  Web UI ${temporal.uiUrl}` : ''}`);
+    say(`  Postgres     ${redactUrl(databaseUrl)}`);
+    say(`  data folder  ${config.dataDir}`);
+    if (bootstrap) {
+      say('');
+      say(`  Admin API key (shown once, only its hash is stored): ${bootstrap.key}`);
+      say(`  Try: curl -H "Authorization: Bearer ${bootstrap.key}" ${apiUrl}/v1/system/me`);
+      say('');
+    }
+    say('Ctrl-C stops everything.');
+  } catch (e) {
+    console.error(`[start] error: ${e instanceof StartError ? e.message : ((e as Error).stack ?? String(e))}`);
+    await shutdown(1);
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof ConfigError ? `[start] error: ${e.message}` : e);
+  process.exit(1);
+});

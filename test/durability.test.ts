@@ -1,0 +1,85 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { SEARCH_ATTRIBUTES, workflowIds, type SelfTestInput, type SelfTestResult } from '../lib/contracts';
+import { setupTestContext, type TestContext } from './harness';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+let ctx: TestContext;
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  ctx = await setupTestContext();
+});
+afterAll(() => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+
+/** The real worker process (workers/main.ts), as `npm start` runs it, on this file's task queue. */
+async function startWorkerProcess(): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
+    cwd: root,
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: ctx.config.temporal.address!,
+      DATABASE_URL: ctx.config.database.url!,
+      TEMPORAL_TASK_QUEUE: ctx.config.temporal.taskQueue,
+      WORKER_WORKFLOW_BUNDLE: inject('workflowBundlePath'),
+      LOG_LEVEL: 'info',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let output = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (b: Buffer) => {
+      output += b.toString();
+      if (output.includes('worker started')) resolve();
+    });
+    child.stderr!.on('data', (b: Buffer) => (output += b.toString()));
+    child.once('exit', (code) => reject(new Error(`worker exited (${code}) before starting: ${output}`)));
+  });
+  return child;
+}
+
+async function probeRows(workflowId: string) {
+  return (await ctx.orm.em
+    .getConnection()
+    .execute('select activity_id, attempt from system_probes where workflow_id = ? order by activity_id', [workflowId])) as Array<{
+    activity_id: string;
+    attempt: number;
+  }>;
+}
+
+it('finishes a run whose worker is SIGKILLed mid-activity, with each row written exactly once', async () => {
+  const first = await startWorkerProcess();
+  const workflowId = workflowIds.selfTest(ctx.tenant.id, randomUUID());
+  const input: SelfTestInput = { tenantId: ctx.tenant.id, probes: 3, holdMs: 2500 };
+  const handle = await ctx.client.workflow.start('selfTest', {
+    workflowId,
+    taskQueue: ctx.config.temporal.taskQueue,
+    args: [input],
+    typedSearchAttributes: [{ key: SEARCH_ATTRIBUTES.TenantId, value: ctx.tenant.id }],
+  });
+
+  // Wait until the second probe has written its row and is holding, then kill the worker without warning.
+  const deadline = Date.now() + 30_000;
+  while ((await probeRows(workflowId)).length < 2) {
+    if (Date.now() > deadline) throw new Error('the second probe never wrote its row');
+    await sleep(50);
+  }
+  first.kill('SIGKILL');
+  await new Promise((r) => first.once('exit', r));
+  expect((await handle.describe()).status.name).toBe('RUNNING');
+
+  await startWorkerProcess();
+  const result = (await handle.result()) as SelfTestResult;
+
+  // Probe 0 completed before the kill and is not run again; probe 1 is retried (attempt 2) and finds its row.
+  expect(result).toEqual({ probesWritten: 2, probesAlreadyPresent: 1, attempts: [1, 2, 1] });
+  const rows = await probeRows(workflowId);
+  expect(rows.map((r) => r.attempt)).toEqual([1, 1, 1]);
+  expect(new Set(rows.map((r) => r.activity_id)).size).toBe(3);
+});

@@ -1,0 +1,60 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { buildWorkflowBundle } from '../workers/bundle';
+import { loadConfig } from '../lib/config';
+import { startEmbeddedPostgres } from '../lib/db/embedded';
+import { createOrm, migrate } from '../lib/db/orm';
+import { freePort } from '../lib/process/ports';
+import { acquireTemporalCli } from '../lib/temporal/cli';
+import { startDevServer } from '../lib/temporal/dev-server';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    temporalAddress: string;
+    databaseUrl: string;
+    workflowBundlePath: string;
+    temporalCliPath: string;
+    tmpDir: string;
+  }
+}
+
+/**
+ * One Temporal dev server (in memory, free port) and one embedded Postgres (in memory, migrated) for the whole run,
+ * plus the workflow bundle built once. Always torn down, also when setup fails halfway.
+ */
+export default async function setup(project: TestProject) {
+  const cleanups: Array<() => Promise<unknown>> = [];
+  const teardown = async () => {
+    for (const c of cleanups.reverse()) await c().catch((e: unknown) => console.error('teardown:', e));
+  };
+  try {
+    const tmpDir = await mkdtemp(join(tmpdir(), 'beyondcloud-test-'));
+    cleanups.push(() => rm(tmpDir, { recursive: true, force: true }));
+    const config = loadConfig({ ...process.env, NODE_ENV: 'test' });
+
+    const [cliPath, pg, workflowBundlePath] = await Promise.all([
+      acquireTemporalCli({ explicitPath: config.temporal.cliPath, cacheDir: config.temporal.cliCacheDir, log: console.log }),
+      freePort().then((port) => startEmbeddedPostgres({ port })),
+      buildWorkflowBundle(join(tmpDir, 'workflow-bundle.js')),
+    ]);
+    cleanups.push(() => pg.stop());
+    const temporal = await startDevServer({ cliPath, port: await freePort(), uiPort: null });
+    cleanups.push(() => temporal.stop());
+
+    const orm = await createOrm(pg.url, 2);
+    await migrate(orm);
+    await orm.close();
+
+    project.provide('temporalAddress', temporal.address);
+    project.provide('databaseUrl', pg.url);
+    project.provide('workflowBundlePath', workflowBundlePath);
+    project.provide('temporalCliPath', cliPath);
+    project.provide('tmpDir', tmpDir);
+  } catch (e) {
+    await teardown();
+    throw e;
+  }
+  return teardown;
+}

@@ -1,0 +1,118 @@
+import { randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
+import { afterAll, inject } from 'vitest';
+import { createApp } from '../api/app';
+import { createTenantWithKey } from '../api/auth/api-keys';
+import { loadConfig, type Config } from '../lib/config';
+import type { Role } from '../lib/db/entities';
+import { createOrm, type Orm } from '../lib/db/orm';
+import { createLogger } from '../lib/log';
+import { createWorker } from '../workers/worker';
+
+let runtimeInstalled = false;
+
+/** Config for this test file: the shared services and a task queue of its own. */
+export function testConfig(overrides: NodeJS.ProcessEnv = {}): Config {
+  return loadConfig({
+    ...process.env,
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    TEMPORAL_ADDRESS: inject('temporalAddress'),
+    DATABASE_URL: inject('databaseUrl'),
+    TEMPORAL_TASK_QUEUE: `test-${randomUUID()}`,
+    DATABASE_POOL_MAX: '4',
+    ...overrides,
+  });
+}
+
+export interface TestContext {
+  config: Config;
+  orm: Orm;
+  client: Client;
+  /** A tenant of this file's own: the shared database is isolated per tenant, as the product is. */
+  tenant: { id: string; key: string };
+  addTenant(role?: Role): Promise<{ id: string; key: string }>;
+  startWorker(): Promise<Worker>;
+  workerConnection(): Promise<NativeConnection>;
+}
+
+/** Opens the database and Temporal for one test file and closes everything after it. */
+export async function setupTestContext(overrides: NodeJS.ProcessEnv = {}): Promise<TestContext> {
+  if (!runtimeInstalled) {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+    runtimeInstalled = true;
+  }
+  const config = testConfig(overrides);
+  const orm = await createOrm(config.database.url!, config.database.poolMax);
+  const connection = await Connection.connect({ address: config.temporal.address! });
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const workers: Worker[] = [];
+  const runs: Promise<void>[] = [];
+  const nativeConnections: NativeConnection[] = [];
+
+  const workerConnection = async () => {
+    const c = await NativeConnection.connect({ address: config.temporal.address! });
+    nativeConnections.push(c);
+    return c;
+  };
+  const addTenant = async (role: Role = 'admin') => {
+    const t = await createTenantWithKey(orm, { tenantName: `test-${randomUUID().slice(0, 8)}`, keyName: 'test', role });
+    return { id: t.tenantId, key: t.key };
+  };
+
+  afterAll(async () => {
+    for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+    await Promise.allSettled(runs);
+    for (const c of nativeConnections) await c.close();
+    await connection.close();
+    await orm.close();
+  });
+
+  return {
+    config,
+    orm,
+    client,
+    tenant: await addTenant('admin'),
+    addTenant,
+    workerConnection,
+    async startWorker() {
+      const worker = await createWorker({
+        connection: await workerConnection(),
+        namespace: config.temporal.namespace,
+        taskQueue: config.temporal.taskQueue,
+        deps: { orm },
+        workflowBundlePath: inject('workflowBundlePath'),
+      });
+      workers.push(worker);
+      runs.push(worker.run());
+      return worker;
+    },
+  };
+}
+
+/** The API on an ephemeral port, built with the test file's dependencies. */
+export async function startTestApi(ctx: TestContext, config: Config = ctx.config) {
+  const app = createApp({ config, orm: ctx.orm, temporal: ctx.client, log: createLogger('silent', 'api-test') });
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  const address = server.address();
+  const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+  return {
+    base,
+    async request(method: string, path: string, opts: { key?: string; body?: unknown; rawBody?: string } = {}) {
+      const headers: Record<string, string> = {};
+      if (opts.key) headers.authorization = `Bearer ${opts.key}`;
+      if (opts.body !== undefined || opts.rawBody !== undefined) headers['content-type'] = 'application/json';
+      const res = await fetch(base + path, {
+        method,
+        headers,
+        body: opts.rawBody ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body)),
+      });
+      const text = await res.text();
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests assert response fields one by one
+      return { status: res.status, body: text ? (JSON.parse(text) as Record<string, any>) : null };
+    },
+  };
+}

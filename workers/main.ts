@@ -1,0 +1,48 @@
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { loadConfig, ConfigError } from '../lib/config';
+import { createOrm } from '../lib/db/orm';
+import { createLogger } from '../lib/log';
+import { createWorkerConnection } from '../lib/temporal/client';
+import { taskQueues } from '../lib/contracts';
+import { createWorker } from './worker';
+
+/** The worker process: runs every workflow and activity on the main task queue until SIGTERM. */
+async function main() {
+  const config = loadConfig();
+  const log = createLogger(config.logLevel, 'worker');
+  // The SDK's own logger stays at WARN: its INFO lines (webpack output, state changes) drown ours.
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  if (!config.temporal.address) throw new ConfigError('TEMPORAL_ADDRESS', 'is required for a worker process');
+  if (!config.database.url) throw new ConfigError('DATABASE_URL', 'is required for a worker process');
+
+  const orm = await createOrm(config.database.url, config.database.poolMax);
+  const connection = await createWorkerConnection({ ...config.temporal, address: config.temporal.address });
+  const taskQueue = taskQueues(config.temporal.taskQueue).main;
+  const worker = await createWorker({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue,
+    deps: { orm },
+    workflowBundlePath: process.env.WORKER_WORKFLOW_BUNDLE || undefined,
+  });
+
+  const stop = () => worker.shutdown();
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  // Launched by `npm start`: if the launcher dies, so do we, instead of lingering as an orphan.
+  if (process.send) process.once('disconnect', stop);
+
+  log.info({ taskQueue, address: config.temporal.address }, 'worker started');
+  process.send?.({ type: 'ready' });
+  await worker.run();
+  await connection.close();
+  await orm.close();
+  log.info('worker stopped');
+  // The IPC channel to the launcher would otherwise keep the process alive.
+  process.exit(0);
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof ConfigError ? e.message : e);
+  process.exit(1);
+});

@@ -1,0 +1,2 @@
+// Every workflow, re-exported for the worker's workflowsPath and the prebuilt bundle.
+export * from './self-test';

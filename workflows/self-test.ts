@@ -1,0 +1,35 @@
+import { ApplicationFailure, defineQuery, proxyActivities, setHandler } from '@temporalio/workflow';
+import type { createActivities } from '../activities';
+import { SELF_TEST_LIMITS, type SelfTestInput, type SelfTestResult } from '../lib/contracts';
+
+const { writeProbe } = proxyActivities<ReturnType<typeof createActivities>>({
+  startToCloseTimeout: '2 minutes',
+  // A dead worker is noticed within the heartbeat timeout and the probe is retried elsewhere.
+  heartbeatTimeout: '3 seconds',
+  retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '5 seconds', maximumAttempts: 10 },
+});
+
+export const selfTestProgress = defineQuery<{ done: number; total: number }>('progress');
+
+/**
+ * Proves the stack end to end: each probe is an activity that writes one row idempotently. An operator can hold
+ * each probe open (holdMs) to rehearse killing a worker mid-activity.
+ */
+export async function selfTest(input: SelfTestInput): Promise<SelfTestResult> {
+  if (!Number.isInteger(input.probes) || input.probes < 1 || input.probes > SELF_TEST_LIMITS.maxProbes) {
+    throw ApplicationFailure.create({
+      type: 'bad_input',
+      message: `probes must be an integer from 1 to ${SELF_TEST_LIMITS.maxProbes}`,
+      nonRetryable: true,
+    });
+  }
+  const result: SelfTestResult = { probesWritten: 0, probesAlreadyPresent: 0, attempts: [] };
+  setHandler(selfTestProgress, () => ({ done: result.attempts.length, total: input.probes }));
+  for (let index = 0; index < input.probes; index++) {
+    const probe = await writeProbe({ tenantId: input.tenantId, index, holdMs: input.holdMs, note: input.note });
+    if (probe.inserted) result.probesWritten++;
+    else result.probesAlreadyPresent++;
+    result.attempts.push(probe.attempt);
+  }
+  return result;
+}
