@@ -7,7 +7,8 @@ import { z } from 'zod';
  * values from here instead of reading process.env itself.
  */
 
-const port = z.coerce.number().int().min(1).max(65535);
+const portMessage = 'must be a port number from 1 to 65535';
+const port = z.coerce.number({ error: portMessage }).int(portMessage).min(1, portMessage).max(65535, portMessage);
 const optionalString = z
   .string()
   .trim()
@@ -57,7 +58,7 @@ export const configSchema = z.object({
   TEMPORAL_UI_PORT: port.default(8233),
 
   DATABASE_URL: postgresUrl.optional(),
-  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(200).default(10),
+  DATABASE_POOL_MAX: z.coerce.number({ error: 'must be an integer from 1 to 200' }).int('must be an integer from 1 to 200').min(1, 'must be an integer from 1 to 200').max(200, 'must be an integer from 1 to 200').default(10),
   PGLITE_PORT: port.default(54329),
 });
 
@@ -119,7 +120,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (c.TEMPORAL_TLS_CERT_PATH && !c.TEMPORAL_TLS_KEY_PATH) {
     throw new ConfigError('TEMPORAL_TLS_KEY_PATH', 'is required when TEMPORAL_TLS_CERT_PATH is set');
   }
-  const cacheBase = env.XDG_CACHE_HOME || join(homedir(), '.cache');
+  const cacheBase = env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache');
   return {
     env: c.NODE_ENV,
     logLevel: c.LOG_LEVEL,

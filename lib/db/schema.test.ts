@@ -1,0 +1,139 @@
+import { randomUUID } from 'node:crypto';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { setupTestContext, type TestContext } from '../../test/harness';
+import { freePort } from '../process/ports';
+import { startEmbeddedPostgres } from './embedded';
+import { ChunkEntity, CollectionEntity, DocumentEntity } from './entities';
+import { createOrm, migrate, pendingMigrations } from './orm';
+
+let ctx: TestContext;
+beforeAll(async () => {
+  ctx = await setupTestContext();
+});
+
+const unit = (dim: number, hot: number) => Array.from({ length: dim }, (_, i) => (i === hot ? 1 : 0));
+
+async function seedCollection(tenantId: string) {
+  const em = ctx.orm.em.fork();
+  const collection = em.create(CollectionEntity, { id: randomUUID(), tenantId, name: `c-${randomUUID()}`, embeddingModel: 'local-384', embeddingDim: 384 });
+  await em.flush();
+  const document = em.create(DocumentEntity, {
+    id: randomUUID(),
+    tenantId,
+    collectionId: collection.id,
+    sourceKind: 'upload',
+    source: 'notes.md',
+    metadata: {},
+  });
+  await em.flush();
+  const texts = ['Temporal retries activities with backoff', 'Postgres stores vectors with pgvector', 'Cats sleep most of the day'];
+  texts.forEach((text, ordinal) =>
+    em.create(ChunkEntity, {
+      id: randomUUID(),
+      tenantId,
+      collectionId: collection.id,
+      documentId: document.id,
+      ordinal,
+      text,
+      contentHash: `h${ordinal}`,
+      headingPath: ['Notes', `Part ${ordinal}`],
+      tokens: text.split(' ').length,
+      embedding: unit(384, ordinal),
+      embeddingDim: 384,
+      metadata: {},
+    }),
+  );
+  await em.flush();
+  return { collection, document };
+}
+
+describe('schema v1', () => {
+  it('is fully migrated', async () => {
+    expect(await pendingMigrations(ctx.orm)).toEqual([]);
+  });
+
+  it('round-trips embeddings and heading paths through the ORM', async () => {
+    const { document } = await seedCollection(ctx.tenant.id);
+    const chunks = await ctx.orm.em.fork().find(ChunkEntity, { documentId: document.id }, { orderBy: { ordinal: 'asc' } });
+    expect(chunks).toHaveLength(3);
+    expect(chunks[1]!.embedding).toEqual(unit(384, 1));
+    expect(chunks[1]!.headingPath).toEqual(['Notes', 'Part 1']);
+  });
+
+  it('answers nearest-neighbour queries through the per-dimension HNSW index', async () => {
+    const { collection } = await seedCollection(ctx.tenant.id);
+    const conn = ctx.orm.em.getConnection();
+    const query = `select text from chunks where tenant_id = ? and collection_id = ? and embedding_dim = 384
+                   order by embedding::vector(384) <=> ?::vector(384) limit 1`;
+    const probe = JSON.stringify(unit(384, 2).map((v, i) => (i === 0 ? 0.2 : v)));
+    const rows = await conn.execute(query, [ctx.tenant.id, collection.id, probe]);
+    expect(rows).toEqual([{ text: 'Cats sleep most of the day' }]);
+
+    const plan = await ctx.orm.em.fork().transactional(async (em) => {
+      const c = em.getConnection();
+      await c.execute('set local enable_seqscan = off', [], 'run', em.getTransactionContext());
+      return c.execute(`explain ${query}`, [ctx.tenant.id, collection.id, probe], 'all', em.getTransactionContext());
+    });
+    expect(JSON.stringify(plan)).toContain('chunks_embedding_384_hnsw_idx');
+  });
+
+  it('keeps a stemmed full-text vector of every chunk', async () => {
+    const { collection } = await seedCollection(ctx.tenant.id);
+    const rows = await ctx.orm.em
+      .getConnection()
+      .execute(`select text from chunks where collection_id = ? and tsv @@ plainto_tsquery('english', 'retrying activity')`, [collection.id]);
+    expect(rows).toEqual([{ text: 'Temporal retries activities with backoff' }]);
+  });
+
+  it('refuses an embedding whose length is not the declared dimension', async () => {
+    const { collection, document } = await seedCollection(ctx.tenant.id);
+    const em = ctx.orm.em.fork();
+    em.create(ChunkEntity, {
+      id: randomUUID(),
+      tenantId: ctx.tenant.id,
+      collectionId: collection.id,
+      documentId: document.id,
+      ordinal: 99,
+      text: 'x',
+      contentHash: 'x',
+      headingPath: [],
+      tokens: 1,
+      embedding: [1, 0, 0],
+      embeddingDim: 384,
+      metadata: {},
+    });
+    await expect(em.flush()).rejects.toThrow(/check constraint/);
+  });
+
+  it('removes everything of a tenant with it', async () => {
+    const other = await ctx.addTenant();
+    await seedCollection(other.id);
+    const conn = ctx.orm.em.getConnection();
+    await conn.execute('delete from tenants where id = ?', [other.id]);
+    const [row] = await conn.execute(
+      `select (select count(*) from chunks where tenant_id = ?)::int + (select count(*) from documents where tenant_id = ?)::int
+              + (select count(*) from api_keys where tenant_id = ?)::int as n`,
+      [other.id, other.id, other.id],
+    );
+    expect(row?.n).toBe(0);
+  });
+});
+
+describe('migrations on a fresh database', () => {
+  it('apply, roll back and apply again', async () => {
+    const pg = await startEmbeddedPostgres({ port: await freePort() });
+    const orm = await createOrm(pg.url, 1);
+    try {
+      expect(await pendingMigrations(orm)).toEqual(['Migration20261125000000_initial']);
+      expect(await migrate(orm)).toEqual(['Migration20261125000000_initial']);
+      expect(await pendingMigrations(orm)).toEqual([]);
+      await orm.getMigrator().down();
+      const [tables] = await orm.em.getConnection().execute(`select count(*)::int as n from pg_tables where schemaname = 'public' and tablename = 'chunks'`);
+      expect(tables?.n).toBe(0);
+      expect(await migrate(orm)).toEqual(['Migration20261125000000_initial']);
+    } finally {
+      await orm.close();
+      await pg.stop();
+    }
+  });
+});
