@@ -1,4 +1,7 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import Koa from 'koa';
+import serve from 'koa-static';
 import { bodyParser } from '@koa/bodyparser';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../lib/config';
@@ -7,7 +10,11 @@ import type { Logger } from '../lib/log';
 import { authenticate } from './auth/middleware';
 import { errorHandler } from './errors';
 import { healthRoutes } from './routes/health';
+import { runsRoutes } from './routes/runs';
 import { systemRoutes } from './routes/system';
+import { tracingMiddleware } from './tracing';
+
+export const consoleDir = fileURLToPath(new URL('../ui/dist', import.meta.url));
 
 export interface AppDeps {
   config: Config;
@@ -22,6 +29,7 @@ export function createApp(deps: AppDeps): Koa {
   app.proxy = false;
   app.silent = true; // the error middleware logs what matters
 
+  app.use(tracingMiddleware());
   app.use(errorHandler(deps.log, deps.config.api.bodyLimit));
   app.use(
     bodyParser({
@@ -37,8 +45,20 @@ export function createApp(deps: AppDeps): Koa {
   app.use(health.routes());
 
   const v1 = authenticate(deps.orm);
-  const system = systemRoutes(deps);
-  app.use(async (ctx, next) => (ctx.path.startsWith('/v1/') ? v1(ctx as never, next) : next()));
-  app.use(system.routes()).use(system.allowedMethods({ throw: true }));
+  app.use(async (ctx, next) => (ctx.path.startsWith('/v1/') || ctx.path === '/v1' ? v1(ctx as never, next) : next()));
+  for (const router of [systemRoutes(deps), runsRoutes(deps)]) {
+    app.use(router.routes()).use(router.allowedMethods({ throw: true }));
+  }
+
+  // The console: static files, and index.html for its client-side routes.
+  if (existsSync(consoleDir)) {
+    app.use(serve(consoleDir, { index: 'index.html', maxage: 0 }));
+    app.use(async (ctx, next) => {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined && ctx.method === 'GET' && !ctx.path.startsWith('/v1') && ctx.accepts('html')) {
+        await serve(consoleDir, { index: 'index.html' })(Object.assign(ctx, { path: '/' }), async () => {});
+      }
+    });
+  }
   return app;
 }

@@ -2,6 +2,7 @@ import { ConfigError, loadConfig } from '../lib/config';
 import { createOrm } from '../lib/db/orm';
 import { createLogger } from '../lib/log';
 import { createTemporalClient } from '../lib/temporal/client';
+import { startTelemetry } from '../lib/telemetry';
 import { createApp } from './app';
 import { ensureBootstrapAdmin } from './auth/api-keys';
 
@@ -9,10 +10,12 @@ import { ensureBootstrapAdmin } from './auth/api-keys';
 async function main() {
   const config = loadConfig();
   const log = createLogger(config.logLevel, 'api');
+  const telemetry = startTelemetry({ serviceName: 'beyondcloud-api', tracing: config.telemetry.tracing, otlpEndpoint: config.telemetry.otlpEndpoint, log });
   if (!config.temporal.address) throw new ConfigError('TEMPORAL_ADDRESS', 'is required for the API process');
   if (!config.database.url) throw new ConfigError('DATABASE_URL', 'is required for the API process');
 
   const orm = await createOrm(config.database.url, config.database.poolMax);
+  telemetry.spanStore?.attach(orm);
   const temporal = await createTemporalClient({ ...config.temporal, address: config.temporal.address });
   const bootstrap = await ensureBootstrapAdmin(orm, config.api.bootstrapAdminKey);
   if (bootstrap) log.warn({ tenantId: bootstrap.tenantId }, `created the admin tenant; its API key (shown once): ${bootstrap.key}`);
@@ -28,7 +31,10 @@ async function main() {
     if (stopping) return;
     stopping = true;
     server.close(() => {
-      void Promise.all([orm.close(), temporal.connection.close()]).finally(() => process.exit(0));
+      void telemetry
+        .shutdown()
+        .then(() => Promise.all([orm.close(), temporal.connection.close()]))
+        .finally(() => process.exit(0));
     });
     server.closeAllConnections();
   };

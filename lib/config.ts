@@ -57,6 +57,10 @@ export const configSchema = z.object({
   TEMPORAL_DEV_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.default(8233),
 
+  WORKER_WORKFLOW_BUNDLE: optionalString,
+  TRACING: bool.default(true),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url('must be an http(s) URL').optional(),
+
   DATABASE_URL: postgresUrl.optional(),
   DATABASE_POOL_MAX: z.coerce.number({ error: 'must be an integer from 1 to 200' }).int('must be an integer from 1 to 200').min(1, 'must be an integer from 1 to 200').max(200, 'must be an integer from 1 to 200').default(10),
   PGLITE_PORT: port.default(54329),
@@ -92,6 +96,15 @@ export interface Config {
     cliCacheDir: string;
     devPort: number;
     uiPort: number;
+  };
+  worker: {
+    /** A prebuilt workflow bundle; without one the worker bundles workflows at start. */
+    workflowBundle?: string;
+  };
+  telemetry: {
+    /** Spans written to Postgres (the console's traces). */
+    tracing: boolean;
+    otlpEndpoint?: string;
   };
   database: {
     /** null when the embedded PGlite server is to be started. */
@@ -144,6 +157,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       devPort: c.TEMPORAL_DEV_PORT,
       uiPort: c.TEMPORAL_UI_PORT,
     },
+    worker: { workflowBundle: c.WORKER_WORKFLOW_BUNDLE },
+    telemetry: { tracing: c.TRACING, otlpEndpoint: c.OTEL_EXPORTER_OTLP_ENDPOINT },
     database: {
       url: c.DATABASE_URL ?? null,
       poolMax: c.DATABASE_POOL_MAX,

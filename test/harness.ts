@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Client, Connection } from '@temporalio/client';
+import { Connection, type Client } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import { afterAll, inject } from 'vitest';
 import { createApp } from '../api/app';
@@ -9,8 +9,11 @@ import type { Role } from '../lib/db/entities';
 import { createOrm, type Orm } from '../lib/db/orm';
 import { createLogger } from '../lib/log';
 import { createWorker } from '../workers/worker';
+import { createClient } from '../lib/temporal/client';
+import { startTelemetry, type Telemetry } from '../lib/telemetry';
 
 let runtimeInstalled = false;
+let telemetry: Telemetry;
 
 /** Config for this test file: the shared services and a task queue of its own. */
 export function testConfig(overrides: NodeJS.ProcessEnv = {}): Config {
@@ -27,6 +30,7 @@ export function testConfig(overrides: NodeJS.ProcessEnv = {}): Config {
 }
 
 export interface TestContext {
+  telemetry: Telemetry;
   config: Config;
   orm: Orm;
   client: Client;
@@ -41,12 +45,15 @@ export interface TestContext {
 export async function setupTestContext(overrides: NodeJS.ProcessEnv = {}): Promise<TestContext> {
   if (!runtimeInstalled) {
     Runtime.install({ logger: new DefaultLogger('WARN') });
+    // One SDK per test process, as in the API and worker processes; spans go to the shared test database.
+    telemetry = startTelemetry({ serviceName: 'beyondcloud-test', tracing: true });
     runtimeInstalled = true;
   }
   const config = testConfig(overrides);
   const orm = await createOrm(config.database.url!, config.database.poolMax);
   const connection = await Connection.connect({ address: config.temporal.address! });
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const client = createClient(connection, config.temporal.namespace);
+  telemetry.spanStore?.attach(orm);
   const workers: Worker[] = [];
   const runs: Promise<void>[] = [];
   const nativeConnections: NativeConnection[] = [];
@@ -65,11 +72,13 @@ export async function setupTestContext(overrides: NodeJS.ProcessEnv = {}): Promi
     for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
     await Promise.allSettled(runs);
     for (const c of nativeConnections) await c.close();
+    await telemetry.spanStore?.flush();
     await connection.close();
     await orm.close();
   });
 
   return {
+    telemetry,
     config,
     orm,
     client,
@@ -83,6 +92,7 @@ export async function setupTestContext(overrides: NodeJS.ProcessEnv = {}): Promi
         taskQueue: config.temporal.taskQueue,
         deps: { orm },
         workflowBundlePath: inject('workflowBundlePath'),
+        telemetry,
       });
       workers.push(worker);
       runs.push(worker.run());

@@ -1,11 +1,11 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { workflowsPath } from './worker';
+import { workflowInterceptorModules, workflowsPath } from './worker';
 
 /** Prebuilds the workflow bundle so production workers (and tests) skip webpack at start. */
 export async function buildWorkflowBundle(outFile: string): Promise<string> {
-  const { code } = await bundleWorkflowCode({ workflowsPath, logger: undefined });
+  const { code } = await bundleWorkflowCode({ workflowsPath, workflowInterceptorModules });
   await mkdir(dirname(outFile), { recursive: true });
   await writeFile(outFile, code);
   return outFile;

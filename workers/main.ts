@@ -3,6 +3,7 @@ import { loadConfig, ConfigError } from '../lib/config';
 import { createOrm } from '../lib/db/orm';
 import { createLogger } from '../lib/log';
 import { createWorkerConnection } from '../lib/temporal/client';
+import { startTelemetry } from '../lib/telemetry';
 import { taskQueues } from '../lib/contracts';
 import { createWorker } from './worker';
 
@@ -10,12 +11,14 @@ import { createWorker } from './worker';
 async function main() {
   const config = loadConfig();
   const log = createLogger(config.logLevel, 'worker');
+  const telemetry = startTelemetry({ serviceName: 'beyondcloud-worker', tracing: config.telemetry.tracing, otlpEndpoint: config.telemetry.otlpEndpoint, log });
   // The SDK's own logger stays at WARN: its INFO lines (webpack output, state changes) drown ours.
   Runtime.install({ logger: new DefaultLogger('WARN') });
   if (!config.temporal.address) throw new ConfigError('TEMPORAL_ADDRESS', 'is required for a worker process');
   if (!config.database.url) throw new ConfigError('DATABASE_URL', 'is required for a worker process');
 
   const orm = await createOrm(config.database.url, config.database.poolMax);
+  telemetry.spanStore?.attach(orm);
   const connection = await createWorkerConnection({ ...config.temporal, address: config.temporal.address });
   const taskQueue = taskQueues(config.temporal.taskQueue).main;
   const worker = await createWorker({
@@ -23,7 +26,8 @@ async function main() {
     namespace: config.temporal.namespace,
     taskQueue,
     deps: { orm },
-    workflowBundlePath: process.env.WORKER_WORKFLOW_BUNDLE || undefined,
+    workflowBundlePath: config.worker.workflowBundle,
+    telemetry,
   });
 
   const stop = () => worker.shutdown();
@@ -36,6 +40,7 @@ async function main() {
   process.send?.({ type: 'ready' });
   await worker.run();
   await connection.close();
+  await telemetry.shutdown();
   await orm.close();
   log.info('worker stopped');
   // The IPC channel to the launcher would otherwise keep the process alive.

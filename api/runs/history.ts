@@ -1,0 +1,92 @@
+import type { temporal } from '@temporalio/proto';
+import { optionalTsToMs } from '@temporalio/common/lib/time';
+
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+
+export type StepStatus = 'scheduled' | 'running' | 'completed' | 'failed' | 'timed_out' | 'canceled';
+
+export interface Step {
+  activityId: string;
+  activityType: string;
+  status: StepStatus;
+  scheduledTime: string;
+  startedTime: string | null;
+  closeTime: string | null;
+  durationMs: number | null;
+  attempts: number;
+  lastFailure?: string;
+  retryState?: string;
+}
+
+const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
+const retryStates: Record<number, string> = {
+  1: 'in_progress',
+  2: 'non_retryable_failure',
+  3: 'timeout',
+  4: 'maximum_attempts_reached',
+  5: 'retry_policy_not_set',
+  6: 'internal_server_error',
+  7: 'cancel_requested',
+};
+
+/**
+ * The activity timeline of a run, from its history. The server records only an activity's last attempt (the
+ * started event carries the attempt number and the previous attempt's failure), so earlier attempts appear as a
+ * count and a last failure; their spans add detail per attempt.
+ */
+export function stepsFromHistory(events: HistoryEvent[]): Step[] {
+  const bySchedule = new Map<string, Step>();
+  const order: Step[] = [];
+  for (const e of events) {
+    const id = String(e.eventId);
+    const at = optionalTsToMs(e.eventTime);
+    if (e.activityTaskScheduledEventAttributes) {
+      const a = e.activityTaskScheduledEventAttributes;
+      const step: Step = {
+        activityId: a.activityId ?? id,
+        activityType: a.activityType?.name ?? 'unknown',
+        status: 'scheduled',
+        scheduledTime: iso(at)!,
+        startedTime: null,
+        closeTime: null,
+        durationMs: null,
+        attempts: 0,
+      };
+      bySchedule.set(id, step);
+      order.push(step);
+      continue;
+    }
+    const ref =
+      e.activityTaskStartedEventAttributes ??
+      e.activityTaskCompletedEventAttributes ??
+      e.activityTaskFailedEventAttributes ??
+      e.activityTaskTimedOutEventAttributes ??
+      e.activityTaskCanceledEventAttributes;
+    if (!ref) continue;
+    const step = bySchedule.get(String(ref.scheduledEventId));
+    if (!step) continue;
+    if (e.activityTaskStartedEventAttributes) {
+      const s = e.activityTaskStartedEventAttributes;
+      step.status = 'running';
+      step.startedTime = iso(at);
+      step.attempts = s.attempt ?? 1;
+      if (s.lastFailure?.message) step.lastFailure = s.lastFailure.message;
+      continue;
+    }
+    step.closeTime = iso(at);
+    step.durationMs = at !== undefined ? at - Date.parse(step.scheduledTime) : null;
+    if (e.activityTaskCompletedEventAttributes) step.status = 'completed';
+    if (e.activityTaskFailedEventAttributes) {
+      step.status = 'failed';
+      step.lastFailure = e.activityTaskFailedEventAttributes.failure?.message ?? step.lastFailure;
+      step.retryState = retryStates[e.activityTaskFailedEventAttributes.retryState ?? 0];
+    }
+    if (e.activityTaskTimedOutEventAttributes) {
+      step.status = 'timed_out';
+      step.lastFailure = e.activityTaskTimedOutEventAttributes.failure?.message ?? step.lastFailure;
+      step.retryState = retryStates[e.activityTaskTimedOutEventAttributes.retryState ?? 0];
+    }
+    if (e.activityTaskCanceledEventAttributes) step.status = 'canceled';
+  }
+  return order;
+}
