@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import Koa from 'koa';
 import serve from 'koa-static';
 import { bodyParser } from '@koa/bodyparser';
@@ -8,13 +7,12 @@ import type { Config } from '../lib/config';
 import type { Orm } from '../lib/db/orm';
 import type { Logger } from '../lib/log';
 import { authenticate } from './auth/middleware';
+import { consoleDir } from './console';
 import { errorHandler } from './errors';
 import { healthRoutes } from './routes/health';
 import { runsRoutes } from './routes/runs';
 import { systemRoutes } from './routes/system';
 import { tracingMiddleware } from './tracing';
-
-export const consoleDir = fileURLToPath(new URL('../ui/dist', import.meta.url));
 
 export interface AppDeps {
   config: Config;

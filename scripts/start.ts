@@ -7,6 +7,7 @@ import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { ensureConsoleBuilt } from '../api/console';
 import { ensureBootstrapAdmin } from '../api/auth/api-keys';
 import { ConfigError, loadConfig, redactUrl, type Config } from '../lib/config';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../lib/db/embedded';
@@ -129,6 +130,7 @@ async function main() {
       });
     }
 
+    await ensureConsoleBuilt(say);
     const env = { ...process.env, TEMPORAL_ADDRESS: temporalAddress, DATABASE_URL: databaseUrl };
     for (const [name, script] of [
       ['worker', 'workers/main.ts'],
@@ -146,7 +148,8 @@ async function main() {
 
     const apiUrl = `http://${config.api.host}:${config.api.port}`;
     say('BeyondCloud is up:');
-    say(`  API          ${apiUrl}   (health: ${apiUrl}/healthz, readiness: ${apiUrl}/readyz)`);
+    say(`  Console      ${apiUrl}/`);
+    say(`  API          ${apiUrl}/v1   (health: ${apiUrl}/healthz, readiness: ${apiUrl}/readyz)`);
     say(`  Temporal     ${temporalAddress}  namespace ${config.temporal.namespace}${temporal?.uiUrl ? `  Web UI ${temporal.uiUrl}` : ''}`);
     say(`  Postgres     ${redactUrl(databaseUrl)}`);
     say(`  data folder  ${config.dataDir}`);

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { ensureConsoleBuilt } from '../api/console';
 import { buildWorkflowBundle } from '../workers/bundle';
 import { loadConfig } from '../lib/config';
 import { startEmbeddedPostgres } from '../lib/db/embedded';
@@ -38,6 +39,7 @@ export default async function setup(project: TestProject) {
       acquireTemporalCli({ explicitPath: config.temporal.cliPath, cacheDir: config.temporal.cliCacheDir, log: console.log }),
       freePort().then((port) => startEmbeddedPostgres({ port })),
       buildWorkflowBundle(join(tmpDir, 'workflow-bundle.js')),
+      ensureConsoleBuilt(console.log), // the e2e test and npm start serve it
     ]);
     cleanups.push(() => pg.stop());
     const temporal = await startDevServer({ cliPath, port: await freePort(), uiPort: null });

@@ -1,69 +1,27 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { isAlive } from '../lib/process/pidfile';
-import { freePort } from '../lib/process/ports';
+import { adminKeyFrom, prepareStack, type Stack } from './stack';
 
 /** `npm start` as a new user runs it: the launcher, its children, restarts and failures. */
-const root = fileURLToPath(new URL('..', import.meta.url));
-const launchers: ChildProcess[] = [];
+let stack: Stack;
 let env: NodeJS.ProcessEnv;
 let apiUrl: string;
 let temporalAddress: string;
+let launch: Stack['launch'];
+let untilUp: Stack['untilUp'];
 
 beforeAll(async () => {
-  const [api, temporal, ui, pglite] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
-  apiUrl = `http://127.0.0.1:${api}`;
-  temporalAddress = `127.0.0.1:${temporal}`;
-  env = {
-    ...process.env,
-    BC_DATA_DIR: await mkdtemp(join(inject('tmpDir'), 'start-')),
-    API_PORT: String(api),
-    TEMPORAL_DEV_PORT: String(temporal),
-    TEMPORAL_UI_PORT: String(ui),
-    PGLITE_PORT: String(pglite),
-    TEMPORAL_CLI_PATH: inject('temporalCliPath'),
-    WORKER_WORKFLOW_BUNDLE: inject('workflowBundlePath'),
-    LOG_LEVEL: 'warn',
-  };
-  delete env.TEMPORAL_ADDRESS;
-  delete env.DATABASE_URL;
+  stack = await prepareStack();
+  ({ env, apiUrl, temporalAddress } = stack);
+  launch = stack.launch;
+  untilUp = stack.untilUp;
 });
-afterAll(() => {
-  for (const l of launchers) if (l.exitCode === null && l.signalCode === null) l.kill('SIGTERM');
-});
-
-interface Launch {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-function launch(extraEnv: NodeJS.ProcessEnv = {}): Launch {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
-    cwd: root,
-    env: { ...env, ...extraEnv },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  launchers.push(child);
-  let out = '';
-  child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
-  child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
-  return { child, output: () => out, exited: new Promise((r) => child.once('exit', (code) => r(code))) };
-}
-
-async function untilUp(l: Launch) {
-  const deadline = Date.now() + 120_000;
-  while (!l.output().includes('Ctrl-C stops everything.')) {
-    if (l.child.exitCode !== null || Date.now() > deadline) throw new Error(`npm start did not come up:\n${l.output()}`);
-    await sleep(100);
-  }
-}
 
 /** Pids of the launcher's children (worker, API, Temporal). */
 function childrenOf(pid: number): number[] {
@@ -97,7 +55,7 @@ describe('npm start', () => {
   it('starts Temporal, Postgres, the worker and the API, and prints the admin key once', async () => {
     const l = launch();
     await untilUp(l);
-    key = /Admin API key \(shown once, only its hash is stored\): (bc_\S+)/.exec(l.output())![1]!;
+    key = adminKeyFrom(l.output())!;
     expect((await get('/readyz')).status).toBe(200);
     expect(l.output()).toContain(`Temporal     ${temporalAddress}`);
 

@@ -1,0 +1,148 @@
+/**
+ * The one way the console talks to the API: adds the bearer key, parses JSON and turns every failure into an
+ * ApiError mapped from `{ error: { code, message, details? } }`.
+ */
+
+export class ApiError extends Error {
+  override readonly name = 'ApiError';
+  constructor(
+    /** HTTP status; 0 when no response arrived. */
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+export function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  return new ApiError(0, 'client_error', err instanceof Error ? err.message : String(err));
+}
+
+/** True for the error of a request the caller aborted on purpose; nothing to show for it. */
+export function isAborted(err: unknown): boolean {
+  return err instanceof ApiError && err.code === 'aborted';
+}
+
+type QueryValue = string | number | boolean | null | undefined;
+
+export interface RequestOptions {
+  method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  query?: Record<string, QueryValue>;
+  body?: unknown;
+  signal?: AbortSignal;
+  /** Use this key instead of the session's; sign-in validates a key before keeping it. */
+  apiKey?: string;
+  timeoutMs?: number;
+}
+
+export interface RequestAuth {
+  getApiKey(): string | null;
+  /** Called once a 401 answers a request made with the session's key. */
+  onUnauthorized(): void;
+}
+
+let auth: RequestAuth = { getApiKey: () => null, onUnauthorized: () => undefined };
+
+/** Wired once in main.ts, so this module needs neither the store nor the router. */
+export function configureRequest(next: RequestAuth): void {
+  auth = next;
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+export async function request<T>(path: string, options: RequestOptions = {}): Promise<T> {
+  const usesSessionKey = options.apiKey === undefined;
+  const key = usesSessionKey ? auth.getApiKey() : options.apiKey;
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (key) headers.authorization = `Bearer ${key}`;
+  let body: string | undefined;
+  if (options.body !== undefined) {
+    headers['content-type'] = 'application/json';
+    body = JSON.stringify(options.body);
+  }
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const signal = options.signal ? anySignal([options.signal, timeout]) : timeout;
+
+  let response: Response;
+  let text: string;
+  try {
+    response = await fetch(withQuery(path, options.query), {
+      method: options.method ?? 'GET',
+      headers,
+      body,
+      signal,
+      credentials: 'same-origin',
+      cache: 'no-store',
+    });
+    text = await response.text();
+  } catch (err) {
+    throw transportError(err, options.signal, timeoutMs);
+  }
+
+  const payload = parseJson(text);
+  if (!response.ok) {
+    if (response.status === 401 && usesSessionKey && key) auth.onUnauthorized();
+    throw errorFromResponse(response, payload);
+  }
+  if (text !== '' && payload === undefined) {
+    throw new ApiError(response.status, 'invalid_response', 'The API answered with something that is not JSON.');
+  }
+  return payload as T;
+}
+
+export function withQuery(path: string, query?: Record<string, QueryValue>): string {
+  if (!query) return path;
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(query)) {
+    if (value === undefined || value === null || value === '') continue;
+    params.set(name, String(value));
+  }
+  const qs = params.toString();
+  return qs ? `${path}?${qs}` : path;
+}
+
+function parseJson(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+function errorFromResponse(response: Response, payload: unknown): ApiError {
+  const error = (payload as { error?: unknown } | undefined)?.error;
+  if (error && typeof error === 'object') {
+    const { code, message, details } = error as { code?: unknown; message?: unknown; details?: unknown };
+    if (typeof code === 'string' && typeof message === 'string') return new ApiError(response.status, code, message, details);
+  }
+  // Not our shape: a proxy or gateway answered (e.g. the dev proxy while the API is down).
+  const reason = response.statusText ? ` ${response.statusText}` : '';
+  return new ApiError(response.status, `http_${response.status}`, `The server answered ${response.status}${reason}.`);
+}
+
+function transportError(err: unknown, callerSignal: AbortSignal | undefined, timeoutMs: number): ApiError {
+  const name = err instanceof Error || err instanceof DOMException ? err.name : '';
+  if (callerSignal?.aborted) return new ApiError(0, 'aborted', 'The request was canceled.');
+  if (name === 'TimeoutError' || name === 'AbortError') {
+    return new ApiError(0, 'timeout', `The API did not answer within ${Math.round(timeoutMs / 1000)} s.`);
+  }
+  return new ApiError(0, 'network_error', 'Cannot reach the BeyondCloud API. Check your connection and that the server is running.');
+}
+
+function anySignal(signals: AbortSignal[]): AbortSignal {
+  if (typeof AbortSignal.any === 'function') return AbortSignal.any(signals);
+  const controller = new AbortController();
+  for (const s of signals) {
+    if (s.aborted) {
+      controller.abort(s.reason);
+      break;
+    }
+    s.addEventListener('abort', () => controller.abort(s.reason), { once: true });
+  }
+  return controller.signal;
+}

@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { formatDuration, isoToLocalInput, localInputToIso, spanKindName, spanStatusName } from './format';
+
+describe('formatDuration', () => {
+  it.each([
+    [null, '—'],
+    [0, '0 ms'],
+    [0.4, '<1 ms'],
+    [12.4, '12 ms'],
+    [1234, '1.23 s'],
+    [12_345, '12.3 s'],
+    [125_000, '2m 05s'],
+    [3_726_000, '1h 02m'],
+    [3 * 86_400_000 + 3_600_000, '3d 1h'],
+  ])('%s ms → %s', (ms, text) => expect(formatDuration(ms)).toBe(text));
+});
+
+describe('datetime-local conversion', () => {
+  it('round-trips a local minute through ISO', () => {
+    const iso = localInputToIso('2025-03-04T05:06');
+    expect(iso).toMatch(/Z$/);
+    expect(isoToLocalInput(iso)).toBe('2025-03-04T05:06');
+  });
+  it('ignores empty and invalid values', () => {
+    expect(localInputToIso('')).toBeUndefined();
+    expect(localInputToIso('nope')).toBeUndefined();
+    expect(isoToLocalInput(undefined)).toBe('');
+  });
+});
+
+it('names span kinds and statuses', () => {
+  expect(spanKindName(2)).toBe('client');
+  expect(spanStatusName(2)).toBe('error');
+  expect(spanStatusName(0)).toBe('unset');
+});

@@ -1,0 +1,81 @@
+/** Display formatting shared by the pages; all times are shown in the browser's time zone. */
+
+export function formatDuration(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined || !Number.isFinite(ms)) return '—';
+  if (ms <= 0) return '0 ms';
+  if (ms < 1) return '<1 ms';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 10_000) return `${(ms / 1000).toFixed(2)} s`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const totalSeconds = Math.floor(ms / 1000);
+  const hours = Math.floor(totalSeconds / 3600);
+  const minutes = Math.floor((totalSeconds % 3600) / 60);
+  const seconds = totalSeconds % 60;
+  if (hours === 0) return `${minutes}m ${String(seconds).padStart(2, '0')}s`;
+  if (hours < 48) return `${hours}h ${String(minutes).padStart(2, '0')}m`;
+  return `${Math.floor(hours / 24)}d ${hours % 24}h`;
+}
+
+const dateTime = new Intl.DateTimeFormat(undefined, {
+  year: 'numeric',
+  month: 'short',
+  day: 'numeric',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+});
+const timeOnly = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+
+export function formatDateTime(iso: string | null | undefined): string {
+  if (!iso) return '—';
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? iso : dateTime.format(date);
+}
+
+export function formatTime(date: Date | null | undefined): string {
+  return date ? timeOnly.format(date) : '—';
+}
+
+/** Milliseconds since `startIso` (for a run or step still going), measured against `now`. */
+export function elapsedMs(startIso: string, now: Date): number | null {
+  const start = Date.parse(startIso);
+  return Number.isNaN(start) ? null : Math.max(0, now.getTime() - start);
+}
+
+/** `<input type="datetime-local">` speaks local wall time without a zone; the API speaks ISO instants. */
+export function isoToLocalInput(iso: string | undefined): string {
+  if (!iso) return '';
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '';
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+export function localInputToIso(value: string): string | undefined {
+  if (!value) return undefined;
+  const d = new Date(value); // a zone-less date-time string is parsed as local time
+  return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
+}
+
+export function prettyJson(value: unknown): string {
+  if (value === undefined) return 'undefined';
+  try {
+    return JSON.stringify(value, null, 2) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+export function humanize(value: string): string {
+  return value.replace(/_/g, ' ');
+}
+
+/** OpenTelemetry JS SpanKind. */
+const spanKinds = ['internal', 'server', 'client', 'producer', 'consumer'];
+export function spanKindName(kind: number): string {
+  return spanKinds[kind] ?? `kind ${kind}`;
+}
+
+export function spanStatusName(code: number): string {
+  return code === 1 ? 'ok' : code === 2 ? 'error' : 'unset';
+}
