@@ -1,5 +1,5 @@
 import { ConfigError, loadConfig } from '../lib/config';
-import { createOrm } from '../lib/db/orm';
+import { createOrm, pendingMigrations } from '../lib/db/orm';
 import { createLogger } from '../lib/log';
 import { createTemporalClient } from '../lib/temporal/client';
 import { startTelemetry } from '../lib/telemetry';
@@ -17,8 +17,14 @@ async function main() {
   const orm = await createOrm(config.database.url, config.database.poolMax);
   telemetry.spanStore?.attach(orm);
   const temporal = await createTemporalClient({ ...config.temporal, address: config.temporal.address });
+  // The API never migrates (the launcher or the migrate job does); on a schema behind the code it says so and stops.
+  const pending = await pendingMigrations(orm);
+  if (pending.length) {
+    throw new StartupError(`the database schema is not migrated (pending: ${pending.join(', ')}); run \`npm run migrate\``);
+  }
   const bootstrap = await ensureBootstrapAdmin(orm, config.api.bootstrapAdminKey);
-  if (bootstrap) log.warn({ tenantId: bootstrap.tenantId }, `created the admin tenant; its API key (shown once): ${bootstrap.key}`);
+  if (bootstrap?.generated) log.warn({ tenantId: bootstrap.tenantId }, `created the admin tenant; its API key (shown once): ${bootstrap.key}`);
+  else if (bootstrap) log.info({ tenantId: bootstrap.tenantId }, 'created the admin tenant with the key from BOOTSTRAP_ADMIN_KEY');
 
   const app = createApp({ config, orm, temporal, log });
   const server = app.listen(config.api.port, config.api.host, () => {
@@ -30,20 +36,24 @@ async function main() {
   const stop = () => {
     if (stopping) return;
     stopping = true;
+    // In-flight requests (a ?wait=true start can take a while) get the drain window; idle keep-alives go now.
+    server.closeIdleConnections();
+    setTimeout(() => server.closeAllConnections(), config.api.drainMs).unref();
     server.close(() => {
       void telemetry
         .shutdown()
         .then(() => Promise.all([orm.close(), temporal.connection.close()]))
         .finally(() => process.exit(0));
     });
-    server.closeAllConnections();
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
   if (process.send) process.once('disconnect', stop);
 }
 
+class StartupError extends Error {}
+
 main().catch((e: unknown) => {
-  console.error(e instanceof ConfigError ? e.message : e);
+  console.error(e instanceof ConfigError || e instanceof StartupError ? `api: ${e.message}` : e);
   process.exit(1);
 });

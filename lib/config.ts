@@ -40,6 +40,7 @@ export const configSchema = z.object({
   API_HOST: z.string().min(1).default('127.0.0.1'),
   API_PORT: port.default(8080),
   API_BODY_LIMIT: byteSize.default('1mb'),
+  API_DRAIN_MS: z.coerce.number({ error: 'must be milliseconds from 0 to 600000' }).int().min(0).max(600_000).default(10_000),
   BOOTSTRAP_ADMIN_KEY: z
     .string()
     .regex(/^bc_[A-Za-z0-9_-]{32,}$/, 'must look like bc_ followed by at least 32 URL-safe characters')
@@ -58,6 +59,7 @@ export const configSchema = z.object({
   TEMPORAL_UI_PORT: port.default(8233),
 
   WORKER_WORKFLOW_BUNDLE: optionalString,
+  WORKER_SHUTDOWN_GRACE_MS: z.coerce.number({ error: 'must be milliseconds from 0 to 3600000' }).int().min(0).max(3_600_000).default(20_000),
   TRACING: bool.default(true),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url('must be an http(s) URL').optional(),
 
@@ -82,7 +84,7 @@ export interface Config {
   env: ConfigEnv['NODE_ENV'];
   logLevel: ConfigEnv['LOG_LEVEL'];
   dataDir: string;
-  api: { host: string; port: number; bodyLimit: string; bootstrapAdminKey?: string };
+  api: { host: string; port: number; bodyLimit: string; drainMs: number; bootstrapAdminKey?: string };
   temporal: {
     /** null when the embedded dev server is to be started. */
     address: string | null;
@@ -100,6 +102,8 @@ export interface Config {
   worker: {
     /** A prebuilt workflow bundle; without one the worker bundles workflows at start. */
     workflowBundle?: string;
+    /** On SIGTERM, how long running activities may finish before they are cancelled (and retried elsewhere). */
+    shutdownGraceMs: number;
   };
   telemetry: {
     /** Spans written to Postgres (the console's traces). */
@@ -142,6 +146,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       host: c.API_HOST,
       port: c.API_PORT,
       bodyLimit: c.API_BODY_LIMIT,
+      drainMs: c.API_DRAIN_MS,
       bootstrapAdminKey: c.BOOTSTRAP_ADMIN_KEY,
     },
     temporal: {
@@ -157,7 +162,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       devPort: c.TEMPORAL_DEV_PORT,
       uiPort: c.TEMPORAL_UI_PORT,
     },
-    worker: { workflowBundle: c.WORKER_WORKFLOW_BUNDLE },
+    worker: { workflowBundle: c.WORKER_WORKFLOW_BUNDLE, shutdownGraceMs: c.WORKER_SHUTDOWN_GRACE_MS },
     telemetry: { tracing: c.TRACING, otlpEndpoint: c.OTEL_EXPORTER_OTLP_ENDPOINT },
     database: {
       url: c.DATABASE_URL ?? null,

@@ -57,11 +57,11 @@ function startChild(name: string, script: string, env: NodeJS.ProcessEnv): Promi
   });
 }
 
-async function stopChild(child: ChildProcess | undefined) {
+async function stopChild(child: ChildProcess | undefined, graceMs: number) {
   if (!child || child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((r) => child.once('exit', r));
   child.kill('SIGTERM');
-  await Promise.race([exited, sleep(15_000)]);
+  await Promise.race([exited, sleep(graceMs + 5_000)]);
   if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 }
 
@@ -82,7 +82,7 @@ async function main() {
     if (stopping) return;
     stopping = true;
     say('stopping...');
-    for (const child of [...children].reverse()) await stopChild(child);
+    for (const child of [...children].reverse()) await stopChild(child, Math.max(config.worker.shutdownGraceMs, config.api.drainMs));
     await temporal?.stop();
     await orm?.close().catch(() => {});
     await pg?.stop().catch(() => {});
@@ -153,11 +153,13 @@ async function main() {
     say(`  Temporal     ${temporalAddress}  namespace ${config.temporal.namespace}${temporal?.uiUrl ? `  Web UI ${temporal.uiUrl}` : ''}`);
     say(`  Postgres     ${redactUrl(databaseUrl)}`);
     say(`  data folder  ${config.dataDir}`);
-    if (bootstrap) {
+    if (bootstrap?.generated) {
       say('');
       say(`  Admin API key (shown once, only its hash is stored): ${bootstrap.key}`);
       say(`  Try: curl -H "Authorization: Bearer ${bootstrap.key}" ${apiUrl}/v1/system/me`);
       say('');
+    } else if (bootstrap) {
+      say('  Admin tenant created with the key from BOOTSTRAP_ADMIN_KEY.');
     }
     say('Ctrl-C stops everything.');
   } catch (e) {

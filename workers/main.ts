@@ -28,6 +28,7 @@ async function main() {
     deps: { orm },
     workflowBundlePath: config.worker.workflowBundle,
     telemetry,
+    overrides: { shutdownGraceTime: config.worker.shutdownGraceMs },
   });
 
   const stop = () => worker.shutdown();

@@ -1,5 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { ApiKeyEntity, TenantEntity, type Role } from '../../lib/db/entities';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Orm } from '../../lib/db/orm';
 
 const KEY_PATTERN = /^bc_[A-Za-z0-9_-]{32,}$/;
@@ -40,35 +41,43 @@ export async function resolveApiKey(orm: Orm, key: string): Promise<Principal | 
   };
 }
 
-export async function createTenantWithKey(
-  orm: Orm,
-  opts: { tenantName: string; keyName: string; role: Role; key?: string },
-): Promise<{ tenantId: string; keyId: string; key: string }> {
+type TenantWithKey = { tenantId: string; keyId: string; key: string };
+type NewTenant = { tenantName: string; keyName: string; role: Role; key?: string };
+
+async function insertTenantWithKey(em: EntityManager, opts: NewTenant): Promise<TenantWithKey> {
   const key = opts.key ?? generateApiKey();
-  // No ORM relation links the two, so the tenant is flushed first for the foreign key; one short transaction.
-  return orm.em.fork().transactional(async (em) => {
-    const tenant = em.create(TenantEntity, { id: randomUUID(), name: opts.tenantName });
-    await em.flush();
-    const apiKey = em.create(ApiKeyEntity, {
-      id: randomUUID(),
-      tenantId: tenant.id,
-      name: opts.keyName,
-      prefix: keyPrefix(key),
-      keyHash: hashApiKey(key),
-      role: opts.role,
-    });
-    await em.flush();
-    return { tenantId: tenant.id, keyId: apiKey.id, key };
+  // No ORM relation links the two, so the tenant is flushed first for the foreign key.
+  const tenant = em.create(TenantEntity, { id: randomUUID(), name: opts.tenantName });
+  await em.flush();
+  const apiKey = em.create(ApiKeyEntity, {
+    id: randomUUID(),
+    tenantId: tenant.id,
+    name: opts.keyName,
+    prefix: keyPrefix(key),
+    keyHash: hashApiKey(key),
+    role: opts.role,
   });
+  await em.flush();
+  return { tenantId: tenant.id, keyId: apiKey.id, key };
+}
+
+export function createTenantWithKey(orm: Orm, opts: NewTenant): Promise<TenantWithKey> {
+  return orm.em.fork().transactional((em) => insertTenantWithKey(em, opts));
 }
 
 /**
- * On the very first start (no tenant yet) creates the admin tenant and its admin key. Returns the key only then,
- * so it is printed once; afterwards only its hash exists. BOOTSTRAP_ADMIN_KEY presets the key (CI, Kubernetes).
+ * On the very first start (no tenant yet) creates the admin tenant and its admin key, under an advisory lock so
+ * several processes starting on an empty database create one. Returns the key only then, and `generated` tells
+ * whether it was made here (to be shown once) or preset by BOOTSTRAP_ADMIN_KEY (never echoed).
  */
-export async function ensureBootstrapAdmin(orm: Orm, presetKey?: string): Promise<{ key: string; tenantId: string } | null> {
-  const em = orm.em.fork();
-  if ((await em.count(TenantEntity, {})) > 0) return null;
-  const created = await createTenantWithKey(orm, { tenantName: 'admin', keyName: 'bootstrap', role: 'admin', key: presetKey });
-  return { key: created.key, tenantId: created.tenantId };
+export async function ensureBootstrapAdmin(
+  orm: Orm,
+  presetKey?: string,
+): Promise<{ key: string; tenantId: string; generated: boolean } | null> {
+  return orm.em.fork().transactional(async (em) => {
+    await em.getConnection().execute(`select pg_advisory_xact_lock(hashtext('beyondcloud.bootstrap'))`, [], 'all', em.getTransactionContext());
+    if ((await em.count(TenantEntity, {})) > 0) return null;
+    const created = await insertTenantWithKey(em, { tenantName: 'admin', keyName: 'bootstrap', role: 'admin', key: presetKey });
+    return { key: created.key, tenantId: created.tenantId, generated: !presetKey };
+  });
 }
