@@ -3,7 +3,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { afterAll, inject } from 'vitest';
+import { inject } from 'vitest';
 import { freePort } from '../lib/process/ports';
 
 /** `npm start` as a user runs it, on free ports and a data folder of its own, for tests of the whole stack. */
@@ -21,6 +21,8 @@ export interface Stack {
   temporalAddress: string;
   launch(extraEnv?: NodeJS.ProcessEnv): Launch;
   untilUp(l: Launch): Promise<void>;
+  /** SIGTERM every launch still running and wait for it; call from afterAll. */
+  stopAll(): Promise<void>;
 }
 
 export async function prepareStack(): Promise<Stack> {
@@ -39,15 +41,16 @@ export async function prepareStack(): Promise<Stack> {
   delete env.TEMPORAL_ADDRESS;
   delete env.DATABASE_URL;
   const launched: ChildProcess[] = [];
-  afterAll(async () => {
-    for (const l of launched) {
-      if (l.exitCode === null && l.signalCode === null) {
-        l.kill('SIGTERM');
-        await new Promise((r) => l.once('exit', r));
-      }
-    }
-  });
   return {
+    async stopAll() {
+      for (const l of launched) {
+        if (l.exitCode === null && l.signalCode === null) {
+          const exited = new Promise((r) => l.once('exit', r));
+          l.kill('SIGTERM');
+          await exited;
+        }
+      }
+    },
     env,
     apiUrl: `http://127.0.0.1:${api}`,
     temporalAddress: `127.0.0.1:${temporal}`,

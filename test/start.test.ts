@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { isAlive } from '../lib/process/pidfile';
 import { adminKeyFrom, prepareStack, type Stack } from './stack';
 
@@ -16,6 +16,7 @@ let temporalAddress: string;
 let launch: Stack['launch'];
 let untilUp: Stack['untilUp'];
 
+afterAll(() => stack?.stopAll());
 beforeAll(async () => {
   stack = await prepareStack();
   ({ env, apiUrl, temporalAddress } = stack);

@@ -13,7 +13,8 @@ async function main() {
   const log = createLogger(config.logLevel, 'worker');
   const telemetry = startTelemetry({ serviceName: 'beyondcloud-worker', tracing: config.telemetry.tracing, otlpEndpoint: config.telemetry.otlpEndpoint, log });
   // The SDK's own logger stays at WARN: its INFO lines (webpack output, state changes) drown ours.
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  // Signals are handled below (once), not also by the SDK's runtime, which would shut the worker down twice.
+  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
   if (!config.temporal.address) throw new ConfigError('TEMPORAL_ADDRESS', 'is required for a worker process');
   if (!config.database.url) throw new ConfigError('DATABASE_URL', 'is required for a worker process');
 
@@ -31,7 +32,12 @@ async function main() {
     overrides: { shutdownGraceTime: config.worker.shutdownGraceMs },
   });
 
-  const stop = () => worker.shutdown();
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    worker.shutdown();
+  };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
   // Launched by `npm start`: if the launcher dies, so do we, instead of lingering as an orphan.

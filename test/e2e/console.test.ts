@@ -36,6 +36,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await browser?.close();
+  await stack?.stopAll();
 });
 
 async function api(path: string, init: RequestInit = {}) {
