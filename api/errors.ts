@@ -1,6 +1,7 @@
 import type { Middleware } from 'koa';
 import { ZodError } from 'zod';
 import { AppError } from '../lib/errors';
+import { secretRegistry } from '../lib/secrets';
 import type { Logger } from '../lib/log';
 
 export interface ErrorBody {
@@ -59,6 +60,7 @@ export function errorHandler(log: Logger, bodyLimit: string): Middleware {
         }
       }
       if (body.error.details === undefined) delete body.error.details;
+      body.error.message = secretRegistry.redact(body.error.message);
       ctx.body = body;
       ctx.type = 'application/json';
     }

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from '../lib/config';
+import { ConfigError, loadConfig, resolveConfigSecrets } from '../lib/config';
 import { createOrm, pendingMigrations } from '../lib/db/orm';
 import { createLogger } from '../lib/log';
 import { createTemporalClient } from '../lib/temporal/client';
@@ -8,7 +8,7 @@ import { ensureBootstrapAdmin } from './auth/api-keys';
 
 /** The API process. With `npm start` the launcher has already migrated and bootstrapped. */
 async function main() {
-  const config = loadConfig();
+  const config = await resolveConfigSecrets(loadConfig());
   const log = createLogger(config.logLevel, 'api');
   const telemetry = startTelemetry({ serviceName: 'beyondcloud-api', tracing: config.telemetry.tracing, otlpEndpoint: config.telemetry.otlpEndpoint, log });
   if (!config.temporal.address) throw new ConfigError('TEMPORAL_ADDRESS', 'is required for the API process');

@@ -1,5 +1,8 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, redactUrl } from './config';
+import { ConfigError, loadConfig, redactUrl, resolveConfigSecrets } from './config';
 
 const load = (env: NodeJS.ProcessEnv) => loadConfig({ HOME: '/home/u', ...env });
 
@@ -54,5 +57,39 @@ describe('redactUrl', () => {
   it('hides the password only', () => {
     expect(redactUrl('postgres://bc:s3cret@db:5432/app')).toBe('postgres://bc:***@db:5432/app');
     expect(redactUrl('postgres://db/app')).toBe('postgres://db/app');
+  });
+});
+
+describe('LLM settings', () => {
+  it('defaults to the offline local provider, and to openai when an endpoint is configured', () => {
+    expect(load({}).llm).toMatchObject({ provider: 'local', models: { embedding: 'local-embed-384', answer: 'local-extractive' } });
+    expect(load({ OPENAI_API_KEY: 'sk-x' }).llm).toMatchObject({ provider: 'openai', models: { embedding: 'text-embedding-3-small', answer: 'gpt-4o-mini' } });
+    expect(load({ OPENAI_BASE_URL: 'http://127.0.0.1:11434/v1', LLM_MODEL_ANSWER: 'llama3.1' }).llm).toMatchObject({ provider: 'openai', models: { answer: 'llama3.1' } });
+    expect(() => load({ LLM_PROVIDER: 'openai' })).toThrow(/^config: OPENAI_API_KEY is required/);
+  });
+
+  it('reads a price table and names LLM_PRICES when it is not one', () => {
+    expect(load({ LLM_PRICES: '{"m":{"input":1,"output":2}}' }).llm.prices).toEqual({ m: { input: 1, output: 2 } });
+    expect(() => load({ LLM_PRICES: '{nope' })).toThrow(/^config: LLM_PRICES must be JSON/);
+    expect(() => load({ LLM_PRICES: '{"m":{"input":-1,"output":2}}' })).toThrow(/^config: LLM_PRICES /);
+  });
+});
+
+describe('resolveConfigSecrets', () => {
+  it('replaces env: and file: references by their values', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'secrets-'));
+    await writeFile(join(dir, 'openai_key'), 'sk-from-a-file\n');
+    const env = { SECRETS_DIR: dir, OPENAI_API_KEY: 'file:openai_key', TEMPORAL_API_KEY: 'env:MY_TEMPORAL_KEY', MY_TEMPORAL_KEY: 'tk-from-env-123' };
+    const config = await resolveConfigSecrets(load(env), env);
+    expect(config.llm.apiKey).toBe('sk-from-a-file');
+    expect(config.temporal.apiKey).toBe('tk-from-env-123');
+  });
+
+  it('stops with one line naming the variable, never the value', async () => {
+    const env = { OPENAI_API_KEY: 'env:NOT_SET_ANYWHERE' };
+    const error = (await resolveConfigSecrets(load(env), env).catch((e: unknown) => e)) as Error;
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toMatch(/^config: OPENAI_API_KEY could not be resolved: /);
+    expect(error.message).not.toContain('\n');
   });
 });

@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { createSecretResolver, type SecretResolver } from './secrets';
 
 /**
  * The one validated configuration. Every variable is documented in the README; every other module receives
@@ -63,6 +64,38 @@ export const configSchema = z.object({
   TRACING: bool.default(true),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url('must be an http(s) URL').optional(),
 
+  LLM_PROVIDER: z.enum(['local', 'openai']).optional(),
+  OPENAI_API_KEY: optionalString,
+  OPENAI_BASE_URL: z.url('must be an http(s) URL').optional(),
+  AZURE_OPENAI_ENDPOINT: z.url('must be an https URL').optional(),
+  AZURE_OPENAI_API_VERSION: z.string().min(1).default('2024-10-21'),
+  LLM_MODEL_EMBEDDING: optionalString,
+  LLM_MODEL_ANSWER: optionalString,
+  LLM_MODEL_JUDGE: optionalString,
+  LLM_MODEL_AGENT: optionalString,
+  LLM_EMBEDDING_DIMENSIONS: z.coerce.number({ error: 'must be an integer from 1 to 16000' }).int().min(1).max(16_000).optional(),
+  LLM_TIMEOUT_MS: z.coerce.number({ error: 'must be milliseconds from 1000 to 600000' }).int().min(1000).max(600_000).default(60_000),
+  LLM_DAILY_TOKEN_BUDGET: z.coerce.number({ error: 'must be a whole number of tokens (0 = no limit)' }).int().min(0).default(0),
+  LLM_PRICES: z
+    .string()
+    .transform((v, ctx) => {
+      try {
+        return JSON.parse(v) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be JSON like {"my-model":{"input":0.5,"output":1.5}}' });
+        return z.NEVER;
+      }
+    })
+    .pipe(z.record(z.string(), z.object({ input: z.number().min(0), output: z.number().min(0) }).strict(), { error: 'must map model names to {"input": USD, "output": USD} per 1M tokens' }))
+    .optional(),
+
+  SECRETS_DIR: optionalString,
+  VAULT_ADDR: z.url('must be an http(s) URL').optional(),
+  VAULT_TOKEN: optionalString,
+  VAULT_ROLE_ID: optionalString,
+  VAULT_SECRET_ID: optionalString,
+  VAULT_NAMESPACE: optionalString,
+
   DATABASE_URL: postgresUrl.optional(),
   DATABASE_POOL_MAX: z.coerce.number({ error: 'must be an integer from 1 to 200' }).int('must be an integer from 1 to 200').min(1, 'must be an integer from 1 to 200').max(200, 'must be an integer from 1 to 200').default(10),
   PGLITE_PORT: port.default(54329),
@@ -105,6 +138,22 @@ export interface Config {
     /** On SIGTERM, how long running activities may finish before they are cancelled (and retried elsewhere). */
     shutdownGraceMs: number;
   };
+  llm: {
+    provider: 'local' | 'openai';
+    /** A literal key or a secret reference (env:, file:, vault:); resolved by resolveConfigSecrets. */
+    apiKey?: string;
+    baseURL?: string;
+    azure?: { endpoint: string; apiVersion: string };
+    models: Record<'embedding' | 'answer' | 'judge' | 'agent', string>;
+    embeddingDimensions?: number;
+    timeoutMs: number;
+    dailyTokenBudget: number;
+    prices: Record<string, { input: number; output: number }>;
+  };
+  secrets: {
+    dir?: string;
+    vault?: { address: string; token?: string; roleId?: string; secretId?: string; namespace?: string };
+  };
   telemetry: {
     /** Spans written to Postgres (the console's traces). */
     tracing: boolean;
@@ -130,7 +179,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const issue = parsed.error.issues[0]!;
     const variable = String(issue.path[0] ?? 'environment');
     const value = known[variable];
-    const shown = value === undefined || /KEY|SECRET|PASSWORD|TOKEN/.test(variable) ? '' : ` (got "${value}")`;
+    const shown = value === undefined || /KEY|SECRET|PASSWORD|TOKEN|_ID$/.test(variable) ? '' : ` (got "${value}")`;
     throw new ConfigError(variable, `${issue.message.replace(/^Invalid input: /, '')}${shown}`);
   }
   const c = parsed.data;
@@ -162,6 +211,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       devPort: c.TEMPORAL_DEV_PORT,
       uiPort: c.TEMPORAL_UI_PORT,
     },
+    llm: llmConfig(c),
+    secrets: {
+      dir: c.SECRETS_DIR,
+      vault: c.VAULT_ADDR
+        ? { address: c.VAULT_ADDR, token: c.VAULT_TOKEN, roleId: c.VAULT_ROLE_ID, secretId: c.VAULT_SECRET_ID, namespace: c.VAULT_NAMESPACE }
+        : undefined,
+    },
     worker: { workflowBundle: c.WORKER_WORKFLOW_BUNDLE, shutdownGraceMs: c.WORKER_SHUTDOWN_GRACE_MS },
     telemetry: { tracing: c.TRACING, otlpEndpoint: c.OTEL_EXPORTER_OTLP_ENDPOINT },
     database: {
@@ -169,6 +225,68 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       poolMax: c.DATABASE_POOL_MAX,
       pglitePort: c.PGLITE_PORT,
     },
+  };
+}
+
+/** The LLM gateway's settings: the offline local provider unless an OpenAI-compatible endpoint is configured. */
+function llmConfig(c: ConfigEnv): Config['llm'] {
+  const endpointConfigured = Boolean(c.OPENAI_API_KEY || c.OPENAI_BASE_URL || c.AZURE_OPENAI_ENDPOINT);
+  const provider = c.LLM_PROVIDER ?? (endpointConfigured ? 'openai' : 'local');
+  if (provider === 'openai' && !c.OPENAI_API_KEY && !c.OPENAI_BASE_URL) {
+    throw new ConfigError('OPENAI_API_KEY', 'is required when LLM_PROVIDER=openai (or set OPENAI_BASE_URL for a keyless local endpoint)');
+  }
+  const defaults =
+    provider === 'local'
+      ? { embedding: 'local-embed-384', answer: 'local-extractive', judge: 'local-extractive', agent: 'local-extractive' }
+      : { embedding: 'text-embedding-3-small', answer: 'gpt-4o-mini', judge: 'gpt-4o-mini', agent: 'gpt-4o-mini' };
+  return {
+    provider,
+    apiKey: c.OPENAI_API_KEY,
+    baseURL: c.OPENAI_BASE_URL,
+    azure: c.AZURE_OPENAI_ENDPOINT ? { endpoint: c.AZURE_OPENAI_ENDPOINT, apiVersion: c.AZURE_OPENAI_API_VERSION } : undefined,
+    models: {
+      embedding: c.LLM_MODEL_EMBEDDING ?? defaults.embedding,
+      answer: c.LLM_MODEL_ANSWER ?? defaults.answer,
+      judge: c.LLM_MODEL_JUDGE ?? defaults.judge,
+      agent: c.LLM_MODEL_AGENT ?? defaults.agent,
+    },
+    embeddingDimensions: c.LLM_EMBEDDING_DIMENSIONS,
+    timeoutMs: c.LLM_TIMEOUT_MS,
+    dailyTokenBudget: c.LLM_DAILY_TOKEN_BUDGET,
+    prices: c.LLM_PRICES ?? {},
+  };
+}
+
+/**
+ * Replaces secret references (env:NAME, file:NAME, vault:<mount>/data/<path>#<key>) in the secret-bearing settings
+ * by their values. Vault's own credentials may be env: or file: references. A failure is a ConfigError naming the
+ * variable; no secret value ever appears in it.
+ */
+export async function resolveConfigSecrets(config: Config, env: NodeJS.ProcessEnv = process.env): Promise<Config> {
+  const base = { env, secretsDir: config.secrets.dir };
+  const step = async <T extends Record<string, string | undefined>>(values: T, resolver: SecretResolver): Promise<T> => {
+    try {
+      return await resolver.resolveAll(values);
+    } catch (e) {
+      const message = (e as Error).message;
+      const variable = Object.keys(values).find((k) => message.startsWith(k)) ?? 'secret';
+      throw new ConfigError(variable, `could not be resolved: ${message.slice(variable.length).replace(/^[:\s]+/, '')}`);
+    }
+  };
+  const local = createSecretResolver(base);
+  const vaultCreds = config.secrets.vault
+    ? await step({ VAULT_TOKEN: config.secrets.vault.token, VAULT_ROLE_ID: config.secrets.vault.roleId, VAULT_SECRET_ID: config.secrets.vault.secretId }, local)
+    : undefined;
+  const vault = config.secrets.vault && vaultCreds
+    ? { ...config.secrets.vault, token: vaultCreds.VAULT_TOKEN, roleId: vaultCreds.VAULT_ROLE_ID, secretId: vaultCreds.VAULT_SECRET_ID }
+    : undefined;
+  const resolver = createSecretResolver({ ...base, vault });
+  const resolved = await step({ OPENAI_API_KEY: config.llm.apiKey, TEMPORAL_API_KEY: config.temporal.apiKey }, resolver);
+  return {
+    ...config,
+    secrets: { ...config.secrets, vault },
+    llm: { ...config.llm, apiKey: resolved.OPENAI_API_KEY },
+    temporal: { ...config.temporal, apiKey: resolved.TEMPORAL_API_KEY },
   };
 }
 

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { ensureConsoleBuilt } from '../api/console';
 import { ensureBootstrapAdmin } from '../api/auth/api-keys';
-import { ConfigError, loadConfig, redactUrl, type Config } from '../lib/config';
+import { ConfigError, loadConfig, redactUrl, resolveConfigSecrets, type Config } from '../lib/config';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../lib/db/embedded';
 import { createOrm, migrate, type Orm } from '../lib/db/orm';
 import { reapStale, writePidFile } from '../lib/process/pidfile';
@@ -66,7 +66,8 @@ async function stopChild(child: ChildProcess | undefined, graceMs: number) {
 }
 
 async function main() {
-  const config = loadConfig();
+  // Resolved here too so a bad secret reference stops the start before anything runs.
+  const config = await resolveConfigSecrets(loadConfig());
   const runDir = join(config.dataDir, 'run');
   await mkdir(runDir, { recursive: true });
   // A launcher killed with SIGKILL leaves its Temporal server behind: end it so its ports and locks free up.

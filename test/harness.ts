@@ -10,6 +10,7 @@ import { createOrm, type Orm } from '../lib/db/orm';
 import { createLogger } from '../lib/log';
 import { createWorker } from '../workers/worker';
 import { createClient } from '../lib/temporal/client';
+import { createLlmGateway, type LlmGateway } from '../lib/llm';
 import { startTelemetry, type Telemetry } from '../lib/telemetry';
 
 let runtimeInstalled = false;
@@ -37,7 +38,8 @@ export interface TestContext {
   /** A tenant of this file's own: the shared database is isolated per tenant, as the product is. */
   tenant: { id: string; key: string };
   addTenant(role?: Role): Promise<{ id: string; key: string }>;
-  startWorker(): Promise<Worker>;
+  /** A worker on this file's task queue; its LLM gateway follows the file's config unless one is given. */
+  startWorker(opts?: { llm?: LlmGateway }): Promise<Worker>;
   workerConnection(): Promise<NativeConnection>;
 }
 
@@ -85,12 +87,12 @@ export async function setupTestContext(overrides: NodeJS.ProcessEnv = {}): Promi
     tenant: await addTenant('admin'),
     addTenant,
     workerConnection,
-    async startWorker() {
+    async startWorker(opts = {}) {
       const worker = await createWorker({
         connection: await workerConnection(),
         namespace: config.temporal.namespace,
         taskQueue: config.temporal.taskQueue,
-        deps: { orm },
+        deps: { orm, llm: opts.llm ?? createLlmGateway({ config, orm }) },
         workflowBundlePath: inject('workflowBundlePath'),
         telemetry,
       });

@@ -1,5 +1,6 @@
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { loadConfig, ConfigError } from '../lib/config';
+import { loadConfig, ConfigError, resolveConfigSecrets } from '../lib/config';
+import { createLlmGateway } from '../lib/llm';
 import { createOrm } from '../lib/db/orm';
 import { createLogger } from '../lib/log';
 import { createWorkerConnection } from '../lib/temporal/client';
@@ -9,7 +10,7 @@ import { createWorker } from './worker';
 
 /** The worker process: runs every workflow and activity on the main task queue until SIGTERM. */
 async function main() {
-  const config = loadConfig();
+  const config = await resolveConfigSecrets(loadConfig());
   const log = createLogger(config.logLevel, 'worker');
   const telemetry = startTelemetry({ serviceName: 'beyondcloud-worker', tracing: config.telemetry.tracing, otlpEndpoint: config.telemetry.otlpEndpoint, log });
   // The SDK's own logger stays at WARN: its INFO lines (webpack output, state changes) drown ours.
@@ -26,7 +27,7 @@ async function main() {
     connection,
     namespace: config.temporal.namespace,
     taskQueue,
-    deps: { orm },
+    deps: { orm, llm: createLlmGateway({ config, orm, log }) },
     workflowBundlePath: config.worker.workflowBundle,
     telemetry,
     overrides: { shutdownGraceTime: config.worker.shutdownGraceMs },

@@ -1,2 +1,3 @@
 // Every workflow, re-exported for the worker's workflowsPath and the prebuilt bundle.
 export * from './self-test';
+export * from './completion';

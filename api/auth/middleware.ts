@@ -6,6 +6,8 @@ import { resolveApiKey, type Principal } from './api-keys';
 
 export interface AuthState {
   principal: Principal;
+  /** The run a request started, put on its span so the trace of the run includes the request. */
+  workflowId?: string;
 }
 
 /** Bearer API-key auth: resolves the tenant and role for everything under /v1. */

@@ -6,7 +6,7 @@ import { RUN_STATUSES, RunsService } from '../runs/service';
 
 const listQuery = z
   .object({
-    kind: z.enum(['system', 'ingest', 'answer', 'grounding', 'agent', 'batch']).optional(),
+    kind: z.enum(['system', 'llm', 'ingest', 'answer', 'grounding', 'agent', 'batch']).optional(),
     status: z.enum(RUN_STATUSES).optional(),
     from: z.coerce.date().optional(),
     to: z.coerce.date().optional(),

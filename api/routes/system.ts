@@ -29,6 +29,7 @@ export function systemRoutes({ temporal, config }: AppDeps) {
     const body = selfTestBody.parse(ctx.request.body ?? {});
     const { tenantId } = ctx.state.principal;
     const workflowId = workflowIds.selfTest(tenantId, body.id ?? crypto.randomUUID());
+    ctx.state.workflowId = workflowId;
     let handle;
     try {
       handle = await temporal.workflow.start('selfTest', {

@@ -10,7 +10,7 @@ export const SEARCH_ATTRIBUTES = {
   CollectionId: defineSearchAttributeKey('CollectionId', SearchAttributeType.KEYWORD),
 } as const;
 
-export type RunKind = 'system' | 'ingest' | 'answer' | 'grounding' | 'agent' | 'batch';
+export type RunKind = 'system' | 'llm' | 'ingest' | 'answer' | 'grounding' | 'agent' | 'batch';
 
 /** Task queue names are derived from one configured prefix so several stacks can share a namespace. */
 export const taskQueues = (prefix: string) => ({
@@ -23,6 +23,7 @@ export const taskQueues = (prefix: string) => ({
 /** Business-key workflow ids (DESIGN.md: `answer:<tenant>:<uuid>` and so on). */
 export const workflowIds = {
   selfTest: (tenantId: string, id: string) => `selftest:${tenantId}:${id}`,
+  completion: (tenantId: string, id: string) => `completion:${tenantId}:${id}`,
 };
 
 export interface SelfTestInput {
@@ -45,3 +46,15 @@ export interface SelfTestResult {
 }
 
 export const SELF_TEST_LIMITS = { maxProbes: 50, maxHoldMs: 60_000 } as const;
+
+/** LLM failure types that retrying cannot fix (lib/llm/errors.ts sets them as non-retryable too). */
+export const NON_RETRYABLE_LLM_FAILURES = [
+  'llm_bad_request',
+  'llm_context_length',
+  'llm_content_filter',
+  'llm_unauthorized',
+  'llm_forbidden',
+  'llm_not_found',
+  'llm_budget_exceeded',
+  'llm_not_configured',
+] as const;

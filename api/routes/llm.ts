@@ -1,0 +1,85 @@
+import { Router } from '@koa/router';
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { z } from 'zod';
+import { SEARCH_ATTRIBUTES, taskQueues, workflowIds } from '../../lib/contracts';
+import { AppError } from '../../lib/errors';
+import type { AppDeps } from '../app';
+import { requireRole, type AuthState } from '../auth/middleware';
+
+const message = z.discriminatedUnion('role', [
+  z.object({ role: z.enum(['system', 'user']), content: z.string().min(1).max(200_000) }).strict(),
+  z.object({ role: z.literal('assistant'), content: z.string().max(200_000) }).strict(),
+]);
+
+const completionBody = z
+  .object({
+    purpose: z.enum(['answer', 'judge', 'agent']).default('answer'),
+    messages: z.array(message).min(1).max(200),
+    model: z.string().regex(/^[A-Za-z0-9._:/-]{1,200}$/).optional(),
+    temperature: z.number().min(0).max(2).optional(),
+    maxTokens: z.number().int().min(1).max(100_000).optional(),
+    responseFormat: z
+      .union([
+        z.object({ type: z.literal('json_object') }).strict(),
+        z.object({ type: z.literal('json_schema'), name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/), schema: z.record(z.string(), z.unknown()), strict: z.boolean().optional() }).strict(),
+      ])
+      .optional(),
+    /** Client-chosen id makes the start idempotent. */
+    id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
+  })
+  .strict();
+
+/** A model call as a durable run: retried, recorded, visible in the runs list. */
+export function llmRoutes({ temporal, config }: AppDeps) {
+  const router = new Router<AuthState>({ prefix: '/v1/llm' });
+
+  router.post('/completions', requireRole('admin', 'operator'), async (ctx) => {
+    const body = completionBody.parse(ctx.request.body ?? {});
+    const { tenantId } = ctx.state.principal;
+    const workflowId = workflowIds.completion(tenantId, body.id ?? crypto.randomUUID());
+    ctx.state.workflowId = workflowId;
+    let handle;
+    try {
+      handle = await temporal.workflow.start('completion', {
+        workflowId,
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        taskQueue: taskQueues(config.temporal.taskQueue).main,
+        args: [
+          {
+            tenantId,
+            purpose: body.purpose,
+            messages: body.messages,
+            model: body.model,
+            options: { temperature: body.temperature, maxTokens: body.maxTokens, responseFormat: body.responseFormat },
+          },
+        ],
+        typedSearchAttributes: [
+          { key: SEARCH_ATTRIBUTES.TenantId, value: tenantId },
+          { key: SEARCH_ATTRIBUTES.RunKind, value: 'llm' },
+        ],
+      });
+    } catch (e) {
+      if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
+      handle = temporal.workflow.getHandle(workflowId);
+    }
+    if (ctx.query.wait !== 'true') {
+      ctx.status = 202;
+      ctx.body = { workflowId, status: 'running' };
+      return;
+    }
+    try {
+      ctx.body = { workflowId, status: 'completed', result: await handle.result() };
+    } catch (e) {
+      const cause = e instanceof WorkflowFailedError ? (e.cause as { cause?: unknown })?.cause : undefined;
+      if (cause instanceof ApplicationFailure && cause.type?.startsWith('llm_')) {
+        // The run failed for a reason of the model call: a 502 naming it, the run id to look at.
+        throw new AppError({ code: cause.type, message: cause.message, status: 502, category: 'dependency', details: { workflowId } });
+      }
+      throw e;
+    }
+  });
+
+  return router;
+}
