@@ -1,5 +1,6 @@
 import { Context } from '@temporalio/activity';
 import type { LlmCallContext, LlmGateway } from '../lib/llm/gateway';
+import { withHeartbeat } from './heartbeat';
 import type { ChatMessage, EmbedResult, GenerateOptions, GenerateResult, LlmPurpose } from '../lib/llm/types';
 
 export interface GenerateTextInput {
@@ -20,22 +21,19 @@ export interface EmbedTextsInput {
  * The activity's identity for usage records, and its cancellation signal for the HTTP request. Cancellation only
  * reaches an activity through heartbeats, so the call heartbeats while it waits.
  */
-async function withActivityContext<T>(tenantId: string, fn: (ctx: LlmCallContext) => Promise<T>): Promise<T> {
+function withActivityContext<T>(tenantId: string, fn: (ctx: LlmCallContext) => Promise<T>): Promise<T> {
   const activity = Context.current();
   const { workflowExecution, activityId, attempt } = activity.info;
-  const beat = setInterval(() => activity.heartbeat(), 1000);
-  try {
-    return await fn({
+  return withHeartbeat(() =>
+    fn({
       tenantId,
       workflowId: workflowExecution?.workflowId,
       runId: workflowExecution?.runId,
       activityId,
       attempt,
       signal: activity.cancellationSignal,
-    });
-  } finally {
-    clearInterval(beat);
-  }
+    }),
+  );
 }
 
 export function createLlmActivities({ llm }: { llm: LlmGateway }) {

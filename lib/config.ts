@@ -89,6 +89,17 @@ export const configSchema = z.object({
     .pipe(z.record(z.string(), z.object({ input: z.number().min(0), output: z.number().min(0) }).strict(), { error: 'must map model names to {"input": USD, "output": USD} per 1M tokens' }))
     .optional(),
 
+  BLOB_DIR: optionalString,
+  INGEST_MAX_FILE_BYTES: byteSize.default('50mb'),
+  INGEST_MAX_REQUEST_BYTES: byteSize.default('200mb'),
+  INGEST_CONCURRENCY: z.coerce.number({ error: 'must be an integer from 1 to 64' }).int().min(1).max(64).default(4),
+  FETCH_MAX_BYTES: byteSize.default('25mb'),
+  FETCH_TIMEOUT_MS: z.coerce.number({ error: 'must be milliseconds from 1000 to 600000' }).int().min(1000).max(600_000).default(30_000),
+  FETCH_ALLOW_HOSTS: z
+    .string()
+    .transform((v) => v.split(',').map((h) => h.trim()).filter(Boolean))
+    .optional(),
+
   SECRETS_DIR: optionalString,
   VAULT_ADDR: z.url('must be an http(s) URL').optional(),
   VAULT_TOKEN: optionalString,
@@ -149,6 +160,13 @@ export interface Config {
     timeoutMs: number;
     dailyTokenBudget: number;
     prices: Record<string, { input: number; output: number }>;
+  };
+  ingest: {
+    blobDir: string;
+    maxFileBytes: number;
+    maxRequestBytes: number;
+    concurrency: number;
+    fetch: { maxBytes: number; timeoutMs: number; allowHosts: string[] };
   };
   secrets: {
     dir?: string;
@@ -212,6 +230,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       uiPort: c.TEMPORAL_UI_PORT,
     },
     llm: llmConfig(c),
+    ingest: {
+      blobDir: resolve(c.BLOB_DIR ?? join(c.BC_DATA_DIR, 'blobs')),
+      maxFileBytes: bytes(c.INGEST_MAX_FILE_BYTES),
+      maxRequestBytes: bytes(c.INGEST_MAX_REQUEST_BYTES),
+      concurrency: c.INGEST_CONCURRENCY,
+      fetch: { maxBytes: bytes(c.FETCH_MAX_BYTES), timeoutMs: c.FETCH_TIMEOUT_MS, allowHosts: c.FETCH_ALLOW_HOSTS ?? [] },
+    },
     secrets: {
       dir: c.SECRETS_DIR,
       vault: c.VAULT_ADDR
@@ -226,6 +251,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       pglitePort: c.PGLITE_PORT,
     },
   };
+}
+
+/** '2mb' → bytes. */
+export function bytes(size: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?$/i.exec(size.trim());
+  if (!m) throw new Error(`not a size: ${size}`);
+  const unit = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 }[(m[2] ?? 'b').toLowerCase() as 'b'];
+  return Math.floor(Number(m[1]) * unit);
 }
 
 /** The LLM gateway's settings: the offline local provider unless an OpenAI-compatible endpoint is configured. */

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { Connection, type Client } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import { afterAll, inject } from 'vitest';
@@ -11,6 +12,7 @@ import { createLogger } from '../lib/log';
 import { createWorker } from '../workers/worker';
 import { createClient } from '../lib/temporal/client';
 import { createLlmGateway, type LlmGateway } from '../lib/llm';
+import { BlobStore } from '../lib/storage/blobs';
 import { startTelemetry, type Telemetry } from '../lib/telemetry';
 
 let runtimeInstalled = false;
@@ -26,6 +28,7 @@ export function testConfig(overrides: NodeJS.ProcessEnv = {}): Config {
     DATABASE_URL: inject('databaseUrl'),
     TEMPORAL_TASK_QUEUE: `test-${randomUUID()}`,
     DATABASE_POOL_MAX: '4',
+    BLOB_DIR: join(inject('tmpDir'), 'blobs'),
     ...overrides,
   });
 }
@@ -92,7 +95,7 @@ export async function setupTestContext(overrides: NodeJS.ProcessEnv = {}): Promi
         connection: await workerConnection(),
         namespace: config.temporal.namespace,
         taskQueue: config.temporal.taskQueue,
-        deps: { orm, llm: opts.llm ?? createLlmGateway({ config, orm }) },
+        deps: { orm, llm: opts.llm ?? createLlmGateway({ config, orm }), blobs: new BlobStore(config.ingest.blobDir), config },
         workflowBundlePath: inject('workflowBundlePath'),
         telemetry,
       });
@@ -105,7 +108,7 @@ export async function setupTestContext(overrides: NodeJS.ProcessEnv = {}): Promi
 
 /** The API on an ephemeral port, built with the test file's dependencies. */
 export async function startTestApi(ctx: TestContext, config: Config = ctx.config) {
-  const app = createApp({ config, orm: ctx.orm, temporal: ctx.client, log: createLogger('silent', 'api-test') });
+  const app = createApp({ config, orm: ctx.orm, temporal: ctx.client, log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', 'api-test') });
   const server = app.listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
   const address = server.address();

@@ -1,6 +1,7 @@
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadConfig, ConfigError, resolveConfigSecrets } from '../lib/config';
 import { createLlmGateway } from '../lib/llm';
+import { BlobStore } from '../lib/storage/blobs';
 import { createOrm } from '../lib/db/orm';
 import { createLogger } from '../lib/log';
 import { createWorkerConnection } from '../lib/temporal/client';
@@ -27,7 +28,7 @@ async function main() {
     connection,
     namespace: config.temporal.namespace,
     taskQueue,
-    deps: { orm, llm: createLlmGateway({ config, orm, log }) },
+    deps: { orm, llm: createLlmGateway({ config, orm, log }), blobs: new BlobStore(config.ingest.blobDir), config },
     workflowBundlePath: config.worker.workflowBundle,
     telemetry,
     overrides: { shutdownGraceTime: config.worker.shutdownGraceMs },

@@ -1,3 +1,4 @@
 // Every workflow, re-exported for the worker's workflowsPath and the prebuilt bundle.
 export * from './self-test';
 export * from './completion';
+export * from './ingest';

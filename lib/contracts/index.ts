@@ -24,6 +24,7 @@ export const taskQueues = (prefix: string) => ({
 export const workflowIds = {
   selfTest: (tenantId: string, id: string) => `selftest:${tenantId}:${id}`,
   completion: (tenantId: string, id: string) => `completion:${tenantId}:${id}`,
+  ingest: (tenantId: string, collectionId: string, id: string) => `ingest:${tenantId}:${collectionId}:${id}`,
 };
 
 export interface SelfTestInput {
@@ -58,3 +59,29 @@ export const NON_RETRYABLE_LLM_FAILURES = [
   'llm_budget_exceeded',
   'llm_not_configured',
 ] as const;
+
+export interface IngestCollectionInput {
+  tenantId: string;
+  collectionId: string;
+  documentIds: string[];
+  concurrency: number;
+  /** Carried across continue-as-new. */
+  progress?: IngestProgress;
+}
+
+export interface IngestProgress {
+  total: number;
+  done: number;
+  skipped: number;
+  failed: number;
+  chunks: number;
+  /** The most recent failures (capped), with their reasons. */
+  failures: Array<{ documentId: string; reason: string }>;
+}
+
+export interface IngestDocumentResult {
+  documentId: string;
+  status: 'ready' | 'skipped' | 'failed';
+  chunks: number;
+  reason?: string;
+}

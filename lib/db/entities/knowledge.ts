@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { EntitySchema, type Opt } from '@mikro-orm/core';
+import { BigIntType, EntitySchema, type Opt } from '@mikro-orm/core';
 import { VectorType } from 'pgvector/mikro-orm';
 
 export interface Collection {
@@ -47,6 +47,9 @@ export interface Document {
   status: Opt<DocumentStatus>;
   error?: string | null;
   chunkCount: Opt<number>;
+  /** sha256 of the stored bytes (lib/storage/blobs.ts); set at upload, or when a URL is fetched. */
+  blobSha256?: string | null;
+  indexedAt?: Date | null;
   metadata: Record<string, unknown>;
   createdAt: Opt<Date>;
   updatedAt: Opt<Date>;
@@ -64,10 +67,12 @@ export const DocumentEntity = new EntitySchema<Document>({
     title: { type: 'text', nullable: true },
     mimeType: { type: 'text', nullable: true },
     contentHash: { type: 'text', nullable: true },
-    sizeBytes: { type: 'bigint', nullable: true },
+    sizeBytes: { type: new BigIntType('number'), nullable: true },
     status: { type: 'text', default: 'pending' },
     error: { type: 'text', nullable: true },
     chunkCount: { type: 'integer', default: 0 },
+    blobSha256: { type: 'text', nullable: true },
+    indexedAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
     metadata: { type: 'json', default: '{}' },
     createdAt: { type: 'Date', columnType: 'timestamptz', onCreate: () => new Date() },
     updatedAt: { type: 'Date', columnType: 'timestamptz', onCreate: () => new Date(), onUpdate: () => new Date() },

@@ -1,0 +1,283 @@
+import { Router } from '@koa/router';
+import Busboy from 'busboy';
+import type { Context } from 'koa';
+import { z } from 'zod';
+import { SEARCH_ATTRIBUTES, taskQueues, workflowIds, type IngestProgress } from '../../lib/contracts';
+import { CollectionEntity, DocumentEntity, type Document } from '../../lib/db/entities';
+import { AppError, badRequest, notFound } from '../../lib/errors';
+import { BlobStore, BlobTooLargeError, type StoredBlob } from '../../lib/storage/blobs';
+import type { AppDeps } from '../app';
+import { requireRole, type AuthState } from '../auth/middleware';
+
+/** Known embedding sizes; other models need `embeddingDim` in the request. */
+const KNOWN_DIMS: Record<string, number> = {
+  'text-embedding-3-small': 1536,
+  'text-embedding-3-large': 3072,
+  'text-embedding-ada-002': 1536,
+};
+const localDim = (model: string) => /^local-embed-(\d+)$/.exec(model)?.[1];
+
+const collectionBody = z
+  .object({
+    name: z.string().trim().min(1).max(200),
+    description: z.string().max(2000).optional(),
+    embeddingModel: z.string().regex(/^[A-Za-z0-9._:/-]{1,200}$/).optional(),
+    embeddingDim: z.number().int().min(1).max(16_000).optional(),
+    chunkSize: z.number().int().min(16).max(8192).default(400),
+    chunkOverlap: z.number().int().min(0).max(4000).default(60),
+  })
+  .strict()
+  .refine((b) => b.chunkOverlap < b.chunkSize / 2, { message: 'chunkOverlap must be less than half of chunkSize', path: ['chunkOverlap'] });
+
+const urlsBody = z
+  .object({
+    urls: z
+      .array(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048))
+      .min(1)
+      .max(1000),
+  })
+  .strict();
+
+const publicDocument = (d: Document) => ({
+  id: d.id,
+  collectionId: d.collectionId,
+  sourceKind: d.sourceKind,
+  source: d.source,
+  title: d.title ?? null,
+  mimeType: d.mimeType ?? null,
+  sizeBytes: d.sizeBytes === null || d.sizeBytes === undefined ? null : Number(d.sizeBytes),
+  status: d.status,
+  error: d.error ?? null,
+  chunkCount: d.chunkCount,
+  contentHash: d.contentHash ?? null,
+  indexedAt: d.indexedAt ?? null,
+  createdAt: d.createdAt,
+  updatedAt: d.updatedAt,
+});
+
+/** Collections and their documents: create, upload (streamed), register URLs, list, re-ingest, delete. */
+export function collectionsRoutes({ orm, temporal, config }: AppDeps) {
+  const blobs = new BlobStore(config.ingest.blobDir);
+  const router = new Router<AuthState>({ prefix: '/v1' });
+  const write = requireRole('admin', 'operator');
+
+  async function ownCollection(tenantId: string, id: string) {
+    if (!/^[0-9a-f-]{36}$/i.test(id)) throw notFound('Collection');
+    const c = await orm.em.fork().findOne(CollectionEntity, { id, tenantId });
+    if (!c) throw notFound('Collection');
+    return c;
+  }
+
+  async function startIngest(tenantId: string, collectionId: string, documentIds: string[]) {
+    const workflowId = workflowIds.ingest(tenantId, collectionId, crypto.randomUUID());
+    await temporal.workflow.start('ingestCollection', {
+      workflowId,
+      taskQueue: taskQueues(config.temporal.taskQueue).main,
+      args: [{ tenantId, collectionId, documentIds, concurrency: config.ingest.concurrency }],
+      typedSearchAttributes: [
+        { key: SEARCH_ATTRIBUTES.TenantId, value: tenantId },
+        { key: SEARCH_ATTRIBUTES.RunKind, value: 'ingest' },
+        { key: SEARCH_ATTRIBUTES.CollectionId, value: collectionId },
+      ],
+    });
+    return workflowId;
+  }
+
+  /** New sources become documents; a source already in the collection is updated and ingested again. */
+  async function upsertDocuments(tenantId: string, collectionId: string, items: Array<Pick<Document, 'sourceKind' | 'source'> & Partial<Document>>) {
+    const em = orm.em.fork();
+    const existing = await em.find(DocumentEntity, { tenantId, collectionId, source: { $in: items.map((i) => i.source) } });
+    const bySource = new Map(existing.map((d) => [d.source, d]));
+    const docs = items.map((item) => {
+      const doc = bySource.get(item.source);
+      if (doc) return em.assign(doc, { ...item, status: doc.status === 'ready' ? 'ready' : 'pending' });
+      return em.create(DocumentEntity, { id: crypto.randomUUID(), tenantId, collectionId, metadata: {}, ...item });
+    });
+    await em.flush();
+    return docs;
+  }
+
+  router.post('/collections', write, async (ctx) => {
+    const body = collectionBody.parse(ctx.request.body ?? {});
+    const model = body.embeddingModel ?? config.llm.models.embedding;
+    const dim = body.embeddingDim ?? (model === config.llm.models.embedding ? config.llm.embeddingDimensions : undefined) ?? KNOWN_DIMS[model] ?? Number(localDim(model) ?? NaN);
+    if (!Number.isInteger(dim)) throw badRequest('embedding_dim_required', `The size of ${model}'s vectors is not known here: give embeddingDim.`);
+    const em = orm.em.fork();
+    const tenantId = ctx.state.principal.tenantId;
+    if (await em.count(CollectionEntity, { tenantId, name: body.name })) {
+      throw new AppError({ code: 'collection_exists', message: `A collection named "${body.name}" exists already.`, status: 409, category: 'conflict' });
+    }
+    const c = em.create(CollectionEntity, {
+      id: crypto.randomUUID(),
+      tenantId,
+      name: body.name,
+      description: body.description ?? null,
+      embeddingModel: model,
+      embeddingDim: dim,
+      chunkSize: body.chunkSize,
+      chunkOverlap: body.chunkOverlap,
+    });
+    await em.flush();
+    ctx.status = 201;
+    ctx.body = c;
+  });
+
+  router.get('/collections', async (ctx) => {
+    const tenantId = ctx.state.principal.tenantId;
+    const rows = (await orm.em.getConnection().execute(
+      `select c.*, count(d.id)::int as document_count, coalesce(sum(d.chunk_count), 0)::int as chunk_count
+         from collections c left join documents d on d.collection_id = c.id
+        where c.tenant_id = ? group by c.id order by c.created_at`,
+      [tenantId],
+    )) as Array<Record<string, unknown>>;
+    ctx.body = {
+      collections: rows.map((r) => ({
+        id: r.id,
+        name: r.name,
+        description: r.description,
+        embeddingModel: r.embedding_model,
+        embeddingDim: r.embedding_dim,
+        chunkSize: r.chunk_size,
+        chunkOverlap: r.chunk_overlap,
+        documentCount: r.document_count,
+        chunkCount: r.chunk_count,
+        createdAt: r.created_at,
+      })),
+    };
+  });
+
+  router.get('/collections/:id', async (ctx) => {
+    ctx.body = await ownCollection(ctx.state.principal.tenantId, ctx.params.id!);
+  });
+
+  router.delete('/collections/:id', write, async (ctx) => {
+    const c = await ownCollection(ctx.state.principal.tenantId, ctx.params.id!);
+    await orm.em.fork().nativeDelete(CollectionEntity, { id: c.id, tenantId: c.tenantId });
+    ctx.status = 204;
+  });
+
+  router.get('/collections/:id/documents', async (ctx) => {
+    const c = await ownCollection(ctx.state.principal.tenantId, ctx.params.id!);
+    const status = z.enum(['pending', 'processing', 'ready', 'failed', 'skipped']).optional().parse(ctx.query.status);
+    const docs = await orm.em.fork().find(DocumentEntity, { tenantId: c.tenantId, collectionId: c.id, ...(status ? { status } : {}) }, { orderBy: { createdAt: 'asc' } });
+    ctx.body = { documents: docs.map(publicDocument) };
+  });
+
+  router.post('/collections/:id/documents', write, async (ctx) => {
+    const c = await ownCollection(ctx.state.principal.tenantId, ctx.params.id!);
+    const files = await receiveFiles(ctx, blobs, c.tenantId, config.ingest.maxFileBytes, config.ingest.maxRequestBytes);
+    if (!files.length) throw badRequest('no_files', 'Send one or more files as multipart/form-data.');
+    const docs = await upsertDocuments(
+      c.tenantId,
+      c.id,
+      files.map((f) => ({ sourceKind: 'upload' as const, source: f.filename, title: f.filename, mimeType: f.mimeType, sizeBytes: f.blob.size, blobSha256: f.blob.sha256 })),
+    );
+    const workflowId = await startIngest(c.tenantId, c.id, docs.map((d) => d.id));
+    ctx.state.workflowId = workflowId;
+    ctx.status = 202;
+    ctx.body = { workflowId, documents: docs.map(publicDocument) };
+  });
+
+  router.post('/collections/:id/urls', write, async (ctx) => {
+    const c = await ownCollection(ctx.state.principal.tenantId, ctx.params.id!);
+    const { urls } = urlsBody.parse(ctx.request.body ?? {});
+    const docs = await upsertDocuments(c.tenantId, c.id, [...new Set(urls)].map((u) => ({ sourceKind: 'url' as const, source: u })));
+    const workflowId = await startIngest(c.tenantId, c.id, docs.map((d) => d.id));
+    ctx.state.workflowId = workflowId;
+    ctx.status = 202;
+    ctx.body = { workflowId, documents: docs.map(publicDocument) };
+  });
+
+  router.post('/collections/:id/reingest', write, async (ctx) => {
+    const c = await ownCollection(ctx.state.principal.tenantId, ctx.params.id!);
+    const docs = await orm.em.fork().find(DocumentEntity, { tenantId: c.tenantId, collectionId: c.id }, { fields: ['id'] });
+    if (!docs.length) throw badRequest('no_documents', 'The collection has no documents.');
+    const workflowId = await startIngest(c.tenantId, c.id, docs.map((d) => d.id));
+    ctx.status = 202;
+    ctx.body = { workflowId, documents: docs.length };
+  });
+
+  router.delete('/documents/:id', write, async (ctx) => {
+    const tenantId = ctx.state.principal.tenantId;
+    const id = ctx.params.id!;
+    if (!/^[0-9a-f-]{36}$/i.test(id)) throw notFound('Document');
+    const deleted = await orm.em.fork().nativeDelete(DocumentEntity, { id, tenantId });
+    if (!deleted) throw notFound('Document');
+    ctx.status = 204;
+  });
+
+  router.get('/ingests/:workflowId', async (ctx) => {
+    const tenantId = ctx.state.principal.tenantId;
+    const workflowId = ctx.params.workflowId!;
+    if (!workflowId.startsWith(`ingest:${tenantId}:`)) throw notFound('Ingest run');
+    try {
+      const handle = temporal.workflow.getHandle(workflowId);
+      const description = await handle.describe();
+      const status = description.status.name.toLowerCase();
+      let progress: IngestProgress | null = null;
+      if (status === 'completed') progress = (await handle.result()) as IngestProgress;
+      else if (status === 'running') progress = await handle.query<IngestProgress>('progress');
+      ctx.body = { workflowId, status, progress };
+    } catch (e) {
+      if ((e as Error).name === 'WorkflowNotFoundError') throw notFound('Ingest run');
+      throw e;
+    }
+  });
+
+  return router;
+}
+
+interface ReceivedFile {
+  filename: string;
+  mimeType: string;
+  blob: StoredBlob;
+}
+
+/** Streams each part of a multipart request into the blob store, within the per-file and per-request limits. */
+function receiveFiles(ctx: Context, blobs: BlobStore, tenantId: string, maxFile: number, maxRequest: number): Promise<ReceivedFile[]> {
+  const type = ctx.get('content-type');
+  if (!type.startsWith('multipart/form-data')) {
+    return Promise.reject(new AppError({ code: 'unsupported_media_type', message: 'Upload files as multipart/form-data.', status: 415, category: 'user' }));
+  }
+  const declared = Number(ctx.get('content-length'));
+  if (Number.isFinite(declared) && declared > maxRequest) {
+    return Promise.reject(tooLarge(`The upload is larger than the ${maxRequest}-byte limit per request.`));
+  }
+  return new Promise((resolve, reject) => {
+    const bb = Busboy({ headers: ctx.req.headers, limits: { files: 1000, fileSize: maxFile, fields: 100 } });
+    const stored: Array<Promise<ReceivedFile>> = [];
+    let total = 0;
+    let failed: Error | null = null;
+    bb.on('file', (_field, stream, info) => {
+      const filename = (info.filename ?? '').replace(/^.*[\\/]/, '').slice(0, 255);
+      if (!filename) {
+        stream.resume();
+        return;
+      }
+      stream.on('limit', () => {
+        failed ??= tooLarge(`${filename} is larger than the ${maxFile}-byte limit per file.`);
+      });
+      stored.push(
+        // (no 'data' listener here: it would start the stream flowing before the store pipes it)
+        blobs.put(tenantId, stream, maxFile).then(
+          (blob) => {
+            total += blob.size;
+            if (total > maxRequest) failed ??= tooLarge(`The upload is larger than the ${maxRequest}-byte limit per request.`);
+            return { filename, mimeType: info.mimeType, blob };
+          },
+          (e: unknown) => {
+            failed ??= e instanceof BlobTooLargeError ? tooLarge(`${filename} is larger than the ${maxFile}-byte limit per file.`) : (e as Error);
+            return { filename, mimeType: info.mimeType, blob: { sha256: '', size: 0 } };
+          },
+        ),
+      );
+    });
+    bb.on('error', (e: Error) => reject(badRequest('bad_multipart', `The multipart body could not be read: ${e.message}`)));
+    bb.on('close', () => {
+      Promise.all(stored).then((files) => (failed ? reject(failed) : resolve(files)), reject);
+    });
+    ctx.req.pipe(bb);
+  });
+}
+
+const tooLarge = (message: string) => new AppError({ code: 'payload_too_large', message, status: 413, category: 'user' });

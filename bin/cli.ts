@@ -1,0 +1,157 @@
+/**
+ * BeyondCloud CLI, against a running API (`npm start`):
+ *   npm run cli -- collections
+ *   npm run cli -- collections create <name> [--chunk-size 400] [--chunk-overlap 60]
+ *   npm run cli -- ingest <path|url>... --collection <name>     (folders are walked; a live progress bar follows)
+ *   npm run cli -- documents --collection <name>
+ * BC_API_URL (default http://127.0.0.1:8080) and BC_API_KEY (an API key) say where and who.
+ */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { SingleBar } from 'cli-progress';
+import { Command } from 'commander';
+
+const apiUrl = (process.env.BC_API_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
+const apiKey = process.env.BC_API_KEY;
+
+class CliError extends Error {}
+
+async function api<T>(method: string, path: string, body?: unknown, form?: FormData): Promise<T> {
+  if (!apiKey) throw new CliError('Set BC_API_KEY to an API key (npm start prints the admin key on first start).');
+  let res: Response;
+  try {
+    res = await fetch(apiUrl + path, {
+      method,
+      headers: { authorization: `Bearer ${apiKey}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      body: form ?? (body !== undefined ? JSON.stringify(body) : undefined),
+    });
+  } catch (e) {
+    throw new CliError(`Cannot reach the API at ${apiUrl}: ${(e as Error).message}`);
+  }
+  const text = await res.text();
+  const json = text ? (JSON.parse(text) as unknown) : undefined;
+  if (!res.ok) {
+    const err = (json as { error?: { code: string; message: string } } | undefined)?.error;
+    throw new CliError(err ? `${err.message} (${err.code}, HTTP ${res.status})` : `HTTP ${res.status}`);
+  }
+  return json as T;
+}
+
+interface CollectionRow {
+  id: string;
+  name: string;
+  embeddingModel: string;
+  documentCount: number;
+  chunkCount: number;
+}
+
+async function collectionByName(name: string): Promise<CollectionRow> {
+  const { collections } = await api<{ collections: CollectionRow[] }>('GET', '/v1/collections');
+  const c = collections.find((x) => x.name === name);
+  if (!c) throw new CliError(`No collection named "${name}" (create it: npm run cli -- collections create ${name}).`);
+  return c;
+}
+
+async function walk(path: string): Promise<string[]> {
+  const s = await stat(path);
+  if (s.isFile()) return [path];
+  const out: string[] = [];
+  for (const entry of (await readdir(path, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
+    if (entry.name.startsWith('.')) continue;
+    out.push(...(await walk(join(path, entry.name))));
+  }
+  return out;
+}
+
+interface Progress {
+  total: number;
+  done: number;
+  skipped: number;
+  failed: number;
+  chunks: number;
+  failures: Array<{ documentId: string; reason: string }>;
+}
+
+async function follow(workflowId: string, bar: SingleBar): Promise<Progress> {
+  for (;;) {
+    const run = await api<{ status: string; progress: Progress | null }>('GET', `/v1/ingests/${encodeURIComponent(workflowId)}`);
+    if (run.progress) {
+      bar.setTotal(run.progress.total);
+      bar.update(run.progress.done, { chunks: run.progress.chunks, failed: run.progress.failed });
+    }
+    if (run.status !== 'running' && run.status !== 'continued_as_new') {
+      if (!run.progress) throw new CliError(`The ingest run ended ${run.status}.`);
+      return run.progress;
+    }
+    await sleep(500);
+  }
+}
+
+const program = new Command('beyondcloud').description('BeyondCloud command line');
+
+const collections = program.command('collections').description('list collections').action(async () => {
+  const { collections: rows } = await api<{ collections: CollectionRow[] }>('GET', '/v1/collections');
+  if (!rows.length) console.log('No collections yet.');
+  for (const c of rows) console.log(`${c.name}\t${c.documentCount} documents\t${c.chunkCount} chunks\t${c.embeddingModel}\t${c.id}`);
+});
+collections
+  .command('create <name>')
+  .option('--chunk-size <tokens>', 'chunk size in tokens', (v) => Number(v))
+  .option('--chunk-overlap <tokens>', 'overlap in tokens', (v) => Number(v))
+  .option('--embedding-model <model>')
+  .action(async (name: string, o: { chunkSize?: number; chunkOverlap?: number; embeddingModel?: string }) => {
+    const c = await api<{ id: string }>('POST', '/v1/collections', { name, chunkSize: o.chunkSize, chunkOverlap: o.chunkOverlap, embeddingModel: o.embeddingModel });
+    console.log(`created ${name} (${c.id})`);
+  });
+
+program
+  .command('ingest <sources...>')
+  .description('upload files and folders, or register URLs, then follow the ingest run')
+  .requiredOption('-c, --collection <name>')
+  .action(async (sources: string[], o: { collection: string }) => {
+    const c = await collectionByName(o.collection);
+    const urls = sources.filter((s) => /^https?:\/\//i.test(s));
+    const files = (await Promise.all(sources.filter((s) => !urls.includes(s)).map(walk))).flat();
+    const runs: string[] = [];
+    for (let i = 0; i < files.length; i += 50) {
+      const form = new FormData();
+      for (const f of files.slice(i, i + 50)) form.append('file', new Blob([await readFile(f)]), basename(f));
+      runs.push((await api<{ workflowId: string }>('POST', `/v1/collections/${c.id}/documents`, undefined, form)).workflowId);
+    }
+    if (urls.length) runs.push((await api<{ workflowId: string }>('POST', `/v1/collections/${c.id}/urls`, { urls })).workflowId);
+    if (!runs.length) throw new CliError('Nothing to ingest.');
+    const totals = { done: 0, skipped: 0, failed: 0, chunks: 0, failures: [] as Progress['failures'] };
+    for (const run of runs) {
+      const bar = new SingleBar({ format: '{bar} {value}/{total} documents | {chunks} chunks | {failed} failed', hideCursor: true });
+      bar.start(1, 0, { chunks: 0, failed: 0 });
+      const p = await follow(run, bar);
+      bar.stop();
+      totals.done += p.done;
+      totals.skipped += p.skipped;
+      totals.failed += p.failed;
+      totals.chunks += p.chunks;
+      totals.failures.push(...p.failures);
+    }
+    console.log(`${totals.done} documents: ${totals.done - totals.failed - totals.skipped} stored, ${totals.skipped} unchanged, ${totals.failed} failed; ${totals.chunks} chunks`);
+    if (totals.failures.length) {
+      const { documents } = await api<{ documents: Array<{ id: string; source: string }> }>('GET', `/v1/collections/${c.id}/documents`);
+      const names = new Map(documents.map((d) => [d.id, d.source]));
+      for (const f of totals.failures) console.log(`  failed: ${names.get(f.documentId) ?? f.documentId}: ${f.reason}`);
+    }
+    console.log(`runs: ${runs.join(', ')}`);
+  });
+
+program
+  .command('documents')
+  .requiredOption('-c, --collection <name>')
+  .action(async (o: { collection: string }) => {
+    const c = await collectionByName(o.collection);
+    const { documents } = await api<{ documents: Array<{ source: string; status: string; chunkCount: number; error: string | null }> }>('GET', `/v1/collections/${c.id}/documents`);
+    for (const d of documents) console.log(`${d.status}\t${d.chunkCount} chunks\t${d.source}${d.error ? `\t${d.error}` : ''}`);
+  });
+
+program.parseAsync().catch((e: unknown) => {
+  console.error(`error: ${e instanceof CliError ? e.message : (e as Error).stack}`);
+  process.exit(1);
+});

@@ -1,0 +1,422 @@
+/**
+ * Splits a parsed document into overlapping, token-bounded chunks for embedding and retrieval.
+ *
+ * - Sizes are in tokens as `estimateTokens` (lib/llm/text.ts) counts them.
+ * - Each section is split recursively: paragraphs (blank lines), then single line breaks where a sentence starts
+ *   (list items, headings, sentence-final lines), then sentences (`splitSentences`), then the remaining line breaks
+ *   (hard-wrapped prose, code), then words, then characters as a last resort, until every piece ("atom") has at most
+ *   `chunkSize - chunkOverlap` tokens. Atoms are packed greedily into chunks of at most `chunkSize` tokens; when a
+ *   chunk is full it is cut at the strongest of those boundaries that still leaves it at least half full, the latest
+ *   such boundary on ties.
+ * - Consecutive chunks of one section overlap by about `chunkOverlap` tokens: the next chunk starts inside the end of
+ *   the previous one, at a sentence start when that gives at least a third of the wanted overlap, otherwise at a word
+ *   start, inside a word only when the last word alone is too long. The overlap is never more than half of either
+ *   chunk.
+ * - Chunks never cross sections, so a chunk's heading path and page are exactly its section's. A trailing piece
+ *   smaller than 10% of `chunkSize` is merged into the section's previous chunk when the result fits (greedy packing
+ *   already puts everything that fits into the previous chunk, so this is a safety net).
+ * - Chunk text is a verbatim, trimmed slice of the section: `documentText(doc).slice(startOffset, endOffset) === text`.
+ *
+ * Everything is deterministic and linear in the input length.
+ */
+import { createHash } from 'node:crypto';
+import { estimateTokens, splitSentences } from '../llm/text';
+import type { ParsedDocument } from './parse';
+
+export interface ChunkOptions {
+  /** Maximum tokens per chunk, 16..8192. */
+  chunkSize: number;
+  /** Tokens repeated from the end of the previous chunk of the same section, 0 <= chunkOverlap < chunkSize / 2. */
+  chunkOverlap: number;
+}
+
+export interface DocumentChunk {
+  /** 0..n-1 in document order. */
+  ordinal: number;
+  /** The chunk, verbatim from the section (trimmed); no heading prefix (see `contextualText`). */
+  text: string;
+  headingPath: string[];
+  page: number | null;
+  /** Character offsets into `documentText(doc)`. */
+  startOffset: number;
+  endOffset: number;
+  /** `estimateTokens(text)`, always <= chunkSize. */
+  tokens: number;
+  /** sha256 hex of `headingPath.join('\u001f') + '\u0000' + text`. */
+  contentHash: string;
+}
+
+export const MIN_CHUNK_SIZE = 16;
+export const MAX_CHUNK_SIZE = 8192;
+
+/** Sections are joined with this in `documentText`; chunk offsets count it. */
+const SECTION_SEPARATOR = '\n\n';
+
+/** The document's text as chunk offsets see it: the sections' texts joined with a blank line. */
+export function documentText(doc: ParsedDocument): string {
+  return doc.sections.map((s) => s.text).join(SECTION_SEPARATOR);
+}
+
+/** The text to embed: the heading path (`A > B`), a blank line, then the chunk text; just the text without headings. */
+export function contextualText(chunk: Pick<DocumentChunk, 'headingPath' | 'text'>): string {
+  return chunk.headingPath.length ? `${chunk.headingPath.join(' > ')}\n\n${chunk.text}` : chunk.text;
+}
+
+/** sha256 hex of the heading path and text (unit/record separators keep the parts unambiguous). */
+export function chunkContentHash(headingPath: readonly string[], text: string): string {
+  return createHash('sha256').update(`${headingPath.join('\u001f')}\u0000${text}`, 'utf8').digest('hex');
+}
+
+/** Throws a RangeError unless 16 <= chunkSize <= 8192 and 0 <= chunkOverlap < chunkSize / 2 (both integers). */
+export function validateChunkOptions(opts: ChunkOptions): void {
+  const { chunkSize, chunkOverlap } = opts;
+  if (!Number.isInteger(chunkSize) || chunkSize < MIN_CHUNK_SIZE || chunkSize > MAX_CHUNK_SIZE) {
+    throw new RangeError(
+      `chunkSize must be an integer from ${MIN_CHUNK_SIZE} to ${MAX_CHUNK_SIZE} tokens, got ${String(chunkSize)}`,
+    );
+  }
+  if (!Number.isInteger(chunkOverlap) || chunkOverlap < 0 || chunkOverlap >= chunkSize / 2) {
+    throw new RangeError(
+      `chunkOverlap must be an integer from 0 to less than half of chunkSize (${chunkSize}), got ${String(chunkOverlap)}`,
+    );
+  }
+}
+
+/** Chunks every section of `doc` (see the file header). */
+export function chunkDocument(doc: ParsedDocument, opts: ChunkOptions): DocumentChunk[] {
+  validateChunkOptions(opts);
+  const out: DocumentChunk[] = [];
+  let base = 0;
+  doc.sections.forEach((section, index) => {
+    if (index > 0) base += SECTION_SEPARATOR.length;
+    for (const span of chunkSection(section.text, opts)) {
+      const text = section.text.slice(span.start, span.end);
+      const headingPath = [...section.headingPath];
+      out.push({
+        ordinal: out.length,
+        text,
+        headingPath,
+        page: section.page ?? null,
+        startOffset: base + span.start,
+        endOffset: base + span.end,
+        tokens: span.tokens,
+        contentHash: chunkContentHash(headingPath, text),
+      });
+    }
+    base += section.text.length;
+  });
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Splitting
+
+/**
+ * Boundary strengths, strongest first; also the recursion levels (a piece is split at `level` and weaker). Line
+ * breaks where a sentence starts (list items, headings, a line ending a sentence) come before sentences; the other
+ * line breaks (hard-wrapped prose, code) only after them, so wrapped prose is cut at sentence ends.
+ */
+const PARAGRAPH = 0;
+const LINE = 1;
+const SENTENCE = 2;
+const SOFT_LINE = 3;
+const WORD = 4;
+const CHAR = 5;
+
+interface Span {
+  start: number;
+  end: number;
+}
+interface Atom extends Span {
+  tokens: number;
+  /** Strength of the boundary before this atom. */
+  strength: number;
+}
+interface ChunkSpan extends Span {
+  tokens: number;
+}
+
+const WS_RE = /\s/;
+function isWs(text: string, i: number): boolean {
+  const c = text.charCodeAt(i);
+  if (c < 128) return c === 32 || (c >= 9 && c <= 13);
+  return WS_RE.test(text.charAt(i));
+}
+const isHighSurrogate = (c: number) => c >= 0xd800 && c <= 0xdbff;
+const isLowSurrogate = (c: number) => c >= 0xdc00 && c <= 0xdfff;
+/** True when `i` falls between the two halves of a surrogate pair (never cut there). */
+function insidePair(text: string, i: number): boolean {
+  return i > 0 && isLowSurrogate(text.charCodeAt(i)) && isHighSurrogate(text.charCodeAt(i - 1));
+}
+
+/** `[start, end)` without leading and trailing whitespace; null when nothing is left. */
+function trimSpan(text: string, start: number, end: number): Span | null {
+  while (start < end && isWs(text, start)) start++;
+  while (end > start && isWs(text, end - 1)) end--;
+  return start < end ? { start, end } : null;
+}
+
+/** The trimmed, non-empty pieces of `[start, end)` between matches of `separator` (a global regex). */
+function splitBetween(text: string, start: number, end: number, separator: RegExp): Span[] {
+  const out: Span[] = [];
+  let from = start;
+  for (const m of text.slice(start, end).matchAll(separator)) {
+    const piece = trimSpan(text, from, start + m.index);
+    if (piece) out.push(piece);
+    from = start + m.index + m[0].length;
+  }
+  const last = trimSpan(text, from, end);
+  if (last) out.push(last);
+  return out;
+}
+
+const BLANK_LINES_RE = /\n(?:[^\S\n]*\n)+/g;
+const NEWLINE_RE = /\n/g;
+const WORD_RE = /\S+/g;
+
+/** Splits the trimmed span `[start, end)` at one level; each piece carries the strength of the boundary before it. */
+function splitAtLevel(text: string, start: number, end: number, level: number): Atom[] {
+  const withStrength = (spans: Span[], strength: number): Atom[] =>
+    spans.map((s) => ({ ...s, tokens: 0, strength }));
+  switch (level) {
+    case PARAGRAPH:
+      return withStrength(splitBetween(text, start, end, BLANK_LINES_RE), PARAGRAPH);
+    case LINE: {
+      // Runs of lines, a new run at each line where a sentence starts.
+      const lines = splitBetween(text, start, end, NEWLINE_RE);
+      if (lines.length < 2) return [];
+      const starts = new Set(splitSentences(text.slice(start, end)).map((s) => start + s.start));
+      const runs: Span[] = [];
+      for (const line of lines) {
+        const run = runs.at(-1);
+        if (run && !starts.has(line.start)) run.end = line.end;
+        else runs.push({ ...line });
+      }
+      return withStrength(runs, LINE);
+    }
+    case SENTENCE:
+      return withStrength(
+        splitSentences(text.slice(start, end)).map((s) => ({ start: start + s.start, end: start + s.end })),
+        SENTENCE,
+      );
+    case SOFT_LINE:
+      return withStrength(splitBetween(text, start, end, NEWLINE_RE), SOFT_LINE);
+    default:
+      return withStrength(
+        [...text.slice(start, end).matchAll(WORD_RE)].map((m) => ({
+          start: start + m.index,
+          end: start + m.index + m[0].length,
+        })),
+        WORD,
+      );
+  }
+}
+
+/**
+ * Appends to `out` the atoms of the trimmed span `[start, end)`: itself when it has at most `maxTokens` tokens,
+ * otherwise its pieces at the first level from `level` on that splits it, recursively.
+ */
+function atomize(
+  text: string,
+  span: Span,
+  level: number,
+  strength: number,
+  maxTokens: number,
+  out: Atom[],
+): void {
+  const tokens = estimateTokens(text.slice(span.start, span.end));
+  if (tokens <= maxTokens) {
+    out.push({ ...span, tokens, strength });
+    return;
+  }
+  for (let l = level; l < CHAR; l++) {
+    const pieces = splitAtLevel(text, span.start, span.end, l);
+    if (pieces.length > 1) {
+      pieces.forEach((p, i) => atomize(text, p, l + 1, i === 0 ? strength : p.strength, maxTokens, out));
+      return;
+    }
+  }
+  splitChars(text, span, strength, maxTokens, out);
+}
+
+/** Last resort for one long run without whitespace: pieces of at most `maxTokens`, cut between code points. */
+function splitChars(text: string, span: Span, strength: number, maxTokens: number, out: Atom[]): void {
+  // Blocks of 8 code units are measured separately; joining blocks never adds tokens (runs merge), so the sum of
+  // the blocks bounds the piece and the packing stays linear.
+  let pieceStart = span.start;
+  let sum = 0;
+  let pos = span.start;
+  const emit = (end: number) => {
+    out.push({
+      start: pieceStart,
+      end,
+      tokens: estimateTokens(text.slice(pieceStart, end)),
+      strength: pieceStart === span.start ? strength : CHAR,
+    });
+  };
+  while (pos < span.end) {
+    let next = Math.min(span.end, pos + 8);
+    if (next < span.end && insidePair(text, next)) next++;
+    const t = estimateTokens(text.slice(pos, next)); // <= 8 < maxTokens
+    if (sum + t > maxTokens && pos > pieceStart) {
+      emit(pos);
+      pieceStart = pos;
+      sum = 0;
+    }
+    sum += t;
+    pos = next;
+  }
+  emit(span.end);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Packing and overlap
+
+function chunkSection(text: string, opts: ChunkOptions): ChunkSpan[] {
+  const { chunkSize, chunkOverlap } = opts;
+  const whole = trimSpan(text, 0, text.length);
+  if (!whole) return [];
+  const atoms: Atom[] = [];
+  // Atoms leave room for the overlap, so the first atom after an overlap always fits.
+  atomize(text, whole, PARAGRAPH, PARAGRAPH, chunkSize - chunkOverlap, atoms);
+
+  const n = atoms.length;
+  const minFill = Math.ceil(chunkSize / 2);
+  const out: ChunkSpan[] = [];
+  let overlap: Tail | null = null;
+  let i = 0;
+  while (i < n) {
+    const first = atoms[i]!;
+    const overlapTokens = overlap?.tokens ?? 0;
+    // Greedy: as many atoms as fit after the overlap (always at least one).
+    let j = i;
+    let sum = 0;
+    while (j < n && (j === i || sum + atoms[j]!.tokens <= chunkSize - overlapTokens)) sum += atoms[j++]!.tokens;
+
+    // The chunk is full: cut at the strongest boundary that leaves it at least half full (latest on ties).
+    let cut = j;
+    let newTokens = sum;
+    if (j < n) {
+      let bestStrength = atoms[j]!.strength;
+      let prefix = overlapTokens + sum;
+      for (let k = j - 1; k > i; k--) {
+        prefix -= atoms[k]!.tokens;
+        if (prefix < minFill) break;
+        if (atoms[k]!.strength < bestStrength) {
+          bestStrength = atoms[k]!.strength;
+          cut = k;
+          newTokens = prefix - overlapTokens;
+        }
+      }
+    }
+    const end = atoms[cut - 1]!.end;
+    const prev = out.at(-1);
+
+    // A tiny trailing piece joins the previous chunk when it fits.
+    if (cut === n && prev && newTokens < chunkSize / 10) {
+      const merged = estimateTokens(text.slice(prev.start, end));
+      if (merged <= chunkSize) {
+        prev.end = end;
+        prev.tokens = merged;
+        break;
+      }
+    }
+
+    let chunk: ChunkSpan = { start: overlap?.start ?? first.start, end, tokens: 0 };
+    chunk.tokens = estimateTokens(text.slice(chunk.start, end));
+    // The overlap is at most half of this chunk too (no chunk repeats more than it adds). Runs of words add up, so
+    // one shrink is exact; inside a word (character fallback) pieces can merge into fewer tokens, hence the loop.
+    while (overlap && prev && 2 * overlap.tokens > chunk.tokens) {
+      const limit = Math.min(overlap.tokens - 1, newTokens, Math.floor(chunk.tokens / 2));
+      overlap = overlapTail(text, prev, limit);
+      chunk = { start: overlap?.start ?? first.start, end, tokens: 0 };
+      chunk.tokens = estimateTokens(text.slice(chunk.start, end));
+    }
+    out.push(chunk);
+    i = cut;
+    overlap = i < n ? overlapTail(text, chunk, Math.min(chunkOverlap, Math.floor(chunk.tokens / 2))) : null;
+  }
+  return out;
+}
+
+interface Tail {
+  start: number;
+  tokens: number;
+}
+
+/**
+ * Where the next chunk starts inside `chunk` so that it repeats at most `limit` tokens of its end: the earliest
+ * sentence start within the limit when that gives at least a third of it, else the earliest word start within it, else
+ * (the last word alone is over the limit) a position inside the last word. Null when nothing fits.
+ */
+function overlapTail(text: string, chunk: ChunkSpan, limit: number): Tail | null {
+  if (limit <= 0) return null;
+  const { start: cs, end: ce } = chunk;
+
+  // Whole words from the end (words are whitespace-separated, so their tokens add up exactly).
+  const words: Tail[] = []; // latest first
+  let acc = 0;
+  let pos = ce;
+  let lastWordStart = -1;
+  for (;;) {
+    let we = pos;
+    while (we > cs && isWs(text, we - 1)) we--;
+    let ws = we;
+    while (ws > cs && !isWs(text, ws - 1)) ws--;
+    if (lastWordStart < 0) lastWordStart = ws;
+    if (ws <= cs) break; // never the whole chunk
+    // A word longer than 8 code units per token of the limit is over it (a token covers at most 8 units).
+    const wt = we - ws > 8 * (limit + 1) ? Infinity : estimateTokens(text.slice(ws, we));
+    if (acc + wt > limit) break;
+    acc += wt;
+    words.push({ start: ws, tokens: acc });
+    pos = ws;
+  }
+
+  const earliest = words.at(-1);
+  if (!earliest) return charTail(text, Math.max(lastWordStart, cs + 1), ce, limit);
+
+  // Prefer a sentence start (splitSentences over the tail and some context before it, for abbreviations and lines).
+  const windowStart = Math.max(cs, earliest.start - 200);
+  const sentenceStarts = new Set(
+    splitSentences(text.slice(windowStart, ce))
+      .slice(1) // the window's first piece starts where the window does, not at a detected boundary
+      .map((s) => windowStart + s.start),
+  );
+  const minSentenceOverlap = Math.ceil(limit / 3);
+  for (let w = words.length - 1; w >= 0; w--) {
+    const word = words[w]!;
+    if (word.tokens < minSentenceOverlap) break;
+    if (sentenceStarts.has(word.start)) return word;
+  }
+  return earliest;
+}
+
+/**
+ * A start in `[from, end)` (between code points) whose suffix up to `end` has at most `limit` tokens, as early as a
+ * linear scan finds: blocks of 8 code units are counted from the end (their sum bounds the suffix, since joining never
+ * adds tokens), then the last partial block code point by code point.
+ */
+function charTail(text: string, from: number, end: number, limit: number): Tail | null {
+  let pos = end;
+  let sum = 0;
+  for (;;) {
+    let next = Math.max(from, pos - 8);
+    if (insidePair(text, next)) next++;
+    if (next >= pos) break;
+    const t = estimateTokens(text.slice(next, pos));
+    if (sum + t > limit) {
+      // Inside the block: grow one code point at a time while the partial block fits.
+      const blockEnd = pos;
+      for (let q = blockEnd - 1; q > next; q--) {
+        if (insidePair(text, q)) continue;
+        if (sum + estimateTokens(text.slice(q, blockEnd)) > limit) break;
+        pos = q;
+      }
+      break;
+    }
+    sum += t;
+    pos = next;
+  }
+  return pos < end ? { start: pos, tokens: estimateTokens(text.slice(pos, end)) } : null;
+}

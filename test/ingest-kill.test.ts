@@ -1,0 +1,98 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { chunkDocument } from '../lib/ingest/chunk';
+import { parseDocument } from '../lib/ingest/parse';
+import { setupTestContext, startTestApi, type TestContext } from './harness';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+let ctx: TestContext;
+let api: Awaited<ReturnType<typeof startTestApi>>;
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  ctx = await setupTestContext();
+  api = await startTestApi(ctx);
+});
+afterAll(() => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+
+/** The real worker process on this file's task queue. */
+async function startWorkerProcess(): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
+    cwd: root,
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: ctx.config.temporal.address!,
+      DATABASE_URL: ctx.config.database.url!,
+      TEMPORAL_TASK_QUEUE: ctx.config.temporal.taskQueue,
+      WORKER_WORKFLOW_BUNDLE: inject('workflowBundlePath'),
+      BLOB_DIR: ctx.config.ingest.blobDir,
+      LOG_LEVEL: 'info',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let output = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (b: Buffer) => {
+      output += b.toString();
+      if (output.includes('worker started')) resolve();
+    });
+    child.stderr!.on('data', (b: Buffer) => (output += b.toString()));
+    child.once('exit', (code) => reject(new Error(`worker exited (${code}) before starting: ${output}`)));
+  });
+  return child;
+}
+
+it('finishes a 200-document ingest whose worker is SIGKILLed three times, with no chunk stored twice', { timeout: 480_000 }, async () => {
+  const created = await api.request('POST', '/v1/collections', { key: ctx.tenant.key, body: { name: 'kill-test', chunkSize: 64, chunkOverlap: 8 } });
+  const collectionId = created.body!.id as string;
+  const form = new FormData();
+  let expectedChunks = 0;
+  for (let i = 0; i < 200; i++) {
+    const text = `# Document ${i}\n\n${`Paragraph ${i} explains durable execution with Temporal and pgvector storage. `.repeat(6)}\n\nSecond part of ${i}.`;
+    const bytes = Buffer.from(text);
+    expectedChunks += chunkDocument(await parseDocument({ bytes, filename: 'x.md' }), { chunkSize: 64, chunkOverlap: 8 }).length;
+    form.append('file', new Blob([bytes]), `doc-${String(i).padStart(3, '0')}.md`);
+  }
+  const res = await fetch(`${api.base}/v1/collections/${collectionId}/documents`, { method: 'POST', headers: { authorization: `Bearer ${ctx.tenant.key}` }, body: form });
+  expect(res.status).toBe(202);
+  const { workflowId } = (await res.json()) as { workflowId: string };
+
+  const progress = async () => (await api.request('GET', `/v1/ingests/${encodeURIComponent(workflowId)}`, { key: ctx.tenant.key })).body!;
+  let worker = await startWorkerProcess();
+  for (const threshold of [30, 80, 140]) {
+    const deadline = Date.now() + 120_000;
+    while (((await progress()).progress?.done ?? 0) < threshold) {
+      if (Date.now() > deadline) throw new Error(`ingest stalled before ${threshold} documents`);
+      await sleep(100);
+    }
+    worker.kill('SIGKILL');
+    await new Promise((r) => worker.once('exit', r));
+    worker = await startWorkerProcess();
+  }
+  const deadline = Date.now() + 240_000;
+  let run = await progress();
+  while (run.status === 'running' || run.status === 'continued_as_new') {
+    if (Date.now() > deadline) throw new Error('ingest did not finish');
+    await sleep(250);
+    run = await progress();
+  }
+  expect(run.status).toBe('completed');
+  expect(run.progress).toMatchObject({ total: 200, done: 200, failed: 0 });
+
+  const conn = ctx.orm.em.getConnection();
+  const [docs] = await conn.execute(`select count(*)::int as n, count(*) filter (where status = 'ready')::int as ready from documents where collection_id = ?`, [collectionId]);
+  expect(docs).toEqual({ n: 200, ready: 200 });
+  // Exactly the chunks one clean pass produces: nothing written twice by a killed attempt and its retry.
+  const [stored] = await conn.execute(`select count(*)::int as n from chunks where collection_id = ?`, [collectionId]);
+  expect(stored?.n).toBe(expectedChunks);
+  const [mismatch] = await conn.execute(
+    `select count(*)::int as n from documents d where d.collection_id = ? and d.chunk_count <> (select count(*) from chunks c where c.document_id = d.id)`,
+    [collectionId],
+  );
+  expect(mismatch?.n).toBe(0);
+});

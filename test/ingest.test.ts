@@ -1,0 +1,173 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildDocx, buildPdf, SPHINX_PAGE } from '../lib/ingest/fixtures';
+import { setupTestContext, startTestApi, type TestContext } from './harness';
+
+let ctx: TestContext;
+let api: Awaited<ReturnType<typeof startTestApi>>;
+
+beforeAll(async () => {
+  ctx = await setupTestContext({ INGEST_MAX_FILE_BYTES: '200kb', INGEST_MAX_REQUEST_BYTES: '1mb' });
+  api = await startTestApi(ctx);
+  await ctx.startWorker();
+});
+
+const MARKDOWN = `# Durable ingestion
+
+BeyondCloud ingests documents as Temporal workflows.
+
+## Retries
+
+Every activity has a retry policy. A crashed worker does not lose a document.
+
+## Storage
+
+Chunks are stored in Postgres with pgvector embeddings and a full-text vector.
+`;
+
+function files(): Record<string, Buffer> {
+  return {
+    'guide.md': Buffer.from(MARKDOWN),
+    'notes.txt': Buffer.from('Plain text notes.\n\nThe second paragraph mentions pgvector indexes.'),
+    'functions.html': Buffer.from(SPHINX_PAGE),
+    'cities.csv': Buffer.from('city,country,population\nParis,France,2100000\nBerlin,Germany,3600000\n'),
+    'records.json': Buffer.from(JSON.stringify([{ name: 'alpha', tags: ['a', 'b'], meta: { owner: 'ops' } }, { name: 'beta' }])),
+    'report.pdf': buildPdf([['Quarterly report', 'Revenue grew by 12 percent.'], ['Page two talks about costs.']]),
+    'spec.docx': buildDocx([{ style: 'Heading1', text: 'Specification' }, { text: 'The system shall be durable.' }, { style: 'Heading2', text: 'Limits' }, { text: 'Uploads are capped per file.' }]),
+    'broken.pdf': Buffer.concat([Buffer.from('%PDF-1.7\n'), Buffer.alloc(64, 7)]),
+  };
+}
+
+async function upload(collectionId: string, entries: Record<string, Buffer>, key = ctx.tenant.key) {
+  const form = new FormData();
+  for (const [name, bytes] of Object.entries(entries)) form.append('file', new Blob([bytes]), name);
+  const res = await fetch(`${api.base}/v1/collections/${collectionId}/documents`, { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: form });
+  return { status: res.status, body: (await res.json()) as Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+async function finished(workflowId: string) {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const res = await api.request('GET', `/v1/ingests/${encodeURIComponent(workflowId)}`, { key: ctx.tenant.key });
+    expect(res.status).toBe(200);
+    if (res.body!.status !== 'running') return res.body!;
+    if (Date.now() > deadline) throw new Error('ingest did not finish');
+    await sleep(200);
+  }
+}
+
+const chunkRows = async (collectionId: string) =>
+  (await ctx.orm.em
+    .getConnection()
+    .execute('select id, document_id, ordinal, content_hash, heading_path, page, embedding_dim from chunks where collection_id = ? order by document_id, ordinal', [collectionId])) as Array<{
+    id: string;
+    document_id: string;
+    ordinal: number;
+    content_hash: string;
+    heading_path: string[];
+    page: number | null;
+    embedding_dim: number;
+  }>;
+
+describe('ingestion', () => {
+  let collectionId: string;
+
+  it('creates a collection with the configured (local) embedder', async () => {
+    const res = await api.request('POST', '/v1/collections', { key: ctx.tenant.key, body: { name: 'docs', chunkSize: 120, chunkOverlap: 20 } });
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ name: 'docs', embeddingModel: 'local-embed-384', embeddingDim: 384, chunkSize: 120 });
+    collectionId = res.body!.id;
+    const dup = await api.request('POST', '/v1/collections', { key: ctx.tenant.key, body: { name: 'docs' } });
+    expect(dup.status).toBe(409);
+  });
+
+  it('ingests every format; a corrupt file fails with a reason and the batch goes on', async () => {
+    const res = await upload(collectionId, files());
+    expect(res.status).toBe(202);
+    const run = await finished(res.body.workflowId);
+    expect(run.status).toBe('completed');
+    expect(run.progress).toMatchObject({ total: 8, done: 8, failed: 1, skipped: 0 });
+
+    const docs = (await api.request('GET', `/v1/collections/${collectionId}/documents`, { key: ctx.tenant.key })).body!.documents as Array<{ source: string; status: string; error: string | null; chunkCount: number }>;
+    const byName = Object.fromEntries(docs.map((d) => [d.source, d]));
+    for (const name of ['guide.md', 'notes.txt', 'functions.html', 'cities.csv', 'records.json', 'report.pdf', 'spec.docx']) {
+      expect(byName[name], name).toMatchObject({ status: 'ready', error: null });
+      expect(byName[name]!.chunkCount, name).toBeGreaterThan(0);
+    }
+    expect(byName['broken.pdf']).toMatchObject({ status: 'failed', chunkCount: 0 });
+    expect(byName['broken.pdf']!.error).toMatch(/pdf/i);
+    expect(run.progress.failures).toEqual([{ documentId: expect.any(String), reason: byName['broken.pdf']!.error }]);
+
+    const chunks = await chunkRows(collectionId);
+    expect(chunks.every((c) => c.embedding_dim === 384)).toBe(true);
+    expect(chunks.some((c) => c.heading_path.join(' > ') === 'Durable ingestion > Retries')).toBe(true);
+    expect(chunks.some((c) => c.page === 2)).toBe(true);
+    expect(chunks.some((c) => c.heading_path.includes('Limits'))).toBe(true);
+
+    const [hit] = await ctx.orm.em
+      .getConnection()
+      .execute(`select text from chunks where collection_id = ? and tsv @@ plainto_tsquery('english', 'crashed worker')`, [collectionId]);
+    expect(hit?.text).toContain('A crashed worker does not lose a document.');
+  });
+
+  it('skips unchanged documents on re-ingest and replaces the chunks of a changed one, never duplicating', async () => {
+    const before = await chunkRows(collectionId);
+    const same = await upload(collectionId, { 'guide.md': Buffer.from(MARKDOWN), 'notes.txt': files()['notes.txt']! });
+    expect(same.status, JSON.stringify(same.body)).toBe(202);
+    const run = await finished(same.body.workflowId);
+    expect(run.progress).toMatchObject({ total: 2, done: 2, skipped: 2, failed: 0 });
+    expect(await chunkRows(collectionId)).toEqual(before);
+
+    const changed = MARKDOWN.replace('a retry policy', 'an explicit retry policy with backoff');
+    const run2 = await finished((await upload(collectionId, { 'guide.md': Buffer.from(changed) })).body.workflowId);
+    expect(run2.progress).toMatchObject({ done: 1, skipped: 0, failed: 0 });
+    const after = await chunkRows(collectionId);
+    const guide = after.filter((c) => !before.some((b) => b.id === c.id));
+    expect(guide.length).toBeGreaterThan(0);
+    const keys = after.map((c) => `${c.document_id}:${c.ordinal}`);
+    expect(new Set(keys).size).toBe(keys.length);
+  });
+
+  it('answers 413 for an oversize upload and stores nothing', async () => {
+    const docsBefore = (await api.request('GET', `/v1/collections/${collectionId}/documents`, { key: ctx.tenant.key })).body!.documents.length;
+    const res = await upload(collectionId, { 'small.txt': Buffer.from('fine'), 'huge.txt': Buffer.alloc(300 * 1024, 97) });
+    expect(res.status).toBe(413);
+    expect(res.body.error.code).toBe('payload_too_large');
+    expect(res.body.error.message).toContain('huge.txt');
+    const docsAfter = (await api.request('GET', `/v1/collections/${collectionId}/documents`, { key: ctx.tenant.key })).body!.documents.length;
+    expect(docsAfter).toBe(docsBefore);
+  });
+
+  it('refuses URLs to loopback, private, link-local and metadata addresses, and non-http schemes', async () => {
+    const bad = await api.request('POST', `/v1/collections/${collectionId}/urls`, { key: ctx.tenant.key, body: { urls: ['file:///etc/passwd'] } });
+    expect(bad.status).toBe(400);
+    const urls = ['http://127.0.0.1:9/x', 'http://[::1]/', 'http://169.254.169.254/latest/meta-data/', 'http://10.0.0.5/doc'];
+    const res = await api.request('POST', `/v1/collections/${collectionId}/urls`, { key: ctx.tenant.key, body: { urls } });
+    expect(res.status).toBe(202);
+    const run = await finished(res.body!.workflowId);
+    expect(run.progress).toMatchObject({ total: 4, failed: 4 });
+    for (const f of run.progress.failures as Array<{ reason: string }>) expect(f.reason).toMatch(/not fetched/i);
+  });
+
+  it("keeps collections and documents away from another tenant: 404 like a missing one", async () => {
+    const other = await ctx.addTenant('admin');
+    expect((await api.request('GET', '/v1/collections', { key: other.key })).body!.collections).toEqual([]);
+    const list = await api.request('GET', `/v1/collections/${collectionId}/documents`, { key: other.key });
+    const missing = await api.request('GET', `/v1/collections/${crypto.randomUUID()}/documents`, { key: other.key });
+    expect(list.status).toBe(404);
+    expect(list).toEqual(missing);
+    const docs = (await api.request('GET', `/v1/collections/${collectionId}/documents`, { key: ctx.tenant.key })).body!.documents as Array<{ id: string }>;
+    const del = await api.request('DELETE', `/v1/documents/${docs[0]!.id}`, { key: other.key });
+    expect(del.status).toBe(404);
+    expect((await upload(collectionId, { 'x.txt': Buffer.from('x') }, other.key)).status).toBe(404);
+    expect((await api.request('DELETE', `/v1/collections/${collectionId}`, { key: other.key })).status).toBe(404);
+    expect((await chunkRows(collectionId)).length).toBeGreaterThan(0);
+  });
+
+  it('deletes a document with its chunks', async () => {
+    const docs = (await api.request('GET', `/v1/collections/${collectionId}/documents`, { key: ctx.tenant.key })).body!.documents as Array<{ id: string; chunkCount: number }>;
+    const target = docs.find((d) => d.chunkCount > 0)!;
+    expect((await api.request('DELETE', `/v1/documents/${target.id}`, { key: ctx.tenant.key })).status).toBe(204);
+    expect((await chunkRows(collectionId)).some((c) => c.document_id === target.id)).toBe(false);
+  });
+});

@@ -1,0 +1,83 @@
+import {
+  ApplicationFailure,
+  continueAsNew,
+  defineQuery,
+  executeChild,
+  ParentClosePolicy,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { createActivities } from '../activities';
+import type { IngestDocumentRef } from '../activities/ingest';
+import type { IngestCollectionInput, IngestDocumentResult, IngestProgress } from '../lib/contracts';
+
+const retry = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 8 };
+
+// Both heartbeat every second: a dead worker is noticed in 10 s and the step retried elsewhere.
+const { acquireDocument, markDocumentFailed } = proxyActivities<ReturnType<typeof createActivities>>({
+  startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '10 seconds',
+  retry,
+});
+const { indexDocument } = proxyActivities<ReturnType<typeof createActivities>>({
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '10 seconds',
+  retry,
+});
+
+export const ingestProgress = defineQuery<IngestProgress>('progress');
+
+/** One document: acquire (upload or URL) → parse, chunk, embed, store; unchanged content is skipped. */
+export async function ingestDocument(ref: IngestDocumentRef): Promise<IngestDocumentResult> {
+  try {
+    const acquired = await acquireDocument(ref);
+    if (acquired.unchanged) return { documentId: ref.documentId, status: 'skipped', chunks: acquired.chunks };
+    const { chunks } = await indexDocument(ref);
+    return { documentId: ref.documentId, status: 'ready', chunks };
+  } catch (err) {
+    const failure = err instanceof ApplicationFailure ? err : ((err as { cause?: unknown }).cause as ApplicationFailure | undefined);
+    const reason = failure?.message ?? (err as Error).message;
+    // Activities mark their own definite failures; retries that ran out leave the document to be marked here.
+    await markDocumentFailed(ref, reason);
+    return { documentId: ref.documentId, status: 'failed', chunks: 0, reason };
+  }
+}
+
+/** Documents handled in one run before continuing as new, keeping the history small for 10,000-document batches. */
+const DOCS_PER_RUN = 200;
+
+/**
+ * A batch of documents: one child workflow per document, at most `concurrency` at a time; a failed document is
+ * counted with its reason and the batch goes on. Progress is a query.
+ */
+export async function ingestCollection(input: IngestCollectionInput): Promise<IngestProgress> {
+  const progress: IngestProgress = input.progress ?? { total: input.documentIds.length, done: 0, skipped: 0, failed: 0, chunks: 0, failures: [] };
+  setHandler(ingestProgress, () => progress);
+  const batch = input.documentIds.slice(0, DOCS_PER_RUN);
+  const rest = input.documentIds.slice(DOCS_PER_RUN);
+  const { workflowId } = workflowInfo();
+  let next = 0;
+
+  const worker = async () => {
+    while (next < batch.length) {
+      const documentId = batch[next++]!;
+      const result = await executeChild(ingestDocument, {
+        workflowId: `${workflowId}/${documentId}`,
+        args: [{ tenantId: input.tenantId, collectionId: input.collectionId, documentId }],
+        parentClosePolicy: ParentClosePolicy.TERMINATE,
+      });
+      progress.done++;
+      progress.chunks += result.chunks;
+      if (result.status === 'skipped') progress.skipped++;
+      if (result.status === 'failed') {
+        progress.failed++;
+        progress.failures = [...progress.failures, { documentId, reason: result.reason ?? 'failed' }].slice(-50);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(input.concurrency, batch.length) }, worker));
+
+  if (rest.length) await continueAsNew<typeof ingestCollection>({ ...input, documentIds: rest, progress });
+  return progress;
+}
