@@ -21,6 +21,8 @@ const { stdout } = await promisify(execFile)(
   ['workflow', 'show', '--workflow-id', workflowId, '--address', address, '--namespace', config.temporal.namespace, '--output', 'json'],
   { maxBuffer: 64 * 1024 * 1024 },
 );
-const events = (JSON.parse(stdout) as { events?: unknown[] }).events ?? [];
-await writeFile(out, stdout.trim() + '\n');
+const history = JSON.parse(stdout) as { events?: unknown[] };
+const events = history.events ?? [];
+// The workflow id is kept beside the events: workflows that derive ids from it (child workflows) replay only with it.
+await writeFile(out, JSON.stringify({ workflowId, ...history }, null, 2) + '\n');
 console.log(`history of ${workflowId} (${events.length} events) written to ${out}`);

@@ -16,7 +16,10 @@ it('replays every recorded history without a determinism violation', async () =>
   const files = (await readdir(dir)).filter((f) => f.endsWith('.json')).sort();
   expect(files.length).toBeGreaterThan(0);
   const histories = await Promise.all(
-    files.map(async (f) => ({ workflowId: f, history: historyFromJSON(JSON.parse(await readFile(join(dir, f), 'utf8'))) })),
+    files.map(async (f) => {
+      const { workflowId, ...history } = JSON.parse(await readFile(join(dir, f), 'utf8')) as { workflowId?: string };
+      return { workflowId: workflowId ?? f, history: historyFromJSON(history) };
+    }),
   );
   const failures: string[] = [];
   let replayed = 0;
