@@ -92,6 +92,11 @@ export const configSchema = z.object({
   BLOB_DIR: optionalString,
   INGEST_MAX_FILE_BYTES: byteSize.default('50mb'),
   INGEST_MAX_REQUEST_BYTES: byteSize.default('200mb'),
+  INGEST_FOLDER_ROOTS: z
+    .string()
+    .transform((v) => v.split(',').map((h) => h.trim()).filter(Boolean))
+    .pipe(z.array(z.string().startsWith('/', 'must list absolute paths, comma-separated')))
+    .optional(),
   INGEST_CONCURRENCY: z.coerce.number({ error: 'must be an integer from 1 to 64' }).int().min(1).max(64).default(4),
   FETCH_MAX_BYTES: byteSize.default('25mb'),
   FETCH_TIMEOUT_MS: z.coerce.number({ error: 'must be milliseconds from 1000 to 600000' }).int().min(1000).max(600_000).default(30_000),
@@ -166,6 +171,8 @@ export interface Config {
     maxFileBytes: number;
     maxRequestBytes: number;
     concurrency: number;
+    /** Server-side folders an admin may ingest from; none by default. */
+    folderRoots: string[];
     fetch: { maxBytes: number; timeoutMs: number; allowHosts: string[] };
   };
   secrets: {
@@ -235,6 +242,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxFileBytes: bytes(c.INGEST_MAX_FILE_BYTES),
       maxRequestBytes: bytes(c.INGEST_MAX_REQUEST_BYTES),
       concurrency: c.INGEST_CONCURRENCY,
+      folderRoots: c.INGEST_FOLDER_ROOTS ?? [],
       fetch: { maxBytes: bytes(c.FETCH_MAX_BYTES), timeoutMs: c.FETCH_TIMEOUT_MS, allowHosts: c.FETCH_ALLOW_HOSTS ?? [] },
     },
     secrets: {

@@ -1,13 +1,18 @@
+import { mkdir, mkdtemp, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildDocx, buildPdf, SPHINX_PAGE } from '../lib/ingest/fixtures';
 import { setupTestContext, startTestApi, type TestContext } from './harness';
 
 let ctx: TestContext;
 let api: Awaited<ReturnType<typeof startTestApi>>;
 
+let folderRoot: string;
+
 beforeAll(async () => {
-  ctx = await setupTestContext({ INGEST_MAX_FILE_BYTES: '200kb', INGEST_MAX_REQUEST_BYTES: '1mb' });
+  folderRoot = await mkdtemp(join(inject('tmpDir'), 'folder-root-'));
+  ctx = await setupTestContext({ INGEST_MAX_FILE_BYTES: '200kb', INGEST_MAX_REQUEST_BYTES: '1mb', INGEST_FOLDER_ROOTS: folderRoot });
   api = await startTestApi(ctx);
   await ctx.startWorker();
 });
@@ -162,6 +167,28 @@ describe('ingestion', () => {
     expect((await upload(collectionId, { 'x.txt': Buffer.from('x') }, other.key)).status).toBe(404);
     expect((await api.request('DELETE', `/v1/collections/${collectionId}`, { key: other.key })).status).toBe(404);
     expect((await chunkRows(collectionId)).length).toBeGreaterThan(0);
+  });
+
+  it('ingests a server-side folder for admins only, and never a path outside INGEST_FOLDER_ROOTS', async () => {
+    const folder = join(folderRoot, 'handbook');
+    await mkdir(join(folder, 'sub'), { recursive: true });
+    await writeFile(join(folder, 'a.md'), '# A\n\nFirst handbook page about durable workflows.');
+    await writeFile(join(folder, 'sub', 'b.txt'), 'Second page, in a sub-folder.');
+    await writeFile(join(folder, '.hidden'), 'not ingested');
+    await symlink('/etc', join(folderRoot, 'escape'));
+
+    const operator = await ctx.addTenant('operator');
+    expect((await api.request('POST', `/v1/collections/${collectionId}/folder`, { key: operator.key, body: { path: folder } })).status).toBe(403);
+    for (const path of ['/etc', join(folderRoot, 'escape'), join(folderRoot, '..')]) {
+      const res = await api.request('POST', `/v1/collections/${collectionId}/folder`, { key: ctx.tenant.key, body: { path } });
+      expect(res.status, path).toBe(403);
+      expect(res.body!.error.code).toBe('folder_not_allowed');
+    }
+    const res = await api.request('POST', `/v1/collections/${collectionId}/folder`, { key: ctx.tenant.key, body: { path: folder } });
+    expect(res.status).toBe(202);
+    expect(res.body!.documents.map((d: { source: string }) => d.source)).toEqual([join(folder, 'a.md'), join(folder, 'sub', 'b.txt')]);
+    const run = await finished(res.body!.workflowId);
+    expect(run.progress).toMatchObject({ total: 2, done: 2, failed: 0 });
   });
 
   it('deletes a document with its chunks', async () => {

@@ -1,3 +1,6 @@
+import { createReadStream } from 'node:fs';
+import { readdir, realpath, stat } from 'node:fs/promises';
+import { basename, join, sep } from 'node:path';
 import { Router } from '@koa/router';
 import Busboy from 'busboy';
 import type { Context } from 'koa';
@@ -188,6 +191,31 @@ export function collectionsRoutes({ orm, temporal, config }: AppDeps) {
     ctx.body = { workflowId, documents: docs.map(publicDocument) };
   });
 
+  /** Admin only: every file under a folder inside one of INGEST_FOLDER_ROOTS (never a path outside them). */
+  router.post('/collections/:id/folder', requireRole('admin'), async (ctx) => {
+    const c = await ownCollection(ctx.state.principal.tenantId, ctx.params.id!);
+    const { path } = folderBody.parse(ctx.request.body ?? {});
+    const root = await allowedFolder(path, config.ingest.folderRoots);
+    const files = await listFolder(root, MAX_FOLDER_FILES);
+    if (!files.length) throw badRequest('empty_folder', `No files under ${path}.`);
+    const stored = [];
+    for (const file of files) {
+      if (file.size > config.ingest.maxFileBytes) continue; // too large: left out, listed below
+      stored.push({ file, blob: await blobs.put(c.tenantId, createReadStream(file.path), config.ingest.maxFileBytes) });
+    }
+    const docs = await upsertDocuments(
+      c.tenantId,
+      c.id,
+      stored.map(({ file, blob }) => ({ sourceKind: 'folder' as const, source: file.path, title: basename(file.path), sizeBytes: blob.size, blobSha256: blob.sha256 })),
+    );
+    const skipped = files.filter((f) => f.size > config.ingest.maxFileBytes).map((f) => f.path);
+    if (!docs.length) throw tooLarge(`Every file under ${path} is larger than the ${config.ingest.maxFileBytes}-byte limit.`);
+    const workflowId = await startIngest(c.tenantId, c.id, docs.map((d) => d.id));
+    ctx.state.workflowId = workflowId;
+    ctx.status = 202;
+    ctx.body = { workflowId, documents: docs.map(publicDocument), skippedTooLarge: skipped };
+  });
+
   router.post('/collections/:id/reingest', write, async (ctx) => {
     const c = await ownCollection(ctx.state.principal.tenantId, ctx.params.id!);
     const docs = await orm.em.fork().find(DocumentEntity, { tenantId: c.tenantId, collectionId: c.id }, { fields: ['id'] });
@@ -225,6 +253,34 @@ export function collectionsRoutes({ orm, temporal, config }: AppDeps) {
   });
 
   return router;
+}
+
+const MAX_FOLDER_FILES = 10_000;
+const folderBody = z.object({ path: z.string().startsWith('/', 'must be an absolute path').max(4096) }).strict();
+
+/** The folder's real path, if it lies inside an allowed root (symbolic links resolved first). */
+async function allowedFolder(path: string, roots: string[]): Promise<string> {
+  if (!roots.length) throw new AppError({ code: 'folder_ingest_disabled', message: 'Folder ingestion is off: set INGEST_FOLDER_ROOTS.', status: 403, category: 'auth' });
+  const real = await realpath(path).catch(() => null);
+  if (!real || !(await stat(real)).isDirectory()) throw badRequest('folder_not_found', `${path} is not a folder on the server.`);
+  for (const root of roots) {
+    const realRoot = await realpath(root).catch(() => null);
+    if (realRoot && (real === realRoot || real.startsWith(realRoot + sep))) return real;
+  }
+  throw new AppError({ code: 'folder_not_allowed', message: `${path} is outside INGEST_FOLDER_ROOTS.`, status: 403, category: 'auth' });
+}
+
+/** Regular files under `dir` (dot-files and symbolic links skipped), sorted, at most `max`. */
+async function listFolder(dir: string, max: number): Promise<Array<{ path: string; size: number }>> {
+  const out: Array<{ path: string; size: number }> = [];
+  const entries = (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile() && !e.name.startsWith('.'));
+  for (const e of entries) {
+    const path = join(e.parentPath, e.name);
+    if (path.slice(dir.length).split(sep).some((part) => part.startsWith('.'))) continue;
+    out.push({ path, size: (await stat(path)).size });
+    if (out.length > max) throw badRequest('folder_too_large', `More than ${max} files under ${dir}; ingest a smaller folder.`);
+  }
+  return out.sort((a, b) => a.path.localeCompare(b.path));
 }
 
 interface ReceivedFile {
