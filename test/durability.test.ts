@@ -1,12 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { SEARCH_ATTRIBUTES, workflowIds, type SelfTestInput, type SelfTestResult } from '../lib/contracts';
-import { setupTestContext, type TestContext } from './harness';
+import { setupTestContext, startWorkerProcess, type TestContext } from './harness';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 let ctx: TestContext;
 const children: ChildProcess[] = [];
 
@@ -17,30 +15,9 @@ afterAll(() => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 });
 
-/** The real worker process (workers/main.ts), as `npm start` runs it, on this file's task queue. */
-async function startWorkerProcess(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
-    cwd: root,
-    env: {
-      ...process.env,
-      TEMPORAL_ADDRESS: ctx.config.temporal.address!,
-      DATABASE_URL: ctx.config.database.url!,
-      TEMPORAL_TASK_QUEUE: ctx.config.temporal.taskQueue,
-      WORKER_WORKFLOW_BUNDLE: inject('workflowBundlePath'),
-      LOG_LEVEL: 'info',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+async function startWorker(): Promise<ChildProcess> {
+  const child = await startWorkerProcess(ctx);
   children.push(child);
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (b: Buffer) => {
-      output += b.toString();
-      if (output.includes('worker started')) resolve();
-    });
-    child.stderr!.on('data', (b: Buffer) => (output += b.toString()));
-    child.once('exit', (code) => reject(new Error(`worker exited (${code}) before starting: ${output}`)));
-  });
   return child;
 }
 
@@ -54,7 +31,7 @@ async function probeRows(workflowId: string) {
 }
 
 it('finishes a run whose worker is SIGKILLed mid-activity, with each row written exactly once', async () => {
-  const first = await startWorkerProcess();
+  const first = await startWorker();
   const workflowId = workflowIds.selfTest(ctx.tenant.id, randomUUID());
   const input: SelfTestInput = { tenantId: ctx.tenant.id, probes: 3, holdMs: 2500 };
   const handle = await ctx.client.workflow.start('selfTest', {
@@ -74,7 +51,7 @@ it('finishes a run whose worker is SIGKILLed mid-activity, with each row written
   await new Promise((r) => first.once('exit', r));
   expect((await handle.describe()).status.name).toBe('RUNNING');
 
-  await startWorkerProcess();
+  await startWorker();
   const result = (await handle.result()) as SelfTestResult;
 
   // Probe 0 completed before the kill and is not run again; probe 1 is retried (attempt 2) and finds its row.

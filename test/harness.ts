@@ -1,4 +1,6 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { Connection, type Client } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
@@ -130,4 +132,34 @@ export async function startTestApi(ctx: TestContext, config: Config = ctx.config
       return { status: res.status, body: text ? (JSON.parse(text) as Record<string, any>) : null };
     },
   };
+}
+
+/**
+ * The real worker process (workers/main.ts, as `npm start` runs it) on this file's task queue and database, for
+ * tests that kill it. Resolves once it polls; the caller kills it (afterAll should SIGKILL what is left).
+ */
+export async function startWorkerProcess(ctx: TestContext): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
+    cwd: fileURLToPath(new URL('..', import.meta.url)),
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: ctx.config.temporal.address!,
+      DATABASE_URL: ctx.config.database.url!,
+      TEMPORAL_TASK_QUEUE: ctx.config.temporal.taskQueue,
+      WORKER_WORKFLOW_BUNDLE: inject('workflowBundlePath'),
+      BLOB_DIR: ctx.config.ingest.blobDir,
+      LOG_LEVEL: 'info',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (b: Buffer) => {
+      output += b.toString();
+      if (output.includes('worker started')) resolve();
+    });
+    child.stderr!.on('data', (b: Buffer) => (output += b.toString()));
+    child.once('exit', (code) => reject(new Error(`worker exited (${code}) before starting: ${output}`)));
+  });
+  return child;
 }

@@ -1,12 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { chunkDocument } from '../lib/ingest/chunk';
 import { parseDocument } from '../lib/ingest/parse';
-import { setupTestContext, startTestApi, type TestContext } from './harness';
+import { setupTestContext, startTestApi, startWorkerProcess, type TestContext } from './harness';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 let ctx: TestContext;
 let api: Awaited<ReturnType<typeof startTestApi>>;
 const children: ChildProcess[] = [];
@@ -19,31 +17,9 @@ afterAll(() => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 });
 
-/** The real worker process on this file's task queue. */
-async function startWorkerProcess(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
-    cwd: root,
-    env: {
-      ...process.env,
-      TEMPORAL_ADDRESS: ctx.config.temporal.address!,
-      DATABASE_URL: ctx.config.database.url!,
-      TEMPORAL_TASK_QUEUE: ctx.config.temporal.taskQueue,
-      WORKER_WORKFLOW_BUNDLE: inject('workflowBundlePath'),
-      BLOB_DIR: ctx.config.ingest.blobDir,
-      LOG_LEVEL: 'info',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+async function startWorker(): Promise<ChildProcess> {
+  const child = await startWorkerProcess(ctx);
   children.push(child);
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (b: Buffer) => {
-      output += b.toString();
-      if (output.includes('worker started')) resolve();
-    });
-    child.stderr!.on('data', (b: Buffer) => (output += b.toString()));
-    child.once('exit', (code) => reject(new Error(`worker exited (${code}) before starting: ${output}`)));
-  });
   return child;
 }
 
@@ -63,7 +39,7 @@ it('finishes a 200-document ingest whose worker is SIGKILLed three times, with n
   const { workflowId } = (await res.json()) as { workflowId: string };
 
   const progress = async () => (await api.request('GET', `/v1/ingests/${encodeURIComponent(workflowId)}`, { key: ctx.tenant.key })).body!;
-  let worker = await startWorkerProcess();
+  let worker = await startWorker();
   for (const threshold of [30, 80, 140]) {
     const deadline = Date.now() + 120_000;
     while (((await progress()).progress?.done ?? 0) < threshold) {
@@ -72,7 +48,7 @@ it('finishes a 200-document ingest whose worker is SIGKILLed three times, with n
     }
     worker.kill('SIGKILL');
     await new Promise((r) => worker.once('exit', r));
-    worker = await startWorkerProcess();
+    worker = await startWorker();
   }
   const deadline = Date.now() + 240_000;
   let run = await progress();
