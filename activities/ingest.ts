@@ -68,102 +68,102 @@ export function createIngestActivities({ orm, llm, blobs, config }: IngestDeps) 
   };
 
   async function acquire(ref: IngestDocumentRef): Promise<{ sha256: string; unchanged: boolean; chunks: number }> {
-      const { em, doc } = await load(ref);
-      let sha256 = doc.blobSha256 ?? null;
-      if (doc.sourceKind === 'url') {
-        try {
-          const res = await safeFetch(doc.source, {
-            maxBytes: config.ingest.fetch.maxBytes,
-            timeoutMs: config.ingest.fetch.timeoutMs,
-            allowHosts: config.ingest.fetch.allowHosts,
-            allowedContentTypes: FETCHABLE,
-            signal: Context.current().cancellationSignal,
-          });
-          sha256 = (await blobs.putBuffer(ref.tenantId, res.bytes)).sha256;
-          doc.mimeType = res.contentType;
-          doc.sizeBytes = res.bytes.length;
-          if (res.url !== doc.source) doc.metadata = { ...doc.metadata, finalUrl: res.url };
-        } catch (e) {
-          if (e instanceof FetchRefusedError && !['timeout', 'unreachable'].includes(e.code)) {
-            return fail(ref, INGEST_FAILURES.fetch, `The URL was not fetched: ${e.message}`);
-          }
-          throw e; // a timeout or an unreachable host is retried
+    const { em, doc } = await load(ref);
+    let sha256 = doc.blobSha256 ?? null;
+    if (doc.sourceKind === 'url') {
+      try {
+        const res = await safeFetch(doc.source, {
+          maxBytes: config.ingest.fetch.maxBytes,
+          timeoutMs: config.ingest.fetch.timeoutMs,
+          allowHosts: config.ingest.fetch.allowHosts,
+          allowedContentTypes: FETCHABLE,
+          signal: Context.current().cancellationSignal,
+        });
+        sha256 = (await blobs.putBuffer(ref.tenantId, res.bytes)).sha256;
+        doc.mimeType = res.contentType;
+        doc.sizeBytes = res.bytes.length;
+        if (res.url !== doc.source) doc.metadata = { ...doc.metadata, finalUrl: res.url };
+      } catch (e) {
+        if (e instanceof FetchRefusedError && !['timeout', 'unreachable'].includes(e.code)) {
+          return fail(ref, INGEST_FAILURES.fetch, `The URL was not fetched: ${e.message}`);
         }
+        throw e; // a timeout or an unreachable host is retried
       }
-      if (!sha256) return fail(ref, INGEST_FAILURES.missing, 'The document has no stored content.');
-      const unchanged = doc.status === 'ready' && doc.contentHash === sha256;
-      doc.blobSha256 = sha256;
-      if (!unchanged) {
-        doc.status = 'processing';
-        doc.error = null;
-      }
-      await em.flush();
-      return { sha256, unchanged, chunks: doc.chunkCount };
+    }
+    if (!sha256) return fail(ref, INGEST_FAILURES.missing, 'The document has no stored content.');
+    const unchanged = doc.status === 'ready' && doc.contentHash === sha256;
+    doc.blobSha256 = sha256;
+    if (!unchanged) {
+      doc.status = 'processing';
+      doc.error = null;
+    }
+    await em.flush();
+    return { sha256, unchanged, chunks: doc.chunkCount };
   }
 
-    /**
-     * Parse → chunk → embed (batched) → store. The document's chunks are replaced in one short transaction at the
-     * end, so readers see the old chunks or the new ones, never a mix; a retried attempt writes the same rows.
-     */
+  /**
+   * Parse → chunk → embed (batched) → store. The document's chunks are replaced in one short transaction at the
+   * end, so readers see the old chunks or the new ones, never a mix; a retried attempt writes the same rows.
+   */
   async function index(ref: IngestDocumentRef): Promise<{ chunks: number }> {
-      const activity = Context.current();
-      const { doc, collection } = await load(ref);
-      const bytes = await blobs.read(ref.tenantId, doc.blobSha256!);
-      let parsed;
-      try {
-        const filename = doc.sourceKind === 'url' ? new URL(doc.source).pathname : doc.source;
-        parsed = await parseDocument({ bytes, filename, mimeType: doc.mimeType ?? undefined });
-      } catch (e) {
-        if (e instanceof ParseError) return fail(ref, INGEST_FAILURES.parse, e.message);
-        throw e;
-      }
-      activity.heartbeat({ stage: 'parsed' });
-      const pieces = chunkDocument(parsed, { chunkSize: collection.chunkSize, chunkOverlap: collection.chunkOverlap });
+    const activity = Context.current();
+    const { doc, collection } = await load(ref);
+    const bytes = await blobs.read(ref.tenantId, doc.blobSha256!);
+    let parsed;
+    try {
+      const filename = doc.sourceKind === 'url' ? new URL(doc.source).pathname : doc.source;
+      parsed = await parseDocument({ bytes, filename, mimeType: doc.mimeType ?? undefined });
+    } catch (e) {
+      if (e instanceof ParseError) return fail(ref, INGEST_FAILURES.parse, e.message);
+      throw e;
+    }
+    activity.heartbeat({ stage: 'parsed' });
+    const pieces = chunkDocument(parsed, { chunkSize: collection.chunkSize, chunkOverlap: collection.chunkOverlap });
 
-      const { workflowExecution, activityId, attempt } = activity.info;
-      const vectors: number[][] = [];
-      for (let i = 0; i < pieces.length; i += EMBED_BATCH) {
-        const batch = pieces.slice(i, i + EMBED_BATCH).map(contextualText);
-        const res = await llm.embed(
-          { tenantId: ref.tenantId, workflowId: workflowExecution?.workflowId, runId: workflowExecution?.runId, activityId, attempt, signal: activity.cancellationSignal },
-          batch,
-          { model: collection.embeddingModel },
-        );
-        if (res.dimensions !== collection.embeddingDim) {
-          return fail(ref, INGEST_FAILURES.embedding, `The model ${res.model} returns ${res.dimensions}-dimensional vectors; the collection stores ${collection.embeddingDim}.`);
-        }
-        vectors.push(...res.vectors);
-        activity.heartbeat({ stage: 'embedding', done: vectors.length, total: pieces.length });
+    const { workflowExecution, activityId, attempt } = activity.info;
+    const vectors: number[][] = [];
+    for (let i = 0; i < pieces.length; i += EMBED_BATCH) {
+      const batch = pieces.slice(i, i + EMBED_BATCH).map(contextualText);
+      const res = await llm.embed(
+        { tenantId: ref.tenantId, workflowId: workflowExecution?.workflowId, runId: workflowExecution?.runId, activityId, attempt, signal: activity.cancellationSignal },
+        batch,
+        { model: collection.embeddingModel },
+      );
+      if (res.dimensions !== collection.embeddingDim) {
+        return fail(ref, INGEST_FAILURES.embedding, `The model ${res.model} returns ${res.dimensions}-dimensional vectors; the collection stores ${collection.embeddingDim}.`);
       }
+      vectors.push(...res.vectors);
+      activity.heartbeat({ stage: 'embedding', done: vectors.length, total: pieces.length });
+    }
 
-      const now = new Date();
-      const rows: Chunk[] = pieces.map((p, i) => ({
-        id: randomUUID(),
-        tenantId: ref.tenantId,
-        collectionId: ref.collectionId,
-        documentId: ref.documentId,
-        ordinal: p.ordinal,
-        text: p.text,
-        contentHash: p.contentHash,
-        headingPath: p.headingPath,
-        page: p.page,
-        startOffset: p.startOffset,
-        endOffset: p.endOffset,
-        tokens: p.tokens,
-        embedding: vectors[i]!,
-        embeddingDim: collection.embeddingDim,
-        metadata: {},
-        createdAt: now,
-      }));
-      await orm.em.fork().transactional(async (em) => {
-        await em.nativeDelete(ChunkEntity, { documentId: ref.documentId, tenantId: ref.tenantId });
-        for (let i = 0; i < rows.length; i += INSERT_BATCH) await em.insertMany(ChunkEntity, rows.slice(i, i + INSERT_BATCH));
-        await em.nativeUpdate(
-          DocumentEntity,
-          { id: ref.documentId, tenantId: ref.tenantId },
-          { status: 'ready', error: null, contentHash: doc.blobSha256, chunkCount: rows.length, title: doc.title ?? parsed.title ?? null, indexedAt: now },
-        );
-      });
-      return { chunks: rows.length };
+    const now = new Date();
+    const rows: Chunk[] = pieces.map((p, i) => ({
+      id: randomUUID(),
+      tenantId: ref.tenantId,
+      collectionId: ref.collectionId,
+      documentId: ref.documentId,
+      ordinal: p.ordinal,
+      text: p.text,
+      contentHash: p.contentHash,
+      headingPath: p.headingPath,
+      page: p.page,
+      startOffset: p.startOffset,
+      endOffset: p.endOffset,
+      tokens: p.tokens,
+      embedding: vectors[i]!,
+      embeddingDim: collection.embeddingDim,
+      metadata: {},
+      createdAt: now,
+    }));
+    await orm.em.fork().transactional(async (em) => {
+      await em.nativeDelete(ChunkEntity, { documentId: ref.documentId, tenantId: ref.tenantId });
+      for (let i = 0; i < rows.length; i += INSERT_BATCH) await em.insertMany(ChunkEntity, rows.slice(i, i + INSERT_BATCH));
+      await em.nativeUpdate(
+        DocumentEntity,
+        { id: ref.documentId, tenantId: ref.tenantId },
+        { status: 'ready', error: null, contentHash: doc.blobSha256, chunkCount: rows.length, title: doc.title ?? parsed.title ?? null, indexedAt: now },
+      );
+    });
+    return { chunks: rows.length };
   }
 }
