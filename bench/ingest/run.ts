@@ -1,0 +1,496 @@
+/**
+ * Ingestion throughput: documents/s and chunks/s end to end (parse → chunk → embed → store) through the
+ * `ingestCollection` workflow, beside the same corpus through LangChain.js and beside a bulk-insert bound.
+ *
+ *   (cd bench/ingest && npm i --legacy-peer-deps)   # once: the LangChain packages, in this folder only
+ *   npx tsx bench/ingest/run.ts                      # the first 150 pages of library/*.html
+ *   BENCH_DOCS=all npx tsx bench/ingest/run.ts       # every library/*.html page
+ *
+ * Corpus: the Python 3.11 HTML documentation (Debian package python3.11-doc, installed with apt-get when
+ * /usr/share/doc/python3.11/html is missing; BENCH_CORPUS_DIR points elsewhere), library/*.html sorted by name.
+ * Starts its own Temporal dev server (in memory, free port, headless) and its own embedded Postgres (PGlite, in memory,
+ * free port, migrated, served over pglite-socket), an in-process worker with the real activities and dependencies
+ * (createWorker; the default local LLM config, so embeddings are LocalProvider's local-embed-384; blobs in a temp
+ * dir). One run of each, in this order:
+ *   ours       blobs + document rows written as the upload route does (untimed), then ingestCollection with
+ *              concurrency 4, timed from start until its result (parse, chunk 400/60 tokens, embed, store)
+ *   langchain  bench/ingest/langchain.ts: TextLoader + HtmlToTextTransformer + RecursiveCharacterTextSplitter
+ *              (1600/240 characters ≈ 4 × tokens) + PGVectorStore.addDocuments (500 rows per INSERT), same embedder,
+ *              same database, its own table
+ *   storage    the same chunks our pipeline produced, recomputed in-process (parse, chunk, embed: timed apart), then
+ *              (a) our storage step: em.insertMany batches of 200 in one transaction into `chunks` (emptied first)
+ *              (b) the bulk bound: the same rows in ONE statement (insert … select from unnest) into `chunks_bulk`,
+ *                  a copy of `chunks` (same columns, generated tsvector, indexes and foreign keys). COPY FROM STDIN
+ *                  is what the issue asks for, but pglite-socket does not speak the copy sub-protocol (the session
+ *                  dies with "protocol synchronization was lost"), so one multi-row statement is the bound here.
+ * Prints a table and, last, one line `RESULT {json}`. Exits 0 on success and non-zero on any failure; a watchdog
+ * (BENCH_TIMEOUT_S, default 600 s plus 3 s per document) bounds the run, and the worker, Postgres and the Temporal
+ * server are stopped on every path, including Ctrl-C.
+ */
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import pg from 'pg';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { createTenantWithKey } from '../../api/auth/api-keys';
+import { loadConfig } from '../../lib/config';
+import { SEARCH_ATTRIBUTES, workflowIds, type IngestCollectionInput, type IngestProgress } from '../../lib/contracts';
+import { ChunkEntity, CollectionEntity, DocumentEntity, type Chunk } from '../../lib/db/entities';
+import { startEmbeddedPostgres } from '../../lib/db/embedded';
+import { createOrm, migrate, type Orm } from '../../lib/db/orm';
+import { chunkDocument, contextualText } from '../../lib/ingest/chunk';
+import { parseDocument } from '../../lib/ingest/parse';
+import { createLlmGateway, type LlmGateway } from '../../lib/llm';
+import { freePort } from '../../lib/process/ports';
+import { BlobStore } from '../../lib/storage/blobs';
+import { acquireTemporalCli, TEMPORAL_CLI_VERSION } from '../../lib/temporal/cli';
+import { startDevServer, type DevServer } from '../../lib/temporal/dev-server';
+import { createWorker } from '../../workers/worker';
+import { runLangChain, type PeerResult } from './langchain';
+
+const NAMESPACE = 'default';
+const DEFAULT_CORPUS = '/usr/share/doc/python3.11/html';
+const CHUNK_SIZE = 400;
+const CHUNK_OVERLAP = 60;
+const EMBED_MODEL = 'local-embed-384';
+const EMBED_DIM = 384;
+const CONCURRENCY = 4;
+// As in activities/ingest.ts.
+const EMBED_BATCH = 128;
+const INSERT_BATCH = 200;
+
+function intFromEnv(name: string, fallback: number, min: number, max: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new Error(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
+  }
+  return value;
+}
+
+const round = (x: number, digits = 2) => Number(x.toFixed(digits));
+
+/** The corpus, installing python3.11-doc when it is missing and the default location is used. */
+function corpusDir(): string {
+  const dir = process.env.BENCH_CORPUS_DIR ?? DEFAULT_CORPUS;
+  if (existsSync(join(dir, 'library'))) return dir;
+  if (process.env.BENCH_CORPUS_DIR) throw new Error(`${dir}/library does not exist`);
+  console.error(`${dir} is missing: installing python3.11-doc with apt-get ...`);
+  const asRoot = process.getuid?.() === 0;
+  const run = (args: string[]) => execFileSync(asRoot ? args[0]! : 'sudo', asRoot ? args.slice(1) : args, { stdio: ['ignore', 'inherit', 'inherit'], timeout: 600_000 });
+  run(['apt-get', 'update']);
+  run(['apt-get', 'install', '-y', '--no-install-recommends', 'python3.11-doc']);
+  if (!existsSync(join(dir, 'library'))) throw new Error(`python3.11-doc installed, but ${dir}/library is still missing`);
+  return dir;
+}
+
+interface Corpus {
+  dir: string;
+  /** Relative names (library/x.html), sorted. */
+  names: string[];
+  bytes: Buffer[];
+}
+
+async function loadCorpus(limit: number | 'all'): Promise<Corpus> {
+  const dir = corpusDir();
+  const all = (await readdir(join(dir, 'library'))).filter((f) => f.endsWith('.html')).sort();
+  const names = (limit === 'all' ? all : all.slice(0, limit)).map((f) => `library/${f}`);
+  if (names.length === 0) throw new Error(`no library/*.html in ${dir}`);
+  const bytes = await Promise.all(names.map((n) => readFile(join(dir, n))));
+  return { dir, names, bytes };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+interface Measured {
+  documents: number;
+  chunks: number;
+  ms: number;
+}
+
+/** Upload as the route does (untimed), then the workflow, timed from start until its result. */
+async function runOurs(opts: { client: Client; orm: Orm; blobs: BlobStore; taskQueue: string; tenantId: string; collectionId: string; corpus: Corpus }) {
+  const { orm, tenantId, collectionId, corpus } = opts;
+  const em = orm.em.fork();
+  const docs = [];
+  for (let i = 0; i < corpus.names.length; i++) {
+    const blob = await opts.blobs.putBuffer(tenantId, corpus.bytes[i]!);
+    const name = corpus.names[i]!;
+    docs.push(
+      em.create(DocumentEntity, {
+        id: randomUUID(),
+        tenantId,
+        collectionId,
+        metadata: {},
+        sourceKind: 'upload',
+        source: name,
+        title: name,
+        mimeType: 'text/html',
+        sizeBytes: blob.size,
+        blobSha256: blob.sha256,
+      }),
+    );
+  }
+  await em.flush();
+  const input: IngestCollectionInput = { tenantId, collectionId, documentIds: docs.map((d) => d.id), concurrency: CONCURRENCY };
+  const workflowId = workflowIds.ingest(tenantId, collectionId, randomUUID());
+  const started = performance.now();
+  const handle = await opts.client.workflow.start('ingestCollection', {
+    workflowId,
+    taskQueue: opts.taskQueue,
+    args: [input],
+    typedSearchAttributes: [
+      { key: SEARCH_ATTRIBUTES.TenantId, value: tenantId },
+      { key: SEARCH_ATTRIBUTES.RunKind, value: 'ingest' },
+      { key: SEARCH_ATTRIBUTES.CollectionId, value: collectionId },
+    ],
+    workflowExecutionTimeout: '2 hours',
+  });
+  const progress = (await handle.result()) as IngestProgress;
+  const ms = performance.now() - started;
+  if (progress.done !== docs.length || progress.failed !== 0 || progress.skipped !== 0) {
+    throw new Error(`ingestCollection returned ${JSON.stringify(progress).slice(0, 2000)}, expected ${docs.length} documents ready`);
+  }
+  const [row] = (await orm.em.getConnection().execute('select count(*)::int as n from chunks where collection_id = ?', [collectionId])) as Array<{ n: number }>;
+  if (row!.n !== progress.chunks) throw new Error(`the workflow reports ${progress.chunks} chunks, the table holds ${row!.n}`);
+  return { result: { documents: docs.length, chunks: progress.chunks, ms } satisfies Measured, docs, workflowId };
+}
+
+/** Our parse → chunk → embed in-process (what indexDocument does before storing), rows as indexDocument builds them. */
+async function buildRows(opts: { llm: LlmGateway; tenantId: string; collectionId: string; corpus: Corpus; docIds: Map<string, string> }) {
+  const steps = { parse: 0, chunk: 0, embed: 0 };
+  const rows: Chunk[] = [];
+  const now = new Date();
+  for (let d = 0; d < opts.corpus.names.length; d++) {
+    const filename = opts.corpus.names[d]!;
+    let t = performance.now();
+    const parsed = await parseDocument({ bytes: opts.corpus.bytes[d]!, filename, mimeType: 'text/html' });
+    steps.parse += performance.now() - t;
+    t = performance.now();
+    const pieces = chunkDocument(parsed, { chunkSize: CHUNK_SIZE, chunkOverlap: CHUNK_OVERLAP });
+    steps.chunk += performance.now() - t;
+    t = performance.now();
+    const vectors: number[][] = [];
+    for (let i = 0; i < pieces.length; i += EMBED_BATCH) {
+      const res = await opts.llm.embed({ tenantId: opts.tenantId }, pieces.slice(i, i + EMBED_BATCH).map(contextualText), { model: EMBED_MODEL });
+      vectors.push(...res.vectors);
+    }
+    steps.embed += performance.now() - t;
+    const documentId = opts.docIds.get(filename)!;
+    pieces.forEach((p, i) =>
+      rows.push({
+        id: randomUUID(),
+        tenantId: opts.tenantId,
+        collectionId: opts.collectionId,
+        documentId,
+        ordinal: p.ordinal,
+        text: p.text,
+        contentHash: p.contentHash,
+        headingPath: p.headingPath,
+        page: p.page,
+        startOffset: p.startOffset,
+        endOffset: p.endOffset,
+        tokens: p.tokens,
+        embedding: vectors[i]!,
+        embeddingDim: EMBED_DIM,
+        metadata: {},
+        createdAt: now,
+      }),
+    );
+  }
+  return { rows, steps };
+}
+
+/** Our storage step: the same insertMany batches of 200 as indexDocument, in one transaction, into `chunks`. */
+async function storeOurs(orm: Orm, rows: Chunk[]): Promise<number> {
+  const started = performance.now();
+  await orm.em.fork().transactional(async (em) => {
+    for (let i = 0; i < rows.length; i += INSERT_BATCH) await em.insertMany(ChunkEntity, rows.slice(i, i + INSERT_BATCH));
+  });
+  return performance.now() - started;
+}
+
+/** The bound: every row in one statement, arrays of values unnested server-side, into a copy of `chunks`. */
+async function storeBulk(databaseUrl: string, rows: Chunk[]): Promise<number> {
+  // A plain pg client: the 16 arrays travel as bind parameters (the ORM's raw execute would inline them as lists).
+  const pgClient = new pg.Client({ connectionString: databaseUrl });
+  await pgClient.connect();
+  try {
+    return await bulkInsert(pgClient, rows);
+  } finally {
+    await pgClient.end();
+  }
+}
+
+async function bulkInsert(conn: pg.Client, rows: Chunk[]): Promise<number> {
+  const col = <T>(f: (r: Chunk) => T) => rows.map(f);
+  const arrayLiteral = (xs: string[]) => `{${xs.map((x) => `"${x.replace(/(["\\])/g, '\\$1')}"`).join(',')}}`;
+  const started = performance.now();
+  await conn.query(
+    `insert into chunks_bulk (id, tenant_id, collection_id, document_id, ordinal, text, content_hash, heading_path, page,
+                              start_offset, end_offset, tokens, embedding, embedding_dim, metadata, created_at)
+     select id, tenant_id, collection_id, document_id, ordinal, text, content_hash, heading_path::text[], page,
+            start_offset, end_offset, tokens, embedding::vector, embedding_dim, metadata::jsonb, created_at
+       from unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::int[], $6::text[], $7::text[], $8::text[], $9::int[],
+                   $10::int[], $11::int[], $12::int[], $13::text[], $14::int[], $15::text[], $16::timestamptz[])
+         as t(id, tenant_id, collection_id, document_id, ordinal, text, content_hash, heading_path, page,
+              start_offset, end_offset, tokens, embedding, embedding_dim, metadata, created_at)`,
+    [
+      col((r) => r.id),
+      col((r) => r.tenantId),
+      col((r) => r.collectionId),
+      col((r) => r.documentId),
+      col((r) => r.ordinal),
+      col((r) => r.text),
+      col((r) => r.contentHash),
+      col((r) => arrayLiteral(r.headingPath ?? [])),
+      col((r) => r.page ?? null),
+      col((r) => r.startOffset ?? null),
+      col((r) => r.endOffset ?? null),
+      col((r) => r.tokens),
+      col((r) => `[${r.embedding!.join(',')}]`),
+      col((r) => r.embeddingDim ?? null),
+      col((r) => JSON.stringify(r.metadata ?? {})),
+      col((r) => r.createdAt!.toISOString()),
+    ],
+  );
+  return performance.now() - started;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+function printTable(rows: string[][]) {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
+  const line = (row: string[]) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
+  console.log(line(rows[0]!));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const row of rows.slice(1)) console.log(line(row));
+}
+
+async function main(): Promise<void> {
+  const docsRaw = (process.env.BENCH_DOCS ?? '').trim();
+  const limit: number | 'all' = docsRaw === 'all' ? 'all' : intFromEnv('BENCH_DOCS', 150, 1, 100_000);
+  const baseConfig = loadConfig(process.env);
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+
+  const corpus = await loadCorpus(limit);
+  const timeoutS = intFromEnv('BENCH_TIMEOUT_S', 600 + 3 * corpus.names.length, 30, 7 * 24 * 3600);
+
+  // Everything opened is closed in reverse order on every path: success, failure, watchdog or a signal.
+  const cleanups: Array<() => Promise<unknown>> = [];
+  let cleaning: Promise<void> | undefined;
+  const cleanup = () =>
+    (cleaning ??= (async () => {
+      for (const c of cleanups.reverse()) await c().catch((e: unknown) => console.error('cleanup:', e));
+    })());
+  let server: DevServer | undefined;
+
+  // Hard backstop: if even the cleanup hangs, kill the server and leave (PGlite lives in this process).
+  const hardStop = setTimeout(() => {
+    console.error(`bench: did not finish within ${timeoutS + 60}s, killing the Temporal server`);
+    server?.process.kill('SIGKILL');
+    process.exit(2);
+  }, (timeoutS + 60) * 1000);
+  hardStop.unref();
+
+  let interrupt!: (reason: Error) => void;
+  const interrupted = new Promise<never>((_, reject) => (interrupt = reject));
+  interrupted.catch(() => {}); // observed by the races below; this only silences the unraced case
+  const watchdog = setTimeout(() => interrupt(new Error(`bench: watchdog, still running after ${timeoutS}s`)), timeoutS * 1000);
+  watchdog.unref();
+  const onSignal = (signal: NodeJS.Signals) => {
+    console.error(`bench: ${signal}, stopping`);
+    interrupt(new Error(`bench: interrupted by ${signal}`));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const bounded = <T>(p: Promise<T>) => Promise.race([p, interrupted]);
+
+  try {
+    const tmp = await mkdtemp(join(tmpdir(), 'beyondcloud-bench-ingest-'));
+    cleanups.push(() => rm(tmp, { recursive: true, force: true }));
+
+    console.error(`corpus: ${corpus.names.length} pages of ${corpus.dir}/library (${(corpus.bytes.reduce((a, b) => a + b.length, 0) / 1048576).toFixed(1)} MiB)`);
+    console.error('acquiring the Temporal CLI, starting Postgres (in memory) ...');
+    const pgStarted = freePort().then((port) => startEmbeddedPostgres({ port }));
+    void pgStarted.then(
+      (pg) => cleanups.push(() => pg.stop()),
+      () => {},
+    );
+    const [cliPath, db] = await bounded(
+      Promise.all([acquireTemporalCli({ explicitPath: baseConfig.temporal.cliPath, cacheDir: baseConfig.temporal.cliCacheDir, log: (l) => console.error(l) }), pgStarted]),
+    );
+    console.error('starting the Temporal dev server (in memory) ...');
+    server = await bounded(startDevServer({ cliPath, port: await freePort(), uiPort: null }));
+    const s = server;
+    cleanups.push(() => s.stop());
+
+    // Only our settings: nothing of the caller's BeyondCloud configuration (an OpenAI endpoint, ...) leaks in.
+    const taskQueue = `bench-ingest-${randomUUID()}`;
+    const config = loadConfig({
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'silent',
+      DATABASE_URL: db.url,
+      TEMPORAL_ADDRESS: s.address,
+      TEMPORAL_NAMESPACE: NAMESPACE,
+      TEMPORAL_TASK_QUEUE: taskQueue,
+      BLOB_DIR: join(tmp, 'blobs'),
+    });
+    if (config.llm.models.embedding !== EMBED_MODEL) throw new Error(`expected the local embedder, got ${config.llm.models.embedding}`);
+
+    const orm = await bounded(createOrm(db.url, 4));
+    cleanups.push(() => orm.close());
+    await bounded(migrate(orm));
+    const tenant = await bounded(createTenantWithKey(orm, { tenantName: `bench-ingest-${randomUUID().slice(0, 8)}`, keyName: 'bench', role: 'admin' }));
+    const tenantId = tenant.tenantId;
+    const collectionId = randomUUID();
+    {
+      const em = orm.em.fork();
+      em.create(CollectionEntity, { id: collectionId, tenantId, name: 'python-3.11-docs', description: null, embeddingModel: EMBED_MODEL, embeddingDim: EMBED_DIM, chunkSize: CHUNK_SIZE, chunkOverlap: CHUNK_OVERLAP });
+      await bounded(em.flush());
+    }
+
+    const connection = await bounded(Connection.connect({ address: s.address }));
+    cleanups.push(() => connection.close());
+    const client = new Client({ connection, namespace: NAMESPACE });
+    const nativeConnection = await bounded(NativeConnection.connect({ address: s.address }));
+    cleanups.push(() => nativeConnection.close());
+    const llm = createLlmGateway({ config, orm });
+    const blobs = new BlobStore(config.ingest.blobDir);
+    console.error('bundling the workflows and starting an in-process worker ...');
+    const worker = await bounded(createWorker({ connection: nativeConnection, namespace: NAMESPACE, taskQueue, deps: { orm, llm, blobs, config } }));
+
+    const loadAtStart = round(loadavg()[0]!);
+    const measured = await worker.runUntil(
+      bounded(
+        (async () => {
+          console.error(`ours: ingestCollection over ${corpus.names.length} documents, concurrency ${CONCURRENCY} ...`);
+          const ours = await runOurs({ client, orm, blobs, taskQueue, tenantId, collectionId, corpus });
+          console.error(`  ${ours.result.chunks} chunks in ${(ours.result.ms / 1000).toFixed(1)} s`);
+
+          console.error('langchain: TextLoader + HtmlToTextTransformer + RecursiveCharacterTextSplitter + PGVectorStore ...');
+          const peer: PeerResult = await runLangChain({
+            databaseUrl: db.url,
+            tableName: 'langchain_chunks',
+            files: corpus.names.map((n) => join(corpus.dir, n)),
+            dimensions: EMBED_DIM,
+            chunkSize: CHUNK_SIZE * 4,
+            chunkOverlap: CHUNK_OVERLAP * 4,
+          });
+          if (peer.rowsInTable !== peer.chunks) throw new Error(`LangChain split ${peer.chunks} chunks, its table holds ${peer.rowsInTable}`);
+          console.error(`  ${peer.chunks} chunks in ${(peer.ms / 1000).toFixed(1)} s`);
+
+          console.error('storage: our chunks recomputed in-process, then insertMany batches vs one bulk statement ...');
+          const docIds = new Map(ours.docs.map((d) => [d.source, d.id]));
+          const built = await buildRows({ llm, tenantId, collectionId, corpus, docIds });
+          if (built.rows.length !== ours.result.chunks) throw new Error(`in-process: ${built.rows.length} chunks, the workflow stored ${ours.result.chunks}`);
+          const conn = orm.em.getConnection();
+          // Both inserts start from an empty table with the same indexes, generated column and foreign keys.
+          await conn.execute('create table chunks_bulk (like chunks including all)');
+          await conn.execute(
+            `alter table chunks_bulk add foreign key (tenant_id) references tenants (id) on delete cascade,
+                                     add foreign key (collection_id) references collections (id) on delete cascade,
+                                     add foreign key (document_id) references documents (id) on delete cascade`,
+          );
+          await conn.execute('truncate chunks');
+          const storeMs = await storeOurs(orm, built.rows);
+          const bulkMs = await storeBulk(db.url, built.rows);
+          const counts = (await conn.execute(
+            'select (select count(*) from chunks)::int as ours, (select count(*) from chunks_bulk)::int as bulk',
+          )) as Array<{ ours: number; bulk: number }>;
+          if (counts[0]!.ours !== built.rows.length || counts[0]!.bulk !== built.rows.length) {
+            throw new Error(`stored ${JSON.stringify(counts[0])}, expected ${built.rows.length} rows each`);
+          }
+          return { ours: ours.result, oursWorkflowId: ours.workflowId, peer, built: { chunks: built.rows.length, steps: built.steps }, storeMs, bulkMs };
+        })(),
+      ),
+    );
+    const loadAtEnd = round(loadavg()[0]!);
+
+    // ---- report
+    const { ours, peer } = measured;
+    const rate = (m: Measured) => ({ docsPerS: round(m.documents / (m.ms / 1000)), chunksPerS: round(m.chunks / (m.ms / 1000)) });
+    const oursRate = rate(ours);
+    const peerRate = rate(peer);
+    const storageRows = measured.built.chunks;
+    const storageRate = (ms: number) => round(storageRows / (ms / 1000));
+    const ratios = {
+      endToEndDocsVsLangChain: round(oursRate.docsPerS / peerRate.docsPerS, 3),
+      endToEndChunksVsLangChain: round(oursRate.chunksPerS / peerRate.chunksPerS, 3),
+      storageVsBulkBound: round(measured.bulkMs / measured.storeMs, 3),
+    };
+    const goals = { endToEnd: ratios.endToEndDocsVsLangChain >= 1.5, storage: ratios.storageVsBulkBound >= 0.5 };
+    const cpuList = cpus();
+    const env = {
+      node: process.version,
+      cpus: availableParallelism(),
+      cpuModel: cpuList[0]?.model.trim() ?? 'unknown',
+      platform: `${process.platform}-${process.arch}`,
+      temporalCli: TEMPORAL_CLI_VERSION,
+      temporalServer: 'dev server, in-memory SQLite',
+      database: 'PGlite (embedded, in memory) over pglite-socket',
+      loadAverage1m: { atStart: loadAtStart, atEnd: loadAtEnd },
+    };
+    const s1 = (ms: number) => (ms / 1000).toFixed(2);
+    console.log('');
+    console.log(`Ingestion throughput: ${corpus.names.length} pages of the Python 3.11 docs (library/*.html, sorted), one run each`);
+    console.log(`node ${env.node}, ${env.cpus} CPUs (${env.cpuModel}), Temporal CLI ${env.temporalCli} dev server in memory, ${env.database}`);
+    console.log(`1-minute load average ${loadAtStart} at the start, ${loadAtEnd} at the end`);
+    console.log('');
+    printTable([
+      ['pipeline', 'documents', 'chunks', 'seconds', 'docs/s', 'chunks/s', 'docs/s vs LangChain'],
+      ['ours: ingestCollection (durable, concurrency 4)', String(ours.documents), String(ours.chunks), s1(ours.ms), oursRate.docsPerS.toFixed(2), oursRate.chunksPerS.toFixed(1), `${ratios.endToEndDocsVsLangChain.toFixed(2)}x`],
+      ['LangChain.js (TextLoader, html-to-text, splitter, PGVectorStore)', String(peer.documents), String(peer.chunks), s1(peer.ms), peerRate.docsPerS.toFixed(2), peerRate.chunksPerS.toFixed(1), '1.00x'],
+    ]);
+    console.log('');
+    console.log(`storage step, the same ${storageRows} rows of our pipeline into an empty chunks table (tsvector, GIN, HNSW, foreign keys):`);
+    printTable([
+      ['storage', 'rows', 'seconds', 'rows/s', 'vs bulk bound'],
+      ['ours: em.insertMany x 200 in one transaction', String(storageRows), s1(measured.storeMs), storageRate(measured.storeMs).toFixed(1), `${ratios.storageVsBulkBound.toFixed(2)}x`],
+      ['bound: one insert … select from unnest', String(storageRows), s1(measured.bulkMs), storageRate(measured.bulkMs).toFixed(1), '1.00x'],
+    ]);
+    const b = measured.built.steps;
+    const p = peer.stepsMs;
+    console.log('');
+    console.log(`ours in-process, no workflow: parse ${s1(b.parse)} s, chunk ${s1(b.chunk)} s, embed ${s1(b.embed)} s, store ${s1(measured.storeMs)} s`);
+    console.log(`LangChain steps: load ${s1(p.load)} s, html-to-text ${s1(p.transform)} s, split ${s1(p.split)} s, embed ${s1(p.embed)} s, insert ${s1(p.store)} s (no index on its table; an HNSW index built afterwards took ${s1(peer.hnswIndexMs)} s, not counted)`);
+    console.log('');
+    console.log(`goal, end to end >= 1.5x LangChain (docs/s): ${ratios.endToEndDocsVsLangChain.toFixed(2)}x, ${goals.endToEnd ? 'met' : 'NOT met'}`);
+    console.log(`goal, storage >= 0.5x the bulk bound: ${ratios.storageVsBulkBound.toFixed(2)}x, ${goals.storage ? 'met' : 'NOT met'}`);
+    console.log('');
+    console.log(
+      'RESULT ' +
+        JSON.stringify({
+          benchmark: 'ingest',
+          date: new Date().toISOString(),
+          corpus: { source: 'python3.11-doc library/*.html', documents: corpus.names.length, bytes: corpus.bytes.reduce((a, x) => a + x.length, 0) },
+          settings: { chunkSize: CHUNK_SIZE, chunkOverlap: CHUNK_OVERLAP, langchainChars: [CHUNK_SIZE * 4, CHUNK_OVERLAP * 4], embedding: EMBED_MODEL, concurrency: CONCURRENCY },
+          env,
+          ours: { ...ours, ms: round(ours.ms), ...oursRate, workflowId: measured.oursWorkflowId },
+          langchain: { ...peer, ms: round(peer.ms), hnswIndexMs: round(peer.hnswIndexMs), stepsMs: Object.fromEntries(Object.entries(p).map(([k, v]) => [k, round(v)])), ...peerRate },
+          inProcess: { chunks: storageRows, stepsMs: Object.fromEntries(Object.entries(b).map(([k, v]) => [k, round(v)])) },
+          storage: { rows: storageRows, oursMs: round(measured.storeMs), bulkBoundMs: round(measured.bulkMs), oursRowsPerS: storageRate(measured.storeMs), bulkRowsPerS: storageRate(measured.bulkMs) },
+          ratios,
+          goals,
+        }),
+    );
+  } finally {
+    clearTimeout(watchdog);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await cleanup();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error('bench failed:', e instanceof Error ? (e.stack ?? e.message) : e);
+    process.exit(1);
+  },
+);
