@@ -1,11 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Config } from '../lib/config';
-import { ChunkEntity, CollectionEntity, DocumentEntity, type Chunk } from '../lib/db/entities';
+import { ChunkEntity, CollectionEntity, DocumentEntity } from '../lib/db/entities';
 import type { Orm } from '../lib/db/orm';
 import { chunkDocument, contextualText } from '../lib/ingest/chunk';
 import { parseDocument, ParseError } from '../lib/ingest/parse';
+import { chunkRows, insertChunks } from '../lib/ingest/store';
 import type { LlmGateway } from '../lib/llm/gateway';
 import { FetchRefusedError, safeFetch } from '../lib/net/safe-fetch';
 import type { BlobStore } from '../lib/storage/blobs';
@@ -22,7 +22,6 @@ export const INGEST_FAILURES = { fetch: 'fetch_refused', parse: 'parse_failed', 
 /** Documents of a URL are fetched as these kinds of content only. */
 const FETCHABLE = ['text/html', 'application/xhtml+xml', 'text/plain', 'text/markdown', 'text/csv', 'application/json', 'application/pdf', 'application/vnd.openxmlformats-officedocument.wordprocessingml.document'];
 const EMBED_BATCH = 128;
-const INSERT_BATCH = 200;
 
 export interface IngestDeps {
   orm: Orm;
@@ -137,27 +136,10 @@ export function createIngestActivities({ orm, llm, blobs, config }: IngestDeps) 
     }
 
     const now = new Date();
-    const rows: Chunk[] = pieces.map((p, i) => ({
-      id: randomUUID(),
-      tenantId: ref.tenantId,
-      collectionId: ref.collectionId,
-      documentId: ref.documentId,
-      ordinal: p.ordinal,
-      text: p.text,
-      contentHash: p.contentHash,
-      headingPath: p.headingPath,
-      page: p.page,
-      startOffset: p.startOffset,
-      endOffset: p.endOffset,
-      tokens: p.tokens,
-      embedding: vectors[i]!,
-      embeddingDim: collection.embeddingDim,
-      metadata: {},
-      createdAt: now,
-    }));
+    const rows = chunkRows({ ...ref, embeddingDim: collection.embeddingDim }, pieces, vectors, now);
     await orm.em.fork().transactional(async (em) => {
       await em.nativeDelete(ChunkEntity, { documentId: ref.documentId, tenantId: ref.tenantId });
-      for (let i = 0; i < rows.length; i += INSERT_BATCH) await em.insertMany(ChunkEntity, rows.slice(i, i + INSERT_BATCH));
+      await insertChunks(em, rows);
       await em.nativeUpdate(
         DocumentEntity,
         { id: ref.documentId, tenantId: ref.tenantId },

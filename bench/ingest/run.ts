@@ -39,11 +39,12 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { createTenantWithKey } from '../../api/auth/api-keys';
 import { loadConfig } from '../../lib/config';
 import { SEARCH_ATTRIBUTES, workflowIds, type IngestCollectionInput, type IngestProgress } from '../../lib/contracts';
-import { ChunkEntity, CollectionEntity, DocumentEntity, type Chunk } from '../../lib/db/entities';
+import { CollectionEntity, DocumentEntity, type Chunk } from '../../lib/db/entities';
 import { startEmbeddedPostgres } from '../../lib/db/embedded';
 import { createOrm, migrate, type Orm } from '../../lib/db/orm';
 import { chunkDocument, contextualText } from '../../lib/ingest/chunk';
 import { parseDocument } from '../../lib/ingest/parse';
+import { chunkRows, insertChunks } from '../../lib/ingest/store';
 import { createLlmGateway, type LlmGateway } from '../../lib/llm';
 import { freePort } from '../../lib/process/ports';
 import { BlobStore } from '../../lib/storage/blobs';
@@ -61,7 +62,6 @@ const EMBED_DIM = 384;
 const CONCURRENCY = 4;
 // As in activities/ingest.ts.
 const EMBED_BATCH = 128;
-const INSERT_BATCH = 200;
 
 function intFromEnv(name: string, fallback: number, min: number, max: number): number {
   const raw = process.env[name];
@@ -182,26 +182,7 @@ async function buildRows(opts: { llm: LlmGateway; tenantId: string; collectionId
     }
     steps.embed += performance.now() - t;
     const documentId = opts.docIds.get(filename)!;
-    pieces.forEach((p, i) =>
-      rows.push({
-        id: randomUUID(),
-        tenantId: opts.tenantId,
-        collectionId: opts.collectionId,
-        documentId,
-        ordinal: p.ordinal,
-        text: p.text,
-        contentHash: p.contentHash,
-        headingPath: p.headingPath,
-        page: p.page,
-        startOffset: p.startOffset,
-        endOffset: p.endOffset,
-        tokens: p.tokens,
-        embedding: vectors[i]!,
-        embeddingDim: EMBED_DIM,
-        metadata: {},
-        createdAt: now,
-      }),
-    );
+    rows.push(...chunkRows({ tenantId: opts.tenantId, collectionId: opts.collectionId, documentId, embeddingDim: EMBED_DIM }, pieces, vectors, now));
   }
   return { rows, steps };
 }
@@ -210,7 +191,7 @@ async function buildRows(opts: { llm: LlmGateway; tenantId: string; collectionId
 async function storeOurs(orm: Orm, rows: Chunk[]): Promise<number> {
   const started = performance.now();
   await orm.em.fork().transactional(async (em) => {
-    for (let i = 0; i < rows.length; i += INSERT_BATCH) await em.insertMany(ChunkEntity, rows.slice(i, i + INSERT_BATCH));
+    await insertChunks(em, rows);
   });
   return performance.now() - started;
 }
