@@ -11,6 +11,7 @@ import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SingleBar } from 'cli-progress';
 import { Command } from 'commander';
+import type { IngestProgress } from '../lib/contracts';
 
 const apiUrl = (process.env.BC_API_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
 const apiKey = process.env.BC_API_KEY;
@@ -64,14 +65,7 @@ async function walk(path: string): Promise<string[]> {
   return out;
 }
 
-interface Progress {
-  total: number;
-  done: number;
-  skipped: number;
-  failed: number;
-  chunks: number;
-  failures: Array<{ documentId: string; reason: string }>;
-}
+type Progress = IngestProgress;
 
 async function follow(workflowId: string, bar: SingleBar): Promise<Progress> {
   for (;;) {

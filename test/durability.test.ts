@@ -1,25 +1,14 @@
-import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { SEARCH_ATTRIBUTES, workflowIds, type SelfTestInput, type SelfTestResult } from '../lib/contracts';
-import { setupTestContext, startWorkerProcess, type TestContext } from './harness';
+import { setupTestContext, type TestContext } from './harness';
 
 let ctx: TestContext;
-const children: ChildProcess[] = [];
 
 beforeAll(async () => {
   ctx = await setupTestContext();
 });
-afterAll(() => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-});
-
-async function startWorker(): Promise<ChildProcess> {
-  const child = await startWorkerProcess(ctx);
-  children.push(child);
-  return child;
-}
 
 async function probeRows(workflowId: string) {
   return (await ctx.orm.em
@@ -31,7 +20,7 @@ async function probeRows(workflowId: string) {
 }
 
 it('finishes a run whose worker is SIGKILLed mid-activity, with each row written exactly once', async () => {
-  const first = await startWorker();
+  const first = await ctx.startWorkerProcess();
   const workflowId = workflowIds.selfTest(ctx.tenant.id, randomUUID());
   const input: SelfTestInput = { tenantId: ctx.tenant.id, probes: 3, holdMs: 2500 };
   const handle = await ctx.client.workflow.start('selfTest', {
@@ -51,7 +40,7 @@ it('finishes a run whose worker is SIGKILLed mid-activity, with each row written
   await new Promise((r) => first.once('exit', r));
   expect((await handle.describe()).status.name).toBe('RUNNING');
 
-  await startWorker();
+  await ctx.startWorkerProcess();
   const result = (await handle.result()) as SelfTestResult;
 
   // Probe 0 completed before the kill and is not run again; probe 1 is retried (attempt 2) and finds its row.

@@ -45,6 +45,8 @@ export interface TestContext {
   addTenant(role?: Role): Promise<{ id: string; key: string }>;
   /** A worker on this file's task queue; its LLM gateway follows the file's config unless one is given. */
   startWorker(opts?: { llm?: LlmGateway }): Promise<Worker>;
+  /** The real worker process (workers/main.ts) on this file's queue, for tests that kill it; SIGKILLed after the file. */
+  startWorkerProcess(): Promise<ChildProcess>;
   workerConnection(): Promise<NativeConnection>;
 }
 
@@ -75,7 +77,9 @@ export async function setupTestContext(overrides: NodeJS.ProcessEnv = {}): Promi
     return { id: t.tenantId, key: t.key };
   };
 
+  const processes: ChildProcess[] = [];
   afterAll(async () => {
+    for (const p of processes) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
     for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
     await Promise.allSettled(runs);
     for (const c of nativeConnections) await c.close();
@@ -84,7 +88,7 @@ export async function setupTestContext(overrides: NodeJS.ProcessEnv = {}): Promi
     await orm.close();
   });
 
-  return {
+  const context: TestContext = {
     telemetry,
     config,
     orm,
@@ -105,7 +109,13 @@ export async function setupTestContext(overrides: NodeJS.ProcessEnv = {}): Promi
       runs.push(worker.run());
       return worker;
     },
+    async startWorkerProcess() {
+      const child = await spawnWorkerProcess(context);
+      processes.push(child);
+      return child;
+    },
   };
+  return context;
 }
 
 /** The API on an ephemeral port, built with the test file's dependencies. */
@@ -134,11 +144,8 @@ export async function startTestApi(ctx: TestContext, config: Config = ctx.config
   };
 }
 
-/**
- * The real worker process (workers/main.ts, as `npm start` runs it) on this file's task queue and database, for
- * tests that kill it. Resolves once it polls; the caller kills it (afterAll should SIGKILL what is left).
- */
-export async function startWorkerProcess(ctx: TestContext): Promise<ChildProcess> {
+/** The real worker process (workers/main.ts, as `npm start` runs it) on the context's task queue and database. */
+async function spawnWorkerProcess(ctx: TestContext): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
     cwd: fileURLToPath(new URL('..', import.meta.url)),
     env: {

@@ -1,27 +1,16 @@
-import type { ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { chunkDocument } from '../lib/ingest/chunk';
 import { parseDocument } from '../lib/ingest/parse';
-import { setupTestContext, startTestApi, startWorkerProcess, type TestContext } from './harness';
+import { setupTestContext, startTestApi, type TestContext } from './harness';
 
 let ctx: TestContext;
 let api: Awaited<ReturnType<typeof startTestApi>>;
-const children: ChildProcess[] = [];
 
 beforeAll(async () => {
   ctx = await setupTestContext();
   api = await startTestApi(ctx);
 });
-afterAll(() => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-});
-
-async function startWorker(): Promise<ChildProcess> {
-  const child = await startWorkerProcess(ctx);
-  children.push(child);
-  return child;
-}
 
 it('finishes a 200-document ingest whose worker is SIGKILLed three times, with no chunk stored twice', { timeout: 480_000 }, async () => {
   const created = await api.request('POST', '/v1/collections', { key: ctx.tenant.key, body: { name: 'kill-test', chunkSize: 64, chunkOverlap: 8 } });
@@ -39,7 +28,7 @@ it('finishes a 200-document ingest whose worker is SIGKILLed three times, with n
   const { workflowId } = (await res.json()) as { workflowId: string };
 
   const progress = async () => (await api.request('GET', `/v1/ingests/${encodeURIComponent(workflowId)}`, { key: ctx.tenant.key })).body!;
-  let worker = await startWorker();
+  let worker = await ctx.startWorkerProcess();
   for (const threshold of [30, 80, 140]) {
     const deadline = Date.now() + 120_000;
     while (((await progress()).progress?.done ?? 0) < threshold) {
@@ -48,7 +37,7 @@ it('finishes a 200-document ingest whose worker is SIGKILLed three times, with n
     }
     worker.kill('SIGKILL');
     await new Promise((r) => worker.once('exit', r));
-    worker = await startWorker();
+    worker = await ctx.startWorkerProcess();
   }
   const deadline = Date.now() + 240_000;
   let run = await progress();

@@ -5,7 +5,8 @@ import { Router } from '@koa/router';
 import Busboy from 'busboy';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { SEARCH_ATTRIBUTES, taskQueues, workflowIds, type IngestProgress } from '../../lib/contracts';
+import { workflowIds, type IngestProgress } from '../../lib/contracts';
+import { startRun } from '../runs/start';
 import { CollectionEntity, DocumentEntity, type Document } from '../../lib/db/entities';
 import { AppError, badRequest, notFound } from '../../lib/errors';
 import { BlobStore, BlobTooLargeError, type StoredBlob } from '../../lib/storage/blobs';
@@ -73,15 +74,13 @@ export function collectionsRoutes({ orm, temporal, config }: AppDeps) {
 
   async function startIngest(tenantId: string, collectionId: string, documentIds: string[]) {
     const workflowId = workflowIds.ingest(tenantId, collectionId, crypto.randomUUID());
-    await temporal.workflow.start('ingestCollection', {
+    await startRun(temporal, config.temporal.taskQueue, {
+      workflowType: 'ingestCollection',
       workflowId,
-      taskQueue: taskQueues(config.temporal.taskQueue).main,
       args: [{ tenantId, collectionId, documentIds, concurrency: config.ingest.concurrency }],
-      typedSearchAttributes: [
-        { key: SEARCH_ATTRIBUTES.TenantId, value: tenantId },
-        { key: SEARCH_ATTRIBUTES.RunKind, value: 'ingest' },
-        { key: SEARCH_ATTRIBUTES.CollectionId, value: collectionId },
-      ],
+      tenantId,
+      kind: 'ingest',
+      collectionId,
     });
     return workflowId;
   }

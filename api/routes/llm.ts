@@ -1,8 +1,9 @@
 import { Router } from '@koa/router';
-import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
-import { SEARCH_ATTRIBUTES, taskQueues, workflowIds } from '../../lib/contracts';
+import { workflowIds } from '../../lib/contracts';
+import { startRun } from '../runs/start';
 import { AppError } from '../../lib/errors';
 import type { AppDeps } from '../app';
 import { requireRole, type AuthState } from '../auth/middleware';
@@ -39,31 +40,21 @@ export function llmRoutes({ temporal, config }: AppDeps) {
     const { tenantId } = ctx.state.principal;
     const workflowId = workflowIds.completion(tenantId, body.id ?? crypto.randomUUID());
     ctx.state.workflowId = workflowId;
-    let handle;
-    try {
-      handle = await temporal.workflow.start('completion', {
-        workflowId,
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        taskQueue: taskQueues(config.temporal.taskQueue).main,
-        args: [
-          {
-            tenantId,
-            purpose: body.purpose,
-            messages: body.messages,
-            model: body.model,
-            options: { temperature: body.temperature, maxTokens: body.maxTokens, responseFormat: body.responseFormat },
-          },
-        ],
-        typedSearchAttributes: [
-          { key: SEARCH_ATTRIBUTES.TenantId, value: tenantId },
-          { key: SEARCH_ATTRIBUTES.RunKind, value: 'llm' },
-        ],
-      });
-    } catch (e) {
-      if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
-      handle = temporal.workflow.getHandle(workflowId);
-    }
+    const handle = await startRun(temporal, config.temporal.taskQueue, {
+      workflowType: 'completion',
+      workflowId,
+      args: [
+        {
+          tenantId,
+          purpose: body.purpose,
+          messages: body.messages,
+          model: body.model,
+          options: { temperature: body.temperature, maxTokens: body.maxTokens, responseFormat: body.responseFormat },
+        },
+      ],
+      tenantId,
+      kind: 'llm',
+    });
     if (ctx.query.wait !== 'true') {
       ctx.status = 202;
       ctx.body = { workflowId, status: 'running' };

@@ -1,7 +1,8 @@
 import { Router } from '@koa/router';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
-import { SEARCH_ATTRIBUTES, SELF_TEST_LIMITS, taskQueues, workflowIds, type SelfTestResult } from '../../lib/contracts';
+import { SELF_TEST_LIMITS, workflowIds, type SelfTestResult } from '../../lib/contracts';
+import { startRun } from '../runs/start';
 import { notFound } from '../../lib/errors';
 import type { AppDeps } from '../app';
 import { requireRole, type AuthState } from '../auth/middleware';
@@ -30,24 +31,13 @@ export function systemRoutes({ temporal, config }: AppDeps) {
     const { tenantId } = ctx.state.principal;
     const workflowId = workflowIds.selfTest(tenantId, body.id ?? crypto.randomUUID());
     ctx.state.workflowId = workflowId;
-    let handle;
-    try {
-      handle = await temporal.workflow.start('selfTest', {
-        workflowId,
-        // A client retrying the same id gets the same run, running or finished, never a second one.
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        taskQueue: taskQueues(config.temporal.taskQueue).main,
-        args: [{ tenantId, probes: body.probes, holdMs: body.holdMs, note: body.note }],
-        typedSearchAttributes: [
-          { key: SEARCH_ATTRIBUTES.TenantId, value: tenantId },
-          { key: SEARCH_ATTRIBUTES.RunKind, value: 'system' },
-        ],
-      });
-    } catch (e) {
-      if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
-      handle = temporal.workflow.getHandle(workflowId);
-    }
+    const handle = await startRun(temporal, config.temporal.taskQueue, {
+      workflowType: 'selfTest',
+      workflowId,
+      args: [{ tenantId, probes: body.probes, holdMs: body.holdMs, note: body.note }],
+      tenantId,
+      kind: 'system',
+    });
     if (ctx.query.wait === 'true') {
       const result = (await handle.result()) as SelfTestResult;
       ctx.body = { workflowId, status: 'completed', result };
