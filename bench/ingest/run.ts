@@ -52,6 +52,7 @@ import { acquireTemporalCli, TEMPORAL_CLI_VERSION } from '../../lib/temporal/cli
 import { startDevServer, type DevServer } from '../../lib/temporal/dev-server';
 import { createWorker } from '../../workers/worker';
 import { runLangChain, type PeerResult } from './langchain';
+import { benchLifecycle, runMain } from '../lib/lifecycle';
 
 const NAMESPACE = 'default';
 const DEFAULT_CORPUS = '/usr/share/doc/python3.11/html';
@@ -263,34 +264,9 @@ async function main(): Promise<void> {
   const timeoutS = intFromEnv('BENCH_TIMEOUT_S', 600 + 3 * corpus.names.length, 30, 7 * 24 * 3600);
 
   // Everything opened is closed in reverse order on every path: success, failure, watchdog or a signal.
-  const cleanups: Array<() => Promise<unknown>> = [];
-  let cleaning: Promise<void> | undefined;
-  const cleanup = () =>
-    (cleaning ??= (async () => {
-      for (const c of cleanups.reverse()) await c().catch((e: unknown) => console.error('cleanup:', e));
-    })());
+  // Everything opened is closed in reverse order on every path; PGlite lives in this process.
   let server: DevServer | undefined;
-
-  // Hard backstop: if even the cleanup hangs, kill the server and leave (PGlite lives in this process).
-  const hardStop = setTimeout(() => {
-    console.error(`bench: did not finish within ${timeoutS + 60}s, killing the Temporal server`);
-    server?.process.kill('SIGKILL');
-    process.exit(2);
-  }, (timeoutS + 60) * 1000);
-  hardStop.unref();
-
-  let interrupt!: (reason: Error) => void;
-  const interrupted = new Promise<never>((_, reject) => (interrupt = reject));
-  interrupted.catch(() => {}); // observed by the races below; this only silences the unraced case
-  const watchdog = setTimeout(() => interrupt(new Error(`bench: watchdog, still running after ${timeoutS}s`)), timeoutS * 1000);
-  watchdog.unref();
-  const onSignal = (signal: NodeJS.Signals) => {
-    console.error(`bench: ${signal}, stopping`);
-    interrupt(new Error(`bench: interrupted by ${signal}`));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  const bounded = <T>(p: Promise<T>) => Promise.race([p, interrupted]);
+  const { cleanups, cleanup, bounded, dispose } = benchLifecycle({ timeoutS, graceS: 60, onHardStop: () => server?.process.kill('SIGKILL') });
 
   try {
     const tmp = await mkdtemp(join(tmpdir(), 'beyondcloud-bench-ingest-'));
@@ -461,17 +437,9 @@ async function main(): Promise<void> {
         }),
     );
   } finally {
-    clearTimeout(watchdog);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    dispose();
     await cleanup();
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    console.error('bench failed:', e instanceof Error ? (e.stack ?? e.message) : e);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -50,6 +50,7 @@ import { createClient } from '../../lib/temporal/client';
 import { startDevServer, type DevServer } from '../../lib/temporal/dev-server';
 import { startTelemetry } from '../../lib/telemetry';
 import { buildWorkflowBundle } from '../../workers/bundle';
+import { benchLifecycle, runMain } from '../lib/lifecycle';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const NAMESPACE = 'default';
@@ -422,41 +423,17 @@ async function main(): Promise<void> {
   const config = loadConfig(process.env);
 
   // Everything opened is closed in reverse order on every path: success, failure, watchdog or a signal.
-  const cleanups: Array<() => Promise<unknown>> = [];
-  let cleaning: Promise<void> | undefined;
-  const cleanup = () =>
-    (cleaning ??= (async () => {
-      for (const c of cleanups.reverse()) await c().catch((e: unknown) => console.error('cleanup:', e));
-    })());
+  // Everything opened is closed in reverse order on every path; PGlite lives in this process.
   let server: DevServer | undefined;
   const workers: WorkerProcess[] = [];
-
-  // Hard backstop: if even the cleanup hangs, kill the children and leave (PGlite lives in this process).
-  const hardStop = setTimeout(() => {
-    console.error(`bench: did not finish within ${timeoutS + 90}s, killing the workers and the Temporal server`);
-    for (const w of workers) w.child.kill('SIGKILL');
-    server?.process.kill('SIGKILL');
-    process.exit(2);
-  }, (timeoutS + 90) * 1000);
-  hardStop.unref();
-
-  const abort = new AbortController();
-  let rejectInterrupted!: (reason: Error) => void;
-  const interrupted = new Promise<never>((_, reject) => (rejectInterrupted = reject));
-  const interrupt = (reason: Error) => {
-    abort.abort(reason);
-    rejectInterrupted(reason);
-  };
-  interrupted.catch(() => {}); // observed by the races below; this only silences the unraced case
-  const watchdog = setTimeout(() => interrupt(new Error(`bench: watchdog, still running after ${timeoutS}s`)), timeoutS * 1000);
-  watchdog.unref();
-  const onSignal = (signal: NodeJS.Signals) => {
-    console.error(`bench: ${signal}, stopping`);
-    interrupt(new Error(`bench: interrupted by ${signal}`));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  const bounded = <T>(p: Promise<T>) => Promise.race([p, interrupted]);
+  const { cleanups, cleanup, bounded, dispose, signal: abortSignal } = benchLifecycle({
+    timeoutS,
+    graceS: 90,
+    onHardStop: () => {
+      for (const w of workers) w.child.kill('SIGKILL');
+      server?.process.kill('SIGKILL');
+    },
+  });
 
   // The client side of tracing: one SDK for this process, spans to Postgres once the database is attached.
   const telemetry = startTelemetry({ serviceName: 'bench', tracing: true });
@@ -528,7 +505,7 @@ async function main(): Promise<void> {
         repeat,
         warmup,
         gapMs,
-        signal: abort.signal,
+        signal: abortSignal,
         onWarm: () => {
           for (const mode of MODES) {
             memoryAfterWarmup[mode] = memoryOf(byMode[mode].child.pid);
@@ -646,17 +623,9 @@ async function main(): Promise<void> {
         }),
     );
   } finally {
-    clearTimeout(watchdog);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    dispose();
     await cleanup();
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    console.error('bench failed:', e instanceof Error ? (e.stack ?? e.message) : e);
-    process.exit(1);
-  },
-);
+runMain(main);
