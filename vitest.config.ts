@@ -10,7 +10,7 @@ export default defineConfig({
         test: {
           name: 'platform',
           include: ['**/*.test.ts'],
-          exclude: ['node_modules/**', 'ui/**', '.data/**', 'dist/**'],
+          exclude: ['**/node_modules/**', 'ui/**', '.data/**', 'dist/**'],
           globalSetup: ['test/global-setup.ts'],
           pool: 'forks',
           testTimeout: 60_000,

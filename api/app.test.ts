@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedPostgres } from '../lib/db/embedded';
 import { createOrm } from '../lib/db/orm';
 import { freePort } from '../lib/process/ports';
@@ -9,6 +9,7 @@ import { createLogger } from '../lib/log';
 let ctx: TestContext;
 let api: Awaited<ReturnType<typeof startTestApi>>;
 
+afterAll(() => ctx?.close());
 beforeAll(async () => {
   ctx = await setupTestContext({ API_BODY_LIMIT: '2kb' });
   api = await startTestApi(ctx);

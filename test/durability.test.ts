@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { SEARCH_ATTRIBUTES, workflowIds, type SelfTestInput, type SelfTestResult } from '../lib/contracts';
 import { setupTestContext, type TestContext } from './harness';
 
 let ctx: TestContext;
 
+afterAll(() => ctx?.close());
 beforeAll(async () => {
   ctx = await setupTestContext();
 });

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { Connection, type Client } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
-import { afterAll, inject } from 'vitest';
+import { inject } from 'vitest';
 import { createApp } from '../api/app';
 import { createTenantWithKey } from '../api/auth/api-keys';
 import { loadConfig, type Config } from '../lib/config';
@@ -36,6 +36,9 @@ export function testConfig(overrides: NodeJS.ProcessEnv = {}): Config {
 }
 
 export interface TestContext {
+  /** Stops what the context started (workers, worker processes, API servers) and closes its connections. */
+  close(): Promise<void>;
+  onClose(fn: () => Promise<unknown>): void;
   telemetry: Telemetry;
   config: Config;
   orm: Orm;
@@ -50,7 +53,7 @@ export interface TestContext {
   workerConnection(): Promise<NativeConnection>;
 }
 
-/** Opens the database and Temporal for one test file and closes everything after it. */
+/** Opens the database and Temporal for one test file; the file closes it with `afterAll(() => ctx?.close())`. */
 export async function setupTestContext(overrides: NodeJS.ProcessEnv = {}): Promise<TestContext> {
   if (!runtimeInstalled) {
     Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -78,7 +81,10 @@ export async function setupTestContext(overrides: NodeJS.ProcessEnv = {}): Promi
   };
 
   const processes: ChildProcess[] = [];
-  afterAll(async () => {
+  const closers: Array<() => Promise<unknown>> = [];
+  // Hooks registered inside a beforeAll never run, so the test file calls close() from its own afterAll.
+  const close = async () => {
+    for (const c of closers.reverse()) await c().catch(() => {});
     for (const p of processes) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
     for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
     await Promise.allSettled(runs);
@@ -86,9 +92,11 @@ export async function setupTestContext(overrides: NodeJS.ProcessEnv = {}): Promi
     await telemetry.spanStore?.flush();
     await connection.close();
     await orm.close();
-  });
+  };
 
   const context: TestContext = {
+    close,
+    onClose: (fn) => void closers.push(fn),
     telemetry,
     config,
     orm,
@@ -125,7 +133,7 @@ export async function startTestApi(ctx: TestContext, config: Config = ctx.config
   await new Promise((r) => server.once('listening', r));
   const address = server.address();
   const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
-  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+  ctx.onClose(() => new Promise<void>((r) => server.close(() => r())));
   return {
     base,
     async request(method: string, path: string, opts: { key?: string; body?: unknown; rawBody?: string } = {}) {

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { chunkDocument } from '../lib/ingest/chunk';
 import { parseDocument } from '../lib/ingest/parse';
 import { setupTestContext, startTestApi, type TestContext } from './harness';
@@ -7,6 +7,7 @@ import { setupTestContext, startTestApi, type TestContext } from './harness';
 let ctx: TestContext;
 let api: Awaited<ReturnType<typeof startTestApi>>;
 
+afterAll(() => ctx?.close());
 beforeAll(async () => {
   ctx = await setupTestContext();
   api = await startTestApi(ctx);

@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildDocx, buildPdf, SPHINX_PAGE } from '../lib/ingest/fixtures';
 import { setupTestContext, startTestApi, type TestContext } from './harness';
 
@@ -10,6 +10,7 @@ let api: Awaited<ReturnType<typeof startTestApi>>;
 
 let folderRoot: string;
 
+afterAll(() => ctx?.close());
 beforeAll(async () => {
   folderRoot = await mkdtemp(join(inject('tmpDir'), 'folder-root-'));
   ctx = await setupTestContext({ INGEST_MAX_FILE_BYTES: '200kb', INGEST_MAX_REQUEST_BYTES: '1mb', INGEST_FOLDER_ROOTS: folderRoot });

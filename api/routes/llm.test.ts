@@ -6,6 +6,7 @@ let server: OpenAiTestServer;
 let ctx: TestContext;
 let api: Awaited<ReturnType<typeof startTestApi>>;
 
+afterAll(() => ctx?.close());
 beforeAll(async () => {
   server = await startOpenAiServer({ apiKey: 'sk-test-llm-routes' });
   ctx = await setupTestContext({ OPENAI_BASE_URL: `${server.url}/v1`, OPENAI_API_KEY: 'sk-test-llm-routes' });

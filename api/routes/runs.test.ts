@@ -1,10 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setupTestContext, startTestApi, type TestContext } from '../../test/harness';
 
 let ctx: TestContext;
 let api: Awaited<ReturnType<typeof startTestApi>>;
 
+afterAll(() => ctx?.close());
 beforeAll(async () => {
   ctx = await setupTestContext();
   api = await startTestApi(ctx);

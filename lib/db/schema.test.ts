@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setupTestContext, type TestContext } from '../../test/harness';
 import { freePort } from '../process/ports';
 import { startEmbeddedPostgres } from './embedded';
@@ -7,6 +7,7 @@ import { ChunkEntity, CollectionEntity, DocumentEntity } from './entities';
 import { createOrm, migrate, pendingMigrations } from './orm';
 
 let ctx: TestContext;
+afterAll(() => ctx?.close());
 beforeAll(async () => {
   ctx = await setupTestContext();
 });

@@ -15,6 +15,7 @@ const CANARY = `sk-canary-${crypto.randomUUID()}`;
 let server: OpenAiTestServer;
 let ctx: TestContext;
 
+afterAll(() => ctx?.close());
 beforeAll(async () => {
   server = await startOpenAiServer({ apiKey: CANARY });
   ctx = await setupTestContext({ OPENAI_BASE_URL: `${server.url}/v1`, OPENAI_API_KEY: CANARY, LLM_MODEL_ANSWER: 'gpt-4o-mini' });
