@@ -2,6 +2,7 @@ import type { Orm } from '../lib/db/orm';
 import type { Config } from '../lib/config';
 import type { LlmGateway } from '../lib/llm/gateway';
 import type { BlobStore } from '../lib/storage/blobs';
+import { createAnswerActivities } from './answer';
 import { createIngestActivities } from './ingest';
 import { createLlmActivities } from './llm';
 import { createSystemActivities } from './system';
@@ -19,6 +20,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createSystemActivities(deps),
     ...createLlmActivities(deps),
     ...createIngestActivities(deps),
+    ...createAnswerActivities(deps),
   };
 }
 

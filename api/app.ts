@@ -10,6 +10,7 @@ import { authenticate } from './auth/middleware';
 import { consoleDir } from './console';
 import { errorHandler } from './errors';
 import { healthRoutes } from './routes/health';
+import { answersRoutes } from './routes/answers';
 import { collectionsRoutes } from './routes/collections';
 import { llmRoutes } from './routes/llm';
 import { runsRoutes } from './routes/runs';
@@ -46,7 +47,7 @@ export function createApp(deps: AppDeps): Koa {
 
   const v1 = authenticate(deps.orm);
   app.use(async (ctx, next) => (ctx.path.startsWith('/v1/') || ctx.path === '/v1' ? v1(ctx as never, next) : next()));
-  for (const router of [systemRoutes(deps), runsRoutes(deps), llmRoutes(deps), collectionsRoutes(deps)]) {
+  for (const router of [systemRoutes(deps), runsRoutes(deps), llmRoutes(deps), collectionsRoutes(deps), answersRoutes(deps)]) {
     app.use(router.routes()).use(router.allowedMethods({ throw: true }));
   }
 

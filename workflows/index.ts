@@ -2,3 +2,4 @@
 export * from './self-test';
 export * from './completion';
 export * from './ingest';
+export * from './answer';

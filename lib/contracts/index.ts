@@ -3,6 +3,8 @@
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
+export * from './answers';
+
 /** Custom search attributes, registered on the dev server at start (`--search-attribute`) and set on every run. */
 export const SEARCH_ATTRIBUTES = {
   TenantId: defineSearchAttributeKey('TenantId', SearchAttributeType.KEYWORD),
@@ -25,6 +27,8 @@ export const workflowIds = {
   selfTest: (tenantId: string, id: string) => `selftest:${tenantId}:${id}`,
   completion: (tenantId: string, id: string) => `completion:${tenantId}:${id}`,
   ingest: (tenantId: string, collectionId: string, id: string) => `ingest:${tenantId}:${collectionId}:${id}`,
+  answer: (tenantId: string, id: string) => `answer:${tenantId}:${id}`,
+  grounding: (tenantId: string, id: string) => `grounding:${tenantId}:${id}`,
 };
 
 export interface SelfTestInput {

@@ -1,8 +1,10 @@
+import { answerEntities } from './answers';
 import { ChunkEntity, CollectionEntity, DocumentEntity } from './knowledge';
 import { SystemProbeEntity } from './system';
 import { LlmCallEntity, SpanEntity } from './telemetry';
 import { ApiKeyEntity, TenantEntity } from './tenancy';
 
+export * from './answers';
 export * from './knowledge';
 export * from './system';
 export * from './telemetry';
@@ -17,4 +19,5 @@ export const entities = [
   LlmCallEntity,
   SpanEntity,
   SystemProbeEntity,
+  ...answerEntities,
 ];

@@ -1,0 +1,250 @@
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type {
+  AnswerResult,
+  ClaimVerdict,
+  ContextPassage,
+  GroundingMethod,
+  GroundingReport,
+  HistoryMessage,
+} from '../lib/contracts';
+import { AnswerEntity, CollectionEntity } from '../lib/db/entities';
+import type { Orm } from '../lib/db/orm';
+import { appendRunEvents, RunEventBuffer, type NewRunEvent } from '../lib/events/run-events';
+import type { LlmCallContext, LlmGateway } from '../lib/llm/gateway';
+import { splitClaims } from '../lib/rag/claims';
+import { assembleContext } from '../lib/rag/context';
+import { checkClaimDeterministic } from '../lib/rag/grounding';
+import { buildJudgeMessages, JUDGE_RESPONSE_FORMAT, JudgeOutputError, parseJudgeOutput } from '../lib/rag/judge';
+import { buildAnswerMessages, citedNumbers } from '../lib/rag/prompt';
+import { applyRanking, buildRerankMessages, RERANK_RESPONSE_FORMAT } from '../lib/rag/rerank';
+import { retrieveHybrid } from '../lib/rag/retrieve';
+import { buildRewriteMessages, rewriteDeterministic } from '../lib/rag/rewrite';
+import { withHeartbeat } from './heartbeat';
+
+export const ANSWER_FAILURES = {
+  collectionNotFound: 'collection_not_found',
+  mixedEmbeddingModels: 'mixed_embedding_models',
+} as const;
+
+export interface AnswerActivityDeps {
+  orm: Orm;
+  llm: LlmGateway;
+}
+
+/** The activity's identity for usage records and its cancellation signal; heartbeats while the call runs. */
+function inActivity<T>(tenantId: string, fn: (ctx: LlmCallContext) => Promise<T>): Promise<T> {
+  const activity = Context.current();
+  const { workflowExecution, activityId, attempt } = activity.info;
+  return withHeartbeat(() =>
+    fn({ tenantId, workflowId: workflowExecution?.workflowId, runId: workflowExecution?.runId, activityId, attempt, signal: activity.cancellationSignal }),
+  );
+}
+
+function currentWorkflowId(): string {
+  return Context.current().info.workflowExecution!.workflowId;
+}
+
+/** Claims judged against passages: cited passages first for each claim, all passages when it cites none. */
+export function groundDeterministic(answer: string, passages: Array<{ id: string; text: string }>): ClaimVerdict[] {
+  return splitClaims(answer).map((claim) => {
+    const cited = passages.filter((p) => claim.citations.map(String).includes(p.id));
+    const verdict = cited.length ? checkClaimDeterministic(claim.text, cited) : null;
+    // A claim its own citation does not support may still be stated by another passage (a wrong marker, not a
+    // made-up fact): it counts, with the passage that does support it as the evidence.
+    if (verdict?.verdict === 'supported') return verdict;
+    const any = checkClaimDeterministic(claim.text, passages);
+    return any.verdict === 'supported' || !verdict ? any : verdict;
+  });
+}
+
+function report(claims: ClaimVerdict[], threshold: number, method: GroundingReport['method'], model?: string): GroundingReport {
+  const score = claims.length ? claims.filter((c) => c.verdict === 'supported').length / claims.length : 1;
+  return { score, threshold, passed: score >= threshold, method, claims, ...(model ? { model } : {}) };
+}
+
+export function createAnswerActivities({ orm, llm }: AnswerActivityDeps) {
+  const hasModel = (purpose: 'answer' | 'judge') => llm.route(purpose).provider !== 'local';
+
+  return {
+    /** Chat: the follow-up as a standalone query (LLM when a model is configured, the offline rewrite otherwise). */
+    async rewriteQuestion(input: { tenantId: string; question: string; history: HistoryMessage[]; model?: string }): Promise<{ query: string; method: 'llm' | 'deterministic' }> {
+      if (!input.history.length) return { query: input.question, method: 'deterministic' };
+      if (!hasModel('answer')) return { query: rewriteDeterministic(input.history, input.question), method: 'deterministic' };
+      const res = await inActivity(input.tenantId, (ctx) =>
+        llm.generate(ctx, buildRewriteMessages(input.history, input.question), { purpose: 'answer', model: input.model, temperature: 0, maxTokens: 200 }),
+      );
+      const query = res.text.replace(/\s+/g, ' ').trim();
+      return { query: query || input.question, method: 'llm' };
+    },
+
+    /** The query embedded with the collections' own embedding model (they must share one). */
+    async embedQuestion(input: { tenantId: string; collectionIds: string[]; text: string }): Promise<{ vector: number[]; model: string }> {
+      const collections = await orm.em.fork().find(CollectionEntity, { tenantId: input.tenantId, id: { $in: input.collectionIds } });
+      if (collections.length !== new Set(input.collectionIds).size) {
+        throw ApplicationFailure.create({ type: ANSWER_FAILURES.collectionNotFound, message: 'A collection to answer from was not found.', nonRetryable: true });
+      }
+      const models = [...new Set(collections.map((c) => `${c.embeddingModel}/${c.embeddingDim}`))];
+      if (models.length > 1) {
+        throw ApplicationFailure.create({
+          type: ANSWER_FAILURES.mixedEmbeddingModels,
+          message: `The collections use different embedding models (${models.join(', ')}); ask them one at a time.`,
+          nonRetryable: true,
+        });
+      }
+      const res = await inActivity(input.tenantId, (ctx) => llm.embed(ctx, [input.text], { model: collections[0]!.embeddingModel }));
+      return { vector: res.vectors[0]!, model: res.model };
+    },
+
+    /** Hybrid retrieval, then the context: deduplicated, within the token budget, numbered for citation. */
+    async retrieveContext(input: {
+      tenantId: string;
+      collectionIds: string[];
+      query: string;
+      vector: number[];
+      topK: number;
+      maxContextTokens: number;
+    }): Promise<{ passages: ContextPassage[]; retrieved: number }> {
+      const chunks = await retrieveHybrid(orm.em.fork(), {
+        tenantId: input.tenantId,
+        collectionIds: input.collectionIds,
+        query: input.query,
+        queryVector: input.vector,
+        topK: input.topK,
+      });
+      return { passages: assembleContext(chunks, input.maxContextTokens), retrieved: chunks.length };
+    },
+
+    /** Optional: the model reorders the passages. Skipped (unchanged) without a model or on an unusable ranking. */
+    async rerankContext(input: { tenantId: string; question: string; passages: ContextPassage[]; model?: string }): Promise<{ passages: ContextPassage[]; reranked: boolean }> {
+      if (!hasModel('judge') || input.passages.length < 2) return { passages: input.passages, reranked: false };
+      const res = await inActivity(input.tenantId, (ctx) =>
+        llm.generate(ctx, buildRerankMessages(input.question, input.passages), {
+          purpose: 'judge',
+          model: input.model,
+          temperature: 0,
+          responseFormat: RERANK_RESPONSE_FORMAT,
+        }),
+      );
+      const ranked = applyRanking(res.text, input.passages);
+      return ranked ? { passages: ranked, reranked: true } : { passages: input.passages, reranked: false };
+    },
+
+    /**
+     * Generation with [n] citations, streamed: tokens go to the run's event log as they arrive (batched), so SSE
+     * clients see them while the activity's result stays the durable record. A retried attempt first tells clients
+     * to discard the partial text they got from the attempt that died.
+     */
+    async generateAnswer(input: {
+      tenantId: string;
+      question: string;
+      passages: ContextPassage[];
+      strict: boolean;
+      model?: string;
+    }): Promise<{ text: string; citations: number[]; model: string; finishReason: string }> {
+      const workflowId = currentWorkflowId();
+      const { attempt } = Context.current().info;
+      const write = (events: NewRunEvent[]) => appendRunEvents(orm.em.fork(), input.tenantId, workflowId, events);
+      const buffer = new RunEventBuffer(write);
+      if (attempt > 1 || input.strict) buffer.push({ type: 'token_reset', data: { attempt, strict: input.strict } });
+      const messages = buildAnswerMessages({ question: input.question, passages: input.passages, strict: input.strict });
+      const res = await inActivity(input.tenantId, (ctx) =>
+        llm.generate(ctx, messages, {
+          purpose: 'answer',
+          model: input.model,
+          temperature: 0,
+          stream: true,
+          onToken: (text) => buffer.push({ type: 'token', data: { text } }),
+        }),
+      );
+      await buffer.flush();
+      const numbers = new Set(input.passages.map((p) => p.n));
+      return { text: res.text.trim(), citations: citedNumbers(res.text).filter((n) => numbers.has(n)), model: res.model, finishReason: res.finishReason };
+    },
+
+    /**
+     * Claim-level grounding: an LLM judge with structured output when a model is configured (or asked for), the
+     * deterministic checker otherwise. A judge whose output is not the schema's JSON is retried by Temporal.
+     */
+    async groundAnswer(input: {
+      tenantId: string;
+      answer: string;
+      passages: Array<{ id: string; text: string }>;
+      threshold: number;
+      method: GroundingMethod;
+      model?: string;
+    }): Promise<GroundingReport> {
+      const useLlm = input.method === 'llm' || (input.method === 'auto' && hasModel('judge'));
+      if (!useLlm) return report(groundDeterministic(input.answer, input.passages), input.threshold, 'deterministic');
+      const claims = splitClaims(input.answer).map((c) => c.text);
+      if (!claims.length) return report([], input.threshold, 'llm');
+      const res = await inActivity(input.tenantId, (ctx) =>
+        llm.generate(ctx, buildJudgeMessages(claims, input.passages), {
+          purpose: 'judge',
+          model: input.model,
+          temperature: 0,
+          responseFormat: JUDGE_RESPONSE_FORMAT,
+        }),
+      );
+      try {
+        return report(parseJudgeOutput(res.text, claims, input.passages.map((p) => p.id)), input.threshold, 'llm', res.model);
+      } catch (e) {
+        if (e instanceof JudgeOutputError) throw ApplicationFailure.create({ type: 'judge_invalid_output', message: e.message });
+        throw e;
+      }
+    },
+
+    /** The workflow's own events (phases, steps, gate decisions) into the run's event log. */
+    async emitAnswerEvents(input: { tenantId: string; workflowId: string; events: NewRunEvent[] }): Promise<void> {
+      await appendRunEvents(orm.em.fork(), input.tenantId, input.workflowId, input.events);
+    },
+
+    /** Holds the record as pending review, so lists and the console show it waiting. */
+    async markAnswerPendingReview(input: { tenantId: string; answerId: string }): Promise<void> {
+      await orm.em.fork().nativeUpdate(AnswerEntity, { id: input.answerId, tenantId: input.tenantId }, { status: 'pending_review' });
+    },
+
+    /**
+     * The result record: usage summed from the gateway's records of this run, the answer row completed, the
+     * conversation's assistant message written (once), and the terminal `result` event. Idempotent.
+     */
+    async completeAnswer(input: { tenantId: string; conversationId?: string; result: Omit<AnswerResult, 'usage'> }): Promise<AnswerResult> {
+      const em = orm.em.fork();
+      const conn = em.getConnection();
+      const [usage] = (await conn.execute(
+        `select coalesce(sum(input_tokens), 0)::int as input, coalesce(sum(output_tokens), 0)::int as output,
+                coalesce(sum(cost_usd), 0)::float8 as cost, count(*)::int as calls
+           from llm_calls where tenant_id = ? and workflow_id = ?`,
+        [input.tenantId, input.result.workflowId],
+      )) as Array<{ input: number; output: number; cost: number; calls: number }>;
+      const result: AnswerResult = {
+        ...input.result,
+        usage: { inputTokens: usage?.input ?? 0, outputTokens: usage?.output ?? 0, costUsd: usage?.cost ?? 0, calls: usage?.calls ?? 0 },
+      };
+      const status = result.status === 'answered' ? 'answered' : 'abstained';
+      await em.nativeUpdate(
+        AnswerEntity,
+        { id: result.answerId, tenantId: input.tenantId },
+        { status, answer: result.answer, groundingScore: result.grounding?.score ?? null, result: result as unknown as Record<string, unknown>, completedAt: new Date() },
+      );
+      if (input.conversationId) {
+        await conn.execute(
+          `insert into messages (id, tenant_id, conversation_id, role, content, answer_id) values (gen_random_uuid(), ?, ?, 'assistant', ?, ?)
+           on conflict (conversation_id, answer_id, role) do nothing`,
+          [input.tenantId, input.conversationId, result.answer, result.answerId],
+        );
+        await conn.execute(`update conversations set updated_at = now() where id = ? and tenant_id = ?`, [input.conversationId, input.tenantId]);
+      }
+      const done = (await conn.execute(`select 1 from run_events where workflow_id = ? and type = 'result' limit 1`, [result.workflowId])) as unknown[];
+      if (!done.length) await appendRunEvents(em, input.tenantId, result.workflowId, [{ type: 'result', data: result }]);
+      return result;
+    },
+
+    /** A run that failed: the record says so and SSE clients get a terminal `failed` event. */
+    async failAnswer(input: { tenantId: string; answerId: string; workflowId: string; message: string }): Promise<void> {
+      const em = orm.em.fork();
+      await em.nativeUpdate(AnswerEntity, { id: input.answerId, tenantId: input.tenantId }, { status: 'failed', result: { error: input.message }, completedAt: new Date() });
+      await appendRunEvents(em, input.tenantId, input.workflowId, [{ type: 'failed', data: { message: input.message } }]);
+    },
+  };
+}

@@ -1,0 +1,279 @@
+import { randomUUID } from 'node:crypto';
+import { Router } from '@koa/router';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { z } from 'zod';
+import { ANSWER_DEFAULTS, durationMs, workflowIds, type AnswerInput, type AnswerOptions, type AnswerState, type GroundingReport, type HistoryMessage } from '../../lib/contracts';
+import { AnswerEntity, CollectionEntity, ConversationEntity, MessageEntity, type AnswerRecord } from '../../lib/db/entities';
+import { AppError, badRequest, notFound } from '../../lib/errors';
+import type { AppDeps } from '../app';
+import type { AuthState } from '../auth/middleware';
+import { startRun } from '../runs/start';
+import { streamRunEvents } from '../sse';
+
+const uuid = z.uuid({ error: 'must be a UUID' });
+
+const answerOptions = z
+  .object({
+    topK: z.number().int().min(1).max(50).optional(),
+    model: z.string().regex(/^[A-Za-z0-9._:/-]{1,200}$/).optional(),
+    groundingThreshold: z.number().min(0).max(1).optional(),
+    policy: z.enum(['abstain', 'review']).optional(),
+    reviewTimeout: z
+      .string()
+      .refine((s) => (durationMs(s) ?? 0) >= 1000 && (durationMs(s) ?? 0) <= 30 * 86_400_000, { message: "must be a duration from 1 second to 30 days, like '24 hours'" })
+      .optional(),
+    maxContextTokens: z.number().int().min(100).max(100_000).optional(),
+    groundingMethod: z.enum(['auto', 'llm', 'deterministic']).optional(),
+    rerank: z.boolean().optional(),
+  })
+  .strict();
+
+const answerBody = answerOptions
+  .extend({
+    question: z.string().trim().min(1).max(4000),
+    collectionIds: z.array(uuid).min(1).max(20),
+    /** A client-chosen id makes the start idempotent: sending it again returns the same answer. */
+    id: uuid.optional(),
+  })
+  .strict();
+
+const groundingBody = z
+  .object({
+    answer: z.string().trim().min(1).max(20_000),
+    contexts: z
+      .array(z.union([z.string().min(1).max(50_000), z.object({ id: z.string().min(1).max(100), text: z.string().min(1).max(50_000) }).strict()]))
+      .min(1)
+      .max(100),
+    threshold: z.number().min(0).max(1).optional(),
+    method: z.enum(['auto', 'llm', 'deterministic']).optional(),
+    model: z.string().regex(/^[A-Za-z0-9._:/-]{1,200}$/).optional(),
+  })
+  .strict();
+
+const conversationBody = z
+  .object({ title: z.string().trim().min(1).max(200).optional(), collectionIds: z.array(uuid).min(1).max(20), options: answerOptions.optional() })
+  .strict();
+const messageBody = z.object({ content: z.string().trim().min(1).max(4000), id: uuid.optional() }).strict();
+const reviewBody = z.object({ decision: z.enum(['approve', 'reject']), reviewer: z.string().max(200).optional(), note: z.string().max(2000).optional() }).strict();
+
+/** Earlier turns a follow-up is rewritten with. */
+const HISTORY_MESSAGES = 12;
+const MAX_WAIT_MS = 120_000;
+
+const publicAnswer = (a: AnswerRecord, live?: AnswerState) => ({
+  id: a.id,
+  workflowId: a.workflowId,
+  conversationId: a.conversationId ?? null,
+  question: a.question,
+  status: a.status,
+  answer: a.answer ?? null,
+  groundingScore: a.groundingScore ?? null,
+  createdAt: a.createdAt,
+  completedAt: a.completedAt ?? null,
+  ...(a.result ? { result: a.result } : {}),
+  ...(live ? { live } : {}),
+});
+
+/** Answers (start, wait, read, stream, review), grounding checks, and chat conversations. */
+export function answersRoutes({ orm, temporal, config }: AppDeps) {
+  const router = new Router<AuthState>({ prefix: '/v1' });
+
+  async function checkCollections(tenantId: string, ids: string[]) {
+    const found = await orm.em.fork().find(CollectionEntity, { tenantId, id: { $in: ids } });
+    const missing = ids.filter((id) => !found.some((c) => c.id === id));
+    if (missing.length) throw new AppError({ code: 'collection_not_found', message: `Collection ${missing[0]} was not found.`, status: 404, category: 'not_found' });
+    if (new Set(found.map((c) => `${c.embeddingModel}/${c.embeddingDim}`)).size > 1) {
+      throw badRequest('mixed_embedding_models', 'The collections use different embedding models; ask them one at a time.');
+    }
+  }
+
+  function optionsOf(body: z.infer<typeof answerOptions>, base: Partial<AnswerOptions> = {}): AnswerOptions {
+    const defined = Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined));
+    return { ...ANSWER_DEFAULTS, ...base, ...defined } as AnswerOptions;
+  }
+
+  async function startAnswer(tenantId: string, a: { id: string; question: string; collectionIds: string[]; options: AnswerOptions; conversationId?: string; history?: HistoryMessage[] }) {
+    const workflowId = workflowIds.answer(tenantId, a.id);
+    const em = orm.em.fork();
+    const existing = await em.findOne(AnswerEntity, { id: a.id });
+    if (existing && existing.tenantId !== tenantId) throw new AppError({ code: 'id_conflict', message: 'This id is taken; choose another.', status: 409, category: 'conflict' });
+    if (!existing) {
+      await em.getConnection().execute(
+        `insert into answers (id, tenant_id, workflow_id, conversation_id, question, status) values (?, ?, ?, ?, ?, 'running') on conflict (id) do nothing`,
+        [a.id, tenantId, workflowId, a.conversationId ?? null, a.question],
+      );
+    }
+    const input: AnswerInput = { tenantId, answerId: a.id, question: a.question, collectionIds: a.collectionIds, options: a.options, ...(a.conversationId ? { conversationId: a.conversationId, history: a.history ?? [] } : {}) };
+    await startRun(temporal, config.temporal.taskQueue, { workflowType: 'answer', workflowId, args: [input], tenantId, kind: 'answer', collectionId: a.collectionIds[0] });
+    return workflowId;
+  }
+
+  async function ownAnswer(tenantId: string, id: string) {
+    if (!uuid.safeParse(id).success) throw notFound('Answer');
+    const a = await orm.em.fork().findOne(AnswerEntity, { id, tenantId });
+    if (!a) throw notFound('Answer');
+    return a;
+  }
+
+  /** Waits until the answer is final or held for review (or the wait is over), reading the record. */
+  async function waitForAnswer(tenantId: string, id: string, timeoutMs: number) {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const a = await ownAnswer(tenantId, id);
+      if (a.status !== 'running' || Date.now() >= until) return a;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  async function live(a: AnswerRecord): Promise<AnswerState | undefined> {
+    if (a.status !== 'running' && a.status !== 'pending_review') return undefined;
+    return temporal.workflow
+      .getHandle(a.workflowId)
+      .query<AnswerState>('state')
+      .catch(() => undefined);
+  }
+
+  const waitParam = (q: unknown) => {
+    const { wait, timeoutMs } = z
+      .object({ wait: z.enum(['true', 'false', '1', '0']).optional(), timeoutMs: z.coerce.number().int().min(1).max(MAX_WAIT_MS).optional() })
+      .parse(q);
+    return wait === 'true' || wait === '1' ? (timeoutMs ?? MAX_WAIT_MS) : 0;
+  };
+
+  async function respond(ctx: { status: number; body: unknown }, tenantId: string, id: string, waitMs: number) {
+    const a = waitMs ? await waitForAnswer(tenantId, id, waitMs) : await ownAnswer(tenantId, id);
+    ctx.status = a.status === 'running' ? 202 : 200;
+    ctx.body = publicAnswer(a, await live(a));
+  }
+
+  router.post('/answers', async (ctx) => {
+    const waitMs = waitParam(ctx.query);
+    const body = answerBody.parse(ctx.request.body ?? {});
+    const tenantId = ctx.state.principal.tenantId;
+    await checkCollections(tenantId, body.collectionIds);
+    const { question, collectionIds, id = randomUUID(), ...options } = body;
+    await startAnswer(tenantId, { id, question, collectionIds, options: optionsOf(options) });
+    await respond(ctx, tenantId, id, waitMs);
+  });
+
+  router.get('/answers', async (ctx) => {
+    const { limit, before } = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50), before: z.iso.datetime().optional() }).parse(ctx.query);
+    const rows = await orm.em
+      .fork()
+      .find(AnswerEntity, { tenantId: ctx.state.principal.tenantId, ...(before ? { createdAt: { $lt: new Date(before) } } : {}) }, { orderBy: { createdAt: 'desc' }, limit, fields: ['id', 'tenantId', 'workflowId', 'conversationId', 'question', 'status', 'answer', 'groundingScore', 'createdAt', 'completedAt'] });
+    ctx.body = { answers: rows.map((a) => publicAnswer(a)) };
+  });
+
+  router.get('/answers/:id', async (ctx) => {
+    await respond(ctx, ctx.state.principal.tenantId, ctx.params.id!, waitParam(ctx.query));
+  });
+
+  router.get('/answers/:id/events', async (ctx) => {
+    const a = await ownAnswer(ctx.state.principal.tenantId, ctx.params.id!);
+    await streamRunEvents(ctx, {
+      orm,
+      tenantId: a.tenantId,
+      workflowId: a.workflowId,
+      isClosed: async () => {
+        const d = await temporal.workflow.getHandle(a.workflowId).describe().catch(() => null);
+        return !d || d.status.name !== 'RUNNING';
+      },
+    });
+  });
+
+  router.post('/answers/:id/review', async (ctx) => {
+    const tenantId = ctx.state.principal.tenantId;
+    const a = await ownAnswer(tenantId, ctx.params.id!);
+    const body = reviewBody.parse(ctx.request.body ?? {});
+    try {
+      await temporal.workflow.getHandle(a.workflowId).executeUpdate('review', { args: [{ ...body, reviewer: body.reviewer ?? ctx.state.principal.keyName }] });
+    } catch (e) {
+      if (e instanceof WorkflowUpdateFailedError || (e as Error).name === 'WorkflowNotFoundError') {
+        throw new AppError({ code: 'not_pending_review', message: 'This answer is not waiting for review.', status: 409, category: 'conflict' });
+      }
+      throw e;
+    }
+    await respond(ctx, tenantId, a.id, 10_000);
+  });
+
+  router.post('/grounding', async (ctx) => {
+    const body = groundingBody.parse(ctx.request.body ?? {});
+    const tenantId = ctx.state.principal.tenantId;
+    const id = randomUUID();
+    const handle = await startRun(temporal, config.temporal.taskQueue, {
+      workflowType: 'groundingCheck',
+      workflowId: workflowIds.grounding(tenantId, id),
+      tenantId,
+      kind: 'grounding',
+      args: [
+        {
+          tenantId,
+          answer: body.answer,
+          passages: body.contexts.map((c, i) => (typeof c === 'string' ? { id: String(i + 1), text: c } : c)),
+          threshold: body.threshold ?? ANSWER_DEFAULTS.groundingThreshold,
+          method: body.method ?? 'auto',
+          ...(body.model ? { model: body.model } : {}),
+        },
+      ],
+    });
+    const report = (await handle.result()) as GroundingReport;
+    ctx.body = { id, workflowId: handle.workflowId, ...report };
+  });
+
+  router.post('/conversations', async (ctx) => {
+    const body = conversationBody.parse(ctx.request.body ?? {});
+    const tenantId = ctx.state.principal.tenantId;
+    await checkCollections(tenantId, body.collectionIds);
+    const em = orm.em.fork();
+    const c = em.create(ConversationEntity, { id: randomUUID(), tenantId, title: body.title ?? null, collectionIds: body.collectionIds, options: body.options ?? {} });
+    await em.flush();
+    ctx.status = 201;
+    ctx.body = c;
+  });
+
+  router.get('/conversations', async (ctx) => {
+    ctx.body = { conversations: await orm.em.fork().find(ConversationEntity, { tenantId: ctx.state.principal.tenantId }, { orderBy: { updatedAt: 'desc' }, limit: 100 }) };
+  });
+
+  async function ownConversation(tenantId: string, id: string) {
+    if (!uuid.safeParse(id).success) throw notFound('Conversation');
+    const c = await orm.em.fork().findOne(ConversationEntity, { id, tenantId });
+    if (!c) throw notFound('Conversation');
+    return c;
+  }
+
+  router.get('/conversations/:id', async (ctx) => {
+    const tenantId = ctx.state.principal.tenantId;
+    const c = await ownConversation(tenantId, ctx.params.id!);
+    const messages = await orm.em.fork().find(MessageEntity, { tenantId, conversationId: c.id }, { orderBy: { createdAt: 'asc', role: 'desc' } });
+    ctx.body = { ...c, messages };
+  });
+
+  /** A follow-up: stored, then answered with the conversation's history (rewritten into a standalone query). */
+  router.post('/conversations/:id/messages', async (ctx) => {
+    const waitMs = waitParam(ctx.query);
+    const tenantId = ctx.state.principal.tenantId;
+    const c = await ownConversation(tenantId, ctx.params.id!);
+    const body = messageBody.parse(ctx.request.body ?? {});
+    const answerId = body.id ?? randomUUID();
+    const em = orm.em.fork();
+    const history = (await em.find(MessageEntity, { tenantId, conversationId: c.id, answerId: { $ne: answerId } }, { orderBy: { createdAt: 'desc' }, limit: HISTORY_MESSAGES }))
+      .reverse()
+      .map((m) => ({ role: m.role, content: m.content }));
+    await em.getConnection().execute(
+      `insert into messages (id, tenant_id, conversation_id, role, content, answer_id) values (?, ?, ?, 'user', ?, ?) on conflict (conversation_id, answer_id, role) do nothing`,
+      [randomUUID(), tenantId, c.id, body.content, answerId],
+    );
+    await startAnswer(tenantId, {
+      id: answerId,
+      question: body.content,
+      collectionIds: c.collectionIds,
+      options: optionsOf({}, c.options as Partial<AnswerOptions>),
+      conversationId: c.id,
+      history,
+    });
+    await respond(ctx, tenantId, answerId, waitMs);
+  });
+
+  return router;
+}

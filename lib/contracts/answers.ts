@@ -1,0 +1,157 @@
+/**
+ * Answering and grounding contracts (workflow-safe: no Node APIs). The `answer` workflow's input and result, the
+ * grounding report, and the `review` update for answers held for a human.
+ */
+
+export type GroundingPolicy = 'abstain' | 'review';
+export type GroundingMethod = 'auto' | 'llm' | 'deterministic';
+
+export interface AnswerOptions {
+  /** Passages retrieved (after fusion) before context assembly. */
+  topK: number;
+  /** Overrides the configured answer model. */
+  model?: string;
+  /** Supported share of claims an answer needs to be released (0..1). */
+  groundingThreshold: number;
+  /** Below the threshold, after one stricter regeneration: abstain, or hold the answer for a human. */
+  policy: GroundingPolicy;
+  /** How long a held answer waits for `review` before it abstains, e.g. '24 hours'. */
+  reviewTimeout: string;
+  /** Token budget of the assembled context. */
+  maxContextTokens: number;
+  /** Who judges claims: an LLM judge when a model is configured (auto), or the deterministic checker. */
+  groundingMethod: GroundingMethod;
+  /** Rerank the retrieved passages with the LLM (only when a rerank model is configured). */
+  rerank: boolean;
+}
+
+export interface HistoryMessage {
+  role: 'user' | 'assistant';
+  content: string;
+}
+
+export interface AnswerInput {
+  tenantId: string;
+  answerId: string;
+  question: string;
+  collectionIds: string[];
+  /** Chat: the earlier turns, oldest first; the question is rewritten into a standalone query with them. */
+  conversationId?: string;
+  history?: HistoryMessage[];
+  options: AnswerOptions;
+}
+
+/** A passage of the assembled context, numbered as the prompt cites it. */
+export interface ContextPassage {
+  n: number;
+  chunkId: string;
+  documentId: string;
+  collectionId: string;
+  documentTitle: string | null;
+  source: string;
+  page: number | null;
+  headingPath: string[];
+  text: string;
+  tokens: number;
+  score: number;
+}
+
+export type Citation = ContextPassage;
+
+export type Verdict = 'supported' | 'contradicted' | 'unsupported';
+
+export interface ClaimVerdict {
+  claim: string;
+  verdict: Verdict;
+  confidence: number;
+  /** The best evidence: the passage id (for answers, the citation number as text) and the span of it. */
+  evidence: { id: string; span: string } | null;
+  reason: string;
+}
+
+export interface GroundingReport {
+  /** Supported share of the claims (1 when there are none). */
+  score: number;
+  threshold: number;
+  passed: boolean;
+  method: 'llm' | 'deterministic';
+  claims: ClaimVerdict[];
+  model?: string;
+}
+
+export interface ReviewInput {
+  decision: 'approve' | 'reject';
+  reviewer?: string;
+  note?: string;
+}
+
+export interface AnswerStep {
+  name: string;
+  /** Milliseconds since the run started (workflow time). */
+  startedAtMs: number;
+  ms: number;
+  detail?: Record<string, unknown>;
+}
+
+export type AnswerStatus = 'answered' | 'abstained' | 'rejected';
+
+export interface AnswerResult {
+  answerId: string;
+  workflowId: string;
+  question: string;
+  /** The query retrieval used: the question, or its standalone rewrite in a conversation. */
+  query: string;
+  status: AnswerStatus;
+  answer: string;
+  citations: Citation[];
+  grounding: GroundingReport | null;
+  /** The first answer and its report when it was regenerated (or held). */
+  firstAttempt?: { answer: string; grounding: GroundingReport };
+  regenerated: boolean;
+  review?: ReviewInput & { at: string; timedOut?: boolean };
+  usage: { inputTokens: number; outputTokens: number; costUsd: number; calls: number };
+  steps: AnswerStep[];
+  latencyMs: number;
+  model: string | null;
+}
+
+export type AnswerPhase = 'rewriting' | 'retrieving' | 'generating' | 'grounding' | 'regenerating' | 'pending_review' | 'saving' | 'done';
+
+/** The live state, as the `state` query returns it. */
+export interface AnswerState {
+  phase: AnswerPhase;
+  steps: AnswerStep[];
+  /** Set while held for review. */
+  pendingReview?: { answer: string; grounding: GroundingReport; deadline: string };
+}
+
+export interface GroundingCheckInput {
+  tenantId: string;
+  answer: string;
+  passages: Array<{ id: string; text: string }>;
+  threshold: number;
+  method: GroundingMethod;
+  model?: string;
+}
+
+export const ANSWER_DEFAULTS: AnswerOptions = {
+  topK: 6,
+  groundingThreshold: 0.75,
+  policy: 'abstain',
+  reviewTimeout: '24 hours',
+  maxContextTokens: 3000,
+  groundingMethod: 'auto',
+  rerank: true,
+};
+
+/** What an abstaining answer says. */
+export const ABSTAIN_TEXT = 'The documents do not say.';
+
+/** Milliseconds of a duration like '24 hours', '90 minutes', '30s', '500ms'; null when it is not one. */
+export function durationMs(duration: string): number | null {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|milliseconds?|s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?|d|days?)\s*$/i.exec(duration);
+  if (!m) return null;
+  const unit = m[2]!.toLowerCase();
+  const factor = unit === 'ms' || unit.startsWith('milli') ? 1 : unit.startsWith('s') ? 1e3 : unit.startsWith('m') ? 6e4 : unit.startsWith('h') ? 36e5 : 864e5;
+  return Number(m[1]) * factor;
+}

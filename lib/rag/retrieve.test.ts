@@ -1,0 +1,99 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setupTestContext, type TestContext } from '../../test/harness';
+import { ChunkEntity, CollectionEntity, DocumentEntity } from '../db/entities';
+import { hashEmbedding } from '../llm/providers/local';
+import { queryTerms, retrieveHybrid } from './retrieve';
+
+let ctx: TestContext;
+afterAll(() => ctx?.close());
+beforeAll(async () => {
+  ctx = await setupTestContext();
+});
+
+const PASSAGES = [
+  'The json module encodes Python objects as JSON text with json.dumps and decodes them with json.loads.',
+  'asyncio.gather runs awaitables concurrently and returns their results in order.',
+  'The default pickle protocol in Python 3.11 is protocol 5.',
+  'Functions are defined with the def keyword, followed by the function name and parameters.',
+  'A function may return a value with the return statement; without one it returns None.',
+];
+
+async function seed(tenantId: string, texts: string[], source = 'guide.html') {
+  const em = ctx.orm.em.fork();
+  const collection = em.create(CollectionEntity, { id: randomUUID(), tenantId, name: `c-${randomUUID()}`, embeddingModel: 'local-embed-384', embeddingDim: 384 });
+  await em.flush();
+  const document = em.create(DocumentEntity, { id: randomUUID(), tenantId, collectionId: collection.id, sourceKind: 'upload', source, title: 'Guide', metadata: {} });
+  await em.flush();
+  const chunks = texts.map((text, ordinal) =>
+    em.create(ChunkEntity, {
+      id: randomUUID(),
+      tenantId,
+      collectionId: collection.id,
+      documentId: document.id,
+      ordinal,
+      text,
+      contentHash: `h${ordinal}`,
+      headingPath: ['Guide', `Section ${ordinal + 1}`],
+      page: ordinal + 1,
+      tokens: text.split(' ').length,
+      embedding: hashEmbedding(text),
+      embeddingDim: 384,
+      metadata: {},
+    }),
+  );
+  await em.flush();
+  return { collection, document, chunks };
+}
+
+describe('retrieveHybrid', () => {
+  it('ranks the passage that answers first, fusing vector and full-text ranks', async () => {
+    const { collection, chunks } = await seed(ctx.tenant.id, PASSAGES);
+    const query = 'How do I decode JSON text?';
+    const hits = await retrieveHybrid(ctx.orm.em.fork(), { tenantId: ctx.tenant.id, collectionIds: [collection.id], query, queryVector: hashEmbedding(query), topK: 3 });
+    expect(hits[0]!.chunkId).toBe(chunks[0]!.id);
+    expect(hits[0]!.vectorRank).toBe(1);
+    expect(hits[0]!.textRank).toBe(1);
+    expect(hits[0]).toMatchObject({ documentTitle: 'Guide', source: 'guide.html', headingPath: ['Guide', 'Section 1'], page: 1 });
+    expect(hits.length).toBeLessThanOrEqual(3);
+    expect(hits.map((h) => h.score)).toEqual([...hits.map((h) => h.score)].sort((a, b) => b - a));
+  });
+
+  it('weights rare query words above common ones in the full-text ranking', async () => {
+    const { collection, chunks } = await seed(ctx.tenant.id, PASSAGES);
+    // "function" is in two passages, "pickle" in one: the pickle passage must win the text ranking.
+    const hits = await retrieveHybrid(ctx.orm.em.fork(), {
+      tenantId: ctx.tenant.id,
+      collectionIds: [collection.id],
+      query: 'function pickle',
+      queryVector: hashEmbedding('function pickle'),
+      topK: 5,
+      mode: 'text',
+    });
+    expect(hits[0]!.chunkId).toBe(chunks[2]!.id);
+    expect(hits.every((h) => h.vectorRank === null)).toBe(true);
+  });
+
+  it("never returns another tenant's near-duplicate passages", async () => {
+    const mine = await seed(ctx.tenant.id, PASSAGES);
+    const other = await ctx.addTenant();
+    const theirs = await seed(other.id, PASSAGES.map((p) => `${p} Confidential.`));
+    const query = 'default pickle protocol';
+    const hits = await retrieveHybrid(ctx.orm.em.fork(), { tenantId: ctx.tenant.id, collectionIds: [mine.collection.id, theirs.collection.id], query, queryVector: hashEmbedding(query), topK: 10 });
+    expect(hits.length).toBeGreaterThan(0);
+    expect(hits.every((h) => h.collectionId === mine.collection.id)).toBe(true);
+    const none = await retrieveHybrid(ctx.orm.em.fork(), { tenantId: ctx.tenant.id, collectionIds: [theirs.collection.id], query, queryVector: hashEmbedding(query), topK: 10 });
+    expect(none).toEqual([]);
+  });
+
+  it('refuses a query vector of the wrong dimension', async () => {
+    const { collection } = await seed(ctx.tenant.id, PASSAGES);
+    await expect(
+      retrieveHybrid(ctx.orm.em.fork(), { tenantId: ctx.tenant.id, collectionIds: [collection.id], query: 'x', queryVector: [1, 0, 0], topK: 3 }),
+    ).rejects.toMatchObject({ code: 'embedding_dimension_mismatch', status: 400 });
+  });
+
+  it('turns a question into OR-able words', () => {
+    expect(queryTerms("What's the default (pickle) protocol? pickle!")).toEqual(['what', 'the', 'default', 'pickle', 'protocol']);
+  });
+});

@@ -1,0 +1,181 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import pgvector from 'pgvector';
+import { badRequest } from '../errors';
+
+export interface RetrieveOptions {
+  tenantId: string;
+  collectionIds: string[];
+  query: string;
+  queryVector: number[];
+  topK: number;
+  /** Candidates per method before fusion (default max(40, 4 × topK)). */
+  candidates?: number;
+  /** The k of reciprocal rank fusion, 1 / (k + rank); 60 as in Cormack et al. */
+  rrfK?: number;
+  mode?: 'hybrid' | 'vector' | 'text';
+}
+
+export interface RetrievedChunk {
+  chunkId: string;
+  documentId: string;
+  collectionId: string;
+  documentTitle: string | null;
+  source: string;
+  ordinal: number;
+  text: string;
+  headingPath: string[];
+  page: number | null;
+  tokens: number;
+  /** The fused score (reciprocal rank fusion over the methods that found the chunk). */
+  score: number;
+  vectorRank: number | null;
+  textRank: number | null;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const MAX_QUERY_TERMS = 32;
+
+/**
+ * The query's words as tsquery operands. Questions are OR-ed, not AND-ed (websearch_to_tsquery would demand every
+ * word, and a question rarely has all its words in one passage); stopwords drop out in to_tsquery itself.
+ */
+export function queryTerms(query: string): string[] {
+  const words = query
+    .normalize('NFKC')
+    .toLowerCase()
+    .split(/[^\p{L}\p{N}_]+/u)
+    .filter((w) => w.length > 1 && /^[\p{L}\p{N}_]+$/u.test(w));
+  return [...new Set(words)].slice(0, MAX_QUERY_TERMS);
+}
+
+/**
+ * Hybrid retrieval inside one tenant's collections: pgvector cosine distance (through the partial HNSW index of the
+ * collections' dimension) and Postgres full text, fused by reciprocal rank.
+ *
+ * The full-text side ranks by an IDF-weighted sum of `ts_rank` per query term (a BM25-like score computed in SQL
+ * from the GIN index) instead of one `ts_rank` over the whole query, which has no notion of rare words: "asyncio"
+ * must count for more than "function" in a corpus of Python docs.
+ */
+export async function retrieveHybrid(em: EntityManager, opts: RetrieveOptions): Promise<RetrievedChunk[]> {
+  const mode = opts.mode ?? 'hybrid';
+  const topK = Math.max(1, Math.min(opts.topK, 100));
+  const candidates = Math.max(opts.candidates ?? Math.max(40, 4 * topK), topK);
+  const rrfK = opts.rrfK ?? 60;
+  if (!UUID.test(opts.tenantId) || !opts.collectionIds.length || !opts.collectionIds.every((id) => UUID.test(id))) {
+    throw badRequest('invalid_request', 'tenantId and collectionIds must be UUIDs.');
+  }
+  const collections = `{${opts.collectionIds.join(',')}}`;
+  const conn = em.getConnection();
+
+  const dims = (await conn.execute(`select distinct embedding_dim as dim from collections where tenant_id = ? and id = any(?::uuid[])`, [
+    opts.tenantId,
+    collections,
+  ])) as Array<{ dim: number }>;
+  if (dims.length > 1) throw badRequest('mixed_embedding_dimensions', 'The collections use different embedding dimensions; query them one at a time.');
+  if (!dims.length) return [];
+  const dim = dims[0]!.dim;
+
+  let vectorHits: Array<{ id: string }> = [];
+  if (mode !== 'text') {
+    if (opts.queryVector.length !== dim) {
+      throw badRequest('embedding_dimension_mismatch', `The query embedding has ${opts.queryVector.length} dimensions; the collections use ${dim}.`);
+    }
+    // Iterative scans keep the HNSW index useful under the tenant/collection filter (pgvector ≥ 0.8): without them
+    // the index yields ef_search rows before filtering, and a small tenant among big ones would get few results.
+    vectorHits = await em.transactional(async (tem) => {
+      const c = tem.getConnection();
+      const tx = tem.getTransactionContext();
+      await c.execute(`set local hnsw.iterative_scan = relaxed_order`, [], 'run', tx);
+      await c.execute(`set local hnsw.ef_search = ${Math.min(1000, Math.max(40, candidates))}`, [], 'run', tx);
+      return (await c.execute(
+        `select id from chunks
+          where tenant_id = ? and collection_id = any(?::uuid[]) and embedding_dim = ${dim}
+          order by embedding::vector(${dim}) <=> ?::vector(${dim})
+          limit ?`,
+        [opts.tenantId, collections, pgvector.toSql(opts.queryVector), candidates],
+        'all',
+        tx,
+      )) as Array<{ id: string }>;
+    });
+  }
+
+  let textHits: Array<{ id: string }> = [];
+  const terms = queryTerms(opts.query);
+  if (mode !== 'vector' && terms.length) {
+    textHits = (await conn.execute(
+      `with scope as (
+         select id, tsv from chunks where tenant_id = ? and collection_id = any(?::uuid[])
+       ),
+       terms as (
+         select to_tsquery('english', t) as q from unnest(?::text[]) as t
+       ),
+       useful as (
+         select distinct on (q::text) q from terms where numnode(q) > 0
+       ),
+       total as (select count(*)::float8 as n from scope),
+       df as (
+         select u.q, (select count(*) from scope s where s.tsv @@ u.q)::float8 as n from useful u
+       )
+       select s.id
+         from scope s
+         join df on s.tsv @@ df.q
+         cross join total
+        group by s.id
+        order by sum(ln(1 + (total.n - df.n + 0.5) / (df.n + 0.5)) * ts_rank(s.tsv, df.q, 1)) desc, s.id
+        limit ?`,
+      [opts.tenantId, collections, `{${terms.join(',')}}`, candidates],
+    )) as Array<{ id: string }>;
+  }
+
+  const fused = new Map<string, { score: number; vectorRank: number | null; textRank: number | null }>();
+  vectorHits.forEach((h, i) => fused.set(h.id, { score: 1 / (rrfK + i + 1), vectorRank: i + 1, textRank: null }));
+  textHits.forEach((h, i) => {
+    const prev = fused.get(h.id);
+    if (prev) {
+      prev.score += 1 / (rrfK + i + 1);
+      prev.textRank = i + 1;
+    } else fused.set(h.id, { score: 1 / (rrfK + i + 1), vectorRank: null, textRank: i + 1 });
+  });
+  const ranked = [...fused.entries()].sort((a, b) => b[1].score - a[1].score || a[0].localeCompare(b[0])).slice(0, topK);
+  if (!ranked.length) return [];
+
+  const rows = (await conn.execute(
+    `select c.id, c.document_id, c.collection_id, d.title, d.source, c.ordinal, c.text, c.heading_path, c.page, c.tokens
+       from chunks c join documents d on d.id = c.document_id
+      where c.tenant_id = ? and c.id = any(?::uuid[])`,
+    [opts.tenantId, `{${ranked.map(([id]) => id).join(',')}}`],
+  )) as Array<{
+    id: string;
+    document_id: string;
+    collection_id: string;
+    title: string | null;
+    source: string;
+    ordinal: number;
+    text: string;
+    heading_path: string[];
+    page: number | null;
+    tokens: number;
+  }>;
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return ranked.flatMap(([id, f]) => {
+    const r = byId.get(id);
+    if (!r) return []; // deleted between the two queries
+    return [
+      {
+        chunkId: r.id,
+        documentId: r.document_id,
+        collectionId: r.collection_id,
+        documentTitle: r.title,
+        source: r.source,
+        ordinal: r.ordinal,
+        text: r.text,
+        headingPath: r.heading_path ?? [],
+        page: r.page,
+        tokens: r.tokens,
+        score: f.score,
+        vectorRank: f.vectorRank,
+        textRank: f.textRank,
+      },
+    ];
+  });
+}

@@ -1,0 +1,215 @@
+import {
+  condition,
+  defineQuery,
+  defineUpdate,
+  isCancellation,
+  CancellationScope,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { createActivities } from '../activities';
+import {
+  ABSTAIN_TEXT,
+  durationMs,
+  NON_RETRYABLE_LLM_FAILURES,
+  type AnswerInput,
+  type AnswerPhase,
+  type AnswerResult,
+  type AnswerState,
+  type AnswerStatus,
+  type AnswerStep,
+  type ContextPassage,
+  type GroundingCheckInput,
+  type GroundingReport,
+  type ReviewInput,
+} from '../lib/contracts';
+
+type Activities = ReturnType<typeof createActivities>;
+interface RunEvent {
+  type: string;
+  data?: unknown;
+}
+
+const retry = {
+  initialInterval: '1 second',
+  backoffCoefficient: 2,
+  maximumInterval: '30 seconds',
+  maximumAttempts: 6,
+  nonRetryableErrorTypes: [...NON_RETRYABLE_LLM_FAILURES, 'collection_not_found', 'mixed_embedding_models', 'invalid_request', 'embedding_dimension_mismatch'],
+};
+// Model calls heartbeat every second: a dead worker is noticed in 20 s and the step retried elsewhere.
+const quick = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', heartbeatTimeout: '20 seconds', retry });
+const model = proxyActivities<Activities>({ startToCloseTimeout: '10 minutes', heartbeatTimeout: '20 seconds', retry });
+const local = proxyLocalActivities<Activities>({ startToCloseTimeout: '15 seconds', retry: { maximumAttempts: 5 } });
+
+export const answerState = defineQuery<AnswerState>('state');
+export const reviewAnswer = defineUpdate<{ accepted: true }, [ReviewInput]>('review');
+
+/**
+ * A question answered from a tenant's collections: rewrite (chat) → embed → hybrid retrieval → context assembly →
+ * optional rerank → generation with [n] citations → the grounding gate. The gate decides: an answer whose supported
+ * share of claims is below the threshold is regenerated once with a stricter prompt over the supported evidence only,
+ * and if it still fails, abstains or waits for a human `review` (approve / reject) until a durable deadline.
+ */
+export async function answer(input: AnswerInput): Promise<AnswerResult> {
+  const { workflowId } = workflowInfo();
+  const { tenantId, options } = input;
+  const started = Date.now();
+  const state: AnswerState = { phase: 'retrieving', steps: [] };
+  let review: ReviewInput | undefined;
+  setHandler(answerState, () => state);
+  setHandler(
+    reviewAnswer,
+    (r) => {
+      review = r;
+      return { accepted: true as const };
+    },
+    {
+      validator: (r) => {
+        if (state.phase !== 'pending_review' || review) throw new Error('This answer is not waiting for review.');
+        if (r?.decision !== 'approve' && r?.decision !== 'reject') throw new Error('decision must be "approve" or "reject".');
+      },
+    },
+  );
+
+  // Step and phase events wait here and go out with the next phase change: one local activity per transition.
+  let pending: RunEvent[] = [];
+  const setPhase = async (phase: AnswerPhase, extra: RunEvent[] = []) => {
+    state.phase = phase;
+    const events = [...pending, ...extra, { type: 'phase', data: { phase } }];
+    pending = [];
+    await local.emitAnswerEvents({ tenantId, workflowId, events });
+  };
+  const step = async <T>(name: string, run: () => Promise<T>, detail?: (r: T) => Record<string, unknown>): Promise<T> => {
+    const t = Date.now();
+    const r = await run();
+    const s: AnswerStep = { name, startedAtMs: t - started, ms: Date.now() - t, ...(detail ? { detail: detail(r) } : {}) };
+    state.steps.push(s);
+    pending.push({ type: 'step', data: s });
+    return r;
+  };
+  const asEvidence = (passages: ContextPassage[]) => passages.map((p) => ({ id: String(p.n), text: p.text }));
+  const ground = (name: string, text: string, passages: ContextPassage[]) =>
+    step(
+      name,
+      () => model.groundAnswer({ tenantId, answer: text, passages: asEvidence(passages), threshold: options.groundingThreshold, method: options.groundingMethod }),
+      (g) => ({ score: g.score, passed: g.passed, method: g.method, claims: g.claims.length }),
+    );
+
+  try {
+    let query = input.question;
+    if (input.history?.length) {
+      await setPhase('rewriting');
+      query = (await step('rewrite', () => quick.rewriteQuestion({ tenantId, question: input.question, history: input.history!, model: options.model }), (r) => ({ query: r.query, method: r.method }))).query;
+    }
+    await setPhase('retrieving');
+    const { vector } = await step('embed', () => quick.embedQuestion({ tenantId, collectionIds: input.collectionIds, text: query }));
+    let { passages } = await step(
+      'retrieve',
+      () => quick.retrieveContext({ tenantId, collectionIds: input.collectionIds, query, vector, topK: options.topK, maxContextTokens: options.maxContextTokens }),
+      (r) => ({ retrieved: r.retrieved, passages: r.passages.length, tokens: r.passages.reduce((s, p) => s + p.tokens, 0) }),
+    );
+    if (options.rerank && passages.length > 1) {
+      passages = (await step('rerank', () => quick.rerankContext({ tenantId, question: query, passages }), (r) => ({ reranked: r.reranked }))).passages;
+    }
+
+    let text = ABSTAIN_TEXT;
+    let cited: number[] = [];
+    let grounding: GroundingReport | null = null;
+    let firstAttempt: AnswerResult['firstAttempt'];
+    let regenerated = false;
+    let status: AnswerStatus = 'abstained';
+    let usedModel: string | null = null;
+    let reviewed: AnswerResult['review'];
+
+    if (passages.length) {
+      await setPhase('generating');
+      let gen = await step('generate', () => model.generateAnswer({ tenantId, question: query, passages, strict: false, model: options.model }), (g) => ({ model: g.model, citations: g.citations }));
+      await setPhase('grounding');
+      grounding = await ground('ground', gen.text, passages);
+
+      if (!grounding.passed) {
+        firstAttempt = { answer: gen.text, grounding };
+        // The stricter retry sees only what the check found supported: each supporting span, under its own number.
+        const spans = new Map<number, string[]>();
+        for (const c of grounding.claims) {
+          const n = Number(c.evidence?.id);
+          if (c.verdict === 'supported' && c.evidence && passages.some((p) => p.n === n)) {
+            spans.set(n, [...(spans.get(n) ?? []), c.evidence.span]);
+          }
+        }
+        const evidence = passages.filter((p) => spans.has(p.n)).map((p) => ({ ...p, text: [...new Set(spans.get(p.n))].join(' ') }));
+        if (evidence.length) {
+          await setPhase('regenerating', [{ type: 'grounding', data: grounding }]);
+          gen = await step('regenerate', () => model.generateAnswer({ tenantId, question: query, passages: evidence, strict: true, model: options.model }), (g) => ({ model: g.model, citations: g.citations }));
+          await setPhase('grounding');
+          grounding = await ground('ground_again', gen.text, evidence);
+          regenerated = true;
+        }
+      }
+      usedModel = gen.model;
+      text = gen.text;
+      cited = gen.citations;
+      // An answer without claims is the model saying the documents do not answer: an abstention, not a pass.
+      status = grounding.passed && grounding.claims.length ? 'answered' : 'abstained';
+
+      if (!grounding.passed && options.policy === 'review') {
+        const waitMs = durationMs(options.reviewTimeout) ?? 24 * 3_600_000;
+        const deadline = new Date(Date.now() + waitMs).toISOString();
+        state.pendingReview = { answer: gen.text, grounding, deadline };
+        await quick.markAnswerPendingReview({ tenantId, answerId: input.answerId });
+        await setPhase('pending_review', [{ type: 'grounding', data: grounding }, { type: 'review_pending', data: { deadline } }]);
+        const decided = await condition(() => review !== undefined, waitMs);
+        state.pendingReview = undefined;
+        if (decided && review!.decision === 'approve') status = 'answered';
+        else status = decided ? 'rejected' : 'abstained';
+        reviewed = decided ? { ...review!, at: new Date().toISOString() } : { decision: 'reject', at: new Date().toISOString(), timedOut: true, note: 'no review before the deadline' };
+      }
+      if (status !== 'answered') {
+        text = ABSTAIN_TEXT;
+        cited = [];
+      }
+    }
+
+    await setPhase('saving', grounding ? [{ type: 'grounding', data: grounding }] : []);
+    const byN = new Map(passages.map((p) => [p.n, p]));
+    const result = await quick.completeAnswer({
+      tenantId,
+      conversationId: input.conversationId,
+      result: {
+        answerId: input.answerId,
+        workflowId,
+        question: input.question,
+        query,
+        status,
+        answer: text,
+        citations: cited.flatMap((n) => byN.get(n) ?? []),
+        grounding,
+        ...(firstAttempt ? { firstAttempt } : {}),
+        regenerated,
+        ...(reviewed ? { review: reviewed } : {}),
+        steps: state.steps,
+        latencyMs: Date.now() - started,
+        model: usedModel,
+      },
+    });
+    state.phase = 'done';
+    return result;
+  } catch (err) {
+    if (!isCancellation(err)) {
+      const message = (err as Error).message;
+      const cause = (err as { cause?: { message?: string } }).cause?.message;
+      await quick.failAnswer({ tenantId, answerId: input.answerId, workflowId, message: cause ?? message });
+    } else {
+      await CancellationScope.nonCancellable(() => quick.failAnswer({ tenantId, answerId: input.answerId, workflowId, message: 'cancelled' }));
+    }
+    throw err;
+  }
+}
+
+/** A grounding check on its own, for answers produced elsewhere (POST /v1/grounding). */
+export async function groundingCheck(input: GroundingCheckInput): Promise<GroundingReport> {
+  return model.groundAnswer(input);
+}
