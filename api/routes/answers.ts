@@ -116,11 +116,11 @@ export function answersRoutes({ orm, temporal, config }: AppDeps) {
   }
 
   /** Waits until the answer is final or held for review (or the wait is over), reading the record. */
-  async function waitForAnswer(tenantId: string, id: string, timeoutMs: number) {
+  async function waitForAnswer(tenantId: string, id: string, timeoutMs: number, waitingOn: ReadonlyArray<AnswerRecord['status']> = ['running']) {
     const until = Date.now() + timeoutMs;
     for (;;) {
       const a = await ownAnswer(tenantId, id);
-      if (a.status !== 'running' || Date.now() >= until) return a;
+      if (!waitingOn.includes(a.status) || Date.now() >= until) return a;
       await new Promise((r) => setTimeout(r, 100));
     }
   }
@@ -140,8 +140,8 @@ export function answersRoutes({ orm, temporal, config }: AppDeps) {
     return wait === 'true' || wait === '1' ? (timeoutMs ?? MAX_WAIT_MS) : 0;
   };
 
-  async function respond(ctx: { status: number; body: unknown }, tenantId: string, id: string, waitMs: number) {
-    const a = waitMs ? await waitForAnswer(tenantId, id, waitMs) : await ownAnswer(tenantId, id);
+  async function respond(ctx: { status: number; body: unknown }, tenantId: string, id: string, waitMs: number, waitingOn?: ReadonlyArray<AnswerRecord['status']>) {
+    const a = waitMs ? await waitForAnswer(tenantId, id, waitMs, waitingOn) : await ownAnswer(tenantId, id);
     ctx.status = a.status === 'running' ? 202 : 200;
     ctx.body = publicAnswer(a, await live(a));
   }
@@ -193,7 +193,8 @@ export function answersRoutes({ orm, temporal, config }: AppDeps) {
       }
       throw e;
     }
-    await respond(ctx, tenantId, a.id, 10_000);
+    // The decision is taken: wait for the released (or abstained) answer, not for the review state it leaves.
+    await respond(ctx, tenantId, a.id, 30_000, ['running', 'pending_review']);
   });
 
   router.post('/grounding', async (ctx) => {

@@ -1,0 +1,66 @@
+import type { OpenAiTestServer, RecordedRequest, Step } from './openai-server';
+
+/** A scripted "model" for answering tests: it reads the prompts the answer workflow sends and answers by kind. */
+export type Kind = 'generate' | 'generate_strict' | 'judge' | 'rerank' | 'rewrite' | 'other';
+export const messagesOf = (r: RecordedRequest) => (r.body?.messages ?? []) as Array<{ role: string; content: string }>;
+export function kindOf(r: RecordedRequest): Kind {
+  const system = messagesOf(r)[0]?.content ?? '';
+  if (system.startsWith('You answer questions')) return system.includes('Be strictly literal') ? 'generate_strict' : 'generate';
+  if (system.startsWith('You check whether each claim')) return 'judge';
+  if (system.startsWith('Rank the numbered passages')) return 'rerank';
+  if (system.startsWith('Rewrite the follow-up')) return 'rewrite';
+  return 'other';
+}
+
+/** The number of the prompt's passage that contains `needle` (passages are `[n] text` lines). */
+export function passageWith(r: RecordedRequest, needle: string): number {
+  const user = messagesOf(r).find((m) => m.role === 'user')?.content ?? '';
+  const line = user.split('\n').find((l) => /^\[\d+\] /.test(l) && l.includes(needle));
+  if (!line) throw new Error(`no passage with "${needle}" in the prompt`);
+  return Number(/^\[(\d+)\]/.exec(line)![1]);
+}
+
+/** A judge that supports a claim iff one passage contains every number of it and its key words. */
+export function scriptedJudge(r: RecordedRequest): Step {
+  const user = messagesOf(r).find((m) => m.role === 'user')!.content;
+  const passages = [...user.matchAll(/^Passage (\S+): (.*)$/gm)].map((m) => ({ id: m[1]!, text: m[2]! }));
+  const claims = [...user.matchAll(/^Claim (\d+): (.*)$/gm)].map((m) => ({ index: Number(m[1]), text: m[2]! }));
+  const verdicts = claims.map((c) => {
+    const numbers = c.text.match(/\d+(?:\.\d+)?/g) ?? [];
+    const p = passages.find((p) => numbers.every((n) => p.text.includes(n)) && c.text.split(/\W+/).filter((w) => w.length > 5).every((w) => p.text.toLowerCase().includes(w.toLowerCase())));
+    return p
+      ? { index: c.index, verdict: 'supported', passage: p.id, evidence: p.text.slice(0, 120), reason: 'stated by the passage' }
+      : { index: c.index, verdict: 'unsupported', passage: null, evidence: null, reason: 'no passage states it' };
+  });
+  return { reply: { content: JSON.stringify({ claims: verdicts }) } };
+}
+
+/** Routes every chat request by its kind; `generate` gets the scripted answers in order (the last one repeats). */
+export function scriptModel(
+  server: OpenAiTestServer,
+  answers: { generate: Array<(r: RecordedRequest) => string>; strict?: Array<(r: RecordedRequest) => string>; judgeDelayMs?: (nth: number) => number | undefined },
+) {
+  const gen = [...answers.generate];
+  const strict = [...(answers.strict ?? [])];
+  let judged = 0;
+  const route = (r: RecordedRequest): Step => {
+    switch (kindOf(r)) {
+      case 'generate':
+        return { reply: { content: (gen.length > 1 ? gen.shift()! : gen[0]!)(r) } };
+      case 'generate_strict':
+        return { reply: { content: (strict.length > 1 ? strict.shift()! : strict[0]!)(r) } };
+      case 'judge':
+        judged++;
+        return answers.judgeDelayMs?.(judged) ? { delayMs: answers.judgeDelayMs(judged)!, then: scriptedJudge(r) } : scriptedJudge(r);
+      case 'rerank': {
+        const ns = [...(messagesOf(r)[1]?.content ?? '').matchAll(/^Passage (\d+):/gm)].map((m) => Number(m[1]));
+        return { reply: { content: JSON.stringify({ ranking: ns }) } };
+      }
+      default:
+        return { reply: { content: 'ok' } };
+    }
+  };
+  server.chat.clear();
+  server.chat.enqueue(...Array.from({ length: 40 }, () => route));
+}
+
