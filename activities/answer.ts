@@ -18,7 +18,7 @@ import { checkClaimDeterministic } from '../lib/rag/grounding';
 import { buildJudgeMessages, JUDGE_RESPONSE_FORMAT, JudgeOutputError, parseJudgeOutput } from '../lib/rag/judge';
 import { buildAnswerMessages, citedNumbers } from '../lib/rag/prompt';
 import { applyRanking, buildRerankMessages, RERANK_RESPONSE_FORMAT } from '../lib/rag/rerank';
-import { retrieveHybrid } from '../lib/rag/retrieve';
+import { retrieveHybrid, type RetrievedChunk } from '../lib/rag/retrieve';
 import { buildRewriteMessages, rewriteDeterministic } from '../lib/rag/rewrite';
 import { withHeartbeat } from './heartbeat';
 
@@ -113,6 +113,11 @@ export function createAnswerActivities({ orm, llm }: AnswerActivityDeps) {
         topK: input.topK,
       });
       return { passages: assembleContext(chunks, input.maxContextTokens), retrieved: chunks.length };
+    },
+
+    /** Plain hybrid search (no generation): the top chunks with their scores and ranks. */
+    async searchChunks(input: { tenantId: string; collectionIds: string[]; query: string; vector: number[]; topK: number; mode?: 'hybrid' | 'vector' | 'text' }): Promise<RetrievedChunk[]> {
+      return retrieveHybrid(orm.em.fork(), { tenantId: input.tenantId, collectionIds: input.collectionIds, query: input.query, queryVector: input.vector, topK: input.topK, mode: input.mode });
     },
 
     /** Optional: the model reorders the passages. Skipped (unchanged) without a model or on an unusable ranking. */

@@ -118,6 +118,19 @@ describe('answers (local provider)', () => {
     expect(theirs.body!.error.code).toBe('collection_not_found');
   });
 
+  it('searches without generating, in every mode', async () => {
+    const res = await api.request('POST', '/v1/search', { key: ctx.tenant.key, body: { query: 'asyncio timeout context manager', collectionIds: [collectionId], topK: 3 } });
+    expect(res.status).toBe(200);
+    expect(res.body!.results.length).toBeGreaterThan(0);
+    expect(res.body!.results[0]).toMatchObject({ source: 'asyncio.md', text: expect.stringContaining('asyncio.timeout') });
+    for (const mode of ['vector', 'text']) {
+      const r = await api.request('POST', '/v1/search', { key: ctx.tenant.key, body: { query: 'asyncio timeout', collectionIds: [collectionId], topK: 2, mode } });
+      expect(r.body!.results[0].source).toBe('asyncio.md');
+    }
+    const run = await ctx.client.workflow.getHandle(res.body!.workflowId).describe();
+    expect(run.status.name).toBe('COMPLETED');
+  });
+
   it('rejects bad input with a clear error', async () => {
     const res = await api.request('POST', '/v1/answers', { key: ctx.tenant.key, body: { question: '', collectionIds: ['nope'] } });
     expect(res.status).toBe(400);

@@ -24,6 +24,8 @@ import {
   type GroundingCheckInput,
   type GroundingReport,
   type ReviewInput,
+  type SearchHit,
+  type SearchInput,
 } from '../lib/contracts';
 
 type Activities = ReturnType<typeof createActivities>;
@@ -212,4 +214,10 @@ export async function answer(input: AnswerInput): Promise<AnswerResult> {
 /** A grounding check on its own, for answers produced elsewhere (POST /v1/grounding). */
 export async function groundingCheck(input: GroundingCheckInput): Promise<GroundingReport> {
   return model.groundAnswer(input);
+}
+
+/** Hybrid search without generation (POST /v1/search, the MCP `search_knowledge` tool): embed, then retrieve. */
+export async function searchKnowledge(input: SearchInput): Promise<SearchHit[]> {
+  const { vector } = input.mode === 'text' ? { vector: [] as number[] } : await quick.embedQuestion({ tenantId: input.tenantId, collectionIds: input.collectionIds, text: input.query });
+  return quick.searchChunks({ ...input, vector });
 }

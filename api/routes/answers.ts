@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Router } from '@koa/router';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { z } from 'zod';
-import { ANSWER_DEFAULTS, durationMs, workflowIds, type AnswerInput, type AnswerOptions, type AnswerState, type GroundingReport, type HistoryMessage } from '../../lib/contracts';
+import { ANSWER_DEFAULTS, durationMs, workflowIds, type AnswerInput, type AnswerOptions, type AnswerState, type GroundingReport, type HistoryMessage, type SearchHit, type SearchInput } from '../../lib/contracts';
 import { AnswerEntity, CollectionEntity, ConversationEntity, MessageEntity, type AnswerRecord } from '../../lib/db/entities';
 import { AppError, badRequest, notFound } from '../../lib/errors';
 import type { AppDeps } from '../app';
@@ -47,6 +47,15 @@ const groundingBody = z
     threshold: z.number().min(0).max(1).optional(),
     method: z.enum(['auto', 'llm', 'deterministic']).optional(),
     model: z.string().regex(/^[A-Za-z0-9._:/-]{1,200}$/).optional(),
+  })
+  .strict();
+
+const searchBody = z
+  .object({
+    query: z.string().trim().min(1).max(4000),
+    collectionIds: z.array(uuid).min(1).max(20),
+    topK: z.number().int().min(1).max(50).default(8),
+    mode: z.enum(['hybrid', 'vector', 'text']).default('hybrid'),
   })
   .strict();
 
@@ -219,6 +228,23 @@ export function answersRoutes({ orm, temporal, config }: AppDeps) {
     });
     const report = (await handle.result()) as GroundingReport;
     ctx.body = { id, workflowId: handle.workflowId, ...report };
+  });
+
+  /** Hybrid search without generation, as a short workflow (visible in the runs list like every other step). */
+  router.post('/search', async (ctx) => {
+    const body = searchBody.parse(ctx.request.body ?? {});
+    const tenantId = ctx.state.principal.tenantId;
+    await checkCollections(tenantId, body.collectionIds);
+    const id = randomUUID();
+    const handle = await startRun(temporal, config.temporal.taskQueue, {
+      workflowType: 'searchKnowledge',
+      workflowId: workflowIds.search(tenantId, id),
+      tenantId,
+      kind: 'search',
+      collectionId: body.collectionIds[0],
+      args: [{ tenantId, ...body } satisfies SearchInput],
+    });
+    ctx.body = { id, workflowId: handle.workflowId, results: (await handle.result()) as SearchHit[] };
   });
 
   router.post('/conversations', async (ctx) => {

@@ -155,3 +155,27 @@ export function durationMs(duration: string): number | null {
   const factor = unit === 'ms' || unit.startsWith('milli') ? 1 : unit.startsWith('s') ? 1e3 : unit.startsWith('m') ? 6e4 : unit.startsWith('h') ? 36e5 : 864e5;
   return Number(m[1]) * factor;
 }
+
+export interface SearchInput {
+  tenantId: string;
+  collectionIds: string[];
+  query: string;
+  topK: number;
+  mode: 'hybrid' | 'vector' | 'text';
+}
+
+export interface SearchHit {
+  chunkId: string;
+  documentId: string;
+  collectionId: string;
+  documentTitle: string | null;
+  source: string;
+  ordinal: number;
+  text: string;
+  headingPath: string[];
+  page: number | null;
+  tokens: number;
+  score: number;
+  vectorRank: number | null;
+  textRank: number | null;
+}

@@ -12,7 +12,7 @@ export const SEARCH_ATTRIBUTES = {
   CollectionId: defineSearchAttributeKey('CollectionId', SearchAttributeType.KEYWORD),
 } as const;
 
-export type RunKind = 'system' | 'llm' | 'ingest' | 'answer' | 'grounding' | 'agent' | 'batch';
+export type RunKind = 'system' | 'llm' | 'ingest' | 'answer' | 'grounding' | 'search' | 'agent' | 'batch';
 
 /** Task queue names are derived from one configured prefix so several stacks can share a namespace. */
 export const taskQueues = (prefix: string) => ({
@@ -29,6 +29,7 @@ export const workflowIds = {
   ingest: (tenantId: string, collectionId: string, id: string) => `ingest:${tenantId}:${collectionId}:${id}`,
   answer: (tenantId: string, id: string) => `answer:${tenantId}:${id}`,
   grounding: (tenantId: string, id: string) => `grounding:${tenantId}:${id}`,
+  search: (tenantId: string, id: string) => `search:${tenantId}:${id}`,
 };
 
 export interface SelfTestInput {
