@@ -113,7 +113,13 @@ export function answersRoutes({ orm, temporal, config }: AppDeps) {
       );
     }
     const input: AnswerInput = { tenantId, answerId: a.id, question: a.question, collectionIds: a.collectionIds, options: a.options, ...(a.conversationId ? { conversationId: a.conversationId, history: a.history ?? [] } : {}) };
-    await startRun(temporal, config.temporal.taskQueue, { workflowType: 'answer', workflowId, args: [input], tenantId, kind: 'answer', collectionId: a.collectionIds[0] });
+    try {
+      await startRun(temporal, config.temporal.taskQueue, { workflowType: 'answer', workflowId, args: [input], tenantId, kind: 'answer', collectionId: a.collectionIds[0] });
+    } catch (e) {
+      // Not started (Temporal unreachable): no record may claim a run that does not exist.
+      if (!existing) await em.getConnection().execute(`delete from answers where id = ? and status = 'running'`, [a.id]);
+      throw e;
+    }
     return workflowId;
   }
 
