@@ -2,16 +2,21 @@ import type { Orm } from '../lib/db/orm';
 import type { Config } from '../lib/config';
 import type { LlmGateway } from '../lib/llm/gateway';
 import type { BlobStore } from '../lib/storage/blobs';
+import { createAgentActivities } from './agent';
 import { createAnswerActivities } from './answer';
 import { createIngestActivities } from './ingest';
 import { createLlmActivities } from './llm';
 import { createSystemActivities } from './system';
+import { createToolActivities } from './tools';
+import type { McpClientPool } from '../lib/mcp/pool';
 
 export interface ActivityDeps {
   orm: Orm;
   llm: LlmGateway;
   blobs: BlobStore;
   config: Pick<Config, 'ingest'>;
+  /** MCP sessions of this worker, for agent tool calls; without it tool calls fail as mcp_not_configured. */
+  mcp?: McpClientPool;
 }
 
 /** Builds every activity from injected dependencies; workflows import this by type only. */
@@ -21,6 +26,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createLlmActivities(deps),
     ...createIngestActivities(deps),
     ...createAnswerActivities(deps),
+    ...createAgentActivities(deps),
+    ...createToolActivities(deps),
   };
 }
 

@@ -13,6 +13,9 @@ import { healthRoutes } from './routes/health';
 import { answersRoutes } from './routes/answers';
 import { collectionsRoutes } from './routes/collections';
 import { llmRoutes } from './routes/llm';
+import { mcpRoutes } from './routes/mcp';
+import { mcpEndpointRoutes } from './routes/mcp-endpoint';
+import { agentsRoutes } from './routes/agents';
 import { runsRoutes } from './routes/runs';
 import { systemRoutes } from './routes/system';
 import { tracingMiddleware } from './tracing';
@@ -47,9 +50,11 @@ export function createApp(deps: AppDeps): Koa {
 
   const v1 = authenticate(deps.orm);
   app.use(async (ctx, next) => (ctx.path.startsWith('/v1/') || ctx.path === '/v1' ? v1(ctx as never, next) : next()));
-  for (const router of [systemRoutes(deps), runsRoutes(deps), llmRoutes(deps), collectionsRoutes(deps), answersRoutes(deps)]) {
+  for (const router of [systemRoutes(deps), runsRoutes(deps), llmRoutes(deps), collectionsRoutes(deps), answersRoutes(deps), mcpRoutes(deps), agentsRoutes(deps)]) {
     app.use(router.routes()).use(router.allowedMethods({ throw: true }));
   }
+  // MCP over streamable HTTP: outside /v1, so it authenticates API keys itself.
+  app.use(mcpEndpointRoutes(deps).routes());
 
   // The console: static files, and index.html for its client-side routes.
   if (existsSync(consoleDir)) {

@@ -61,6 +61,11 @@ export const configSchema = z.object({
 
   WORKER_WORKFLOW_BUNDLE: optionalString,
   WORKER_SHUTDOWN_GRACE_MS: z.coerce.number({ error: 'must be milliseconds from 0 to 3600000' }).int().min(0).max(3_600_000).default(20_000),
+  WORKER_TASK_QUEUES: z
+    .string()
+    .transform((v) => [...new Set(v.split(',').map((q) => q.trim()).filter(Boolean))])
+    .pipe(z.array(z.enum(['main', 'tools'], { error: 'must list main and/or tools, comma-separated' })).min(1, 'must list main and/or tools, comma-separated'))
+    .default(['main', 'tools']),
   TRACING: bool.default(true),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url('must be an http(s) URL').optional(),
 
@@ -115,6 +120,27 @@ export const configSchema = z.object({
   DATABASE_URL: postgresUrl.optional(),
   DATABASE_POOL_MAX: z.coerce.number({ error: 'must be an integer from 1 to 200' }).int('must be an integer from 1 to 200').min(1, 'must be an integer from 1 to 200').max(200, 'must be an integer from 1 to 200').default(10),
   PGLITE_PORT: port.default(54329),
+
+  MCP_STDIO_ALLOWLIST: z
+    .string()
+    .transform((v, ctx) => {
+      try {
+        return JSON.parse(v) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be JSON like {"files":{"command":"npx","args":["-y","@modelcontextprotocol/server-filesystem","/data"]}}' });
+        return z.NEVER;
+      }
+    })
+    .pipe(
+      z.record(
+        z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'names must be 1-32 of a-z, 0-9, _ and -'),
+        z.object({ command: z.string().min(1), args: z.array(z.string()).default([]), env: z.record(z.string(), z.string()).optional(), cwd: z.string().optional() }).strict(),
+        { error: 'must map names to {"command": "...", "args": [...], "env": {...}}' },
+      ),
+    )
+    .optional(),
+  MCP_TOOL_RESULT_MAX_CHARS: z.coerce.number({ error: 'must be an integer from 256 to 1000000' }).int().min(256).max(1_000_000).default(16_000),
+  MCP_CALL_TIMEOUT_MS: z.coerce.number({ error: 'must be milliseconds from 1000 to 3600000' }).int().min(1000).max(3_600_000).default(120_000),
 });
 
 export type ConfigEnv = z.infer<typeof configSchema>;
@@ -153,6 +179,16 @@ export interface Config {
     workflowBundle?: string;
     /** On SIGTERM, how long running activities may finish before they are cancelled (and retried elsewhere). */
     shutdownGraceMs: number;
+    /** Which task queues this worker process polls: `main` (workflows, default activities), `tools` (MCP tool calls). */
+    taskQueues: Array<'main' | 'tools'>;
+  };
+  mcp: {
+    /** Admin allow-list of stdio MCP servers by name; the API only ever names one, never sends a command. */
+    stdioAllowList: Record<string, { command: string; args: string[]; env?: Record<string, string>; cwd?: string }>;
+    /** Tool results longer than this are cut before they reach the model. */
+    toolResultMaxChars: number;
+    /** Per tool call, unless the tool's own policy says otherwise. */
+    callTimeoutMs: number;
   };
   llm: {
     provider: 'local' | 'openai';
@@ -251,7 +287,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         ? { address: c.VAULT_ADDR, token: c.VAULT_TOKEN, roleId: c.VAULT_ROLE_ID, secretId: c.VAULT_SECRET_ID, namespace: c.VAULT_NAMESPACE }
         : undefined,
     },
-    worker: { workflowBundle: c.WORKER_WORKFLOW_BUNDLE, shutdownGraceMs: c.WORKER_SHUTDOWN_GRACE_MS },
+    worker: { workflowBundle: c.WORKER_WORKFLOW_BUNDLE, shutdownGraceMs: c.WORKER_SHUTDOWN_GRACE_MS, taskQueues: c.WORKER_TASK_QUEUES },
+    mcp: { stdioAllowList: c.MCP_STDIO_ALLOWLIST ?? {}, toolResultMaxChars: c.MCP_TOOL_RESULT_MAX_CHARS, callTimeoutMs: c.MCP_CALL_TIMEOUT_MS },
     telemetry: { tracing: c.TRACING, otlpEndpoint: c.OTEL_EXPORTER_OTLP_ENDPOINT },
     database: {
       url: c.DATABASE_URL ?? null,

@@ -16,6 +16,9 @@ import { createClient } from '../lib/temporal/client';
 import { createLlmGateway, type LlmGateway } from '../lib/llm';
 import { BlobStore } from '../lib/storage/blobs';
 import { startTelemetry, type Telemetry } from '../lib/telemetry';
+import { McpClientPool } from '../lib/mcp/pool';
+import { createSecretResolver } from '../lib/secrets';
+import { taskQueues } from '../lib/contracts';
 
 let runtimeInstalled = false;
 let telemetry: Telemetry;
@@ -46,10 +49,16 @@ export interface TestContext {
   /** A tenant of this file's own: the shared database is isolated per tenant, as the product is. */
   tenant: { id: string; key: string };
   addTenant(role?: Role): Promise<{ id: string; key: string }>;
-  /** A worker on this file's task queue; its LLM gateway follows the file's config unless one is given. */
+  /**
+   * A worker on this file's task queue, plus one on its tools queue (agent tool calls, with an MCP client pool
+   * closed with the context); its LLM gateway follows the file's config unless one is given.
+   */
   startWorker(opts?: { llm?: LlmGateway }): Promise<Worker>;
-  /** The real worker process (workers/main.ts) on this file's queue, for tests that kill it; SIGKILLed after the file. */
-  startWorkerProcess(): Promise<ChildProcess>;
+  /**
+   * The real worker process (workers/main.ts, both task queues) on this file's queue, for tests that kill it;
+   * SIGKILLed after the file. `env` adds variables (e.g. the file's OPENAI_BASE_URL).
+   */
+  startWorkerProcess(opts?: { env?: NodeJS.ProcessEnv }): Promise<ChildProcess>;
   workerConnection(): Promise<NativeConnection>;
 }
 
@@ -105,20 +114,25 @@ export async function setupTestContext(overrides: NodeJS.ProcessEnv = {}): Promi
     addTenant,
     workerConnection,
     async startWorker(opts = {}) {
+      const mcp = new McpClientPool({ config: config.mcp, secrets: createSecretResolver({ env: process.env, secretsDir: config.secrets.dir }) });
+      closers.push(() => mcp.close());
+      const deps = { orm, llm: opts.llm ?? createLlmGateway({ config, orm }), blobs: new BlobStore(config.ingest.blobDir), config, mcp };
+      const connection = await workerConnection();
       const worker = await createWorker({
-        connection: await workerConnection(),
+        connection,
         namespace: config.temporal.namespace,
         taskQueue: config.temporal.taskQueue,
-        deps: { orm, llm: opts.llm ?? createLlmGateway({ config, orm }), blobs: new BlobStore(config.ingest.blobDir), config },
+        deps,
         workflowBundlePath: inject('workflowBundlePath'),
         telemetry,
       });
-      workers.push(worker);
-      runs.push(worker.run());
+      const toolsWorker = await createWorker({ connection, namespace: config.temporal.namespace, taskQueue: taskQueues(config.temporal.taskQueue).tools, deps, activitiesOnly: true });
+      workers.push(worker, toolsWorker);
+      runs.push(worker.run(), toolsWorker.run());
       return worker;
     },
-    async startWorkerProcess() {
-      const child = await spawnWorkerProcess(context);
+    async startWorkerProcess(opts = {}) {
+      const child = await spawnWorkerProcess(context, opts.env);
       processes.push(child);
       return child;
     },
@@ -153,7 +167,7 @@ export async function startTestApi(ctx: TestContext, config: Config = ctx.config
 }
 
 /** The real worker process (workers/main.ts, as `npm start` runs it) on the context's task queue and database. */
-async function spawnWorkerProcess(ctx: TestContext): Promise<ChildProcess> {
+async function spawnWorkerProcess(ctx: TestContext, env: NodeJS.ProcessEnv = {}): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
     cwd: fileURLToPath(new URL('..', import.meta.url)),
     env: {
@@ -164,6 +178,7 @@ async function spawnWorkerProcess(ctx: TestContext): Promise<ChildProcess> {
       WORKER_WORKFLOW_BUNDLE: inject('workflowBundlePath'),
       BLOB_DIR: ctx.config.ingest.blobDir,
       LOG_LEVEL: 'info',
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -7,9 +7,14 @@ import { createLogger } from '../lib/log';
 import { createWorkerConnection } from '../lib/temporal/client';
 import { startTelemetry } from '../lib/telemetry';
 import { taskQueues } from '../lib/contracts';
+import { createSecretResolver } from '../lib/secrets';
+import { McpClientPool } from '../lib/mcp/pool';
 import { createWorker } from './worker';
 
-/** The worker process: runs every workflow and activity on the main task queue until SIGTERM. */
+/**
+ * The worker process until SIGTERM: workflows and activities on the main task queue, and agent tool calls on the
+ * tools task queue (WORKER_TASK_QUEUES chooses which, so each can be scaled on its own).
+ */
 async function main() {
   const config = await resolveConfigSecrets(loadConfig());
   const log = createLogger(config.logLevel, 'worker');
@@ -23,22 +28,30 @@ async function main() {
   const orm = await createOrm(config.database.url, config.database.poolMax);
   telemetry.spanStore?.attach(orm);
   const connection = await createWorkerConnection({ ...config.temporal, address: config.temporal.address });
-  const taskQueue = taskQueues(config.temporal.taskQueue).main;
-  const worker = await createWorker({
-    connection,
-    namespace: config.temporal.namespace,
-    taskQueue,
-    deps: { orm, llm: createLlmGateway({ config, orm, log }), blobs: new BlobStore(config.ingest.blobDir), config },
-    workflowBundlePath: config.worker.workflowBundle,
-    telemetry,
-    overrides: { shutdownGraceTime: config.worker.shutdownGraceMs },
-  });
+  const queues = taskQueues(config.temporal.taskQueue);
+  const mcp = new McpClientPool({ config: config.mcp, secrets: createSecretResolver({ env: process.env, secretsDir: config.secrets.dir, vault: config.secrets.vault }), log });
+  const deps = { orm, llm: createLlmGateway({ config, orm, log }), blobs: new BlobStore(config.ingest.blobDir), config, mcp };
+  const workers = await Promise.all(
+    config.worker.taskQueues.map((queue) =>
+      createWorker({
+        connection,
+        namespace: config.temporal.namespace,
+        taskQueue: queues[queue],
+        deps,
+        workflowBundlePath: config.worker.workflowBundle,
+        telemetry,
+        overrides: { shutdownGraceTime: config.worker.shutdownGraceMs },
+        activitiesOnly: queue === 'tools',
+      }),
+    ),
+  );
+  const taskQueue = config.worker.taskQueues.map((q) => queues[q]).join(',');
 
   let stopping = false;
   const stop = () => {
     if (stopping) return;
     stopping = true;
-    worker.shutdown();
+    for (const worker of workers) worker.shutdown();
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
@@ -47,7 +60,9 @@ async function main() {
 
   log.info({ taskQueue, address: config.temporal.address }, 'worker started');
   process.send?.({ type: 'ready' });
-  await worker.run();
+  await Promise.all(workers.map((worker) => worker.run()));
+  // MCP sessions (and the stdio servers they started) end with the worker.
+  await mcp.close();
   await connection.close();
   await telemetry.shutdown();
   await orm.close();

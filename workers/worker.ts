@@ -63,6 +63,8 @@ export interface CreateWorkerOptions {
   /** Without it workflow spans are discarded (activity spans follow the process's global tracer). */
   telemetry?: WorkerTelemetry;
   overrides?: Partial<WorkerOptions>;
+  /** Activities only, no workflows (the `tools` task queue). */
+  activitiesOnly?: boolean;
 }
 
 /** The one place a worker is assembled, shared by the worker process, tests and benchmarks. */
@@ -72,12 +74,12 @@ export function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     activities: createActivities(opts.deps),
-    ...(opts.workflowBundlePath ? { workflowBundle: { codePath: opts.workflowBundlePath } } : { workflowsPath }),
+    ...(opts.activitiesOnly ? {} : opts.workflowBundlePath ? { workflowBundle: { codePath: opts.workflowBundlePath } } : { workflowsPath }),
     interceptors: {
       activity: [(ctx) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(ctx), outbound: new OpenTelemetryActivityOutboundInterceptor(ctx) })],
-      ...(opts.workflowBundlePath ? {} : { workflowModules: workflowInterceptorModules }),
+      ...(opts.workflowBundlePath || opts.activitiesOnly ? {} : { workflowModules: workflowInterceptorModules }),
     },
-    sinks: workflowSpanSinks(opts.telemetry),
+    ...(opts.activitiesOnly ? {} : { sinks: workflowSpanSinks(opts.telemetry) }),
     ...opts.overrides,
   });
 }

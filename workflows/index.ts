@@ -3,3 +3,4 @@ export * from './self-test';
 export * from './completion';
 export * from './ingest';
 export * from './answer';
+export * from './agent';

@@ -30,6 +30,7 @@ export const workflowIds = {
   answer: (tenantId: string, id: string) => `answer:${tenantId}:${id}`,
   grounding: (tenantId: string, id: string) => `grounding:${tenantId}:${id}`,
   search: (tenantId: string, id: string) => `search:${tenantId}:${id}`,
+  agent: (tenantId: string, id: string) => `agent:${tenantId}:${id}`,
 };
 
 export interface SelfTestInput {
@@ -90,3 +91,184 @@ export interface IngestDocumentResult {
   chunks: number;
   reason?: string;
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Agents (workflows/agent.ts, activities/agent.ts, activities/tools.ts, lib/mcp)
+// ---------------------------------------------------------------------------------------------------------------
+
+export interface AgentBudgets {
+  /** Model turns, counted across continue-as-new. */
+  maxTurns: number;
+  /** Input + output tokens of all model turns. */
+  maxTokens: number;
+  /** Wall time since the run started, checked before every model turn and tool call. */
+  maxWallMs: number;
+  /** USD, from the gateway's price table. */
+  maxCostUsd: number;
+}
+
+export const AGENT_DEFAULTS = {
+  budgets: { maxTurns: 20, maxTokens: 200_000, maxWallMs: 60 * 60_000, maxCostUsd: 5 } satisfies AgentBudgets,
+  /** How long a sensitive call waits for a person before it counts as rejected. */
+  approvalTimeoutMs: 7 * 24 * 60 * 60_000,
+  /** Model turns per workflow run before it continues as new (keeps each history small). */
+  turnsPerRun: 10,
+} as const;
+
+export const AGENT_LIMITS = { maxTurns: 500, maxTokens: 10_000_000, maxWallMs: 30 * 24 * 60 * 60_000, maxCostUsd: 1000, maxTools: 64 } as const;
+
+/** A tool as pinned for one agent run when it starts: the approved definition, its hash and its call policy. */
+export interface AgentTool {
+  /** The function name the model sees: `<server>__<tool>`, reduced to [A-Za-z0-9_-], at most 64 characters. */
+  alias: string;
+  serverId: string;
+  serverName: string;
+  toolName: string;
+  description?: string;
+  inputSchema: Record<string, unknown>;
+  /** sha256 of the canonical definition; a call is refused when the server's live definition no longer has it. */
+  definitionHash: string;
+  /** Waits for the `approveToolCall` update before every call. */
+  sensitive: boolean;
+  /** May be called again when a crash interrupted a call (else the model is told the outcome is unknown). */
+  idempotent: boolean;
+  timeoutMs: number;
+  maxAttempts: number;
+}
+
+/** A model-visible message (same shape as the LLM gateway's ChatMessage, repeated here to stay workflow-safe). */
+export interface AgentMessage {
+  role: 'system' | 'user' | 'assistant' | 'tool';
+  content: string | null;
+  toolCalls?: Array<{ id: string; name: string; arguments: string }>;
+  toolCallId?: string;
+}
+
+export interface AgentUsage {
+  inputTokens: number;
+  outputTokens: number;
+  costUsd: number;
+}
+
+export type AgentToolCallOutcome =
+  | 'ok'
+  /** The tool answered with isError. */
+  | 'tool_error'
+  /** A person (or the approval timeout) rejected the call. */
+  | 'rejected'
+  /** Refused before calling: its definition changed since approval (rug pull), or it was disabled. */
+  | 'refused'
+  /** The model named an unknown tool or sent arguments that are not a JSON object. */
+  | 'invalid'
+  /** A crash interrupted an earlier attempt of a non-idempotent call: not repeated, the model is told so. */
+  | 'outcome_unknown'
+  /** The call failed for good (connection, timeout, retries used up). */
+  | 'failed';
+
+export interface AgentToolTraceEntry {
+  turn: number;
+  callId: string;
+  tool: string;
+  server?: string;
+  toolName?: string;
+  /** The arguments as the model sent them (cut at 2,000 characters). */
+  arguments: string;
+  outcome: AgentToolCallOutcome;
+  approval?: { approved: boolean; reason?: string; by?: string };
+  /** The start of the result as the model got it (cut at 500 characters). */
+  resultPreview?: string;
+  /** True when the result came from the ledger of an earlier attempt instead of a new call. */
+  fromLedger?: boolean;
+  startedAt: string;
+  durationMs: number;
+}
+
+export type AgentStatus = 'running' | 'waiting_approval' | 'completed' | 'budget_exhausted' | 'cancelled';
+
+export interface AgentPendingApproval {
+  callId: string;
+  tool: string;
+  server: string;
+  toolName: string;
+  arguments: string;
+  requestedAt: string;
+  expiresAt: string;
+}
+
+/** Carried across continue-as-new. */
+export interface AgentCarry {
+  messages: AgentMessage[];
+  tools: AgentTool[];
+  turns: number;
+  usage: AgentUsage;
+  trace: AgentToolTraceEntry[];
+  startedAtMs: number;
+  continuedRuns: number;
+}
+
+export interface AgentRunInput {
+  tenantId: string;
+  goal: string;
+  /** Extra system instructions, placed before the platform's own rules about tool results. */
+  instructions?: string;
+  /** `server/tool` or `server/*` (every approved tool of the server). */
+  tools: string[];
+  budgets: AgentBudgets;
+  approvalTimeoutMs: number;
+  turnsPerRun: number;
+  model?: string;
+  temperature?: number;
+  carry?: AgentCarry;
+}
+
+export interface AgentState {
+  status: AgentStatus;
+  turns: number;
+  usage: AgentUsage;
+  budgets: AgentBudgets;
+  pendingApproval: AgentPendingApproval | null;
+  trace: AgentToolTraceEntry[];
+  finalText: string | null;
+  stopReason: string | null;
+  continuedRuns: number;
+}
+
+export interface AgentRunResult {
+  status: 'completed' | 'budget_exhausted';
+  finalText: string | null;
+  /** Which budget stopped the run (max_turns, max_tokens, max_cost, max_wall_time), or null. */
+  stopReason: string | null;
+  turns: number;
+  usage: AgentUsage;
+  trace: AgentToolTraceEntry[];
+}
+
+export interface ToolApprovalInput {
+  callId: string;
+  approve: boolean;
+  reason?: string;
+  by?: string;
+}
+
+export interface AgentToolCallInput {
+  tenantId: string;
+  /** Unique within the workflow id across continue-as-new: the ledger key. */
+  callKey: string;
+  tool: AgentTool;
+  arguments: Record<string, unknown>;
+}
+
+export interface AgentToolCallResult {
+  outcome: 'ok' | 'tool_error' | 'refused' | 'outcome_unknown';
+  /** The tool's content as text, already size-capped. */
+  text: string;
+  truncated: boolean;
+  fromLedger: boolean;
+}
+
+/** Failure types of agent runs and tool calls (ApplicationFailure.type). */
+export const AGENT_FAILURES = {
+  toolUnavailable: 'agent_tool_unavailable',
+  mcpNotConfigured: 'mcp_not_configured',
+  mcpServerUnavailable: 'mcp_server_unavailable',
+} as const;

@@ -4,6 +4,7 @@ import { setupTestContext, type TestContext } from '../../test/harness';
 import { freePort } from '../process/ports';
 import { startEmbeddedPostgres } from './embedded';
 import { ChunkEntity, CollectionEntity, DocumentEntity } from './entities';
+import { migrationsList } from './migrations';
 import { createOrm, migrate, pendingMigrations } from './orm';
 
 let ctx: TestContext;
@@ -127,7 +128,7 @@ describe('migrations on a fresh database', () => {
     const pg = await startEmbeddedPostgres({ port: await freePort() });
     const orm = await createOrm(pg.url, 1);
     try {
-      const all = ['Migration20261125000000_initial', 'Migration20261125010000_ingest'];
+      const all = migrationsList.map((m) => m.name);
       expect(await pendingMigrations(orm)).toEqual(all);
       expect(await migrate(orm)).toEqual(all);
       expect(await pendingMigrations(orm)).toEqual([]);

@@ -42,6 +42,8 @@ const ONLY_MARKERS_RE = new RegExp(String.raw`^(?:\s*${MARKER_SRC})+\s*[.!?…]*
 // Stand-ins for `.`, `!` and `?` inside code, so sbd never cuts there (private-use characters, restored after).
 const MASK: Record<string, string> = { '.': '\uE000', '!': '\uE001', '?': '\uE002' };
 const UNMASK: Record<string, string> = { '\uE000': '.', '\uE001': '!', '\uE002': '?' };
+const MARKER_OPEN = '\uE003';
+const MARKER_CLOSE = '\uE004';
 
 const LIST_ITEM_RE = /^\s*(?:[-*•+–]|\d{1,3}[.)]|[a-zA-Z][.)])\s+/u;
 const HEADING_RE = /^\s*#{1,6}\s+/u;
@@ -68,9 +70,12 @@ export function splitClaims(answer: string): Claim[] {
   const claims: Claim[] = [];
   for (const block of lineBlocks(answer)) {
     if (block.heading) continue;
-    const prepared = maskCode(block.text).replace(TRAILING_MARKERS_RE, (_m, punct: string, markers: string) => {
-      return `${markers.replace(/\s+/g, ' ')}${punct}`;
-    });
+    const prepared = maskCode(block.text)
+      .replace(TRAILING_MARKERS_RE, (_m, punct: string, markers: string) => `${markers}${punct}`)
+      // Glued to the word before, without brackets or spaces: sbd takes a word like `[2].` for an abbreviation.
+      .replace(new RegExp(String.raw`\s*(${MARKER_SRC})`, 'g'), (_m, marker: string) => {
+        return `${MARKER_OPEN}${marker.slice(1, -1).replace(/\s+/g, '')}${MARKER_CLOSE}`;
+      });
     const sentences = sbd.sentences(prepared, { abbreviations: ABBREVIATIONS, sanitize: false });
     for (const raw of sentences) {
       const sentence = unmaskCode(raw).trim();
@@ -160,7 +165,9 @@ function lineBlocks(answer: string): Block[] {
     }
     const heading = HEADING_RE.test(line) || EMPHASIS_LINE_RE.test(line);
     const listItem = LIST_ITEM_RE.test(line);
-    if (!current || heading || listItem || current.heading || /:\s*$/u.test(current.text)) {
+    const titleBefore =
+      current !== null && !/[.!?…:;,]["'”’)\]]*$/u.test(current.text) && current.text.length <= 60 && /^\p{Lu}/u.test(line);
+    if (!current || heading || listItem || current.heading || titleBefore || /:\s*$/u.test(current.text)) {
       current = { text: line, heading, listItem };
       blocks.push(current);
     } else {
@@ -182,7 +189,9 @@ function maskCode(text: string): string {
 }
 
 function unmaskCode(text: string): string {
-  return text.replace(/[\uE000-\uE002]/g, (c) => UNMASK[c] ?? c);
+  return text
+    .replace(/[\uE000-\uE002]/g, (c) => UNMASK[c] ?? c)
+    .replace(/\uE003([^\uE004]*)\uE004/g, ' [$1]');
 }
 
 function unique(ns: number[]): number[] {

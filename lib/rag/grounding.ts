@@ -6,8 +6,9 @@
  *  1. Candidate spans are sentence windows of the passages (each sentence, and each pair of adjacent sentences, so a
  *     claim that fuses two sentences or refers back with "it" still finds its support). The claim's cited passages
  *     are searched first when the citations are known; the rest of the evidence only when they do not support it.
- *  2. Windows are ranked by how much of the claim they cover; the best few are checked in full, and the first that
- *     supports the claim wins, else the verdict of the best-ranked one stands.
+ *  2. Windows are ranked by how much of the claim they cover; the best few are checked in full, in that order: the
+ *     first that supports the claim, or that conflicts with it (a different number, a swapped name, the opposite
+ *     polarity), decides; when all merely lack something, the best-ranked one's verdict stands.
  *  3. A window supports a claim when
  *     - enough of the claim's content words are in it (stemmed, see ../llm/text.ts; inflections, British/American
  *       spellings, a small table of technical synonyms and derived forms count, a word found elsewhere in the same
@@ -61,6 +62,8 @@ export const SUPPORT_THRESHOLD = 0.7;
 const TOPIC_THRESHOLD = 0.5;
 /** A different number next to the claim's words is a contradiction even in a short, pronoun-led claim. */
 const NUMBER_TOPIC_THRESHOLD = 0.3;
+/** Weight of a claim word that no passage uses (other words weigh 1, light ones 0.5). */
+const NOVEL_WEIGHT = 1.75;
 /** Credit for a claim word found in the passage but outside the window (the topic, what "it" refers to). */
 const PASSAGE_CREDIT = 0.4;
 /** How many top-ranked windows are checked in full. */
@@ -117,13 +120,31 @@ interface Token {
   negation: boolean;
   /** Canonical value when the token is a number (`3.11`, `1000`, `30` of `30s`, `5` of `five`). */
   num?: string;
+  /** For a number followed by a unit: the unit, canonical (`gb`, `second`), and as written. */
+  unit?: { id: string; text: string };
+}
+
+/** Units after a number: 5 TB is not 5 GB. */
+const UNITS = new Map<string, string>();
+for (const group of [
+  'b byte bytes', 'kb kilobyte kilobytes', 'mb megabyte megabytes', 'gb gigabyte gigabytes', 'tb terabyte terabytes',
+  'pb petabyte petabytes', 'kib', 'mib', 'gib', 'tib', 'bit bits', 'ms millisecond milliseconds',
+  's sec secs second seconds', 'min mins minute minutes', 'h hr hrs hour hours', 'd day days', 'week weeks',
+  'month months', 'year years', 'percent', 'k thousand', 'm million',
+]) {
+  const [id, ...rest] = group.split(' ');
+  if (id) for (const w of [id, ...rest]) UNITS.set(w, id);
 }
 
 /** British → American spelling before stemming, so `serialise`/`serialize` and `behaviour`/`behavior` meet. */
 function spelling(word: string): string {
-  return word
-    .replace(/(?<=\p{L}{3})is(e|es|ed|ing|ation|ations|er|ers)$/u, 'iz$1')
-    .replace(/(?<=\p{L}{2}[^aeiou])our(s|ed|ing|ite|ites)?$/u, 'or$1');
+  return (
+    word
+      .replace(/(?<=\p{L}{3})is(e|es|ed|ing|ation|ations|er|ers)$/u, 'iz$1')
+      .replace(/(?<=\p{L}{2}[^aeiou])our(s|ed|ing|ite|ites)?$/u, 'or$1')
+      // Adverbs meet their adjectives: asynchronously/asynchronous, physically/physical, immediately/immediate.
+      .replace(/(?<=\p{L}{3})(ous|ive|ful|less|ent|ant|ate|al|ible|able)ly$/u, '$1')
+  );
 }
 
 const stemCache = new Map<string, string>();
@@ -149,16 +170,23 @@ const NUMBER_WORDS: Record<string, string> = {
 const MONTHS = new Set(
   `january february march april june july august september october november december`.split(/\s+/),
 );
+const STRONG_MODALS = new Set(['must', 'always', 'mandatory', 'guaranteed']);
+const WEAK_MODALS = new Set(['may', 'might', 'can', 'could', 'optional', 'optionally', 'sometimes', 'usually', 'often']);
 /** Claim words about the sources rather than the subject ("according to the documentation"). */
 const META_WORDS = new Set(`according documentation docs passage passages mentioned stated`.split(/\s+/));
 /** Words that carry little on their own: missing them costs half. */
 const LIGHT_STEMS = new Set(
   `use also new way make provide allow able certain specific various different include thing actually simply basic
   general typical usual current existing particular available module function method class object value library
-  package program code data variable instance feature tool system application user developer`
+  package program code data variable instance feature tool system application user developer together along
+  known referred described considered termed called`
     .split(/\s+/)
     .map(stemWord),
 );
+
+function inflect(suffix: string | undefined): string {
+  return suffix === 's' ? 's' : suffix === 'ed' ? 'd' : suffix === 'ing' ? 'ing' : '';
+}
 
 function canonicalNumber(digits: string): string[] {
   if (/^\d{1,3}(?:,\d{3})+(?:\.\d+)?$/.test(digits)) return [digits.replace(/,/g, '')];
@@ -170,7 +198,12 @@ function canonicalNumber(digits: string): string[] {
 
 function tokenize(text: string): Token[] {
   const out: Token[] = [];
-  const prepared = text.normalize('NFKC').replace(/%/g, ' percent ');
+  const prepared = text
+    .normalize('NFKC')
+    .replace(/%/g, ' percent ')
+    // Phrasal verbs as one word, so that "turns on" meets "enables".
+    .replace(/\b(?:turn|switch)(s|ed|ing)? on\b/giu, (_m, inf: string | undefined) => `enable${inflect(inf)}`)
+    .replace(/\b(?:turn|switch)(s|ed|ing)? off\b/giu, (_m, inf: string | undefined) => `disable${inflect(inf)}`);
   for (const cased of tokenizeWords(prepared)) {
     const word = cased.toLowerCase();
     const numeric = /^v?(\d[\d.,]*?)(\p{L}{0,3})$/u.exec(word);
@@ -196,6 +229,11 @@ function tokenize(text: string): Token[] {
       ...(num ? { num } : {}),
     });
   }
+  out.forEach((t, i) => {
+    const next = out[i + 1];
+    const unit = next && UNITS.get(next.word);
+    if (t.num !== undefined && next && unit) t.unit = { id: unit, text: next.word };
+  });
   return out;
 }
 
@@ -205,7 +243,7 @@ const isContent = (t: Token): boolean => !t.stop && t.num === undefined;
 // Synonyms, antonyms, negative prefixes (stems, computed once)
 
 const SYNONYM_GROUPS = [
-  'error exception', 'raise throw', 'argument parameter arg param', 'remove delete', 'begin start launch',
+  'error exception', 'raise throw generate', 'number count amount', 'argument parameter arg param', 'remove delete', 'begin start launch',
   'finish end complete terminate', 'fast quick rapid', 'faster quicker', 'large big', 'small little tiny',
   'require need', 'permit allow let', 'show display', 'retrieve fetch obtain get', 'modify change alter mutate',
   'verify check validate', 'execute run invoke call', 'use utilize employ', 'create make construct build',
@@ -216,6 +254,11 @@ const SYNONYM_GROUPS = [
   'whole entire full', 'automatically automatic', 'return give', 'spawn create', 'stop halt', 'wait block',
   'quickly fast', 'speed performance', 'value setting', 'keyword named', 'ignore skip', 'kill terminate',
   'simultaneous concurrent parallel', 'supply pass provide', 'print output write', 'default standard',
+  'mean indicate signify denote', 'receive accept get take pass', 'specify set define', 'describe explain',
+  'happen occur', 'entire whole complete', 'remain stay', 'necessary required needed', 'reclaim free release',
+  'source src', 'destination dest', 'directory dir', 'configuration config', 'repository repo', 'application app',
+  'environment env', 'information info', 'specification spec', 'temporary temp tmp', 'message msg', 'database db',
+  'enable true', 'disable false', 'reference ref', 'documentation docs', 'implementation impl', 'initialize init', 'administrator admin',
 ].map((g) => g.split(' ').map(stemWord));
 const SYNONYMS = new Map<string, Set<string>>();
 for (const group of SYNONYM_GROUPS) {
@@ -229,8 +272,10 @@ for (const group of SYNONYM_GROUPS) {
 const ANTONYM_PAIRS = [
   'enable disable', 'required optional', 'true false', 'synchronous asynchronous', 'sync async', 'before after',
   'increase decrease', 'maximum minimum', 'max min', 'include exclude', 'allow deny', 'allow forbid',
-  'public private', 'first last', 'older newer', 'earlier later', 'faster slower', 'larger smaller', 'higher lower',
-  'more fewer', 'always never', 'accept reject', 'success failure', 'succeed fail', 'upper lower', 'ascending descending',
+  'enable false', 'disable true', 'public private', 'first last', 'short long', 'shorter longer', 'shortest longest', 'smallest largest',
+  'lowest highest', 'oldest newest', 'fastest slowest', 'declarative imperative', 'inclusive exclusive',
+  'ascending descending', 'horizontal vertical', 'stateless stateful', 'sequential parallel', 'shared exclusive', 'older newer', 'earlier later', 'faster slower', 'larger smaller', 'higher lower',
+  'more fewer', 'always never', 'accept reject', 'success failure', 'succeed fail', 'upper lower',
   'blocking nonblocking', 'open close', 'add remove', 'start stop', 'read write',
   'encode decode', 'serialize deserialize', 'import export', 'local remote', 'explicit implicit',
   'absolute relative', 'static dynamic', 'strict lenient', 'lazy eager', 'lowercase uppercase', 'global local',
@@ -269,6 +314,16 @@ interface CodeName {
    */
   strict: boolean;
   pattern: RegExp;
+  /** What sort of name: a swap replaces a name with one of the same sort (a parameter with a parameter). */
+  kind: 'flag' | 'callable' | 'snake' | 'pascal' | 'word';
+}
+
+function codeKind(display: string): CodeName['kind'] {
+  if (display.startsWith('--')) return 'flag';
+  if (/[.(]/.test(display)) return 'callable';
+  if (display.includes('_')) return 'snake';
+  if (/^\p{Lu}/u.test(display)) return 'pascal';
+  return 'word';
 }
 
 const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -302,7 +357,7 @@ function codeNames(text: string): CodeName[] {
     // Dotted abbreviations (e.g, i.e, U.S) are not code.
     if (/^(?:\p{L}\.)+\p{L}?$/u.test(display)) return;
     const strict = /[._(]|--|\p{Ll}\p{Lu}|\p{L}\p{N}|^\p{Lu}\p{Ll}+\p{Lu}/u.test(display);
-    found.push({ display, words, strict, pattern: codePattern(words) });
+    found.push({ display, words, strict, pattern: codePattern(words), kind: codeKind(display) });
   };
   let rest = text;
   for (const m of text.matchAll(/`([^`\n]+)`/g)) {
@@ -384,14 +439,9 @@ interface EvidenceIndex {
   passages: Passage[];
   /** Every stem of every passage: claim words outside it are new information. */
   stems: Set<string>;
-  words: string[][];
 }
 
-const indexCache = new WeakMap<Evidence[], EvidenceIndex>();
-
 function indexEvidence(evidence: Evidence[]): EvidenceIndex {
-  const cached = indexCache.get(evidence);
-  if (cached) return cached;
   const passages = evidence.map((e, i): Passage => {
     const sentences = evidenceUnits(e.text ?? '').map((s) => analyseSentence(s.text, i, s.start, s.end));
     const stems = new Set<string>();
@@ -400,9 +450,7 @@ function indexEvidence(evidence: Evidence[]): EvidenceIndex {
   });
   const stems = new Set<string>();
   for (const p of passages) for (const s of p.stems) stems.add(s);
-  const index = { passages, stems, words: passages.map((p) => p.words) };
-  indexCache.set(evidence, index);
-  return index;
+  return { passages, stems };
 }
 
 /** Sentences, split further at semicolons: "defaults to False; if check is true ..." states two things. */
@@ -463,13 +511,20 @@ function negatedStems(tokens: Token[]): Set<string> {
   tokens.forEach((t, i) => {
     if (!t.negation) return;
     if (t.word === 'not' && tokens[i + 1]?.word === 'only') return; // "not only ... but also" asserts both
-    const after = tokens.slice(i + 1, i + 5).find((x) => isContent(x) && x.word !== 'longer');
+    // "not physically removed" negates "removed": adverbs (-ly) extend the scope to the next word.
+    let found = false;
+    for (const x of tokens.slice(i + 1, i + 5)) {
+      if (!isContent(x) || x.word === 'longer') continue;
+      out.add(x.stem);
+      found = true;
+      if (!x.word.endsWith('ly')) break;
+    }
+    if (found) return;
     const before = tokens
       .slice(Math.max(0, i - 3), i)
       .reverse()
       .find(isContent);
-    const target = after ?? before;
-    if (target) out.add(target.stem);
+    if (before) out.add(before.stem);
   });
   return out;
 }
@@ -486,6 +541,7 @@ interface ClaimTerm {
 
 interface ClaimNumber {
   value: string;
+  unit?: { id: string; text: string };
   context: Set<string>;
 }
 
@@ -511,13 +567,15 @@ function analyseClaim(text: string, index: EvidenceIndex): ClaimAnalysis {
     seen.add(t.stem);
     const name = names.has(t.word);
     const novel = !index.stems.has(t.stem);
-    const weight = LIGHT_STEMS.has(t.stem) ? 0.5 : name ? 1.5 : novel ? 1.5 : 1;
+    // A word the evidence never uses is what a hallucination adds; names get no such weight, because the topic
+    // ("Python" in the Python docs) often goes unsaid in the passage.
+    const weight = LIGHT_STEMS.has(t.stem) ? 0.5 : name ? 1 : novel ? NOVEL_WEIGHT : 1;
     terms.push({ stem: t.stem, word: t.word, weight, name });
   }
   const numbers: ClaimNumber[] = [];
   tokens.forEach((t, i) => {
-    if (t.num === undefined || numbers.some((n) => n.value === t.num)) return;
-    numbers.push({ value: t.num, context: contextStems(tokens, i) });
+    if (t.num === undefined || numbers.some((n) => n.value === t.num && n.unit?.id === t.unit?.id)) return;
+    numbers.push({ value: t.num, ...(t.unit ? { unit: t.unit } : {}), context: contextStems(tokens, i) });
   });
   const codes = codeNames(text).map((c) => {
     const at = findSeq(
@@ -539,17 +597,29 @@ function analyseClaim(text: string, index: EvidenceIndex): ClaimAnalysis {
   };
 }
 
-/** Content stems within 5 words either side of tokens[at .. at+len). */
+/**
+ * The role of tokens[at .. at+len): up to 4 content stems on each side, within 8 words. Around a number, units are
+ * left out: they are compared as part of the quantity, not as its role.
+ */
 function contextStems(tokens: Token[], at: number, len = 1): Set<string> {
   const out = new Set<string>();
-  for (let i = Math.max(0, at - 5); i < Math.min(tokens.length, at + len + 5); i++) {
-    const t = tokens[i];
-    if (t && (i < at || i >= at + len) && isContent(t)) out.add(t.stem);
-  }
+  const number = tokens[at]?.num !== undefined;
+  const take = (from: number, step: number): void => {
+    let found = 0;
+    for (let i = from, seen = 0; i >= 0 && i < tokens.length && seen < 8 && found < 4; i += step, seen++) {
+      const t = tokens[i];
+      if (t && isContent(t) && !(number && UNITS.has(t.word))) {
+        out.add(t.stem);
+        found++;
+      }
+    }
+  };
+  take(at - 1, -1);
+  take(at + len, 1);
   return out;
 }
 
-/** How many of `context` occur within 5 words of tokens[at .. at+len) (synonyms and derived forms count). */
+/** How many of `context` occur in the role of tokens[at .. at+len) (synonyms and derived forms count). */
 function roleScore(context: Set<string>, tokens: Token[], at: number, len = 1): number {
   if (!context.size) return 0;
   const near = contextStems(tokens, at, len);
@@ -590,7 +660,7 @@ function checkClaimWithIndex(text: string, index: EvidenceIndex, citedIds: strin
     if (first?.verdict === 'supported') return first;
     const all = bestVerdict(claim, index.passages);
     if (all?.verdict === 'supported') {
-      return { ...all, confidence: all.confidence * 0.9, reason: `${all.reason}; not in the cited passage` };
+      return { ...all, confidence: round(all.confidence * 0.9), reason: `${all.reason}; not in the cited passage` };
     }
     return first ?? all ?? noEvidence(text);
   }
@@ -613,7 +683,6 @@ function bestVerdict(claim: ClaimAnalysis, passages: Passage[]): ClaimVerdict | 
   }
   if (!ranked.length) return null;
   ranked.sort((a, b) => b.score - a.score || a.window.sentences.length - b.window.sentences.length);
-  if (process.env.GDEBUG) for (const r of ranked.slice(0, 6)) console.log(r.score.toFixed(3), r.window.sentences.map((s) => s.text).join(" // "));
   let first: { window: Window; result: WindowResult } | null = null;
   for (const { window, score } of ranked.slice(0, WINDOWS_CHECKED)) {
     if (score <= 0) break;
@@ -682,11 +751,19 @@ function termCoverage(
   return { coverage: total ? got / total : 1, missing, matched };
 }
 
-/** Digits before the point, and how many parts: 2022 → 4:1, 3.11 → 1:2. */
+/** The sort of number: a year, a decimal or version (how many parts), or an integer. */
 function numberShape(value: string): string {
-  const parts = value.split('.');
-  return `${parts[0]?.length ?? 0}:${parts.length}`;
+  if (/^(?:1[5-9]|20)\d\d$/.test(value)) return 'year';
+  const parts = value.split('.').length;
+  return parts > 1 ? `dotted:${parts}` : 'int';
 }
+
+/** The same quantity: the same number, and the same unit when both give one. */
+function sameQuantity(n: { value: string; unit?: { id: string } }, t: Token): boolean {
+  return numberEquals(n.value, t.num) && (!n.unit || !t.unit || n.unit.id === t.unit.id);
+}
+
+const quantity = (value: string, unit?: { text: string }): string => (unit ? `${value} ${unit.text}` : value);
 
 function numberEquals(claimValue: string, evidenceValue: string | undefined): boolean {
   if (evidenceValue === undefined) return false;
@@ -717,22 +794,23 @@ function checkWindow(claim: ClaimAnalysis, window: Window): WindowResult {
       s.tokens.forEach((t, i) => {
         if (t.num === undefined) return;
         const score = roleScore(n.context, s.tokens, i);
-        if (numberEquals(n.value, t.num)) own = Math.max(own, score);
-        else if (!claim.numbers.some((c) => numberEquals(c.value, t.num))) {
+        if (sameQuantity(n, t)) own = Math.max(own, score);
+        else if (!claim.numbers.some((c) => sameQuantity(c, t))) {
           const ranked = score + (numberShape(t.num) === numberShape(n.value) ? 0.5 : 0);
-          if (!rival || ranked > rival.score) rival = { value: t.num, score: ranked };
+          if (!rival || ranked > rival.score) rival = { value: quantity(t.num, t.unit), score: ranked };
         }
       });
     }
     const other = rival as { value: string; score: number } | null;
+    const said = quantity(n.value, n.unit);
     if (own < 0) {
       if (other && other.score >= 1) {
-        return conflict(`number ${n.value} not in evidence (evidence says ${other.value})`, 0.85, NUMBER_TOPIC_THRESHOLD);
+        return conflict(`number ${said} not in evidence (evidence says ${other.value})`, 0.85, NUMBER_TOPIC_THRESHOLD);
       }
-      return unsupported(`number ${n.value} not in evidence`, 0.85);
+      return unsupported(`number ${said} not in evidence`, 0.85);
     }
     if (other && other.score >= 2.5 && other.score > own + 1.5) {
-      return conflict(`number ${n.value} is not what the evidence says here (evidence says ${other.value})`, 0.75);
+      return conflict(`number ${said} is not what the evidence says here (evidence says ${other.value})`, 0.75);
     }
   }
 
@@ -748,6 +826,7 @@ function checkWindow(claim: ClaimAnalysis, window: Window): WindowResult {
     let rival: { display: string; score: number } | null = null;
     for (const s of sentences) {
       for (const o of s.codes) {
+        if (o.kind !== c.kind) continue;
         if (claim.codes.some((k) => findSeq(o.words, k.words) >= 0 || findSeq(k.words, o.words) >= 0)) continue;
         const at = findSeq(s.words, o.words);
         const score = at >= 0 ? roleScore(c.context, s.tokens, at, o.words.length) : 0;
@@ -762,7 +841,9 @@ function checkWindow(claim: ClaimAnalysis, window: Window): WindowResult {
     }
   }
   for (const { c, own, rival } of codeChecks) {
-    if (rival && rival.score >= 2 && rival.score > Math.max(own, 0) + 1) {
+    // A name that is present is only called swapped when another one clearly holds its place.
+    const margin = own >= 0 ? 2 : 1;
+    if (rival && rival.score >= margin + 1 && rival.score > Math.max(own, 0) + margin) {
       return unsupported(`name \`${c.display}\` is not what the evidence names here (evidence has \`${rival.display}\`)`, 0.7, true);
     }
   }
@@ -793,6 +874,16 @@ function checkWindow(claim: ClaimAnalysis, window: Window): WindowResult {
   const polarity = polarityConflict(claim, passage.sentences);
   if (polarity) return conflict(polarity, 0.75);
 
+  // Overstatement: "must"/"always" where the evidence only says "may"/"can".
+  const strong = claim.tokens.find((t) => STRONG_MODALS.has(t.word));
+  if (strong) {
+    const words = new Set(sentences.flatMap((s) => s.words));
+    const weak = [...WEAK_MODALS].find((w) => words.has(w));
+    if (weak && ![...STRONG_MODALS].some((w) => words.has(w)) && !words.has('required')) {
+      return unsupported(`the claim says "${strong.word}", the evidence only "${weak}"`, 0.7, true);
+    }
+  }
+
   if (coverage < SUPPORT_THRESHOLD) {
     const list = missing
       .slice(0, 4)
@@ -822,6 +913,9 @@ function checkWindow(claim: ClaimAnalysis, window: Window): WindowResult {
  * the latter shares more of the claim's other words than any of the former, the passage says the opposite.
  */
 function polarityConflict(claim: ClaimAnalysis, sentences: Sentence[]): string | null {
+  // The opposing sentence must be about the claim: share a good part of its other words.
+  const minOverlap = Math.max(1, 0.4 * (claim.stems.size - 1));
+  const claimHasNegation = claim.tokens.some((t) => t.negation);
   for (const st of claim.stems) {
     const opps = opposites(st);
     if (opps.some((o) => claim.stems.has(o))) continue; // "lists are mutable, tuples immutable" states both
@@ -832,15 +926,20 @@ function polarityConflict(claim: ClaimAnalysis, sentences: Sentence[]): string |
       const overlap = [...claim.stems].filter((o) => o !== st && s.stems.has(o)).length;
       let same: boolean | null = null;
       let opposite: string | null = null;
-      if (s.stems.has(st)) same = s.negated.has(st) === claimNegated;
-      else {
+      const stated = s.stems.has(st) ? st : [...(SYNONYMS.get(st) ?? [])].find((y) => s.stems.has(y));
+      if (stated) {
+        same = s.negated.has(stated) === claimNegated;
+        // Negation scopes are guessed ("no upstream is given" = "upstream is not specified"): a polarity difference
+        // only counts when the side said to be plain has no negation at all.
+        if (!same && (claimNegated ? s.tokens.some((t) => t.negation) : claimHasNegation)) same = null;
+      } else {
         opposite = opps.find((o) => s.stems.has(o)) ?? null;
         if (opposite) same = s.negated.has(opposite) !== claimNegated; // "not immutable" says "mutable"
       }
       if (same === true) agree = Math.max(agree, overlap);
       else if (same === false && (!disagree || overlap > disagree.overlap)) disagree = { overlap, sentence: s, opposite };
     }
-    if (disagree && disagree.overlap >= 1 && disagree.overlap > agree) {
+    if (disagree && disagree.overlap >= minOverlap && disagree.overlap > agree) {
       const word = wordOf(claim, st);
       if (disagree.opposite) {
         const said = disagree.sentence.tokens.find((t) => t.stem === disagree.opposite)?.word ?? disagree.opposite;

@@ -3,12 +3,14 @@ import { ChunkEntity, CollectionEntity, DocumentEntity } from './knowledge';
 import { SystemProbeEntity } from './system';
 import { LlmCallEntity, SpanEntity } from './telemetry';
 import { ApiKeyEntity, TenantEntity } from './tenancy';
+import { mcpEntities } from './mcp';
 
 export * from './answers';
 export * from './knowledge';
 export * from './system';
 export * from './telemetry';
 export * from './tenancy';
+export * from './mcp';
 
 export const entities = [
   TenantEntity,
@@ -20,4 +22,5 @@ export const entities = [
   SpanEntity,
   SystemProbeEntity,
   ...answerEntities,
+  ...mcpEntities,
 ];

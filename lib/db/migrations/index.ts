@@ -2,10 +2,12 @@ import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261125000000_initial } from './Migration20261125000000_initial';
 import { Migration20261125010000_ingest } from './Migration20261125010000_ingest';
 import { Migration20261125020000_answers } from './Migration20261125020000_answers';
+import { Migration20261125030000_mcp } from './Migration20261125030000_mcp';
 
 /** Every migration, in order. Listed explicitly so they load the same from tsx, a bundle or a build. */
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261125000000_initial', class: Migration20261125000000_initial },
   { name: 'Migration20261125010000_ingest', class: Migration20261125010000_ingest },
   { name: 'Migration20261125020000_answers', class: Migration20261125020000_answers },
+  { name: 'Migration20261125030000_mcp', class: Migration20261125030000_mcp },
 ];

@@ -1,0 +1,228 @@
+import { describe, expect, it } from 'vitest';
+import { checkAnswerDeterministic, checkClaimDeterministic, type Evidence, type Verdict } from './grounding';
+
+// Passages in the style of the Python 3.11 documentation (paraphrased from the library reference).
+const asyncioRun: Evidence = {
+  id: 'asyncio-run',
+  text: `asyncio.run(coro, *, debug=None)
+Execute the coroutine coro and return the result. This function runs the passed coroutine, taking care of managing
+the asyncio event loop, finalizing asynchronous generators, and closing the threadpool. This function cannot be
+called when another asyncio event loop is running in the same thread. If debug is True, the event loop will be run
+in debug mode. This function always creates a new event loop and closes it at the end. It should be used as a main
+entry point for asyncio programs, and should ideally only be called once.
+New in version 3.7.`,
+};
+const subprocessRun: Evidence = {
+  id: 'subprocess-run',
+  text: `The timeout argument is passed to Popen.communicate(). If the timeout expires, the child process will be
+killed and waited for. The TimeoutExpired exception will be re-raised after the child process has terminated.
+The check argument defaults to False; if check is true and the process exits with a non-zero exit code, a
+CalledProcessError exception will be raised.`,
+};
+const listSort: Evidence = {
+  id: 'list-sort',
+  text: `This method sorts the list in place, using only < comparisons between items. Exceptions are not suppressed -
+if any comparison operations fail, the entire sort operation will fail. sort() accepts two arguments that can only
+be passed by keyword (keyword-only arguments). The reverse parameter is a boolean value. If set to True, then the
+list elements are sorted as if each comparison were reversed. The sort() method is guaranteed to be stable.`,
+};
+const pathHome: Evidence = {
+  id: 'path-home',
+  text: `Path.home() returns a new path object representing the user's home directory (as returned by
+os.path.expanduser() with ~ construct). If the home directory can't be resolved, RuntimeError is raised.
+New in version 3.5.`,
+};
+const loggingLevel: Evidence = {
+  id: 'logging-level',
+  text: `The default level is WARNING, which means that only events of this level and above will be tracked, unless
+the logging package is configured to do otherwise. Events that are tracked can be handled in different ways.`,
+};
+const tuples: Evidence = {
+  id: 'tuples',
+  text: `Tuples are immutable sequences, typically used to store collections of heterogeneous data. Lists are mutable
+sequences, typically used to store collections of homogeneous items.`,
+};
+const release: Evidence = {
+  id: 'release',
+  text: `Python 3.11 was released on October 24, 2022. Python 3.11 is between 10-60% faster than Python 3.10; on
+average, we measured a 1.25x speedup on the standard benchmark suite.`,
+};
+const ALL = [asyncioRun, subprocessRun, listSort, pathHome, loggingLevel, tuples, release];
+
+function verdictOf(claim: string, evidence: Evidence[] = ALL): Verdict {
+  return checkClaimDeterministic(claim, evidence).verdict;
+}
+
+describe('checkClaimDeterministic', () => {
+  it('supports an exact restatement and returns the span it found', () => {
+    const v = checkClaimDeterministic('This function cannot be called when another asyncio event loop is running in the same thread.', ALL);
+    expect(v.verdict).toBe('supported');
+    expect(v.evidence?.id).toBe('asyncio-run');
+    expect(v.evidence?.span).toContain('cannot be\ncalled when another asyncio event loop');
+    expect(asyncioRun.text).toContain(v.evidence?.span);
+    expect(v.confidence).toBeGreaterThan(0.8);
+  });
+
+  it.each([
+    'asyncio.run() executes a coroutine and returns its result.',
+    'asyncio.run() cannot be called while another event loop is running in the same thread.',
+    'asyncio.run() should be called only once, as the main entry point of an asyncio program.',
+    'asyncio.run() was introduced in version 3.7.',
+    'list.sort() sorts the list in place.',
+    'The sort is guaranteed to be stable.',
+    'sort() accepts two keyword-only arguments.',
+    'Path.home() raises RuntimeError when the home directory cannot be resolved.',
+    'By default only events of level WARNING and above are tracked.',
+    'Tuples are immutable sequences.',
+    'Lists are mutable, while tuples are immutable.',
+    'If check is true and the process exits with a non-zero exit code, CalledProcessError is raised.',
+    'When the timeout expires, the child process is killed and waited for.',
+    'Python 3.11 was released in October 2022.',
+    'Python 3.11 is 10-60% faster than Python 3.10.',
+  ])('supports a paraphrase (reordered words, inflections): %s', (claim) => {
+    const v = checkClaimDeterministic(claim, ALL);
+    expect(v, v.reason).toMatchObject({ verdict: 'supported' });
+  });
+
+  it.each([
+    ['The default timeout of the check argument is True.', /true|false/i],
+    ['sort() accepts three keyword-only arguments.', /number 3 not in evidence \(evidence says 2\)/],
+    ['Python 3.11 was released in October 2021.', /number 2021 not in evidence \(evidence says 2022\)/],
+    ['Python 3.11 is between 10-60% faster than Python 3.9.', /number 3\.9 not in evidence/],
+    ['asyncio.run() was introduced in version 3.8.', /number 3\.8 not in evidence \(evidence says 3\.7\)/],
+  ])('catches a wrong number or version: %s', (claim, reason) => {
+    const v = checkClaimDeterministic(claim, ALL);
+    expect(v.verdict).not.toBe('supported');
+    expect(v.reason).toMatch(reason);
+  });
+
+  it('calls a different number in the same role a contradiction, with both numbers in the reason', () => {
+    const evidence = [{ id: 'cfg', text: 'The default timeout is 30 seconds. The client retries failed requests 5 times.' }];
+    const v = checkClaimDeterministic('The default timeout is 5 seconds.', evidence);
+    expect(v.verdict).toBe('contradicted');
+    expect(v.reason).toBe('number 5 seconds is not what the evidence says here (evidence says 30 seconds)');
+    const missing = checkClaimDeterministic('The default timeout is 60 seconds.', evidence);
+    expect(missing).toMatchObject({ verdict: 'contradicted', reason: 'number 60 seconds not in evidence (evidence says 30 seconds)' });
+  });
+
+  it.each([
+    ['asyncio.run() can be called when another event loop is running in the same thread.', 'negation'],
+    ['The sort() method is not guaranteed to be stable.', 'negation'],
+    ['Exceptions raised by comparisons are suppressed.', 'negation'],
+    ['Tuples are mutable sequences.', 'immutable'],
+    ['The check argument defaults to True.', 'false'],
+  ])('catches a wrong or missing negation: %s', (claim, inReason) => {
+    const v = checkClaimDeterministic(claim, ALL);
+    expect(v.verdict).toBe('contradicted');
+    expect(v.reason.toLowerCase()).toContain(inReason);
+  });
+
+  it.each([
+    ['os.path.split() joins one or more path segments intelligently.', 'os.path.split()'],
+    ['Path.home() raises KeyError when the home directory cannot be resolved.', 'KeyError'],
+    ['asyncio.run() enables debug mode through the debug_mode parameter.', 'debug_mode'],
+    ['If check is true and the process exits with a non-zero exit code, TimeoutExpired is raised.', 'TimeoutExpired'],
+    ['The default level is INFO, so only events of this level and above are tracked.', 'info'],
+  ])('catches a swapped name: %s', (claim, name) => {
+    const evidence = [
+      ...ALL,
+      { id: 'os-path', text: 'os.path.join(path, *paths)\nJoin one or more path segments intelligently.' },
+    ];
+    const v = checkClaimDeterministic(claim, evidence);
+    expect(v.verdict).toBe('unsupported');
+    expect(v.reason).toContain(name);
+  });
+
+  it.each([
+    'asyncio.run() reuses the already running event loop of the thread.',
+    'The json module can serialize Python objects to YAML.',
+    'Path.home() caches its result in the HOME environment variable.',
+    'sort() uses the Timsort algorithm, which runs in O(n log n) time.',
+  ])('does not support a claim the evidence does not mention: %s', (claim) => {
+    const v = checkClaimDeterministic(claim, ALL);
+    expect(v.verdict).toBe('unsupported');
+    expect(v.reason).toMatch(/content words|not in evidence/);
+  });
+
+  it('needs the extra detail a claim adds', () => {
+    const evidence = [{ id: 'cfg', text: 'The default timeout is 30 seconds.' }];
+    expect(verdictOf('The default timeout is 30 seconds.', evidence)).toBe('supported');
+    const v = checkClaimDeterministic('The default timeout is 30 seconds and can be changed with the --timeout flag.', evidence);
+    expect(v.verdict).toBe('unsupported');
+    expect(v.reason).toMatch(/missing: .*flag/);
+  });
+
+  it('says so when there is no evidence at all', () => {
+    expect(checkClaimDeterministic('Tuples are immutable.', [])).toMatchObject({ verdict: 'unsupported', evidence: null });
+    expect(checkClaimDeterministic('Tuples are immutable.', [{ id: 'x', text: '' }])).toMatchObject({
+      verdict: 'unsupported',
+      evidence: null,
+    });
+  });
+
+  it('prefers the cited passage, and says when support came from another one', () => {
+    const a = { id: 'a', text: 'The retry policy uses exponential backoff with a coefficient of 2.' };
+    const b = { id: 'b', text: 'Activities use exponential backoff with a coefficient of 2 by default.' };
+    expect(checkClaimDeterministic('Activities use exponential backoff with a coefficient of 2.', [a, b], { citedIds: ['b'] }))
+      .toMatchObject({ verdict: 'supported', evidence: { id: 'b' } });
+    const elsewhere = checkClaimDeterministic('The retry policy uses exponential backoff.', [a, b], { citedIds: ['b'] });
+    expect(elsewhere.verdict).toBe('supported');
+    expect(elsewhere.evidence?.id).toBe('a');
+    expect(elsewhere.reason).toContain('not in the cited passage');
+  });
+
+  it('is deterministic', () => {
+    const claim = 'The sort() method is not guaranteed to be stable.';
+    expect(checkClaimDeterministic(claim, ALL)).toEqual(checkClaimDeterministic(claim, [...ALL]));
+  });
+});
+
+describe('checkAnswerDeterministic', () => {
+  it('finds the one bad claim of a multi-claim answer and scores the supported share', () => {
+    const answer = [
+      'asyncio.run() executes the coroutine and returns the result [1].',
+      'It always creates a new event loop and closes it at the end [1].',
+      'It was added in Python 3.5 [1].',
+      'It should ideally only be called once [1].',
+    ].join(' ');
+    const result = checkAnswerDeterministic(answer, [asyncioRun, pathHome]);
+    expect(result.claims.map((c) => c.verdict)).toEqual(['supported', 'supported', 'contradicted', 'supported']);
+    expect(result.claims[2]?.reason).toBe('number 3.5 not in evidence (evidence says 3.7)');
+    expect(result.claims[2]?.evidence?.id).toBe('asyncio-run');
+    expect(result.score).toBe(0.75);
+  });
+
+  it('maps citations to evidence by the given mapping, by id, or by position', () => {
+    const evidence = [
+      { id: 'chunk-a', text: 'The reverse parameter is a boolean value.' },
+      { id: 'chunk-b', text: 'Tuples are immutable sequences.' },
+    ];
+    // Both claims are supported somewhere; where they are found depends on which passage they cite.
+    const answer = 'Tuples are immutable sequences [1]. The reverse parameter is a boolean value [2].';
+    const byMap = checkAnswerDeterministic(answer, evidence, { citations: { 1: 'chunk-b', 2: 'chunk-a' } });
+    expect(byMap.claims.map((c) => [c.verdict, c.evidence?.id, c.reason.includes('not in the cited')])).toEqual([
+      ['supported', 'chunk-b', false],
+      ['supported', 'chunk-a', false],
+    ]);
+    // Without a mapping [n] is the n-th passage: both claims cite the wrong one.
+    const byPosition = checkAnswerDeterministic(answer, evidence);
+    expect(byPosition.claims.every((c) => c.verdict === 'supported' && c.reason.includes('not in the cited'))).toBe(true);
+    const byId = checkAnswerDeterministic('Tuples are immutable sequences [7].', [{ id: '7', text: 'Tuples are immutable sequences.' }]);
+    expect(byId.claims[0]).toMatchObject({ verdict: 'supported', evidence: { id: '7' } });
+    expect(byId.claims[0]?.reason).not.toContain('not in the cited');
+  });
+
+  it('checks an answer in the local provider\'s format (markers after the period)', () => {
+    const answer =
+      'Tuples are immutable sequences, typically used to store collections of heterogeneous data. [1] ' +
+      'Python 3.11 was released on October 24, 2022. [2]';
+    const result = checkAnswerDeterministic(answer, [tuples, release]);
+    expect(result.claims).toHaveLength(2);
+    expect(result.claims.every((c) => c.verdict === 'supported')).toBe(true);
+    expect(result.score).toBe(1);
+  });
+
+  it('scores 1 when there is nothing to check (an abstention)', () => {
+    expect(checkAnswerDeterministic('The documents do not say how to configure this.', ALL)).toEqual({ claims: [], score: 1 });
+  });
+});
