@@ -6,6 +6,7 @@ import type { Orm } from '../lib/db/orm';
 import { chunkDocument, contextualText } from '../lib/ingest/chunk';
 import { parseDocument, ParseError } from '../lib/ingest/parse';
 import { chunkRows, insertChunks } from '../lib/ingest/store';
+import { ensureCollectionVectorIndex, type VectorIndexOutcome } from '../lib/ingest/vector-index';
 import type { LlmGateway } from '../lib/llm/gateway';
 import { FetchRefusedError, safeFetch } from '../lib/net/safe-fetch';
 import type { BlobStore } from '../lib/storage/blobs';
@@ -15,6 +16,11 @@ export interface IngestDocumentRef {
   tenantId: string;
   collectionId: string;
   documentId: string;
+}
+
+export interface IngestDocumentOutcome {
+  status: 'ready' | 'skipped';
+  chunks: number;
 }
 
 export const INGEST_FAILURES = { fetch: 'fetch_refused', parse: 'parse_failed', missing: 'document_missing', embedding: 'embedding_mismatch' } as const;
@@ -64,10 +70,38 @@ export function createIngestActivities({ orm, llm, blobs, config }: IngestDeps) 
     indexDocument(ref: IngestDocumentRef): Promise<{ chunks: number }> {
       return withHeartbeat(() => index(ref));
     },
+
+    /**
+     * acquireDocument then indexDocument in one activity: one task round trip per document instead of two (the
+     * orchestration cost per document dominated small documents). A retry re-runs both; each is idempotent.
+     */
+    acquireAndIndexDocument(ref: IngestDocumentRef): Promise<IngestDocumentOutcome> {
+      return withHeartbeat(async () => {
+        const loaded = await load(ref);
+        const acquired = await acquire(ref, loaded);
+        if (acquired.unchanged) return { status: 'skipped', chunks: acquired.chunks };
+        Context.current().heartbeat({ stage: 'acquired' });
+        return { status: 'ready', ...(await index(ref, loaded)) };
+      });
+    },
+
+    /** After a collection's ingest run: its HNSW index, built once over all its chunks (lib/ingest/vector-index.ts). */
+    buildCollectionVectorIndex(ref: { tenantId: string; collectionId: string }): Promise<VectorIndexOutcome | { status: 'collection_missing' }> {
+      return withHeartbeat(async () => {
+        const em = orm.em.fork();
+        const collection = await em.findOne(CollectionEntity, { id: ref.collectionId, tenantId: ref.tenantId });
+        if (!collection) return { status: 'collection_missing' as const };
+        return ensureCollectionVectorIndex(
+          em,
+          { collectionId: collection.id, embeddingDim: collection.embeddingDim, embeddingType: collection.embeddingType },
+          { minRows: config.ingest.vectorIndexMinRows },
+        );
+      });
+    },
   };
 
-  async function acquire(ref: IngestDocumentRef): Promise<{ sha256: string; unchanged: boolean; chunks: number }> {
-    const { em, doc } = await load(ref);
+  async function acquire(ref: IngestDocumentRef, loaded?: Awaited<ReturnType<typeof load>>): Promise<{ sha256: string; unchanged: boolean; chunks: number }> {
+    const { em, doc } = loaded ?? (await load(ref));
     let sha256 = doc.blobSha256 ?? null;
     if (doc.sourceKind === 'url') {
       try {
@@ -104,9 +138,9 @@ export function createIngestActivities({ orm, llm, blobs, config }: IngestDeps) 
    * Parse → chunk → embed (batched) → store. The document's chunks are replaced in one short transaction at the
    * end, so readers see the old chunks or the new ones, never a mix; a retried attempt writes the same rows.
    */
-  async function index(ref: IngestDocumentRef): Promise<{ chunks: number }> {
+  async function index(ref: IngestDocumentRef, loaded?: Awaited<ReturnType<typeof load>>): Promise<{ chunks: number }> {
     const activity = Context.current();
-    const { doc, collection } = await load(ref);
+    const { doc, collection } = loaded ?? (await load(ref));
     const bytes = await blobs.read(ref.tenantId, doc.blobSha256!);
     let parsed;
     try {

@@ -103,6 +103,7 @@ export const configSchema = z.object({
     .pipe(z.array(z.string().startsWith('/', 'must list absolute paths, comma-separated')))
     .optional(),
   INGEST_CONCURRENCY: z.coerce.number({ error: 'must be an integer from 1 to 64' }).int().min(1).max(64).default(4),
+  INGEST_VECTOR_INDEX_MIN_ROWS: z.coerce.number({ error: 'must be an integer from 0 to 100000000' }).int().min(0).max(100_000_000).default(1000),
   FETCH_MAX_BYTES: byteSize.default('25mb'),
   FETCH_TIMEOUT_MS: z.coerce.number({ error: 'must be milliseconds from 1000 to 600000' }).int().min(1000).max(600_000).default(30_000),
   FETCH_ALLOW_HOSTS: z
@@ -207,6 +208,8 @@ export interface Config {
     maxFileBytes: number;
     maxRequestBytes: number;
     concurrency: number;
+    /** A collection gets its HNSW index once it has this many chunks; smaller ones are searched exactly. */
+    vectorIndexMinRows: number;
     /** Server-side folders an admin may ingest from; none by default. */
     folderRoots: string[];
     fetch: { maxBytes: number; timeoutMs: number; allowHosts: string[] };
@@ -278,6 +281,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxFileBytes: bytes(c.INGEST_MAX_FILE_BYTES),
       maxRequestBytes: bytes(c.INGEST_MAX_REQUEST_BYTES),
       concurrency: c.INGEST_CONCURRENCY,
+      vectorIndexMinRows: c.INGEST_VECTOR_INDEX_MIN_ROWS,
       folderRoots: c.INGEST_FOLDER_ROOTS ?? [],
       fetch: { maxBytes: bytes(c.FETCH_MAX_BYTES), timeoutMs: c.FETCH_TIMEOUT_MS, allowHosts: c.FETCH_ALLOW_HOSTS ?? [] },
     },

@@ -49,6 +49,8 @@ it('finishes a 200-document ingest whose worker is SIGKILLed three times, with n
   }
   expect(run.status).toBe('completed');
   expect(run.progress).toMatchObject({ total: 200, done: 200, failed: 0 });
+  // The collection's HNSW index is built once at the end (default threshold: 1,000 chunks).
+  expect(run.progress.vectorIndex).toMatchObject({ status: expectedChunks >= 1000 ? 'built' : 'below_threshold', rows: expectedChunks });
 
   const conn = ctx.orm.em.getConnection();
   const [docs] = await conn.execute(`select count(*)::int as n, count(*) filter (where status = 'ready')::int as ready from documents where collection_id = ?`, [collectionId]);

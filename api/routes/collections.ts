@@ -27,6 +27,8 @@ const collectionBody = z
     description: z.string().max(2000).optional(),
     embeddingModel: z.string().regex(/^[A-Za-z0-9._:/-]{1,200}$/).optional(),
     embeddingDim: z.number().int().min(1).max(16_000).optional(),
+    /** `halfvec` halves the vector index (and search) size at a small precision cost; stored vectors keep full precision. */
+    embeddingType: z.enum(['vector', 'halfvec']).default('vector'),
     chunkSize: z.number().int().min(16).max(8192).default(400),
     chunkOverlap: z.number().int().min(0).max(4000).default(60),
   })
@@ -116,6 +118,7 @@ export function collectionsRoutes({ orm, temporal, config }: AppDeps) {
       description: body.description ?? null,
       embeddingModel: model,
       embeddingDim: dim,
+      embeddingType: body.embeddingType,
       chunkSize: body.chunkSize,
       chunkOverlap: body.chunkOverlap,
     });
@@ -139,6 +142,7 @@ export function collectionsRoutes({ orm, temporal, config }: AppDeps) {
         description: r.description,
         embeddingModel: r.embedding_model,
         embeddingDim: r.embedding_dim,
+        embeddingType: r.embedding_type,
         chunkSize: r.chunk_size,
         chunkOverlap: r.chunk_overlap,
         documentCount: r.document_count,

@@ -56,6 +56,7 @@ export interface PeerResult {
   /** A user would add a vector index afterwards; built once the timed pipeline is done, not in `ms`. */
   hnswIndexMs: number;
   rowsInTable: number;
+  avgChunkChars: number;
 }
 
 export async function runLangChain(opts: {
@@ -97,6 +98,7 @@ export async function runLangChain(opts: {
       stepsMs: { load: t1 - t0, transform: t2 - t1, split: t3 - t2, embed: embeddings.embedMs, store: t4 - t3 - embeddings.embedMs },
       hnswIndexMs,
       rowsInTable,
+      avgChunkChars: chunks.reduce((a, c) => a + c.pageContent.length, 0) / Math.max(1, chunks.length),
     };
   } finally {
     // end() releases the client initialize() took and ends the pool.

@@ -83,6 +83,8 @@ export interface IngestProgress {
   chunks: number;
   /** The most recent failures (capped), with their reasons. */
   failures: Array<{ documentId: string; reason: string }>;
+  /** The collection's vector index after the run (`built`, `exists`, `below_threshold`, `unsupported`, `failed`). */
+  vectorIndex?: { status: string; rows?: number; ms?: number; reason?: string };
 }
 
 export interface IngestDocumentResult {

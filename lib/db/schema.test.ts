@@ -4,6 +4,7 @@ import { setupTestContext, type TestContext } from '../../test/harness';
 import { freePort } from '../process/ports';
 import { startEmbeddedPostgres } from './embedded';
 import { ChunkEntity, CollectionEntity, DocumentEntity } from './entities';
+import { ensureCollectionVectorIndex, vectorIndexName } from '../ingest/vector-index';
 import { migrationsList } from './migrations';
 import { createOrm, migrate, pendingMigrations } from './orm';
 
@@ -62,8 +63,9 @@ describe('schema v1', () => {
     expect(chunks[1]!.headingPath).toEqual(['Notes', 'Part 1']);
   });
 
-  it('answers nearest-neighbour queries through the per-dimension HNSW index', async () => {
+  it("answers nearest-neighbour queries through the collection's own HNSW index", async () => {
     const { collection } = await seedCollection(ctx.tenant.id);
+    await ensureCollectionVectorIndex(ctx.orm.em.fork(), { collectionId: collection.id, embeddingDim: 384, embeddingType: 'vector' }, { minRows: 0 });
     const conn = ctx.orm.em.getConnection();
     const query = `select text from chunks where tenant_id = ? and collection_id = ? and embedding_dim = 384
                    order by embedding::vector(384) <=> ?::vector(384) limit 1`;
@@ -74,11 +76,11 @@ describe('schema v1', () => {
     const plan = await ctx.orm.em.fork().transactional(async (em) => {
       const c = em.getConnection();
       await c.execute('set local enable_seqscan = off', [], 'run', em.getTransactionContext());
-      // The plan of the bare nearest-neighbour search (other files' rows make tenant filters plan differently).
-      const nearest = `select id from chunks where embedding_dim = 384 order by embedding::vector(384) <=> ?::vector(384) limit 5`;
-      return c.execute(`explain ${nearest}`, [probe], 'all', em.getTransactionContext());
+      // Tiny test collections: without this, sorting a btree scan's few rows looks cheaper than the ordered HNSW scan.
+      await c.execute('set local enable_sort = off', [], 'run', em.getTransactionContext());
+      return c.execute(`explain ${query}`, [ctx.tenant.id, collection.id, probe], 'all', em.getTransactionContext());
     });
-    expect(JSON.stringify(plan)).toContain('chunks_embedding_384_hnsw_idx');
+    expect(JSON.stringify(plan)).toContain(vectorIndexName(collection.id));
   });
 
   it('keeps a stemmed full-text vector of every chunk', async () => {

@@ -798,7 +798,8 @@ function preText($: CheerioAPI, pre: El): string {
 
 /** HTML → sections. Used for HTML pages and for DOCX (via mammoth's HTML). */
 function parseHtml(html: string): { title?: string; sections: ParsedSection[] } {
-  const $ = cheerio.load(html);
+  // htmlparser2 (not parse5): about twice as fast on the benchmark corpus, and lenient with the same real-world markup.
+  const $ = cheerio.load(html, { xml: { xmlMode: false, decodeEntities: true } });
   const pageTitle = collapse($('title').first().text());
   $(ALWAYS_DROP).remove();
   const root = contentRoot($);

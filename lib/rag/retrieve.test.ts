@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setupTestContext, type TestContext } from '../../test/harness';
 import { ChunkEntity, CollectionEntity, DocumentEntity } from '../db/entities';
 import { hashEmbedding } from '../llm/providers/local';
-import { queryTerms, retrieveHybrid } from './retrieve';
+import { ensureCollectionVectorIndex, vectorIndexName } from '../ingest/vector-index';
+import { queryTerms, retrieveHybrid, vectorSearchSql } from './retrieve';
 
 let ctx: TestContext;
 afterAll(() => ctx?.close());
@@ -84,6 +85,25 @@ describe('retrieveHybrid', () => {
     expect(hits.every((h) => h.collectionId === mine.collection.id)).toBe(true);
     const none = await retrieveHybrid(ctx.orm.em.fork(), { tenantId: ctx.tenant.id, collectionIds: [theirs.collection.id], query, queryVector: hashEmbedding(query), topK: 10 });
     expect(none).toEqual([]);
+  });
+
+  it("searches each collection through its own HNSW index, and merges them by distance", async () => {
+    const a = await seed(ctx.tenant.id, PASSAGES);
+    const b = await seed(ctx.tenant.id, ['Sockets are endpoints for network communication.', 'The select module waits for I/O completion.']);
+    for (const c of [a, b]) await ensureCollectionVectorIndex(ctx.orm.em.fork(), { collectionId: c.collection.id, embeddingDim: 384, embeddingType: 'vector' }, { minRows: 0 });
+    const query = 'network socket endpoints';
+    const hits = await retrieveHybrid(ctx.orm.em.fork(), { tenantId: ctx.tenant.id, collectionIds: [a.collection.id, b.collection.id], query, queryVector: hashEmbedding(query), topK: 3, mode: 'vector' });
+    expect(hits[0]!.collectionId).toBe(b.collection.id);
+    const search = vectorSearchSql(ctx.tenant.id, [a, b].map((c) => ({ id: c.collection.id, embeddingType: 'vector' as const })), 384, hashEmbedding(query), 10);
+    const plan = await ctx.orm.em.fork().transactional(async (em) => {
+      const c = em.getConnection();
+      await c.execute('set local enable_seqscan = off', [], 'run', em.getTransactionContext());
+      // Tiny test collections: without this, sorting a btree scan's few rows looks cheaper than the ordered HNSW scan.
+      await c.execute('set local enable_sort = off', [], 'run', em.getTransactionContext());
+      return c.execute(`explain ${search.sql}`, search.params, 'all', em.getTransactionContext());
+    });
+    expect(JSON.stringify(plan)).toContain(vectorIndexName(a.collection.id));
+    expect(JSON.stringify(plan)).toContain(vectorIndexName(b.collection.id));
   });
 
   it('refuses a query vector of the wrong dimension', async () => {

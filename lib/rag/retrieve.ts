@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import pgvector from 'pgvector';
 import { badRequest } from '../errors';
+import { searchExpression, type EmbeddingType } from '../ingest/vector-index';
 
 export interface RetrieveOptions {
   tenantId: string;
@@ -49,8 +50,27 @@ export function queryTerms(query: string): string[] {
 }
 
 /**
- * Hybrid retrieval inside one tenant's collections: pgvector cosine distance (through the partial HNSW index of the
- * collections' dimension) and Postgres full text, fused by reciprocal rank.
+ * The nearest-neighbour query over several collections. Each collection has its own HNSW index
+ * (lib/ingest/vector-index.ts), which a query uses only when pinned to that one collection: one sub-select per
+ * collection, merged by distance.
+ */
+export function vectorSearchSql(tenantId: string, collections: Array<{ id: string; embeddingType: EmbeddingType }>, dim: number, queryVector: number[], limit: number) {
+  const vector = pgvector.toSql(queryVector);
+  const parts = collections.map((c) => {
+    const { column, cast } = searchExpression({ embeddingDim: dim, embeddingType: c.embeddingType });
+    return {
+      sql: `(select id, ${column} <=> ?::${cast} as distance from chunks
+              where tenant_id = ? and collection_id = ? and embedding_dim = ${Math.trunc(dim)}
+              order by ${column} <=> ?::${cast} limit ?)`,
+      params: [vector, tenantId, c.id, vector, limit],
+    };
+  });
+  return { sql: `select id from (${parts.map((p) => p.sql).join(' union all ')}) hits order by distance, id limit ?`, params: [...parts.flatMap((p) => p.params), limit] };
+}
+
+/**
+ * Hybrid retrieval inside one tenant's collections: pgvector cosine distance (through each collection's HNSW index)
+ * and Postgres full text, fused by reciprocal rank.
  *
  * The full-text side ranks by an IDF-weighted sum of `ts_rank` per query term (a BM25-like score computed in SQL
  * from the GIN index) instead of one `ts_rank` over the whole query, which has no notion of rare words: "asyncio"
@@ -67,36 +87,27 @@ export async function retrieveHybrid(em: EntityManager, opts: RetrieveOptions): 
   const collections = `{${opts.collectionIds.join(',')}}`;
   const conn = em.getConnection();
 
-  const dims = (await conn.execute(`select distinct embedding_dim as dim from collections where tenant_id = ? and id = any(?::uuid[])`, [
+  const cols = (await conn.execute(`select id, embedding_dim as dim, embedding_type as type from collections where tenant_id = ? and id = any(?::uuid[])`, [
     opts.tenantId,
     collections,
-  ])) as Array<{ dim: number }>;
-  if (dims.length > 1) throw badRequest('mixed_embedding_dimensions', 'The collections use different embedding dimensions; query them one at a time.');
-  if (!dims.length) return [];
-  const dim = dims[0]!.dim;
+  ])) as Array<{ id: string; dim: number; type: EmbeddingType }>;
+  if (new Set(cols.map((c) => c.dim)).size > 1) throw badRequest('mixed_embedding_dimensions', 'The collections use different embedding dimensions; query them one at a time.');
+  if (!cols.length) return [];
+  const dim = cols[0]!.dim;
 
   let vectorHits: Array<{ id: string }> = [];
   if (mode !== 'text') {
     if (opts.queryVector.length !== dim) {
       throw badRequest('embedding_dimension_mismatch', `The query embedding has ${opts.queryVector.length} dimensions; the collections use ${dim}.`);
     }
-    // Iterative scans keep the HNSW index useful under the tenant/collection filter (pgvector ≥ 0.8): without them
-    // the index yields ef_search rows before filtering, and a small tenant among big ones would get few results.
-    vectorHits = await em.transactional(async (tem) => {
+    const search = vectorSearchSql(opts.tenantId, cols.map((c) => ({ id: c.id, embeddingType: c.type })), dim, opts.queryVector, candidates);
+    vectorHits = (await em.transactional(async (tem) => {
       const c = tem.getConnection();
       const tx = tem.getTransactionContext();
-      await c.execute(`set local hnsw.iterative_scan = relaxed_order`, [], 'run', tx);
+      // More candidates than HNSW's default ef_search (40) need a wider search list.
       await c.execute(`set local hnsw.ef_search = ${Math.min(1000, Math.max(40, candidates))}`, [], 'run', tx);
-      return (await c.execute(
-        `select id from chunks
-          where tenant_id = ? and collection_id = any(?::uuid[]) and embedding_dim = ${dim}
-          order by embedding::vector(${dim}) <=> ?::vector(${dim})
-          limit ?`,
-        [opts.tenantId, collections, pgvector.toSql(opts.queryVector), candidates],
-        'all',
-        tx,
-      )) as Array<{ id: string }>;
-    });
+      return c.execute(search.sql, search.params, 'all', tx);
+    })) as Array<{ id: string }>;
   }
 
   let textHits: Array<{ id: string }> = [];

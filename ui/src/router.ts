@@ -27,6 +27,14 @@ export function createAppRouter(): Router {
         props: true,
         meta: { title: (route) => `Run ${String(route.params.workflowId)}` },
       },
+      { path: '/answers', name: 'answers', component: () => import('./pages/answers-page.vue'), meta: { title: 'Answers' } },
+      {
+        path: '/answers/:id',
+        name: 'answer',
+        component: () => import('./pages/answer-page.vue'),
+        props: true,
+        meta: { title: 'Answer' },
+      },
       {
         path: '/:pathMatch(.*)*',
         name: 'not-found',

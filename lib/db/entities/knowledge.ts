@@ -9,6 +9,8 @@ export interface Collection {
   description?: string | null;
   embeddingModel: string;
   embeddingDim: number;
+  /** The type of the collection's HNSW index and searches (lib/ingest/vector-index.ts); stored vectors keep full precision. */
+  embeddingType: Opt<'vector' | 'halfvec'>;
   chunkSize: Opt<number>;
   chunkOverlap: Opt<number>;
   createdAt: Opt<Date>;
@@ -25,6 +27,7 @@ export const CollectionEntity = new EntitySchema<Collection>({
     description: { type: 'text', nullable: true },
     embeddingModel: { type: 'text' },
     embeddingDim: { type: 'integer' },
+    embeddingType: { type: 'text', default: 'vector' },
     chunkSize: { type: 'integer', default: 800 },
     chunkOverlap: { type: 'integer', default: 100 },
     createdAt: { type: 'Date', columnType: 'timestamptz', onCreate: () => new Date() },

@@ -3,6 +3,7 @@ import { Migration20261125000000_initial } from './Migration20261125000000_initi
 import { Migration20261125010000_ingest } from './Migration20261125010000_ingest';
 import { Migration20261125020000_answers } from './Migration20261125020000_answers';
 import { Migration20261125030000_mcp } from './Migration20261125030000_mcp';
+import { Migration20261125040000_vector_indexes } from './Migration20261125040000_vector_indexes';
 
 /** Every migration, in order. Listed explicitly so they load the same from tsx, a bundle or a build. */
 export const migrationsList: MigrationObject[] = [
@@ -10,4 +11,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261125010000_ingest', class: Migration20261125010000_ingest },
   { name: 'Migration20261125020000_answers', class: Migration20261125020000_answers },
   { name: 'Migration20261125030000_mcp', class: Migration20261125030000_mcp },
+  { name: 'Migration20261125040000_vector_indexes', class: Migration20261125040000_vector_indexes },
 ];

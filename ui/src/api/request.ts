@@ -94,6 +94,29 @@ export async function request<T>(path: string, options: RequestOptions = {}): Pr
   return payload as T;
 }
 
+/**
+ * Opens a streamed response (Server-Sent Events) with the session's key and extra headers; failures map to ApiError
+ * exactly like `request`. No timeout: a stream stays open as long as the server has something to say.
+ */
+export async function openStream(path: string, options: { headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<Response> {
+  const key = auth.getApiKey();
+  const headers: Record<string, string> = { accept: 'text/event-stream', ...options.headers };
+  if (key) headers.authorization = `Bearer ${key}`;
+  let response: Response;
+  try {
+    response = await fetch(path, { headers, signal: options.signal, credentials: 'same-origin', cache: 'no-store' });
+  } catch (err) {
+    throw transportError(err, options.signal, 0);
+  }
+  if (!response.ok) {
+    const payload = parseJson(await response.text().catch(() => ''));
+    if (response.status === 401 && key) auth.onUnauthorized();
+    throw errorFromResponse(response, payload);
+  }
+  if (!response.body) throw new ApiError(response.status, 'invalid_response', 'The API answered without a body to stream.');
+  return response;
+}
+
 export function withQuery(path: string, query?: Record<string, QueryValue>): string {
   if (!query) return path;
   const params = new URLSearchParams();

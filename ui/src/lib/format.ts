@@ -79,3 +79,22 @@ export function spanKindName(kind: number): string {
 export function spanStatusName(code: number): string {
   return code === 1 ? 'ok' : code === 2 ? 'error' : 'unset';
 }
+
+/** A 0..1 share as a whole percentage ("83%"); '—' when unknown. */
+export function formatPercent(share: number | null | undefined): string {
+  if (share === null || share === undefined || !Number.isFinite(share)) return '—';
+  return `${Math.round(share * 100)}%`;
+}
+
+/** Model costs are often fractions of a cent: keep enough digits to tell them apart. */
+export function formatUsd(usd: number | null | undefined): string {
+  if (usd === null || usd === undefined || !Number.isFinite(usd)) return '—';
+  if (usd === 0) return '$0';
+  if (usd < 0.01) return `$${usd.toPrecision(2)}`;
+  return `$${usd.toFixed(usd < 1 ? 4 : 2)}`;
+}
+
+const integer = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
+export function formatCount(n: number | null | undefined): string {
+  return n === null || n === undefined || !Number.isFinite(n) ? '—' : integer.format(n);
+}
