@@ -129,4 +129,13 @@ describe('answers (scripted OpenAI-compatible model)', () => {
     }
     expect(done).toMatchObject({ status: 'abstained', answer: ABSTAIN_TEXT, result: { review: { timedOut: true } } });
   });
+
+  it('marks an answer whose run was terminated as failed, and ends its event stream', async () => {
+    scriptModel(server, { generate: [(r) => `The default pickle protocol in Python 3.11 is protocol 4 [${passageWith(r, PROTOCOL)}].`] });
+    const held = (await ask('What is the default pickle protocol?', { groundingMethod: 'deterministic', policy: 'review' })).body!;
+    expect(held.status).toBe('pending_review');
+    await ctx.client.workflow.getHandle(held.workflowId).terminate('operator stopped it');
+    const after = await api.request('GET', `/v1/answers/${held.id}`, { key: ctx.tenant.key });
+    expect(after.body).toMatchObject({ status: 'failed', result: { error: expect.stringContaining('terminated') } });
+  });
 });

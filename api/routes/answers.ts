@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { ANSWER_DEFAULTS, durationMs, workflowIds, type AnswerInput, type AnswerOptions, type AnswerState, type GroundingReport, type HistoryMessage, type SearchHit, type SearchInput } from '../../lib/contracts';
 import { AnswerEntity, CollectionEntity, ConversationEntity, MessageEntity, type AnswerRecord } from '../../lib/db/entities';
 import { AppError, badRequest, notFound } from '../../lib/errors';
+import { appendRunEvents } from '../../lib/events/run-events';
 import type { AppDeps } from '../app';
 import type { AuthState } from '../auth/middleware';
 import { startRun } from '../runs/start';
@@ -140,12 +141,26 @@ export function answersRoutes({ orm, temporal, config }: AppDeps) {
     }
   }
 
+  /**
+   * The live state of an unfinished answer. A run that ended without writing its record (terminated, timed out: no
+   * workflow code ran to say so) is reconciled here: the record becomes `failed` and SSE clients get `failed`.
+   */
   async function live(a: AnswerRecord): Promise<AnswerState | undefined> {
     if (a.status !== 'running' && a.status !== 'pending_review') return undefined;
-    return temporal.workflow
-      .getHandle(a.workflowId)
-      .query<AnswerState>('state')
-      .catch(() => undefined);
+    const handle = temporal.workflow.getHandle(a.workflowId);
+    const described = await handle.describe().catch(() => null);
+    if (described && described.status.name !== 'RUNNING') {
+      const em = orm.em.fork();
+      const fresh = await em.findOne(AnswerEntity, { id: a.id, tenantId: a.tenantId });
+      if (fresh && (fresh.status === 'running' || fresh.status === 'pending_review')) {
+        const message = `The run ended (${described.status.name.toLowerCase()}) without a result.`;
+        await em.nativeUpdate(AnswerEntity, { id: a.id, tenantId: a.tenantId, status: fresh.status }, { status: 'failed', result: { error: message }, completedAt: new Date() });
+        await appendRunEvents(em, a.tenantId, a.workflowId, [{ type: 'failed', data: { message } }]);
+        Object.assign(a, { status: 'failed', result: { error: message } });
+      }
+      return undefined;
+    }
+    return handle.query<AnswerState>('state').catch(() => undefined);
   }
 
   const waitParam = (q: unknown) => {
@@ -157,8 +172,9 @@ export function answersRoutes({ orm, temporal, config }: AppDeps) {
 
   async function respond(ctx: { status: number; body: unknown }, tenantId: string, id: string, waitMs: number, waitingOn?: ReadonlyArray<AnswerRecord['status']>) {
     const a = waitMs ? await waitForAnswer(tenantId, id, waitMs, waitingOn) : await ownAnswer(tenantId, id);
+    const state = await live(a);
     ctx.status = a.status === 'running' ? 202 : 200;
-    ctx.body = publicAnswer(a, await live(a));
+    ctx.body = publicAnswer(a, state);
   }
 
   router.post('/answers', async (ctx) => {
