@@ -6,6 +6,7 @@ import {
   continueAsNew,
   defineQuery,
   defineUpdate,
+  executeChild,
   isCancellation,
   proxyActivities,
   setHandler,
@@ -15,17 +16,24 @@ import type { createActivities } from '../activities';
 import type { AgentModelTurnResult } from '../activities/agent';
 import {
   AGENT_FAILURES,
+  ANSWER_DEFAULTS,
   NON_RETRYABLE_LLM_FAILURES,
+  SEARCH_ATTRIBUTES,
   taskQueues,
+  workflowIds,
   type AgentCarry,
   type AgentMessage,
   type AgentRunInput,
   type AgentRunResult,
   type AgentState,
   type AgentToolCallOutcome,
+  type AgentTool,
   type AgentToolTraceEntry,
+  type AnswerResult,
+  type SearchHit,
   type ToolApprovalInput,
 } from '../lib/contracts';
+import type { answer, searchKnowledge } from './answer';
 
 type Activities = ReturnType<typeof createActivities>;
 
@@ -46,6 +54,11 @@ const { resolveAgentTools } = proxyActivities<Activities>({
 
 /** The live state of a run: turns, usage, the call waiting for a person, the tool trace. */
 export const agentStateQuery = defineQuery<AgentState>('agentState');
+const { prepareKbToolCall } = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumAttempts: 5 },
+});
+
 /** A person's decision on the call in `pendingApproval` (its callId); refused when no such call waits. */
 export const approveToolCall = defineUpdate<{ callId: string; approved: boolean }, [ToolApprovalInput]>('approveToolCall');
 
@@ -62,6 +75,34 @@ function untrustedToolResult(tool: string, outcome: AgentToolCallOutcome, text: 
 }
 
 const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n)}…` : s);
+
+/** Search hits for the model: where each passage is from, and its text cut short (kb_ask reads more when needed). */
+function searchToolText(hits: SearchHit[]): string {
+  if (!hits.length) return JSON.stringify({ hits: [], note: 'Nothing in the collections matches the query.' });
+  return JSON.stringify({
+    hits: hits.map((h, i) => ({
+      n: i + 1,
+      source: h.source,
+      ...(h.documentTitle ? { title: h.documentTitle } : {}),
+      heading: h.headingPath.join(' > '),
+      ...(h.page !== null ? { page: h.page } : {}),
+      score: Math.round(h.score * 1e4) / 1e4,
+      collectionId: h.collectionId,
+      text: clip(h.text.replace(/\s+/g, ' ').trim(), 800),
+    })),
+  });
+}
+
+/** An answer for the model: the text with its [n] markers, what each marker cites, and how well it is grounded. */
+function answerToolText(a: AnswerResult): string {
+  return JSON.stringify({
+    answerId: a.answerId,
+    status: a.status,
+    answer: a.answer,
+    groundingScore: a.grounding ? Math.round(a.grounding.score * 1e3) / 1e3 : null,
+    citations: a.citations.map((c) => ({ n: c.n, source: c.source, ...(c.documentTitle ? { title: c.documentTitle } : {}), heading: c.headingPath.join(' > '), ...(c.page !== null ? { page: c.page } : {}) })),
+  });
+}
 
 /**
  * An agent: the model is asked with the run's pinned tools; each tool call runs as an activity on the `tools` task
@@ -168,6 +209,7 @@ export async function agent(input: AgentRunInput): Promise<AgentRunResult> {
       return done('invalid', 'The arguments are not valid JSON; send a JSON object matching the input schema.');
     }
     if (!args || typeof args !== 'object' || Array.isArray(args)) return done('invalid', 'The arguments must be a JSON object.');
+    if (tool.builtin) return runKbToolCall(tool, args as Record<string, unknown>, callKey, done);
 
     if (tool.sensitive) {
       state.pendingApproval = {
@@ -214,6 +256,48 @@ export async function agent(input: AgentRunInput): Promise<AgentRunResult> {
       const cause = e instanceof ActivityFailure && e.cause instanceof ApplicationFailure ? e.cause.message : (e as Error).message;
       return await done('failed', `The call failed: ${cause}`);
     }
+  };
+
+  /**
+   * A knowledge-base call as a child workflow on the main queue: its own durable, visible run, named after this run
+   * and the call so a retried or replayed call is the same child. Read-only, so it needs no approval or ledger.
+   */
+  const runKbToolCall = async (tool: AgentTool, args: Record<string, unknown>, callKey: string, done: (outcome: AgentToolCallOutcome, text: string, truncated?: boolean) => Promise<string>): Promise<string> => {
+    const plan = await prepareKbToolCall({ tenantId: input.tenantId, workflowId: info.workflowId, callKey, tool: tool.builtin!, arguments: args, defaultCollectionIds: input.collectionIds });
+    if (!plan.ok) return done(plan.outcome, plan.message);
+    const searchAttributes = (kind: 'search' | 'answer') => [
+      { key: SEARCH_ATTRIBUTES.TenantId, value: input.tenantId },
+      { key: SEARCH_ATTRIBUTES.RunKind, value: kind },
+      { key: SEARCH_ATTRIBUTES.CollectionId, value: plan.collectionIds[0]! },
+    ];
+    let text: string;
+    try {
+      if (tool.builtin === 'kb/search') {
+        const runKey = info.workflowId.slice(workflowIds.agent(input.tenantId, '').length);
+        const hits = await executeChild<typeof searchKnowledge>('searchKnowledge', {
+          workflowId: workflowIds.search(input.tenantId, `agent-${runKey}-${callKey}`),
+          taskQueue: info.taskQueue,
+          args: [{ tenantId: input.tenantId, collectionIds: plan.collectionIds, query: plan.text, topK: plan.topK, mode: 'hybrid' }],
+          typedSearchAttributes: searchAttributes('search'),
+        });
+        text = searchToolText(hits);
+      } else {
+        const result = await executeChild<typeof answer>('answer', {
+          workflowId: workflowIds.answer(input.tenantId, plan.answerId!),
+          taskQueue: info.taskQueue,
+          args: [{ tenantId: input.tenantId, answerId: plan.answerId!, question: plan.text, collectionIds: plan.collectionIds, options: ANSWER_DEFAULTS }],
+          typedSearchAttributes: searchAttributes('answer'),
+        });
+        text = answerToolText(result);
+      }
+    } catch (e) {
+      if (isCancellation(e)) throw e;
+      // ChildWorkflowFailure → the child's ApplicationFailure (or its activity's failure): the innermost reason.
+      let reason = e as Error;
+      while (reason.cause instanceof Error) reason = reason.cause;
+      return done('failed', `The call failed: ${reason.message}`);
+    }
+    return text.length > plan.resultMaxChars ? done('ok', text.slice(0, plan.resultMaxChars), true) : done('ok', text);
   };
 
   try {

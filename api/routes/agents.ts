@@ -1,7 +1,8 @@
 import { Router } from '@koa/router';
 import { WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { z } from 'zod';
-import { AGENT_DEFAULTS, AGENT_LIMITS, SEARCH_ATTRIBUTES, workflowIds, type AgentRunInput, type AgentRunResult, type AgentState } from '../../lib/contracts';
+import { AGENT_DEFAULTS, AGENT_LIMITS, resolveKbToolRefs, SEARCH_ATTRIBUTES, workflowIds, type AgentRunInput, type AgentRunResult, type AgentState } from '../../lib/contracts';
+import { CollectionEntity } from '../../lib/db/entities';
 import { AppError, badRequest, notFound } from '../../lib/errors';
 import { resolveAgentTools } from '../../lib/mcp/registry';
 import { agentStateQuery, approveToolCall } from '../../workflows/agent';
@@ -15,6 +16,8 @@ const startBody = z
     goal: z.string().trim().min(1).max(20_000),
     instructions: z.string().max(20_000).optional(),
     tools: z.array(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}\/(\*|[^\s/]{1,128})$/, 'must be server/tool or server/*')).max(AGENT_LIMITS.maxTools).default([]),
+    /** The collections `kb/search` and `kb/ask` use when the model names none; required with those tools. */
+    collectionIds: z.array(z.uuid({ error: 'must be a UUID' })).min(1).max(20).optional(),
     budgets: z
       .object({
         maxTurns: z.number().int().min(1).max(AGENT_LIMITS.maxTurns),
@@ -59,8 +62,21 @@ export function agentsRoutes({ orm, temporal, config }: AppDeps) {
     const body = startBody.parse(ctx.request.body ?? {});
     const { tenantId } = ctx.state.principal;
     // Checked here too so a bad tool list is a 400 now, not a failed run later; the run pins its own copy.
-    const { problems } = await resolveAgentTools(orm, tenantId, body.tools, config.mcp.callTimeoutMs);
+    const kb = resolveKbToolRefs(body.tools);
+    const mcp = kb.mcpRefs.length ? await resolveAgentTools(orm, tenantId, kb.mcpRefs, config.mcp.callTimeoutMs) : { problems: [] };
+    const problems = [...kb.problems, ...mcp.problems];
     if (problems.length) throw badRequest('agent_tool_unavailable', `Tools not available: ${problems.map((p) => `${p.ref} (${p.problem})`).join('; ')}`, problems);
+    if (kb.tools.length && !body.collectionIds) {
+      throw badRequest('collection_ids_required', 'The knowledge-base tools (kb/...) need the collections to use: send collectionIds.');
+    }
+    if (body.collectionIds) {
+      const found = await orm.em.fork().find(CollectionEntity, { tenantId, id: { $in: body.collectionIds } });
+      const missing = body.collectionIds.find((id) => !found.some((c) => c.id === id));
+      if (missing) throw new AppError({ code: 'collection_not_found', message: `Collection ${missing} was not found.`, status: 404, category: 'not_found' });
+      if (new Set(found.map((c) => `${c.embeddingModel}/${c.embeddingDim}`)).size > 1) {
+        throw badRequest('mixed_embedding_models', 'The collections use different embedding models; use them in separate runs.');
+      }
+    }
     const workflowId = workflowIds.agent(tenantId, body.id ?? crypto.randomUUID());
     ctx.state.workflowId = workflowId;
     const input: AgentRunInput = {
@@ -68,6 +84,7 @@ export function agentsRoutes({ orm, temporal, config }: AppDeps) {
       goal: body.goal,
       ...(body.instructions ? { instructions: body.instructions } : {}),
       tools: body.tools,
+      ...(body.collectionIds ? { collectionIds: [...new Set(body.collectionIds)] } : {}),
       budgets: { ...AGENT_DEFAULTS.budgets, ...body.budgets },
       approvalTimeoutMs: body.approvalTimeoutMs,
       turnsPerRun: body.turnsPerRun,

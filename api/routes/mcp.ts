@@ -1,3 +1,4 @@
+import { KB_SERVER } from '../../lib/contracts';
 import { Router } from '@koa/router';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { z } from 'zod';
@@ -9,7 +10,7 @@ import { createSecretResolver, isSecretRef } from '../../lib/secrets';
 import type { AppDeps } from '../app';
 import { requireRole, type AuthState } from '../auth/middleware';
 
-const serverName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'must be 1-32 of a-z, 0-9, _ and -, starting with a letter or digit');
+const serverName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'must be 1-32 of a-z, 0-9, _ and -, starting with a letter or digit').refine((n) => n !== KB_SERVER, { message: `"${KB_SERVER}" is reserved for the built-in knowledge-base tools` });
 const headerName = z.string().regex(/^[A-Za-z0-9-]{1,100}$/);
 // Header values that look like credentials must be secret references: the database never holds the secret.
 const credentialHeader = /authorization|token|key|secret|cookie|password/i;

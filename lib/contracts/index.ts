@@ -136,6 +136,8 @@ export interface AgentTool {
   idempotent: boolean;
   timeoutMs: number;
   maxAttempts: number;
+  /** A built-in tool run by the platform (as a child workflow) instead of an MCP server. */
+  builtin?: KbToolRef;
 }
 
 /** A model-visible message (same shape as the LLM gateway's ChatMessage, repeated here to stay workflow-safe). */
@@ -213,8 +215,10 @@ export interface AgentRunInput {
   goal: string;
   /** Extra system instructions, placed before the platform's own rules about tool results. */
   instructions?: string;
-  /** `server/tool` or `server/*` (every approved tool of the server). */
+  /** `server/tool` or `server/*` (every approved tool of the server); `kb/search`, `kb/ask`, `kb/*` are built in. */
   tools: string[];
+  /** The collections the knowledge-base tools use when the model names none (required with them by the API). */
+  collectionIds?: string[];
   budgets: AgentBudgets;
   approvalTimeoutMs: number;
   turnsPerRun: number;
@@ -267,6 +271,82 @@ export interface AgentToolCallResult {
   truncated: boolean;
   fromLedger: boolean;
 }
+
+/** Built-in knowledge-base tools: no MCP server, each call is a child workflow (`searchKnowledge`, `answer`). */
+export const KB_SERVER = 'kb';
+export type KbToolRef = 'kb/search' | 'kb/ask';
+
+const kbTool = (ref: KbToolRef, description: string, inputSchema: Record<string, unknown>): AgentTool => ({
+  alias: ref.replace('/', '_'),
+  serverId: '',
+  serverName: KB_SERVER,
+  toolName: ref.slice(KB_SERVER.length + 1),
+  description,
+  inputSchema,
+  // Versioned by hand: built-ins change only with a release, and the history keeps the copy a run pinned.
+  definitionHash: `builtin:${ref}:v1`,
+  sensitive: false,
+  idempotent: true,
+  timeoutMs: 10 * 60_000,
+  maxAttempts: 1,
+  builtin: ref,
+});
+
+const collectionIdsSchema = {
+  type: 'array',
+  items: { type: 'string', format: 'uuid' },
+  maxItems: 20,
+  description: 'Collection ids to use. Leave this out to use the collections this run was given.',
+};
+
+export const KB_TOOLS: Record<KbToolRef, AgentTool> = {
+  'kb/search': kbTool(
+    'kb/search',
+    "Search the user's knowledge base (documents ingested into BeyondCloud collections) for passages relevant to a query. Returns the best-matching passages, each with its source document, heading path, page and score, as JSON. Use it to find where something is written or to read the exact wording; it does not compose an answer. Read-only.",
+    {
+      type: 'object',
+      properties: {
+        query: { type: 'string', description: 'What to look for: a question, a phrase or keywords.' },
+        collectionIds: collectionIdsSchema,
+        topK: { type: 'integer', minimum: 1, maximum: 20, description: 'How many passages to return (default 5).' },
+      },
+      required: ['query'],
+      additionalProperties: false,
+    },
+  ),
+  'kb/ask': kbTool(
+    'kb/ask',
+    "Ask a question of the user's knowledge base. BeyondCloud retrieves passages, writes an answer with [n] citation markers and checks every claim against the passages. Returns JSON: status ('answered', or 'abstained' when the documents do not support an answer: then do not make one up), the answer text, its citations (n, source, heading, page) and the grounding score (the supported share of claims, 0 to 1). Read-only; takes a few seconds.",
+    {
+      type: 'object',
+      properties: {
+        question: { type: 'string', description: 'A complete, standalone question.' },
+        collectionIds: collectionIdsSchema,
+      },
+      required: ['question'],
+      additionalProperties: false,
+    },
+  ),
+};
+
+/** Splits a run's refs into the built-in `kb/...` tools and the MCP refs; an unknown `kb/...` ref is a problem. */
+export function resolveKbToolRefs(refs: string[]): { tools: AgentTool[]; mcpRefs: string[]; problems: Array<{ ref: string; problem: string }> } {
+  const tools = new Map<string, AgentTool>();
+  const mcpRefs: string[] = [];
+  const problems: Array<{ ref: string; problem: string }> = [];
+  for (const ref of refs) {
+    if (!ref.startsWith(`${KB_SERVER}/`)) mcpRefs.push(ref);
+    else if (ref === `${KB_SERVER}/*`) for (const t of Object.values(KB_TOOLS)) tools.set(t.alias, t);
+    else if (ref in KB_TOOLS) tools.set(KB_TOOLS[ref as KbToolRef].alias, KB_TOOLS[ref as KbToolRef]);
+    else problems.push({ ref, problem: `no such built-in tool (${Object.keys(KB_TOOLS).join(', ')})` });
+  }
+  return { tools: [...tools.values()], mcpRefs, problems };
+}
+
+/** What the activity before a knowledge-base call decided: the checked arguments, or why the call is refused. */
+export type KbToolCallPlan =
+  | { ok: true; collectionIds: string[]; text: string; topK: number; answerId?: string; resultMaxChars: number }
+  | { ok: false; outcome: 'invalid' | 'refused'; message: string };
 
 /** Failure types of agent runs and tool calls (ApplicationFailure.type). */
 export const AGENT_FAILURES = {

@@ -265,6 +265,9 @@ describe('the agents and MCP API', () => {
     expect(stdio.body!.error.code).toBe('mcp_stdio_not_allowed');
     const command = await api.request('POST', '/v1/mcp/servers', { key: key(), body: { name: 'shell', transport: 'stdio', command: '/bin/sh' } });
     expect(command.status).toBe(400);
+    const reserved = await api.request('POST', '/v1/mcp/servers', { key: key(), body: { name: 'kb', transport: 'http', url: counting.url } });
+    expect(reserved.status).toBe(400);
+    expect(JSON.stringify(reserved.body)).toMatch(/reserved for the built-in knowledge-base tools/);
     const literal = await api.request('POST', '/v1/mcp/servers', { key: key(), body: { name: 'x', transport: 'http', url: counting.url, headers: { Authorization: 'Bearer abc' } } });
     expect(literal.status).toBe(400);
     const metadata = await api.request('POST', '/v1/mcp/servers', { key: key(), body: { name: 'meta', transport: 'http', url: 'http://169.254.169.254/mcp' } });
