@@ -113,28 +113,30 @@ export async function retrieveHybrid(em: EntityManager, opts: RetrieveOptions): 
   let textHits: Array<{ id: string }> = [];
   const terms = queryTerms(opts.query);
   if (mode !== 'vector' && terms.length) {
+    // Every CTE is MATERIALIZED so each runs once per query: inlined, the per-term document counts would be
+    // recomputed for every matching chunk (seconds per question on a few thousand chunks).
     textHits = (await conn.execute(
-      `with scope as (
-         select id, tsv from chunks where tenant_id = ? and collection_id = any(?::uuid[])
+      `with useful as materialized (
+         select distinct on (q::text) q from (select to_tsquery('english', t) as q from unnest(?::text[]) as t) terms where numnode(q) > 0
        ),
-       terms as (
-         select to_tsquery('english', t) as q from unnest(?::text[]) as t
+       matches as materialized (
+         select id, tsv from chunks
+          where tenant_id = ? and collection_id = any(?::uuid[]) and tsv @@ to_tsquery('english', ?)
        ),
-       useful as (
-         select distinct on (q::text) q from terms where numnode(q) > 0
+       df as materialized (
+         select u.q, count(m.id)::float8 as n from useful u join matches m on m.tsv @@ u.q group by u.q
        ),
-       total as (select count(*)::float8 as n from scope),
-       df as (
-         select u.q, (select count(*) from scope s where s.tsv @@ u.q)::float8 as n from useful u
+       total as materialized (
+         select count(*)::float8 as n from chunks where tenant_id = ? and collection_id = any(?::uuid[])
        )
-       select s.id
-         from scope s
-         join df on s.tsv @@ df.q
+       select m.id
+         from matches m
+         join df on m.tsv @@ df.q
          cross join total
-        group by s.id
-        order by sum(ln(1 + (total.n - df.n + 0.5) / (df.n + 0.5)) * ts_rank(s.tsv, df.q, 1)) desc, s.id
+        group by m.id
+        order by sum(ln(1 + (total.n - df.n + 0.5) / (df.n + 0.5)) * ts_rank(m.tsv, df.q, 1)) desc, m.id
         limit ?`,
-      [opts.tenantId, collections, `{${terms.join(',')}}`, candidates],
+      [`{${terms.join(',')}}`, opts.tenantId, collections, terms.join(' | '), opts.tenantId, collections, candidates],
     )) as Array<{ id: string }>;
   }
 
