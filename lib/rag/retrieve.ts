@@ -113,15 +113,21 @@ export async function retrieveHybrid(em: EntityManager, opts: RetrieveOptions): 
   let textHits: Array<{ id: string }> = [];
   const terms = queryTerms(opts.query);
   if (mode !== 'vector' && terms.length) {
+    // Query terms are the question's words split at punctuation (so "lru_cache" finds "lru" and "cache") and the
+    // parser's own tokens of it (so "functools.lru_cache", one token in a stored tsvector, matches itself).
     // Every CTE is MATERIALIZED so each runs once per query: inlined, the per-term document counts would be
     // recomputed for every matching chunk (seconds per question on a few thousand chunks).
     textHits = (await conn.execute(
       `with useful as materialized (
-         select distinct on (q::text) q from (select to_tsquery('english', t) as q from unnest(?::text[]) as t) terms where numnode(q) > 0
+         select distinct on (q::text) q from (
+           select to_tsquery('english', t) as q from unnest(?::text[]) as t
+           union all
+           select quote_literal(lexeme)::tsquery from unnest(to_tsvector('english', ?))
+         ) terms where numnode(q) > 0
        ),
        matches as materialized (
          select id, tsv from chunks
-          where tenant_id = ? and collection_id = any(?::uuid[]) and tsv @@ to_tsquery('english', ?)
+          where tenant_id = ? and collection_id = any(?::uuid[]) and tsv @@ (select string_agg(q::text, ' | ')::tsquery from useful)
        ),
        df as materialized (
          select u.q, count(m.id)::float8 as n from useful u join matches m on m.tsv @@ u.q group by u.q
@@ -136,7 +142,7 @@ export async function retrieveHybrid(em: EntityManager, opts: RetrieveOptions): 
         group by m.id
         order by sum(ln(1 + (total.n - df.n + 0.5) / (df.n + 0.5)) * ts_rank(m.tsv, df.q, 1)) desc, m.id
         limit ?`,
-      [`{${terms.join(',')}}`, opts.tenantId, collections, terms.join(' | '), opts.tenantId, collections, candidates],
+      [`{${terms.join(',')}}`, opts.query, opts.tenantId, collections, opts.tenantId, collections, candidates],
     )) as Array<{ id: string }>;
   }
 
