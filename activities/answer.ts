@@ -13,6 +13,7 @@ import type { Orm } from '../lib/db/orm';
 import { appendRunEvents, RunEventBuffer, type NewRunEvent } from '../lib/events/run-events';
 import type { LlmCallContext, LlmGateway } from '../lib/llm/gateway';
 import { splitClaims } from '../lib/rag/claims';
+import { AppError } from '../lib/errors';
 import { assembleContext } from '../lib/rag/context';
 import { checkClaimDeterministic } from '../lib/rag/grounding';
 import { buildJudgeMessages, JUDGE_RESPONSE_FORMAT, JudgeOutputError, parseJudgeOutput } from '../lib/rag/judge';
@@ -39,6 +40,16 @@ function inActivity<T>(tenantId: string, fn: (ctx: LlmCallContext) => Promise<T>
   return withHeartbeat(() =>
     fn({ tenantId, workflowId: workflowExecution?.workflowId, runId: workflowExecution?.runId, activityId, attempt, signal: activity.cancellationSignal }),
   );
+}
+
+/** Bad input found inside an activity (an AppError with a 4xx status) fails the step at once: retrying cannot fix it. */
+async function nonRetryableOnBadInput<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof AppError && e.status < 500) throw ApplicationFailure.create({ type: e.code, message: e.message, nonRetryable: true });
+    throw e;
+  }
 }
 
 function currentWorkflowId(): string {
@@ -105,19 +116,17 @@ export function createAnswerActivities({ orm, llm }: AnswerActivityDeps) {
       topK: number;
       maxContextTokens: number;
     }): Promise<{ passages: ContextPassage[]; retrieved: number }> {
-      const chunks = await retrieveHybrid(orm.em.fork(), {
-        tenantId: input.tenantId,
-        collectionIds: input.collectionIds,
-        query: input.query,
-        queryVector: input.vector,
-        topK: input.topK,
-      });
+      const chunks = await nonRetryableOnBadInput(() =>
+        retrieveHybrid(orm.em.fork(), { tenantId: input.tenantId, collectionIds: input.collectionIds, query: input.query, queryVector: input.vector, topK: input.topK }),
+      );
       return { passages: assembleContext(chunks, input.maxContextTokens), retrieved: chunks.length };
     },
 
     /** Plain hybrid search (no generation): the top chunks with their scores and ranks. */
     async searchChunks(input: { tenantId: string; collectionIds: string[]; query: string; vector: number[]; topK: number; mode?: 'hybrid' | 'vector' | 'text' }): Promise<RetrievedChunk[]> {
-      return retrieveHybrid(orm.em.fork(), { tenantId: input.tenantId, collectionIds: input.collectionIds, query: input.query, queryVector: input.vector, topK: input.topK, mode: input.mode });
+      return nonRetryableOnBadInput(() =>
+        retrieveHybrid(orm.em.fork(), { tenantId: input.tenantId, collectionIds: input.collectionIds, query: input.query, queryVector: input.vector, topK: input.topK, mode: input.mode }),
+      );
     },
 
     /** Optional: the model reorders the passages. Skipped (unchanged) without a model or on an unusable ranking. */
@@ -179,6 +188,9 @@ export function createAnswerActivities({ orm, llm }: AnswerActivityDeps) {
       method: GroundingMethod;
       model?: string;
     }): Promise<GroundingReport> {
+      if (input.method === 'llm' && !hasModel('judge')) {
+        throw ApplicationFailure.create({ type: 'judge_not_configured', message: 'An LLM judge was asked for, but no judge model is configured (LLM_PROVIDER is local).', nonRetryable: true });
+      }
       const useLlm = input.method === 'llm' || (input.method === 'auto' && hasModel('judge'));
       if (!useLlm) return report(groundDeterministic(input.answer, input.passages), input.threshold, 'deterministic');
       const claims = splitClaims(input.answer).map((c) => c.text);
@@ -240,7 +252,7 @@ export function createAnswerActivities({ orm, llm }: AnswerActivityDeps) {
         );
         await conn.execute(`update conversations set updated_at = now() where id = ? and tenant_id = ?`, [input.conversationId, input.tenantId]);
       }
-      const done = (await conn.execute(`select 1 from run_events where workflow_id = ? and type = 'result' limit 1`, [result.workflowId])) as unknown[];
+      const done = (await conn.execute(`select 1 from run_events where tenant_id = ? and workflow_id = ? and type = 'result' limit 1`, [input.tenantId, result.workflowId])) as unknown[];
       if (!done.length) await appendRunEvents(em, input.tenantId, result.workflowId, [{ type: 'result', data: result }]);
       return result;
     },
@@ -249,7 +261,9 @@ export function createAnswerActivities({ orm, llm }: AnswerActivityDeps) {
     async failAnswer(input: { tenantId: string; answerId: string; workflowId: string; message: string }): Promise<void> {
       const em = orm.em.fork();
       await em.nativeUpdate(AnswerEntity, { id: input.answerId, tenantId: input.tenantId }, { status: 'failed', result: { error: input.message }, completedAt: new Date() });
-      await appendRunEvents(em, input.tenantId, input.workflowId, [{ type: 'failed', data: { message: input.message } }]);
+      // A retried attempt (or a replayed one) must not end the stream twice.
+      const ended = (await em.getConnection().execute(`select 1 from run_events where tenant_id = ? and workflow_id = ? and type in ('result', 'failed') limit 1`, [input.tenantId, input.workflowId])) as unknown[];
+      if (!ended.length) await appendRunEvents(em, input.tenantId, input.workflowId, [{ type: 'failed', data: { message: input.message } }]);
     },
   };
 }

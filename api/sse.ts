@@ -54,11 +54,12 @@ export async function streamRunEvents(ctx: Context, opts: StreamRunEventsOptions
       if (now - idleSince > 1_000 && now - checkedAt > 2_000 && ((checkedAt = now), await opts.isClosed())) {
         // One more read: the terminal event may have been written just before the run closed.
         const last = await readRunEvents(opts.orm.em.fork(), opts.tenantId, opts.workflowId, after);
-        for (const e of last) session.push(e.data, e.type, String(e.id));
+        for (const e of last) if (connected) session.push(e.data, e.type, String(e.id));
         if (!last.some((e) => TERMINAL_EVENT_TYPES.has(e.type)) && connected) session.push({ reason: 'the run has ended' }, 'end');
         return;
       }
-      await new Promise((r) => setTimeout(r, pollMs));
+      // Idle (a run waiting for review can wait days): poll less often the longer nothing happens, up to 2 s.
+      await new Promise((r) => setTimeout(r, Math.min(2_000, pollMs * Math.max(1, Math.floor((Date.now() - idleSince) / 5_000)))));
     }
   } finally {
     if (!ctx.res.writableEnded) ctx.res.end();

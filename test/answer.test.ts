@@ -137,5 +137,11 @@ describe('answers (local provider)', () => {
     expect(res.body!.error.code).toBeTruthy();
     const review = await api.request('POST', `/v1/answers/${crypto.randomUUID()}/review`, { key: ctx.tenant.key, body: { decision: 'approve' } });
     expect(review.status).toBe(404);
+    // An LLM judge without a model is a configuration mismatch the caller can fix: 400 at once, not retries then 500.
+    const judge = await api.request('POST', '/v1/answers', { key: ctx.tenant.key, body: { question: 'x?', collectionIds: [collectionId], groundingMethod: 'llm' } });
+    expect(judge.status).toBe(400);
+    expect(judge.body!.error.code).toBe('judge_not_configured');
+    const grounding = await api.request('POST', '/v1/grounding', { key: ctx.tenant.key, body: { answer: 'x', contexts: ['y'], method: 'llm' } });
+    expect(grounding.body!.error.code).toBe('judge_not_configured');
   });
 });

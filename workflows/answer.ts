@@ -43,6 +43,8 @@ const retry = {
 };
 // Model calls heartbeat every second: a dead worker is noticed in 20 s and the step retried elsewhere.
 const quick = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', heartbeatTimeout: '20 seconds', retry });
+// Database-only steps do not heartbeat: a heartbeat timeout would fail a slow query that is still running.
+const db = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', retry });
 const model = proxyActivities<Activities>({ startToCloseTimeout: '10 minutes', heartbeatTimeout: '20 seconds', retry });
 const local = proxyLocalActivities<Activities>({ startToCloseTimeout: '15 seconds', retry: { maximumAttempts: 5 } });
 
@@ -70,7 +72,7 @@ export async function answer(input: AnswerInput): Promise<AnswerResult> {
     },
     {
       validator: (r) => {
-        if (state.phase !== 'pending_review' || review) throw new Error('This answer is not waiting for review.');
+        if (!state.pendingReview || review) throw new Error('This answer is not waiting for review.');
         if (r?.decision !== 'approve' && r?.decision !== 'reject') throw new Error('decision must be "approve" or "reject".');
       },
     },
@@ -110,7 +112,7 @@ export async function answer(input: AnswerInput): Promise<AnswerResult> {
     const { vector } = await step('embed', () => quick.embedQuestion({ tenantId, collectionIds: input.collectionIds, text: query }));
     let { passages } = await step(
       'retrieve',
-      () => quick.retrieveContext({ tenantId, collectionIds: input.collectionIds, query, vector, topK: options.topK, maxContextTokens: options.maxContextTokens }),
+      () => db.retrieveContext({ tenantId, collectionIds: input.collectionIds, query, vector, topK: options.topK, maxContextTokens: options.maxContextTokens }),
       (r) => ({ retrieved: r.retrieved, passages: r.passages.length, tokens: r.passages.reduce((s, p) => s + p.tokens, 0) }),
     );
     if (options.rerank && passages.length > 1) {
@@ -160,8 +162,10 @@ export async function answer(input: AnswerInput): Promise<AnswerResult> {
       if (!grounding.passed && options.policy === 'review') {
         const waitMs = durationMs(options.reviewTimeout) ?? 24 * 3_600_000;
         const deadline = new Date(Date.now() + waitMs).toISOString();
+        // The update is accepted from here on, before the record says so: a reviewer who sees it never gets a 409.
         state.pendingReview = { answer: gen.text, grounding, deadline };
-        await quick.markAnswerPendingReview({ tenantId, answerId: input.answerId });
+        state.phase = 'pending_review';
+        await db.markAnswerPendingReview({ tenantId, answerId: input.answerId });
         await setPhase('pending_review', [{ type: 'grounding', data: grounding }, { type: 'review_pending', data: { deadline } }]);
         const decided = await condition(() => review !== undefined, waitMs);
         state.pendingReview = undefined;
@@ -177,7 +181,7 @@ export async function answer(input: AnswerInput): Promise<AnswerResult> {
 
     await setPhase('saving', grounding ? [{ type: 'grounding', data: grounding }] : []);
     const byN = new Map(passages.map((p) => [p.n, p]));
-    const result = await quick.completeAnswer({
+    const result = await db.completeAnswer({
       tenantId,
       conversationId: input.conversationId,
       result: {
@@ -203,9 +207,9 @@ export async function answer(input: AnswerInput): Promise<AnswerResult> {
     if (!isCancellation(err)) {
       const message = (err as Error).message;
       const cause = (err as { cause?: { message?: string } }).cause?.message;
-      await quick.failAnswer({ tenantId, answerId: input.answerId, workflowId, message: cause ?? message });
+      await db.failAnswer({ tenantId, answerId: input.answerId, workflowId, message: cause ?? message });
     } else {
-      await CancellationScope.nonCancellable(() => quick.failAnswer({ tenantId, answerId: input.answerId, workflowId, message: 'cancelled' }));
+      await CancellationScope.nonCancellable(() => db.failAnswer({ tenantId, answerId: input.answerId, workflowId, message: 'cancelled' }));
     }
     throw err;
   }
@@ -219,5 +223,5 @@ export async function groundingCheck(input: GroundingCheckInput): Promise<Ground
 /** Hybrid search without generation (POST /v1/search, the MCP `search_knowledge` tool): embed, then retrieve. */
 export async function searchKnowledge(input: SearchInput): Promise<SearchHit[]> {
   const { vector } = input.mode === 'text' ? { vector: [] as number[] } : await quick.embedQuestion({ tenantId: input.tenantId, collectionIds: input.collectionIds, text: input.query });
-  return quick.searchChunks({ ...input, vector });
+  return db.searchChunks({ ...input, vector });
 }

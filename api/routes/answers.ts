@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Router } from '@koa/router';
-import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Context } from 'koa';
 import { z } from 'zod';
 import { ANSWER_DEFAULTS, durationMs, workflowIds, type AnswerInput, type AnswerOptions, type AnswerState, type GroundingReport, type HistoryMessage, type SearchHit, type SearchInput } from '../../lib/contracts';
 import { AnswerEntity, CollectionEntity, ConversationEntity, MessageEntity, type AnswerRecord } from '../../lib/db/entities';
@@ -102,11 +104,25 @@ export function answersRoutes({ orm, temporal, config }: AppDeps) {
     return { ...ANSWER_DEFAULTS, ...base, ...defined } as AnswerOptions;
   }
 
+  /** The record of an answer id this tenant may use (null when the id is new); another tenant's or another conversation's id is refused. */
+  async function claimAnswerId(tenantId: string, id: string, conversationId?: string) {
+    const existing = await orm.em.fork().findOne(AnswerEntity, { id });
+    if (existing && (existing.tenantId !== tenantId || (existing.conversationId ?? undefined) !== conversationId)) {
+      throw new AppError({ code: 'id_conflict', message: 'This id is taken; choose another.', status: 409, category: 'conflict' });
+    }
+    return existing;
+  }
+
+  function checkGroundingMethod(method: string | undefined) {
+    if (method === 'llm' && config.llm.provider === 'local') {
+      throw badRequest('judge_not_configured', 'An LLM judge was asked for (method "llm"), but no model is configured (LLM_PROVIDER is local); use "auto" or "deterministic".');
+    }
+  }
+
   async function startAnswer(tenantId: string, a: { id: string; question: string; collectionIds: string[]; options: AnswerOptions; conversationId?: string; history?: HistoryMessage[] }) {
     const workflowId = workflowIds.answer(tenantId, a.id);
     const em = orm.em.fork();
-    const existing = await em.findOne(AnswerEntity, { id: a.id });
-    if (existing && existing.tenantId !== tenantId) throw new AppError({ code: 'id_conflict', message: 'This id is taken; choose another.', status: 409, category: 'conflict' });
+    const existing = await claimAnswerId(tenantId, a.id, a.conversationId);
     if (!existing) {
       await em.getConnection().execute(
         `insert into answers (id, tenant_id, workflow_id, conversation_id, question, status) values (?, ?, ?, ?, ?, 'running') on conflict (id) do nothing`,
@@ -117,8 +133,14 @@ export function answersRoutes({ orm, temporal, config }: AppDeps) {
     try {
       await startRun(temporal, config.temporal.taskQueue, { workflowType: 'answer', workflowId, args: [input], tenantId, kind: 'answer', collectionId: a.collectionIds[0] });
     } catch (e) {
-      // Not started (Temporal unreachable): no record may claim a run that does not exist.
-      if (!existing) await em.getConnection().execute(`delete from answers where id = ? and status = 'running'`, [a.id]);
+      // Not started (Temporal unreachable): no record may claim a run that does not exist. A start that timed out
+      // may still have started the run, so the record goes only when Temporal confirms there is none.
+      const started = await temporal.workflow
+        .getHandle(workflowId)
+        .describe()
+        .then(() => true)
+        .catch((err: unknown) => ((err as Error).name === 'WorkflowNotFoundError' ? false : true));
+      if (!existing && !started) await em.getConnection().execute(`delete from answers where id = ? and tenant_id = ? and status = 'running'`, [a.id, tenantId]);
       throw e;
     }
     return workflowId;
@@ -132,11 +154,11 @@ export function answersRoutes({ orm, temporal, config }: AppDeps) {
   }
 
   /** Waits until the answer is final or held for review (or the wait is over), reading the record. */
-  async function waitForAnswer(tenantId: string, id: string, timeoutMs: number, waitingOn: ReadonlyArray<AnswerRecord['status']> = ['running']) {
+  async function waitForAnswer(tenantId: string, id: string, timeoutMs: number, waitingOn: ReadonlyArray<AnswerRecord['status']> = ['running'], gone?: () => boolean) {
     const until = Date.now() + timeoutMs;
     for (;;) {
       const a = await ownAnswer(tenantId, id);
-      if (!waitingOn.includes(a.status) || Date.now() >= until) return a;
+      if (!waitingOn.includes(a.status) || Date.now() >= until || gone?.()) return a;
       await new Promise((r) => setTimeout(r, 100));
     }
   }
@@ -154,8 +176,8 @@ export function answersRoutes({ orm, temporal, config }: AppDeps) {
       const fresh = await em.findOne(AnswerEntity, { id: a.id, tenantId: a.tenantId });
       if (fresh && (fresh.status === 'running' || fresh.status === 'pending_review')) {
         const message = `The run ended (${described.status.name.toLowerCase()}) without a result.`;
-        await em.nativeUpdate(AnswerEntity, { id: a.id, tenantId: a.tenantId, status: fresh.status }, { status: 'failed', result: { error: message }, completedAt: new Date() });
-        await appendRunEvents(em, a.tenantId, a.workflowId, [{ type: 'failed', data: { message } }]);
+        const changed = await em.nativeUpdate(AnswerEntity, { id: a.id, tenantId: a.tenantId, status: fresh.status }, { status: 'failed', result: { error: message }, completedAt: new Date() });
+        if (changed === 1) await appendRunEvents(em, a.tenantId, a.workflowId, [{ type: 'failed', data: { message } }]);
         Object.assign(a, { status: 'failed', result: { error: message } });
       }
       return undefined;
@@ -170,11 +192,36 @@ export function answersRoutes({ orm, temporal, config }: AppDeps) {
     return wait === 'true' || wait === '1' ? (timeoutMs ?? MAX_WAIT_MS) : 0;
   };
 
-  async function respond(ctx: { status: number; body: unknown }, tenantId: string, id: string, waitMs: number, waitingOn?: ReadonlyArray<AnswerRecord['status']>) {
-    const a = waitMs ? await waitForAnswer(tenantId, id, waitMs, waitingOn) : await ownAnswer(tenantId, id);
+  async function respond(ctx: Context, tenantId: string, id: string, waitMs: number, waitingOn?: ReadonlyArray<AnswerRecord['status']>) {
+    let gone = false;
+    // The response closing before it was written means the client went away: stop polling for it.
+    ctx.res.once('close', () => (gone = !ctx.res.writableEnded));
+    const a = waitMs ? await waitForAnswer(tenantId, id, waitMs, waitingOn, () => gone) : await ownAnswer(tenantId, id);
     const state = await live(a);
     ctx.status = a.status === 'running' ? 202 : 200;
     ctx.body = publicAnswer(a, state);
+  }
+
+  /**
+   * The result of a short run (grounding check, search) within a bound: a run still going after it answers 202 with
+   * its id; a failed run maps its failure type to a 4xx (bad input) or a 502 (the model), never a bare 500.
+   */
+  async function shortRunResult<T>(handle: { workflowId: string; result: () => Promise<unknown> }, timeoutMs = 60_000): Promise<{ done: true; value: T } | { done: false }> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const timeout = new Promise<{ done: false }>((r) => (timer = setTimeout(() => r({ done: false }), timeoutMs)));
+      return await Promise.race([handle.result().then((value) => ({ done: true as const, value: value as T })), timeout]);
+    } catch (e) {
+      const failure = e instanceof WorkflowFailedError ? (e.cause as { cause?: unknown })?.cause ?? e.cause : undefined;
+      if (failure instanceof ApplicationFailure) {
+        const type = failure.type ?? 'run_failed';
+        const status = ['collection_not_found'].includes(type) ? 404 : type.startsWith('llm_') || type === 'judge_invalid_output' ? 502 : failure.nonRetryable ? 400 : 502;
+        throw new AppError({ code: type, message: failure.message, status, category: status === 502 ? 'dependency' : 'user', details: { workflowId: handle.workflowId } });
+      }
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   router.post('/answers', async (ctx) => {
@@ -182,6 +229,7 @@ export function answersRoutes({ orm, temporal, config }: AppDeps) {
     const body = answerBody.parse(ctx.request.body ?? {});
     const tenantId = ctx.state.principal.tenantId;
     await checkCollections(tenantId, body.collectionIds);
+    checkGroundingMethod(body.groundingMethod);
     const { question, collectionIds, id = randomUUID(), ...options } = body;
     await startAnswer(tenantId, { id, question, collectionIds, options: optionsOf(options) });
     await respond(ctx, tenantId, id, waitMs);
@@ -206,8 +254,12 @@ export function answersRoutes({ orm, temporal, config }: AppDeps) {
       tenantId: a.tenantId,
       workflowId: a.workflowId,
       isClosed: async () => {
-        const d = await temporal.workflow.getHandle(a.workflowId).describe().catch(() => null);
-        return !d || d.status.name !== 'RUNNING';
+        // A run Temporal does not know is over; an unreachable Temporal is not (the stream waits and asks again).
+        const d = await temporal.workflow
+          .getHandle(a.workflowId)
+          .describe()
+          .catch((e: unknown) => ((e as Error).name === 'WorkflowNotFoundError' ? null : undefined));
+        return d === null || (d !== undefined && d.status.name !== 'RUNNING');
       },
     });
   });
@@ -230,6 +282,7 @@ export function answersRoutes({ orm, temporal, config }: AppDeps) {
 
   router.post('/grounding', async (ctx) => {
     const body = groundingBody.parse(ctx.request.body ?? {});
+    checkGroundingMethod(body.method);
     const tenantId = ctx.state.principal.tenantId;
     const id = randomUUID();
     const handle = await startRun(temporal, config.temporal.taskQueue, {
@@ -248,8 +301,13 @@ export function answersRoutes({ orm, temporal, config }: AppDeps) {
         },
       ],
     });
-    const report = (await handle.result()) as GroundingReport;
-    ctx.body = { id, workflowId: handle.workflowId, ...report };
+    const report = await shortRunResult<GroundingReport>(handle);
+    if (!report.done) {
+      ctx.status = 202;
+      ctx.body = { id, workflowId: handle.workflowId, status: 'running' };
+      return;
+    }
+    ctx.body = { id, workflowId: handle.workflowId, ...report.value };
   });
 
   /** Hybrid search without generation, as a short workflow (visible in the runs list like every other step). */
@@ -266,11 +324,18 @@ export function answersRoutes({ orm, temporal, config }: AppDeps) {
       collectionId: body.collectionIds[0],
       args: [{ tenantId, ...body } satisfies SearchInput],
     });
-    ctx.body = { id, workflowId: handle.workflowId, results: (await handle.result()) as SearchHit[] };
+    const hits = await shortRunResult<SearchHit[]>(handle);
+    if (!hits.done) {
+      ctx.status = 202;
+      ctx.body = { id, workflowId: handle.workflowId, status: 'running' };
+      return;
+    }
+    ctx.body = { id, workflowId: handle.workflowId, results: hits.value };
   });
 
   router.post('/conversations', async (ctx) => {
     const body = conversationBody.parse(ctx.request.body ?? {});
+    checkGroundingMethod(body.options?.groundingMethod);
     const tenantId = ctx.state.principal.tenantId;
     await checkCollections(tenantId, body.collectionIds);
     const em = orm.em.fork();
@@ -305,6 +370,7 @@ export function answersRoutes({ orm, temporal, config }: AppDeps) {
     const c = await ownConversation(tenantId, ctx.params.id!);
     const body = messageBody.parse(ctx.request.body ?? {});
     const answerId = body.id ?? randomUUID();
+    await claimAnswerId(tenantId, answerId, c.id);
     const em = orm.em.fork();
     const history = (await em.find(MessageEntity, { tenantId, conversationId: c.id, answerId: { $ne: answerId } }, { orderBy: { createdAt: 'desc' }, limit: HISTORY_MESSAGES }))
       .reverse()
