@@ -3,7 +3,9 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { AGENT_FAILURES, resolveKbToolRefs, workflowIds, type AgentMessage, type AgentTool, type KbToolCallPlan, type KbToolRef } from '../lib/contracts';
-import { CollectionEntity, LlmCallEntity } from '../lib/db/entities';
+import { LlmCallEntity } from '../lib/db/entities';
+import { AppError } from '../lib/errors';
+import { answerableCollections } from '../lib/rag/collections';
 import type { Orm } from '../lib/db/orm';
 import { appendRunEvents, type NewRunEvent } from '../lib/events/run-events';
 import type { LlmGateway } from '../lib/llm/gateway';
@@ -28,7 +30,6 @@ export interface PrepareKbToolCallInput {
   defaultCollectionIds?: string[];
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 // Models add stray keys; only the known ones are read.
 const kbArgs = {
   'kb/search': z.object({
@@ -124,11 +125,11 @@ export function createAgentActivities({ orm, llm, mcp }: { orm: Orm; llm: LlmGat
       const collectionIds = [...new Set(args.collectionIds ?? input.defaultCollectionIds ?? [])];
       if (!collectionIds.length) return { ok: false, outcome: 'invalid', message: 'No collection to use: pass collectionIds.' };
       const em = orm.em.fork();
-      const found = await em.find(CollectionEntity, { tenantId: input.tenantId, id: { $in: collectionIds.filter((id) => UUID.test(id)) } });
-      const missing = collectionIds.find((id) => !found.some((c) => c.id === id));
-      if (missing) return { ok: false, outcome: 'refused', message: `Collection ${missing.slice(0, 100)} was not found.` };
-      if (new Set(found.map((c) => `${c.embeddingModel}/${c.embeddingDim}`)).size > 1) {
-        return { ok: false, outcome: 'invalid', message: 'The collections use different embedding models; use them one at a time.' };
+      try {
+        await answerableCollections(em, input.tenantId, collectionIds);
+      } catch (e) {
+        if (!(e instanceof AppError)) throw e;
+        return { ok: false, outcome: e.code === 'collection_not_found' ? 'refused' : 'invalid', message: e.message };
       }
       const resultMaxChars = mcp?.resultMaxChars ?? 16_000;
       if (input.tool === 'kb/search') return { ok: true, collectionIds, text: args.query!, topK: args.topK ?? 5, resultMaxChars };

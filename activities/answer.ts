@@ -8,12 +8,13 @@ import type {
   GroundingReport,
   HistoryMessage,
 } from '../lib/contracts';
-import { AnswerEntity, CollectionEntity } from '../lib/db/entities';
+import { AnswerEntity } from '../lib/db/entities';
 import type { Orm } from '../lib/db/orm';
 import { appendRunEvents, RunEventBuffer, type NewRunEvent } from '../lib/events/run-events';
 import type { LlmCallContext, LlmGateway } from '../lib/llm/gateway';
 import { splitClaims } from '../lib/rag/claims';
 import { AppError } from '../lib/errors';
+import { answerableCollections } from '../lib/rag/collections';
 import { assembleContext } from '../lib/rag/context';
 import { checkClaimDeterministic } from '../lib/rag/grounding';
 import { buildJudgeMessages, JUDGE_RESPONSE_FORMAT, JudgeOutputError, parseJudgeOutput } from '../lib/rag/judge';
@@ -22,11 +23,6 @@ import { applyRanking, buildRerankMessages, RERANK_RESPONSE_FORMAT } from '../li
 import { retrieveHybrid, type RetrievedChunk } from '../lib/rag/retrieve';
 import { buildRewriteMessages, rewriteDeterministic } from '../lib/rag/rewrite';
 import { withHeartbeat } from './heartbeat';
-
-export const ANSWER_FAILURES = {
-  collectionNotFound: 'collection_not_found',
-  mixedEmbeddingModels: 'mixed_embedding_models',
-} as const;
 
 export interface AnswerActivityDeps {
   orm: Orm;
@@ -91,18 +87,7 @@ export function createAnswerActivities({ orm, llm }: AnswerActivityDeps) {
 
     /** The query embedded with the collections' own embedding model (they must share one). */
     async embedQuestion(input: { tenantId: string; collectionIds: string[]; text: string }): Promise<{ vector: number[]; model: string }> {
-      const collections = await orm.em.fork().find(CollectionEntity, { tenantId: input.tenantId, id: { $in: input.collectionIds } });
-      if (collections.length !== new Set(input.collectionIds).size) {
-        throw ApplicationFailure.create({ type: ANSWER_FAILURES.collectionNotFound, message: 'A collection to answer from was not found.', nonRetryable: true });
-      }
-      const models = [...new Set(collections.map((c) => `${c.embeddingModel}/${c.embeddingDim}`))];
-      if (models.length > 1) {
-        throw ApplicationFailure.create({
-          type: ANSWER_FAILURES.mixedEmbeddingModels,
-          message: `The collections use different embedding models (${models.join(', ')}); ask them one at a time.`,
-          nonRetryable: true,
-        });
-      }
+      const collections = await nonRetryableOnBadInput(() => answerableCollections(orm.em.fork(), input.tenantId, input.collectionIds));
       const res = await inActivity(input.tenantId, (ctx) => llm.embed(ctx, [input.text], { model: collections[0]!.embeddingModel }));
       return { vector: res.vectors[0]!, model: res.model };
     },

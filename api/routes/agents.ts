@@ -2,8 +2,8 @@ import { Router } from '@koa/router';
 import { WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { z } from 'zod';
 import { AGENT_DEFAULTS, AGENT_LIMITS, resolveKbToolRefs, SEARCH_ATTRIBUTES, workflowIds, type AgentRunInput, type AgentRunResult, type AgentState } from '../../lib/contracts';
-import { CollectionEntity } from '../../lib/db/entities';
 import { AppError, badRequest, notFound } from '../../lib/errors';
+import { answerableCollections } from '../../lib/rag/collections';
 import { resolveAgentTools } from '../../lib/mcp/registry';
 import { agentStateQuery, approveToolCall } from '../../workflows/agent';
 import type { AppDeps } from '../app';
@@ -69,14 +69,7 @@ export function agentsRoutes({ orm, temporal, config }: AppDeps) {
     if (kb.tools.length && !body.collectionIds) {
       throw badRequest('collection_ids_required', 'The knowledge-base tools (kb/...) need the collections to use: send collectionIds.');
     }
-    if (body.collectionIds) {
-      const found = await orm.em.fork().find(CollectionEntity, { tenantId, id: { $in: body.collectionIds } });
-      const missing = body.collectionIds.find((id) => !found.some((c) => c.id === id));
-      if (missing) throw new AppError({ code: 'collection_not_found', message: `Collection ${missing} was not found.`, status: 404, category: 'not_found' });
-      if (new Set(found.map((c) => `${c.embeddingModel}/${c.embeddingDim}`)).size > 1) {
-        throw badRequest('mixed_embedding_models', 'The collections use different embedding models; use them in separate runs.');
-      }
-    }
+    if (body.collectionIds) await answerableCollections(orm.em.fork(), tenantId, body.collectionIds);
     const workflowId = workflowIds.agent(tenantId, body.id ?? crypto.randomUUID());
     ctx.state.workflowId = workflowId;
     const input: AgentRunInput = {

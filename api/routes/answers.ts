@@ -5,8 +5,9 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { ANSWER_DEFAULTS, durationMs, workflowIds, type AnswerInput, type AnswerOptions, type AnswerState, type GroundingReport, type HistoryMessage, type SearchHit, type SearchInput } from '../../lib/contracts';
-import { AnswerEntity, CollectionEntity, ConversationEntity, MessageEntity, type AnswerRecord } from '../../lib/db/entities';
+import { AnswerEntity, ConversationEntity, MessageEntity, type AnswerRecord } from '../../lib/db/entities';
 import { AppError, badRequest, notFound } from '../../lib/errors';
+import { answerableCollections } from '../../lib/rag/collections';
 import { appendRunEvents } from '../../lib/events/run-events';
 import type { AppDeps } from '../app';
 import type { AuthState } from '../auth/middleware';
@@ -90,14 +91,7 @@ const publicAnswer = (a: AnswerRecord, live?: AnswerState) => ({
 export function answersRoutes({ orm, temporal, config }: AppDeps) {
   const router = new Router<AuthState>({ prefix: '/v1' });
 
-  async function checkCollections(tenantId: string, ids: string[]) {
-    const found = await orm.em.fork().find(CollectionEntity, { tenantId, id: { $in: ids } });
-    const missing = ids.filter((id) => !found.some((c) => c.id === id));
-    if (missing.length) throw new AppError({ code: 'collection_not_found', message: `Collection ${missing[0]} was not found.`, status: 404, category: 'not_found' });
-    if (new Set(found.map((c) => `${c.embeddingModel}/${c.embeddingDim}`)).size > 1) {
-      throw badRequest('mixed_embedding_models', 'The collections use different embedding models; ask them one at a time.');
-    }
-  }
+  const checkCollections = (tenantId: string, ids: string[]) => answerableCollections(orm.em.fork(), tenantId, ids);
 
   function optionsOf(body: z.infer<typeof answerOptions>, base: Partial<AnswerOptions> = {}): AnswerOptions {
     const defined = Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined));

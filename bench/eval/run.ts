@@ -30,9 +30,7 @@
  * Prints tables and, last, one line `RESULT {json}`. Exits 0 on success and non-zero on any failure; a watchdog
  * (BENCH_TIMEOUT_S, default 900 s) bounds the run and Postgres is stopped on every path, including Ctrl-C.
  */
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -52,9 +50,10 @@ import { checkAnswerDeterministic } from '../../lib/rag/grounding';
 import { buildAnswerMessages, citedNumbers, isAbstention, type Passage } from '../../lib/rag/prompt';
 import { retrieveHybrid } from '../../lib/rag/retrieve';
 import { benchLifecycle, runMain } from '../lib/lifecycle';
+import { intFromEnv } from '../lib/env';
+import { corpusDir } from '../lib/python-docs';
 
 const DATA_DIR = join(dirname(fileURLToPath(import.meta.url)), 'data');
-const DEFAULT_CORPUS = '/usr/share/doc/python3.11/html';
 const CHUNK_SIZE = 400;
 const CHUNK_OVERLAP = 60;
 const EMBED_DIM = 384;
@@ -86,28 +85,7 @@ async function loadJson<T>(name: string, schema: z.ZodType<T>): Promise<T> {
   return schema.parse(JSON.parse(await readFile(join(DATA_DIR, name), 'utf8')));
 }
 
-function intFromEnv(name: string, fallback: number, min: number, max: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
-  return value;
-}
-
 /** As bench/ingest/run.ts: the corpus, installing python3.11-doc when the default location is missing. */
-function corpusDir(): string {
-  const dir = process.env.BENCH_CORPUS_DIR ?? DEFAULT_CORPUS;
-  if (existsSync(join(dir, 'library'))) return dir;
-  if (process.env.BENCH_CORPUS_DIR) throw new Error(`${dir}/library does not exist`);
-  console.error(`${dir} is missing: installing python3.11-doc with apt-get ...`);
-  const asRoot = process.getuid?.() === 0;
-  const run = (args: string[]) => execFileSync(asRoot ? args[0]! : 'sudo', asRoot ? args.slice(1) : args, { stdio: ['ignore', 'inherit', 'inherit'], timeout: 600_000 });
-  run(['apt-get', 'update']);
-  run(['apt-get', 'install', '-y', '--no-install-recommends', 'python3.11-doc']);
-  if (!existsSync(join(dir, 'library'))) throw new Error(`python3.11-doc installed, but ${dir}/library is still missing`);
-  return dir;
-}
-
 const round = (x: number, digits = 3) => Number(x.toFixed(digits));
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
 

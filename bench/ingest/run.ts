@@ -32,9 +32,7 @@
  * (BENCH_TIMEOUT_S, default 600 s plus 3 s per document) bounds the run, and the worker, Postgres and the Temporal
  * server are stopped on every path, including Ctrl-C.
  */
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,9 +57,10 @@ import { startDevServer, type DevServer } from '../../lib/temporal/dev-server';
 import { createWorker } from '../../workers/worker';
 import { runLangChain, type PeerResult } from './langchain';
 import { benchLifecycle, runMain } from '../lib/lifecycle';
+import { intFromEnv } from '../lib/env';
+import { corpusDir } from '../lib/python-docs';
 
 const NAMESPACE = 'default';
-const DEFAULT_CORPUS = '/usr/share/doc/python3.11/html';
 const CHUNK_SIZE = 400;
 const CHUNK_OVERLAP = 60;
 const EMBED_MODEL = 'local-embed-384';
@@ -74,32 +73,9 @@ function intFromEnvEarly(name: string, fallback: number): number {
   return intFromEnv(name, fallback, 1, 64);
 }
 
-function intFromEnv(name: string, fallback: number, min: number, max: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
-  }
-  return value;
-}
-
 const round = (x: number, digits = 2) => Number(x.toFixed(digits));
 
 /** The corpus, installing python3.11-doc when it is missing and the default location is used. */
-function corpusDir(): string {
-  const dir = process.env.BENCH_CORPUS_DIR ?? DEFAULT_CORPUS;
-  if (existsSync(join(dir, 'library'))) return dir;
-  if (process.env.BENCH_CORPUS_DIR) throw new Error(`${dir}/library does not exist`);
-  console.error(`${dir} is missing: installing python3.11-doc with apt-get ...`);
-  const asRoot = process.getuid?.() === 0;
-  const run = (args: string[]) => execFileSync(asRoot ? args[0]! : 'sudo', asRoot ? args.slice(1) : args, { stdio: ['ignore', 'inherit', 'inherit'], timeout: 600_000 });
-  run(['apt-get', 'update']);
-  run(['apt-get', 'install', '-y', '--no-install-recommends', 'python3.11-doc']);
-  if (!existsSync(join(dir, 'library'))) throw new Error(`python3.11-doc installed, but ${dir}/library is still missing`);
-  return dir;
-}
-
 interface Corpus {
   dir: string;
   /** Relative names (library/x.html), sorted. */

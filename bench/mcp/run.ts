@@ -17,9 +17,7 @@
  * and, last, one line `RESULT {json}`. Exits non-zero on any failure; everything it started is stopped on every path.
  */
 import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { availableParallelism, cpus } from 'node:os';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
@@ -38,43 +36,14 @@ import { createSecretResolver } from '../../lib/secrets';
 import { BlobStore } from '../../lib/storage/blobs';
 import { acquireTemporalCli, TEMPORAL_CLI_VERSION } from '../../lib/temporal/cli';
 import { startDevServer, type DevServer } from '../../lib/temporal/dev-server';
+import { startEverythingHttp } from '../../test/mcp-servers';
 import { startOpenAiServer } from '../../test/openai-server';
 import { createWorker } from '../../workers/worker';
 import { benchLifecycle, runMain } from '../lib/lifecycle';
+import { intFromEnv, median } from '../lib/env';
 
-const require = createRequire(import.meta.url);
 
-function intFromEnv(name: string, fallback: number, min: number, max: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
-  return value;
-}
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
 const round = (x: number, digits = 3) => Number(x.toFixed(digits));
-
-async function startEverything(port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [require.resolve('@modelcontextprotocol/server-everything/dist/index.js'), 'streamableHttp'], {
-    env: { ...process.env, PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    const onData = (b: Buffer) => {
-      output += b.toString();
-      if (output.includes('listening on port')) resolve();
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`server-everything exited (${code}): ${output}`)));
-  });
-  return child;
-}
 
 async function main(): Promise<void> {
   const n = intFromEnv('BENCH_N', 50, 2, 500);
@@ -101,7 +70,7 @@ async function main(): Promise<void> {
     const [t, pg, llm, mcpPort] = await bounded(Promise.all([startDevServer({ cliPath, port: await freePort(), uiPort: null }), freePort().then((port) => startEmbeddedPostgres({ port })), startOpenAiServer(), freePort()]));
     temporal = t;
     cleanups.push(() => t.stop(), () => pg.stop(), () => llm.close());
-    everything = await bounded(startEverything(mcpPort));
+    everything = (await bounded(startEverythingHttp(mcpPort))).process;
     const ev = everything;
     cleanups.push(async () => void ev.kill('SIGTERM'));
 

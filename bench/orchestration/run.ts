@@ -27,27 +27,13 @@ import { startDevServer, type DevServer } from '../../lib/temporal/dev-server';
 import * as activities from './activities';
 import type { benchActivities } from './workflows';
 import { benchLifecycle, runMain } from '../lib/lifecycle';
+import { intFromEnv, median } from '../lib/env';
 
 const workflowsPath = fileURLToPath(new URL('./workflows.ts', import.meta.url));
 const NAMESPACE = 'default';
 /** Above this a regular-activity run nears Temporal's history limits (about six events per activity). */
 const MAX_N = 5000;
 
-function intFromEnv(name: string, fallback: number, min: number, max: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
-  }
-  return value;
-}
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
 const round = (x: number, digits = 4) => Number(x.toFixed(digits));
 
 type Mode = 'direct' | 'regular' | 'local' | 'empty';

@@ -51,28 +51,14 @@ import { startDevServer, type DevServer } from '../../lib/temporal/dev-server';
 import { startTelemetry } from '../../lib/telemetry';
 import { buildWorkflowBundle } from '../../workers/bundle';
 import { benchLifecycle, runMain } from '../lib/lifecycle';
+import { intFromEnv, median } from '../lib/env';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const NAMESPACE = 'default';
 const MODES = ['untraced', 'traced'] as const;
 type Mode = (typeof MODES)[number];
 
-function intFromEnv(name: string, fallback: number, min: number, max: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new Error(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
-  }
-  return value;
-}
-
 const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
-const median = (xs: number[]) => {
-  const s = sorted(xs);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
 /** Nearest-rank percentile (p95 of 30 samples is the 29th smallest). */
 const percentile = (xs: number[], p: number) => {
   const s = sorted(xs);

@@ -175,6 +175,7 @@ export interface SearchHit {
   headingPath: string[];
   page: number | null;
   tokens: number;
+  /** The fused score (reciprocal rank fusion over the methods that found the chunk). */
   score: number;
   vectorRank: number | null;
   textRank: number | null;

@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import pgvector from 'pgvector';
+import type { SearchHit } from '../contracts';
 import { badRequest } from '../errors';
 import { searchExpression, type EmbeddingType } from '../ingest/vector-index';
 
@@ -16,22 +17,8 @@ export interface RetrieveOptions {
   mode?: 'hybrid' | 'vector' | 'text';
 }
 
-export interface RetrievedChunk {
-  chunkId: string;
-  documentId: string;
-  collectionId: string;
-  documentTitle: string | null;
-  source: string;
-  ordinal: number;
-  text: string;
-  headingPath: string[];
-  page: number | null;
-  tokens: number;
-  /** The fused score (reciprocal rank fusion over the methods that found the chunk). */
-  score: number;
-  vectorRank: number | null;
-  textRank: number | null;
-}
+/** A retrieved chunk: the contract's search hit (lib/contracts/answers.ts). */
+export type RetrievedChunk = SearchHit;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_QUERY_TERMS = 32;

@@ -1,11 +1,11 @@
-import { execFileSync } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { adminKeyFrom, prepareStack, type Stack } from '../stack';
+import { launchChromium } from './browser';
 
 /**
  * The console's Answers pages in real Chromium against the real stack from `npm start` (local provider, offline):
@@ -34,23 +34,13 @@ json.dumps serializes an object to a JSON formatted str. json.loads deserializes
 `,
 };
 
-function chromiumPath(): string {
-  const found = process.env.CHROMIUM_PATH || execFileSync('sh', ['-c', 'command -v chromium || command -v chromium-browser || true']).toString().trim();
-  if (!found) throw new Error('Chromium is not installed: `apt-get install chromium` (.ci/run does this)');
-  return found;
-}
-
 beforeAll(async () => {
   await mkdir(shots, { recursive: true });
   stack = await prepareStack();
   const l = stack.launch();
   await stack.untilUp(l);
   key = adminKeyFrom(l.output())!;
-  browser = await chromium.launch({
-    executablePath: chromiumPath(),
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();
