@@ -16,7 +16,7 @@ import { splitClaims } from '../lib/rag/claims';
 import { AppError } from '../lib/errors';
 import { answerableCollections } from '../lib/rag/collections';
 import { assembleContext } from '../lib/rag/context';
-import { checkClaimDeterministic } from '../lib/rag/grounding';
+import { checkAnswerDeterministic } from '../lib/rag/grounding';
 import { buildJudgeMessages, JUDGE_RESPONSE_FORMAT, JudgeOutputError, parseJudgeOutput } from '../lib/rag/judge';
 import { buildAnswerMessages, citedNumbers } from '../lib/rag/prompt';
 import { applyRanking, buildRerankMessages, RERANK_RESPONSE_FORMAT } from '../lib/rag/rerank';
@@ -50,19 +50,6 @@ async function nonRetryableOnBadInput<T>(fn: () => Promise<T>): Promise<T> {
 
 function currentWorkflowId(): string {
   return Context.current().info.workflowExecution!.workflowId;
-}
-
-/** Claims judged against passages: cited passages first for each claim, all passages when it cites none. */
-export function groundDeterministic(answer: string, passages: Array<{ id: string; text: string }>): ClaimVerdict[] {
-  return splitClaims(answer).map((claim) => {
-    const cited = passages.filter((p) => claim.citations.map(String).includes(p.id));
-    const verdict = cited.length ? checkClaimDeterministic(claim.text, cited) : null;
-    // A claim its own citation does not support may still be stated by another passage (a wrong marker, not a
-    // made-up fact): it counts, with the passage that does support it as the evidence.
-    if (verdict?.verdict === 'supported') return verdict;
-    const any = checkClaimDeterministic(claim.text, passages);
-    return any.verdict === 'supported' || !verdict ? any : verdict;
-  });
 }
 
 function report(claims: ClaimVerdict[], threshold: number, method: GroundingReport['method'], model?: string): GroundingReport {
@@ -177,7 +164,7 @@ export function createAnswerActivities({ orm, llm }: AnswerActivityDeps) {
         throw ApplicationFailure.create({ type: 'judge_not_configured', message: 'An LLM judge was asked for, but no judge model is configured (LLM_PROVIDER is local).', nonRetryable: true });
       }
       const useLlm = input.method === 'llm' || (input.method === 'auto' && hasModel('judge'));
-      if (!useLlm) return report(groundDeterministic(input.answer, input.passages), input.threshold, 'deterministic');
+      if (!useLlm) return report(checkAnswerDeterministic(input.answer, input.passages).claims, input.threshold, 'deterministic');
       const claims = splitClaims(input.answer).map((c) => c.text);
       if (!claims.length) return report([], input.threshold, 'llm');
       const res = await inActivity(input.tenantId, (ctx) =>
