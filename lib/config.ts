@@ -79,6 +79,9 @@ export const configSchema = z.object({
   LLM_MODEL_JUDGE: optionalString,
   LLM_MODEL_AGENT: optionalString,
   LLM_EMBEDDING_DIMENSIONS: z.coerce.number({ error: 'must be an integer from 1 to 16000' }).int().min(1).max(16_000).optional(),
+  LOCAL_MODELS_DIR: optionalString,
+  LOCAL_MODELS_MAVEN_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).default('https://repo.maven.apache.org/maven2'),
+  LOCAL_MODELS_THREADS: z.coerce.number({ error: 'must be an integer from 1 to 64' }).int().min(1).max(64).default(1),
   LLM_TIMEOUT_MS: z.coerce.number({ error: 'must be milliseconds from 1000 to 600000' }).int().min(1000).max(600_000).default(60_000),
   LLM_DAILY_TOKEN_BUDGET: z.coerce.number({ error: 'must be a whole number of tokens (0 = no limit)' }).int().min(0).default(0),
   LLM_PRICES: z
@@ -202,6 +205,8 @@ export interface Config {
     timeoutMs: number;
     dailyTokenBudget: number;
     prices: Record<string, { input: number; output: number }>;
+    /** The local provider's model files (local-minilm-l6): cache folder, Maven repository, onnxruntime threads. */
+    localModels: { dir: string; mavenUrl: string; threads: number };
   };
   ingest: {
     blobDir: string;
@@ -275,7 +280,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       devPort: c.TEMPORAL_DEV_PORT,
       uiPort: c.TEMPORAL_UI_PORT,
     },
-    llm: llmConfig(c),
+    llm: { ...llmConfig(c), localModels: { dir: resolve(c.LOCAL_MODELS_DIR ?? join(cacheBase, 'beyondcloud', 'models')), mavenUrl: c.LOCAL_MODELS_MAVEN_URL, threads: c.LOCAL_MODELS_THREADS } },
     ingest: {
       blobDir: resolve(c.BLOB_DIR ?? join(c.BC_DATA_DIR, 'blobs')),
       maxFileBytes: bytes(c.INGEST_MAX_FILE_BYTES),
@@ -311,7 +316,7 @@ export function bytes(size: string): number {
 }
 
 /** The LLM gateway's settings: the offline local provider unless an OpenAI-compatible endpoint is configured. */
-function llmConfig(c: ConfigEnv): Config['llm'] {
+function llmConfig(c: ConfigEnv): Omit<Config['llm'], 'localModels'> {
   const endpointConfigured = Boolean(c.OPENAI_API_KEY || c.OPENAI_BASE_URL || c.AZURE_OPENAI_ENDPOINT);
   const provider = c.LLM_PROVIDER ?? (endpointConfigured ? 'openai' : 'local');
   if (provider === 'openai' && !c.OPENAI_API_KEY && !c.OPENAI_BASE_URL) {

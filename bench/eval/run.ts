@@ -44,6 +44,7 @@ import { createOrm, migrate } from '../../lib/db/orm';
 import { chunkDocument, contextualText } from '../../lib/ingest/chunk';
 import { parseDocument } from '../../lib/ingest/parse';
 import { chunkRows, insertChunks } from '../../lib/ingest/store';
+import { MINILM_L6 } from '../../lib/llm/local-models';
 import { LOCAL_EXTRACTIVE_MODEL, LocalProvider } from '../../lib/llm/providers/local';
 import { freePort } from '../../lib/process/ports';
 import { checkAnswerDeterministic } from '../../lib/rag/grounding';
@@ -57,6 +58,9 @@ const DATA_DIR = join(dirname(fileURLToPath(import.meta.url)), 'data');
 const CHUNK_SIZE = 400;
 const CHUNK_OVERLAP = 60;
 const EMBED_DIM = 384;
+/** Ours embeds with the local semantic model; the hashing embedder runs beside it as extra rows. */
+const EMBED_MODEL = MINILM_L6.model;
+const HASH_MODEL = 'local-embed-384';
 const EMBED_BATCH = 128;
 const TOP_K = 5;
 const MRR_DEPTH = 10;
@@ -234,12 +238,15 @@ async function main(): Promise<void> {
 
     const tenantId = randomUUID();
     const collectionId = randomUUID();
+    // The same chunks again, embedded by the hashing embedder (extra rows in the retrieval table).
+    const hashCollectionId = randomUUID();
     {
       const em = orm.em.fork();
       em.create(TenantEntity, { id: tenantId, name: `bench-eval-${tenantId.slice(0, 8)}` });
       // The entities declare no relations, so the unit of work does not order the inserts: the tenant goes first.
       await bounded(em.flush());
-      em.create(CollectionEntity, { id: collectionId, tenantId, name: 'python-3.11-docs', description: null, embeddingModel: 'local-embed-384', embeddingDim: EMBED_DIM, chunkSize: CHUNK_SIZE, chunkOverlap: CHUNK_OVERLAP });
+      em.create(CollectionEntity, { id: collectionId, tenantId, name: 'python-3.11-docs', description: null, embeddingModel: EMBED_MODEL, embeddingDim: EMBED_DIM, chunkSize: CHUNK_SIZE, chunkOverlap: CHUNK_OVERLAP });
+      em.create(CollectionEntity, { id: hashCollectionId, tenantId, name: 'python-3.11-docs-hashing', description: null, embeddingModel: HASH_MODEL, embeddingDim: EMBED_DIM, chunkSize: CHUNK_SIZE, chunkOverlap: CHUNK_OVERLAP });
       await bounded(em.flush());
     }
 
@@ -247,6 +254,8 @@ async function main(): Promise<void> {
     const llm = new LocalProvider({ dimensions: EMBED_DIM });
     const ingestStarted = performance.now();
     const rows: Chunk[] = [];
+    const hashRows: Chunk[] = [];
+    let embedMs = 0;
     const titles = new Map<string, string | null>();
     const sourceOf = new Map<string, string>();
     {
@@ -257,8 +266,13 @@ async function main(): Promise<void> {
         const pieces = chunkDocument(parsed, { chunkSize: CHUNK_SIZE, chunkOverlap: CHUNK_OVERLAP });
         if (pieces.length === 0) throw new Error(`${source}: no chunks`);
         const vectors: number[][] = [];
+        const hashVectors: number[][] = [];
         for (let i = 0; i < pieces.length; i += EMBED_BATCH) {
-          vectors.push(...(await llm.embed(pieces.slice(i, i + EMBED_BATCH).map(contextualText), { model: 'local-embed-384', timeoutMs: 60_000 })).vectors);
+          const texts = pieces.slice(i, i + EMBED_BATCH).map(contextualText);
+          const t = performance.now();
+          vectors.push(...(await bounded(llm.embed(texts, { model: EMBED_MODEL, timeoutMs: 600_000 }))).vectors);
+          embedMs += performance.now() - t;
+          hashVectors.push(...(await llm.embed(texts, { model: HASH_MODEL, timeoutMs: 60_000 })).vectors);
         }
         const documentId = randomUUID();
         const title = parsed.title ?? source;
@@ -266,17 +280,23 @@ async function main(): Promise<void> {
         titles.set(documentId, title);
         sourceOf.set(documentId, source);
         rows.push(...chunkRows({ tenantId, collectionId, documentId, embeddingDim: EMBED_DIM }, pieces, vectors));
+        const hashDocumentId = randomUUID();
+        em.create(DocumentEntity, { id: hashDocumentId, tenantId, collectionId: hashCollectionId, sourceKind: 'upload', source, title, mimeType: 'text/html', sizeBytes: bytes[d]!.length, status: 'ready', chunkCount: pieces.length, metadata: {} });
+        titles.set(hashDocumentId, title);
+        sourceOf.set(hashDocumentId, source);
+        hashRows.push(...chunkRows({ tenantId, collectionId: hashCollectionId, documentId: hashDocumentId, embeddingDim: EMBED_DIM }, pieces, hashVectors));
       }
       await bounded(em.flush());
     }
     await bounded(orm.em.fork().transactional((em) => insertChunks(em, rows)));
+    await bounded(orm.em.fork().transactional((em) => insertChunks(em, hashRows)));
     const [stored] = (await orm.em.getConnection().execute('select count(*)::int as n from chunks where collection_id = ?', [collectionId])) as Array<{ n: number }>;
     if (stored!.n !== rows.length) throw new Error(`stored ${stored!.n} chunks, expected ${rows.length}`);
     // PGlite runs no autovacuum: without statistics the planner takes the 5 000+ chunk rows for one and picks plans
     // that rescan them per row (a real Postgres would have analyzed the table after this bulk load).
     await bounded(orm.em.getConnection().execute('analyze chunks'));
     const ingestMs = performance.now() - ingestStarted;
-    console.error(`ingested ${rows.length} chunks in ${(ingestMs / 1000).toFixed(1)} s`);
+    console.error(`ingested ${rows.length} chunks in ${(ingestMs / 1000).toFixed(1)} s (${EMBED_MODEL} embeddings ${(embedMs / 1000).toFixed(1)} s)`);
 
     // ---- the BM25 baseline over the same chunk texts
     const engine = bm25();
@@ -295,21 +315,32 @@ async function main(): Promise<void> {
       });
 
     // ---- retrieval and citations, per question
-    const modes = ['hybrid', 'vector', 'text'] as const;
-    const scores: Record<(typeof modes)[number] | 'bm25', RankScores[]> = { hybrid: [], vector: [], text: [], bm25: [] };
+    const modes = ['hybrid', 'vector', 'text', 'hybridHashing', 'vectorHashing'] as const;
+    const scores: Record<(typeof modes)[number] | 'bm25', RankScores[]> = { hybrid: [], vector: [], text: [], hybridHashing: [], vectorHashing: [], bm25: [] };
     const citations: Record<'hybrid' | 'bm25', CitationOutcome[]> = { hybrid: [], bm25: [] };
     const perQuestion: Array<Record<string, unknown>> = [];
-    const modeMs: Record<(typeof modes)[number], number> = { hybrid: 0, vector: 0, text: 0 };
+    const modeMs: Record<(typeof modes)[number], number> = { hybrid: 0, vector: 0, text: 0, hybridHashing: 0, vectorHashing: 0 };
     const evalStarted = performance.now();
     for (const [qi, q] of questions.entries()) {
       if (qi % 10 === 0) console.error(`question ${qi + 1}/${questions.length}, ${((performance.now() - evalStarted) / 1000).toFixed(1)} s`);
-      const [queryVector] = (await llm.embed([q.question], { model: 'local-embed-384', timeoutMs: 60_000 })).vectors;
+      const [queryVector] = (await llm.embed([q.question], { model: EMBED_MODEL, timeoutMs: 60_000 })).vectors;
+      const [hashQueryVector] = (await llm.embed([q.question], { model: HASH_MODEL, timeoutMs: 60_000 })).vectors;
       const ranked: Partial<Record<(typeof modes)[number], Hit[]>> = {};
       for (const mode of modes) {
         // topK 10 for MRR@10; the fused candidates per method are max(40, 4 × topK) = 40 for topK 5 and 10 alike, so the
         // first 5 are exactly what topK 5 returns.
         const t = performance.now();
-        const got = await bounded(retrieveHybrid(orm.em.fork(), { tenantId, collectionIds: [collectionId], query: q.question, queryVector: queryVector!, topK: MRR_DEPTH, mode }));
+        const hashing = mode === 'hybridHashing' || mode === 'vectorHashing';
+        const got = await bounded(
+          retrieveHybrid(orm.em.fork(), {
+            tenantId,
+            collectionIds: [hashing ? hashCollectionId : collectionId],
+            query: q.question,
+            queryVector: (hashing ? hashQueryVector : queryVector)!,
+            topK: MRR_DEPTH,
+            mode: mode === 'hybridHashing' ? 'hybrid' : mode === 'vectorHashing' ? 'vector' : mode,
+          }),
+        );
         modeMs[mode] += performance.now() - t;
         if (got.length === 0) throw new Error(`${q.id}: retrieveHybrid (${mode}) returned nothing`);
         ranked[mode] = got.map((c) => ({ chunkId: c.chunkId, source: c.source, title: c.documentTitle, text: c.text, headingPath: c.headingPath }));
@@ -325,6 +356,8 @@ async function main(): Promise<void> {
         bm25Top5: bm.slice(0, TOP_K).map((h) => h.source),
         hybrid: scores.hybrid.at(-1),
         bm25: scores.bm25.at(-1),
+        // 1 / rank of the first gold chunk per system (0: none in the top 10)
+        mrrBySystem: Object.fromEntries([...modes, 'bm25' as const].map((m) => [m, round(scores[m].at(-1)!.mrrAt10)])),
       });
     }
     const retrievalMs = performance.now() - evalStarted;
@@ -349,6 +382,8 @@ async function main(): Promise<void> {
       hybrid: summarise(questions, scores.hybrid),
       vector: summarise(questions, scores.vector),
       text: summarise(questions, scores.text),
+      hybridHashing: summarise(questions, scores.hybridHashing),
+      vectorHashing: summarise(questions, scores.vectorHashing),
       bm25: summarise(questions, scores.bm25),
     };
     const cite = { hybrid: summariseCitations(citations.hybrid), bm25: summariseCitations(citations.bm25) };
@@ -378,7 +413,7 @@ async function main(): Promise<void> {
 
     console.log('');
     console.log(`Answer quality: ${questions.length} questions over ${corpus.pages.length} pages of the Python 3.11 docs (${rows.length} chunks of ${CHUNK_SIZE}/${CHUNK_OVERLAP} tokens), ${grounding.length} grounding pairs (${nSup} supported, ${grounding.length - nSup} unsupported)`);
-    console.log(`node ${env.node}, ${env.cpus} CPUs (${env.cpuModel}), ${env.database}; embeddings local-embed-384, answers local-extractive`);
+    console.log(`node ${env.node}, ${env.cpus} CPUs (${env.cpuModel}), ${env.database}; embeddings ${EMBED_MODEL} (and ${HASH_MODEL} as extra rows), answers local-extractive`);
     console.log('');
     printTable([
       ['metric', 'ours', 'baseline', 'ratio', 'baseline is'],
@@ -394,8 +429,15 @@ async function main(): Promise<void> {
     const styles = Object.keys(retrieval.hybrid.byStyle);
     printTable([
       ['system', 'all', ...styles.map((s) => `${s} (${retrieval.hybrid.byStyle[s]!.n})`)],
-      ...(['hybrid', 'vector', 'text', 'bm25'] as const).map((m) => [
-        m === 'bm25' ? 'BM25 baseline' : `retrieveHybrid mode=${m}`,
+      ...(['hybrid', 'vector', 'text', 'hybridHashing', 'vectorHashing', 'bm25'] as const).map((m) => [
+        {
+          hybrid: `retrieveHybrid hybrid (${EMBED_MODEL})`,
+          vector: `retrieveHybrid vector only (${EMBED_MODEL})`,
+          text: 'retrieveHybrid text only',
+          hybridHashing: `retrieveHybrid hybrid (${HASH_MODEL}, hashing)`,
+          vectorHashing: `retrieveHybrid vector only (${HASH_MODEL})`,
+          bm25: 'BM25 baseline',
+        }[m],
         `${f(retrieval[m].recallAt5)} / ${f(retrieval[m].mrrAt10)}`,
         ...styles.map((s) => `${f(retrieval[m].byStyle[s]!.recallAt5)} / ${f(retrieval[m].byStyle[s]!.mrrAt10)}`),
       ]),
@@ -427,7 +469,7 @@ async function main(): Promise<void> {
           benchmark: 'eval',
           date: new Date().toISOString(),
           data: { questions: questions.length, corpusPages: corpus.pages.length, chunks: rows.length, groundingPairs: grounding.length, groundingSupported: nSup },
-          settings: { chunkSize: CHUNK_SIZE, chunkOverlap: CHUNK_OVERLAP, embedding: 'local-embed-384', generator: LOCAL_EXTRACTIVE_MODEL, topK: TOP_K, mrrDepth: MRR_DEPTH },
+          settings: { chunkSize: CHUNK_SIZE, chunkOverlap: CHUNK_OVERLAP, embedding: EMBED_MODEL, extraEmbedding: HASH_MODEL, generator: LOCAL_EXTRACTIVE_MODEL, topK: TOP_K, mrrDepth: MRR_DEPTH },
           env,
           retrieval,
           citations: cite,

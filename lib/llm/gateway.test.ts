@@ -189,6 +189,17 @@ describe('LLM gateway, direct', () => {
     expect(result.vectors[4]).toEqual(direct.vectors[0]);
   });
 
+  it('sends local-* models to the local provider even when the OpenAI-compatible one serves the purpose', async () => {
+    const gateway = createLlmGateway({ config: { ...ctx.config, llm: { ...ctx.config.llm, provider: 'openai', apiKey: CANARY, baseURL: `${server.url}/v1`, models: { ...ctx.config.llm.models, embedding: 'text-embedding-3-small' } } }, orm: ctx.orm });
+    expect(gateway.route('embedding')).toEqual({ provider: 'openai', model: 'text-embedding-3-small' });
+    expect(gateway.route('embedding', 'local-minilm-l6')).toEqual({ provider: 'local', model: 'local-minilm-l6' });
+    expect(gateway.route('embedding', 'text-embedding-3-large')).toEqual({ provider: 'openai', model: 'text-embedding-3-large' });
+    const before = server.requestsTo('/embeddings').length;
+    const res = await gateway.embed({ tenantId: ctx.tenant.id }, ['offline'], { model: 'local-embed-384' });
+    expect(res.model).toBe('local-embed-384');
+    expect(server.requestsTo('/embeddings').length).toBe(before);
+  });
+
   it('never lets the API key reach logs, spans, usage rows or errors (canary)', async () => {
     let logged = '';
     const log = pino({ level: 'trace' }, new Writable({ write: (chunk, _e, done) => ((logged += chunk.toString()), done()) }));

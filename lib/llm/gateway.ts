@@ -34,6 +34,9 @@ export interface LlmCallContext {
 
 const tracer = trace.getTracer('beyondcloud-llm');
 
+/** The local provider's models: `local-embed-<n>`, `local-minilm-l6`, `local-extractive`. */
+export const isLocalModel = (model: string): boolean => model.startsWith('local-');
+
 /**
  * The one way to call a model. Resolves provider and model per purpose, refuses calls past the tenant's daily
  * token budget, records every attempt (success or failure) in `llm_calls` with tokens, cost and latency, opens a
@@ -51,9 +54,11 @@ export class LlmGateway {
     },
   ) {}
 
+  /** The purpose's route; a model override keeps the purpose's provider, except local models (`local-*`). */
   route(purpose: LlmPurpose, model?: string): LlmRoute {
     const route = this.deps.config.routes[purpose];
-    return model ? { provider: route.provider, model } : route;
+    if (!model) return route;
+    return { provider: isLocalModel(model) && this.deps.providers.local ? 'local' : route.provider, model };
   }
 
   embed(ctx: LlmCallContext, texts: string[], opts: { purpose?: LlmPurpose; model?: string } = {}): Promise<EmbedResult> {

@@ -1,7 +1,7 @@
 import type { Config } from '../config';
 import type { Orm } from '../db/orm';
 import type { Logger } from '../log';
-import { LlmGateway } from './gateway';
+import { LlmGateway, isLocalModel } from './gateway';
 import { DEFAULT_PRICES } from './prices';
 import { LocalProvider } from './providers/local';
 import { OpenAiProvider } from './providers/openai';
@@ -17,7 +17,9 @@ export type * from './types';
  */
 export function createLlmGateway({ config, orm, log }: { config: Config; orm: Orm; log?: Logger }): LlmGateway {
   const llm = config.llm;
-  const providers: Partial<Record<ProviderName, LlmProvider>> = { local: new LocalProvider() };
+  const providers: Partial<Record<ProviderName, LlmProvider>> = {
+    local: new LocalProvider({ models: { dir: llm.localModels.dir, mavenUrl: llm.localModels.mavenUrl, threads: llm.localModels.threads, log: (line) => log?.info(line) } }),
+  };
   if (llm.provider === 'openai') {
     providers.openai = new OpenAiProvider({
       apiKey: llm.apiKey ?? 'not-needed',
@@ -26,7 +28,8 @@ export function createLlmGateway({ config, orm, log }: { config: Config; orm: Or
       embeddingDimensions: llm.embeddingDimensions,
     });
   }
-  const route = (model: string) => ({ provider: llm.provider, model });
+  // The local models (local-*) are always the local provider's, whichever provider serves the rest.
+  const route = (model: string) => ({ provider: isLocalModel(model) ? ('local' as const) : llm.provider, model });
   return new LlmGateway({
     config: {
       routes: {

