@@ -177,6 +177,74 @@ describe('checkClaimDeterministic', () => {
   });
 });
 
+describe('checkClaimDeterministic: swaps, topics, conditions and fused sentences', () => {
+  const formats: Evidence = {
+    id: 'formats',
+    text: 'Support for LZ4 was added in 2011, and for ZSTD in 2016. The value "strict" maps to ERROR_STRICT and "replace" maps to ERROR_REPLACE.',
+  };
+
+  it.each([
+    ['Support for ZSTD was added in 2011.', /pairs ZSTD with 2016|pairs 2011 with LZ4/i],
+    ['The value "replace" maps to ERROR_STRICT.', /pairs/],
+  ])('catches two values the evidence pairs the other way round: %s', (claim, reason) => {
+    const v = checkClaimDeterministic(claim, [formats]);
+    expect(v.verdict).toBe('unsupported');
+    expect(v.reason).toMatch(reason);
+  });
+
+  it('keeps the pairs the evidence states, and lists in another order', () => {
+    expect(verdictOf('Support for LZ4 was added in 2011.', [formats])).toBe('supported');
+    expect(verdictOf('ZSTD support was added in 2016.', [formats])).toBe('supported');
+    const env = { id: 'env', text: 'The variables HOME, USER and SHELL are read at start-up.' };
+    expect(verdictOf('USER, HOME and SHELL are read at start-up.', [env])).toBe('supported');
+  });
+
+  it('catches a plain-word name swapped for another of the same category', () => {
+    const evidence = [{ id: 'loop', text: 'On Linux the epoll backend is the default, and it scales to many sockets.' }];
+    const v = checkClaimDeterministic('On Linux the kqueue backend is the default.', evidence);
+    expect(v.verdict).toBe('unsupported');
+    expect(v.reason).toContain('kqueue');
+    expect(verdictOf('On Linux the epoll backend is used by default.', evidence)).toBe('supported');
+  });
+
+  it('accepts the name of the topic a passage leaves unnamed, but not a name the passage could have meant', () => {
+    const evidence = [{ id: 'cpu', text: 'This function returns the number of logical CPUs in the system. It returns None if that is undetermined.' }];
+    expect(verdictOf('cpu_count() returns the number of logical CPUs in the system.', evidence)).toBe('supported');
+    const named = [{ id: 'cpu', text: 'os.cpu_count() returns the number of logical CPUs in the system.' }];
+    expect(verdictOf('os.process_count() returns the number of logical CPUs in the system.', named)).toBe('unsupported');
+    // Not the subject: a name the claim adds elsewhere still needs evidence.
+    expect(verdictOf('The number of logical CPUs in the system is returned by cpu_count().', evidence)).toBe('unsupported');
+  });
+
+  it('reads "otherwise" as the negated condition', () => {
+    const evidence = [{ id: 'wait', text: 'If timeout is given, the call waits at most that long; otherwise it blocks until the result is ready.' }];
+    expect(verdictOf('If timeout is not given, the call blocks until the result is ready.', evidence)).toBe('supported');
+  });
+
+  it('checks the negation of one clause against the evidence for that clause', () => {
+    const evidence = [{ id: 'cache', text: 'The cache is cleared when the process exits. Entries can also be evicted by size.' }];
+    const v = checkClaimDeterministic('The cache is not cleared when the process exits; it has to be deleted by hand.', evidence);
+    expect(v.verdict).toBe('contradicted');
+    expect(v.reason).toContain('negation');
+  });
+
+  it('finds a claim that fuses two sentences that are not adjacent, and still checks its numbers', () => {
+    const evidence = [
+      {
+        id: 'pool',
+        text: 'The pool starts 4 worker processes. Workers are restarted after a crash. Tasks are dispatched in submission order. Idle workers exit after 300 seconds.',
+      },
+    ];
+    expect(verdictOf('The pool starts 4 worker processes, and idle workers exit after 300 seconds.', evidence)).toBe('supported');
+    expect(verdictOf('The pool starts 4 worker processes, and idle workers exit after 600 seconds.', evidence)).not.toBe('supported');
+  });
+
+  it('matches a compound written as one word', () => {
+    const evidence = [{ id: 'tar', text: 'bufsize specifies the blocksize and defaults to 512 bytes.' }];
+    expect(verdictOf('The block size defaults to 512 bytes.', evidence)).toBe('supported');
+  });
+});
+
 describe('checkAnswerDeterministic', () => {
   it('finds the one bad claim of a multi-claim answer and scores the supported share', () => {
     const answer = [

@@ -3,29 +3,37 @@
  * answer is supported by the source passages. Pure, no I/O, the same input always gives the same verdicts.
  *
  * Per claim:
- *  1. Candidate spans are sentence windows of the passages (each sentence, and each pair of adjacent sentences, so a
- *     claim that fuses two sentences or refers back with "it" still finds its support). The claim's cited passages
+ *  1. Candidate spans are sentence windows of the passages (each sentence, each pair of adjacent sentences, and the
+ *     best sentence with the one that best completes it, so a claim that fuses two sentences or refers back with
+ *     "it" still finds its support). The claim's cited passages
  *     are searched first when the citations are known; the rest of the evidence only when they do not support it.
  *  2. Windows are ranked by how much of the claim they cover; the best few are checked in full, in that order: the
  *     first that supports the claim, or that conflicts with it (a different number, a swapped name, the opposite
  *     polarity), decides; when all merely lack something, the best-ranked one's verdict stands.
  *  3. A window supports a claim when
  *     - enough of the claim's content words are in it (stemmed, see ../llm/text.ts; inflections, British/American
- *       spellings, a small table of technical synonyms and derived forms count, a word found elsewhere in the same
- *       passage counts half, and words the evidence never mentions weigh more: they are what a hallucination adds);
+ *       spellings, a small table of technical and common synonyms, derived forms and compounds (`block size` /
+ *       `blocksize`) count, a word found elsewhere in the same passage counts partly, and words the evidence never
+ *       mentions weigh more, except the claim's subject: they are what a hallucination adds);
  *     - every number of the claim is in it (versions exactly: `3.11` is not `3.1`), in the same role: a number whose
  *       neighbouring words sit next to a different number in the evidence is a contradiction ("5 seconds" vs "3
  *       seconds");
  *     - every code name of the claim (`os.path.join()`, `max_retries`, `TypeError`, `--verbose`, `sha256`) is in the
- *       passage, and not swapped for another name of the window in that role;
- *     - proper names and month names are there (a month replaced by another is a contradiction);
+ *       passage, and not swapped for another name of the window in that role; only the claim's subject may be a
+ *       name the passage leaves unsaid ("This function returns ..."), when the passage names nothing of its sort;
+ *     - proper names and month names are there (a month replaced by another is a contradiction), and a plain word
+ *       naming something of a category ("the forkserver start method") is not another one's replacement;
+ *     - values the claim binds together (a name and a number, a literal and a name) are not bound the other way
+ *       round in the evidence ("bzip2 since 2001, LZMA since 2006" for "LZMA since 2001");
  *     - the polarity agrees: a negated predicate in the claim that the evidence states plainly, or the reverse
- *       (`not`, `never`, `no`, `cannot`, `without`, contractions), and antonyms / negative prefixes (`mutable` vs
- *       `immutable`, `enabled` vs `disabled`, `required` vs `optional`) are contradictions.
+ *       (`not`, `never`, `no`, `cannot`, `without`, contractions; `otherwise` turns a condition around), and
+ *       antonyms / negative prefixes (`mutable` vs `immutable`, `enabled` vs `disabled`, `required` vs `optional`)
+ *       are contradictions; each word is compared with the evidence about its own clause.
  *     Conflicts are only called contradictions when the window is about the same thing (half the content words
  *     match); otherwise the claim is just unsupported.
- * Known limits: no real parsing, so who-did-what role swaps between two names that both occur in the same sentence,
- * and paraphrases through synonyms outside the table, are not recognised.
+ * Known limits: no real parsing, so role swaps between two words of the same sort (two names, `-t`/`-n`, deep vs
+ * shallow, a condition of one sentence with the consequence of another), and paraphrases through synonyms outside
+ * the table, are not recognised. Measured on a DEV/TEST split by bench/eval/grounding-split.ts.
  */
 import { STOPWORDS, normalizeText, splitSentences, stem, tokenizeWords } from '../llm/text';
 import { citationNumbers, cleanClaimText, splitClaims } from './claims';
@@ -57,7 +65,7 @@ export interface AnswerCheckOptions {
 }
 
 /** Share of the claim's (weighted) content words a window must hold to support it. */
-export const SUPPORT_THRESHOLD = 0.7;
+export const SUPPORT_THRESHOLD = 0.6;
 /** Below this coverage a window is about something else: conflicts with it are not contradictions. */
 const TOPIC_THRESHOLD = 0.5;
 /** A different number next to the claim's words is a contradiction even in a short, pronoun-led claim. */
@@ -201,6 +209,7 @@ function tokenize(text: string): Token[] {
   const prepared = text
     .normalize('NFKC')
     .replace(/%/g, ' percent ')
+    .replace(/\bat a time\b/giu, 'at once')
     // Phrasal verbs as one word, so that "turns on" meets "enables".
     .replace(/\b(?:turn|switch)(s|ed|ing)? on\b/giu, (_m, inf: string | undefined) => `enable${inflect(inf)}`)
     .replace(/\b(?:turn|switch)(s|ed|ing)? off\b/giu, (_m, inf: string | undefined) => `disable${inflect(inf)}`);
@@ -259,6 +268,11 @@ const SYNONYM_GROUPS = [
   'source src', 'destination dest', 'directory dir', 'configuration config', 'repository repo', 'application app',
   'environment env', 'information info', 'specification spec', 'temporary temp tmp', 'message msg', 'database db',
   'enable true', 'disable false', 'reference ref', 'documentation docs', 'implementation impl', 'initialize init', 'administrator admin',
+  // Common English paraphrases.
+  'write implement', 'aim target', 'attempt try', 'approximately roughly', 'mostly mainly largely primarily',
+  'usually typically generally commonly normally', 'multiply times', 'refuse reject decline', 'multi several',
+  'appropriate suitable fine acceptable', 'send forward deliver dispatch', 'choose select pick', 'yield produce',
+  'examine inspect consider', 'available work', 'quick quickly quicker', 'modern current',
 ].map((g) => g.split(' ').map(stemWord));
 const SYNONYMS = new Map<string, Set<string>>();
 for (const group of SYNONYM_GROUPS) {
@@ -407,6 +421,92 @@ function dottedPartsIn(c: CodeName, passage: { text: string; words: string[] }):
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Anchors: the values a sentence binds together (a number, a name, a quoted literal)
+
+interface Anchor {
+  /** What it is, comparable across texts: the number's canonical value, a name's lower-case words. */
+  key: string;
+  /** A swap replaces a value with one of the same sort. */
+  kind: 'number' | 'name' | 'literal';
+  /** Token index of its first word. */
+  at: number;
+  display: string;
+}
+
+/** Quoted literals ('<broadcast>', "utf-8", “tab”): short, so that a quoted sentence is not one. */
+const LITERAL_RE = /(?<![\p{L}\p{N}])(['‘"“])([^'‘’"“”\n]{1,40})(['’"”])(?![\p{L}\p{N}])/gu;
+
+function anchorsOf(text: string, tokens: Token[], codes: CodeName[], names: Set<string>): Anchor[] {
+  const words = tokens.map((t) => t.word);
+  const out: Anchor[] = [];
+  const taken = new Set<number>();
+  const add = (key: string, kind: Anchor['kind'], at: number, len: number, display: string): void => {
+    if (at < 0 || taken.has(at)) return;
+    for (let k = 0; k < len; k++) taken.add(at + k);
+    out.push({ key, kind, at, display });
+  };
+  for (const m of text.normalize('NFKC').matchAll(LITERAL_RE)) {
+    const w = tokenizeWords(normalizeText(m[2] ?? ''));
+    if (w.length) add(w.join(' '), 'literal', findSeq(words, w), w.length, m[0]);
+  }
+  for (const c of codes) add(c.words.join(' '), 'name', findSeq(words, c.words), c.words.length, c.display);
+  for (const n of names) add(n, 'name', words.indexOf(n), 1, n);
+  tokens.forEach((t, i) => {
+    if (t.num !== undefined && !t.stop) add(t.num, 'number', i, 1, t.num);
+  });
+  return out;
+}
+
+/** Anchors at most this many tokens apart in a claim are bound to each other ("LZMA compression since 2001"). */
+const BINDING_DISTANCE = 4;
+
+/**
+ * Two values the claim binds together (a name and a number, a literal and a name) that the evidence sentence binds
+ * differently: the evidence has both, but next to the first, where the claim has the second, sits another value of
+ * the second's sort ("bzip2 since 2001, LZMA since 2006" for "LZMA since 2001"). Only values of different sorts
+ * are paired, so a reordered list of names is not a swap.
+ */
+function bindingSwap(claim: ClaimAnalysis, sentence: Sentence): string | null {
+  // A value in a leading phrase ("In 3.5, ...", "Since Python 3.10, ...") is about the whole claim, not its neighbour.
+  const lead = /^\s*(?:in|since|as of|from|before|after|until|on|for)\b[^,;:]{0,40},/iu.exec(claim.text);
+  const scoped = lead ? tokenize(lead[0]).length : 0;
+  const anchors = claim.anchors.filter((x) => x.at >= scoped);
+  for (const a of anchors) {
+    for (const b of anchors) {
+      const offset = b.at - a.at;
+      if (a.kind === b.kind || offset === 0 || Math.abs(offset) > BINDING_DISTANCE) continue;
+      // Another claim value of b's sort at least as close to a: the claim itself pairs them loosely.
+      if (claim.anchors.some((o) => o !== b && o.kind === b.kind && Math.abs(o.at - a.at) <= Math.abs(offset))) continue;
+      const as = sentence.anchors.filter((x) => x.key === a.key);
+      const bs = sentence.anchors.filter((x) => x.key === b.key && x.kind === b.kind);
+      if (!as.length || !bs.length) continue;
+      let own = Infinity;
+      let rival: { cost: number; anchor: Anchor } | null = null;
+      for (const x of as) {
+        for (const y of bs) own = Math.min(own, Math.abs(y.at - x.at - offset));
+        for (const y of sentence.anchors) {
+          if (y.kind !== b.kind || y.key === b.key || y.key === a.key) continue;
+          if (Math.abs(y.at - x.at) > BINDING_DISTANCE + 1) continue;
+          // A rival the claim also states must be bound to something else of a's sort there ("... bzip2 since 2006").
+          const inClaim = claim.anchors.filter((o) => o.key === y.key && o.kind === y.kind);
+          const boundElsewhere = inClaim.some((o) =>
+            claim.anchors.some((p) => p !== a && p.kind === a.kind && Math.abs(p.at - o.at) <= BINDING_DISTANCE),
+          );
+          if (inClaim.length && !boundElsewhere) continue;
+          const cost = Math.abs(y.at - x.at - offset);
+          if (!rival || cost < rival.cost) rival = { cost, anchor: y };
+        }
+      }
+      const r = rival as { cost: number; anchor: Anchor } | null;
+      if (r && r.cost + 2 <= own && own >= 3) {
+        return `the evidence pairs ${a.display} with ${r.anchor.display}, not with ${b.display}`;
+      }
+    }
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Evidence index
 
 interface Sentence {
@@ -425,6 +525,7 @@ interface Sentence {
   months: Set<string>;
   /** Stems in the scope of a negation. */
   negated: Set<string>;
+  anchors: Anchor[];
 }
 
 interface Passage {
@@ -458,7 +559,8 @@ function evidenceUnits(text: string): { text: string; start: number; end: number
   const out: { text: string; start: number; end: number }[] = [];
   for (const s of splitSentences(text)) {
     let from = 0;
-    for (const m of s.text.matchAll(/;\s+/g)) {
+    // "if given, ...; otherwise ..." is one statement: the second part only means something with the first.
+    for (const m of s.text.matchAll(/;\s+(?!(?:otherwise|else|unless|except)\b)/gi)) {
       const part = s.text.slice(from, m.index);
       if (part.trim()) out.push({ text: part, start: s.start + from, end: s.start + m.index });
       from = m.index + m[0].length;
@@ -470,6 +572,8 @@ function evidenceUnits(text: string): { text: string; start: number; end: number
 
 function analyseSentence(text: string, evidence: number, start: number, end: number): Sentence {
   const tokens = tokenize(text);
+  const codes = codeNames(text);
+  const names = nameWords(text);
   const words = tokens.map((t) => t.word);
   const stems = new Set(tokens.filter((t) => !t.stop || t.negation).map((t) => t.stem));
   const joined = new Set<string>();
@@ -483,10 +587,11 @@ function analyseSentence(text: string, evidence: number, start: number, end: num
     words,
     stems,
     joined,
-    codes: codeNames(text),
-    names: nameWords(text),
+    codes,
+    names,
     months: new Set(tokens.filter((t) => MONTHS.has(t.word)).map((t) => t.word)),
     negated: negatedStems(tokens),
+    anchors: anchorsOf(text, tokens, codes, names),
   };
 }
 
@@ -500,7 +605,7 @@ function nameWords(text: string): Set<string> {
     const lower = w.toLowerCase();
     if (!MONTHS.has(lower) && !STOPWORDS.has(lower) && !NEGATIONS.has(lower)) out.add(lower);
   };
-  for (const m of text.normalize('NFKC').matchAll(/(?<=\p{Ll}[,]?\s+)\p{Lu}[\p{Ll}\p{Lu}]+/gu)) add(m[0]);
+  for (const m of text.normalize('NFKC').matchAll(/(?<=\p{Ll}[,]?\s+)\p{Lu}[\p{Ll}\p{Lu}]+(?![\p{N}_])/gu)) add(m[0]);
   for (const m of text.normalize('NFKC').matchAll(/(?<![\p{L}\p{N}_.])\p{Lu}{2,}(?![\p{L}\p{N}_])/gu)) add(m[0]);
   return out;
 }
@@ -537,6 +642,8 @@ interface ClaimTerm {
   word: string;
   weight: number;
   name: boolean;
+  /** The word joined with its neighbour (`block size` → `blocksize`): a compound the evidence may write as one. */
+  joins: string[];
 }
 
 interface ClaimNumber {
@@ -550,11 +657,17 @@ interface ClaimAnalysis {
   tokens: Token[];
   terms: ClaimTerm[];
   numbers: ClaimNumber[];
-  codes: (CodeName & { context: Set<string> })[];
+  /** `subject`: the name is what the claim is about (see isSubjectAt). */
+  codes: (CodeName & { context: Set<string>; subject: boolean })[];
   names: Set<string>;
   months: Set<string>;
   negated: Set<string>;
   stems: Set<string>;
+  /** Stems of the claim that no passage uses. */
+  novel: Set<string>;
+  /** Content stem → the content stems of its clause ("X is not destroyed when closed; it must be removed"). */
+  clauses: Map<string, Set<string>>;
+  anchors: Anchor[];
 }
 
 function analyseClaim(text: string, index: EvidenceIndex): ClaimAnalysis {
@@ -562,16 +675,20 @@ function analyseClaim(text: string, index: EvidenceIndex): ClaimAnalysis {
   const names = nameWords(text);
   const seen = new Set<string>();
   const terms: ClaimTerm[] = [];
-  for (const t of tokens) {
-    if (!isContent(t) || META_WORDS.has(t.word) || seen.has(t.stem)) continue;
+  tokens.forEach((t, i) => {
+    if (!isContent(t) || META_WORDS.has(t.word) || seen.has(t.stem)) return;
     seen.add(t.stem);
     const name = names.has(t.word);
     const novel = !index.stems.has(t.stem);
-    // A word the evidence never uses is what a hallucination adds; names get no such weight, because the topic
-    // ("Python" in the Python docs) often goes unsaid in the passage.
-    const weight = LIGHT_STEMS.has(t.stem) ? 0.5 : name ? 1 : novel ? NOVEL_WEIGHT : 1;
-    terms.push({ stem: t.stem, word: t.word, weight, name });
-  }
+    // A word the evidence never uses is what a hallucination adds; names and the claim's subject get no such
+    // weight, because the topic ("Python" in the Python docs, "the ssl module") often goes unsaid in the passage.
+    const subject = novel && isSubjectAt(text, wordOffset(text, t.cased));
+    const weight = LIGHT_STEMS.has(t.stem) ? 0.5 : name || subject ? 1 : novel ? NOVEL_WEIGHT : 1;
+    const joins = [tokens[i - 1], tokens[i + 1]]
+      .map((n, k) => (n && n.num === undefined ? stemWord(k ? `${t.word}${n.word}` : `${n.word}${t.word}`) : ''))
+      .filter(Boolean);
+    terms.push({ stem: t.stem, word: t.word, weight, name, joins });
+  });
   const numbers: ClaimNumber[] = [];
   tokens.forEach((t, i) => {
     if (t.num === undefined || numbers.some((n) => n.value === t.num && n.unit?.id === t.unit?.id)) return;
@@ -582,7 +699,11 @@ function analyseClaim(text: string, index: EvidenceIndex): ClaimAnalysis {
       tokens.map((t) => t.word),
       c.words,
     );
-    return { ...c, context: at >= 0 ? contextStems(tokens, at, c.words.length) : new Set<string>() };
+    return {
+      ...c,
+      context: at >= 0 ? contextStems(tokens, at, c.words.length) : new Set<string>(),
+      subject: isSubjectAt(text, text.indexOf(c.display)),
+    };
   });
   return {
     text,
@@ -594,7 +715,41 @@ function analyseClaim(text: string, index: EvidenceIndex): ClaimAnalysis {
     months: new Set(tokens.filter((t) => MONTHS.has(t.word)).map((t) => t.word)),
     negated: negatedStems(tokens),
     stems: new Set(tokens.filter(isContent).map((t) => t.stem)),
+    novel: new Set(tokens.filter((t) => isContent(t) && !index.stems.has(t.stem)).map((t) => t.stem)),
+    clauses: clauseStems(text),
+    anchors: anchorsOf(text, tokens, codes, names),
   };
+}
+
+/** Clause boundaries: a semicolon, or a comma or space before a conjunction that starts a new statement. */
+const CLAUSE_RE = /;|,\s*(?=(?:and|but|while|whereas|so|which)\b)|\s(?=(?:but|whereas)\b)/iu;
+
+function clauseStems(text: string): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const part of text.split(CLAUSE_RE)) {
+    const stems = new Set(tokenize(part).filter(isContent).map((t) => t.stem));
+    for (const st of stems) if (!out.has(st)) out.set(st, stems);
+  }
+  return out;
+}
+
+/**
+ * Whether the text at `at` is the claim's grammatical subject: at its start after at most an article, or right after
+ * a leading clause ("When x is present, bisect_left returns ..."). Passages often leave their topic unnamed ("This
+ * function returns ...", "Return a file-like object"), so an answer naming it says nothing new.
+ */
+/** Where `word` first occurs in `text` as a whole word (case-insensitive), or -1. */
+function wordOffset(text: string, word: string): number {
+  return new RegExp(`(?<![\\p{L}\\p{N}])${escapeRe(word)}(?![\\p{L}\\p{N}])`, 'iu').exec(text)?.index ?? -1;
+}
+
+function isSubjectAt(text: string, at: number): boolean {
+  if (at < 0) return false;
+  const before = text.slice(0, at).trim().toLowerCase();
+  return (
+    /^(?:(?:the|a|an)\b)?$/.test(before) ||
+    /^(?:when|if|while|because|since|after|before|once|unless|with|in|on|by default)\b[^,;:]*,(?:\s*(?:the|a|an)\b)?$/.test(before)
+  );
 }
 
 /**
@@ -674,12 +829,24 @@ function noEvidence(text: string): ClaimVerdict {
 function bestVerdict(claim: ClaimAnalysis, passages: Passage[]): ClaimVerdict | null {
   const ranked: { window: Window; score: number }[] = [];
   for (const passage of passages) {
+    const singles = passage.sentences.map((s) => rankScore(claim, [s]));
     passage.sentences.forEach((s, i) => {
-      ranked.push({ window: { passage, sentences: [s] }, score: rankScore(claim, [s]) });
+      ranked.push({ window: { passage, sentences: [s] }, score: singles[i] ?? 0 });
       const next = passage.sentences[i + 1];
       // A pair must beat its best sentence clearly to be preferred (extra text dilutes the check).
       if (next) ranked.push({ window: { passage, sentences: [s, next] }, score: rankScore(claim, [s, next]) * 0.95 });
     });
+    // A claim that fuses two facts stated apart ("nearly as reliable as CRC32 ..., and starts from 1") is checked
+    // against the passage's best sentence with the one, not adjacent (those pairs are above), that best completes it.
+    const best = singles.reduce((b, score, i) => (score > (singles[b] ?? 0) ? i : b), 0);
+    let complement: { window: Window; score: number } | null = null;
+    passage.sentences.forEach((s, i) => {
+      if (Math.abs(i - best) <= 1) return;
+      const pair = i < best ? [s, passage.sentences[best]!] : [passage.sentences[best]!, s];
+      const score = rankScore(claim, pair) * 0.9;
+      if (score > (singles[best] ?? 0) && (!complement || score > complement.score)) complement = { window: { passage, sentences: pair }, score };
+    });
+    if (complement) ranked.push(complement);
   }
   if (!ranked.length) return null;
   ranked.sort((a, b) => b.score - a.score || a.window.sentences.length - b.window.sentences.length);
@@ -737,7 +904,7 @@ function termCoverage(
     total += term.weight;
     let best = 0;
     for (const s of sentences) {
-      if (s.stems.has(term.stem) || s.joined.has(term.stem)) {
+      if (s.stems.has(term.stem) || s.joined.has(term.stem) || term.joins.some((j) => s.stems.has(j))) {
         best = 1;
         break;
       }
@@ -836,6 +1003,12 @@ function checkWindow(claim: ClaimAnalysis, window: Window): WindowResult {
     return { c, own, inPassage, rival: rival as { display: string; score: number } | null };
   });
   for (const { c, inPassage, rival } of codeChecks) {
+    // The unnamed topic of the passage ("This function returns ..."), named by the claim: fine when the passage names
+    // nothing else of its sort that it could have replaced.
+    if (!inPassage && c.subject && !rival && codeChecks.filter((k) => !k.inPassage).length === 1) {
+      const sameSort = passage.sentences.some((s) => s.codes.some((o) => o.kind === c.kind && !claim.codes.some((k) => k.display === o.display)));
+      if (!sameSort) continue;
+    }
     if (!inPassage) {
       return unsupported(`name \`${c.display}\` not in evidence${rival ? ` (evidence has \`${rival.display}\`)` : ''}`, 0.85);
     }
@@ -856,6 +1029,9 @@ function checkWindow(claim: ClaimAnalysis, window: Window): WindowResult {
     return unsupported(`date (${m}) not in evidence`);
   }
 
+  const named = categorySwap(claim, sentences);
+  if (named) return unsupported(named, 0.75, true);
+
   // Proper names missing while the window names someone or something else in that role: a swapped name.
   for (const name of claim.names) {
     if (matched.has(stemWord(name)) || claim.codes.some((c) => c.words.includes(name))) continue;
@@ -871,7 +1047,12 @@ function checkWindow(claim: ClaimAnalysis, window: Window): WindowResult {
     }
   }
 
-  const polarity = polarityConflict(claim, passage.sentences);
+  for (const s of sentences) {
+    const swap = bindingSwap(claim, s);
+    if (swap) return unsupported(swap, 0.75, true);
+  }
+
+  const polarity = polarityConflict(claim, passage.sentences, sentences);
   if (polarity) return conflict(polarity, 0.75);
 
   // Overstatement: "must"/"always" where the evidence only says "may"/"can".
@@ -912,26 +1093,30 @@ function checkWindow(claim: ClaimAnalysis, window: Window): WindowResult {
  * with the claim's polarity are compared with those that state it negated (or state its opposite); when the best of
  * the latter shares more of the claim's other words than any of the former, the passage says the opposite.
  */
-function polarityConflict(claim: ClaimAnalysis, sentences: Sentence[]): string | null {
-  // The opposing sentence must be about the claim: share a good part of its other words.
-  const minOverlap = Math.max(1, 0.4 * (claim.stems.size - 1));
-  const claimHasNegation = claim.tokens.some((t) => t.negation);
+function polarityConflict(claim: ClaimAnalysis, sentences: Sentence[], window: Sentence[]): string | null {
+  const claimHasNegation = hasNegation(claim.tokens);
   for (const st of claim.stems) {
+    // The opposing sentence must be about the word's clause: share a good part of its other words.
+    const about = claim.clauses.get(st) ?? claim.stems;
+    const minOverlap = Math.max(1, 0.4 * (about.size - 1));
     const opps = opposites(st);
     if (opps.some((o) => claim.stems.has(o))) continue; // "lists are mutable, tuples immutable" states both
     const claimNegated = claim.negated.has(st);
     let agree = -1;
     let disagree: { overlap: number; sentence: Sentence; opposite: string | null } | null = null;
     for (const s of sentences) {
-      const overlap = [...claim.stems].filter((o) => o !== st && s.stems.has(o)).length;
+      // On a tie, the sentences the claim was matched with speak for it.
+      const overlap = [...about].filter((o) => o !== st && s.stems.has(o)).length + (window.includes(s) ? 0.5 : 0);
       let same: boolean | null = null;
       let opposite: string | null = null;
       const stated = s.stems.has(st) ? st : [...(SYNONYMS.get(st) ?? [])].find((y) => s.stems.has(y));
       if (stated) {
         same = s.negated.has(stated) === claimNegated;
         // Negation scopes are guessed ("no upstream is given" = "upstream is not specified"): a polarity difference
-        // only counts when the side said to be plain has no negation at all.
-        if (!same && (claimNegated ? s.tokens.some((t) => t.negation) : claimHasNegation)) same = null;
+        // only counts when the side said to be plain has no negation at all, and a negation right next to the word
+        // ("files will not match" for "not files") agrees with a negated claim.
+        if (!same && claimNegated && negationNear(s.tokens, stated)) same = true;
+        else if (!same && (claimNegated ? hasNegation(s.tokens) : claimHasNegation)) same = null;
       } else {
         opposite = opps.find((o) => s.stems.has(o)) ?? null;
         if (opposite) same = s.negated.has(opposite) !== claimNegated; // "not immutable" says "mutable"
@@ -951,6 +1136,65 @@ function polarityConflict(claim: ClaimAnalysis, sentences: Sentence[]): string |
     }
   }
   return null;
+}
+
+/**
+ * Nouns that make the word before them a name: "the spawn start method", "the tzdata package", "the json module".
+ * Such a name is as specific as a code name, however it is written.
+ */
+const CATEGORY_NOUNS = new Set(
+  `method module package library function class parameter argument attribute option flag mode protocol algorithm
+  format codec backend exception type keyword field variable command tool header encoding scheme policy strategy
+  extension plugin driver engine server client service handler loader`
+    .split(/\s+/)
+    .map(stemWord),
+);
+
+/**
+ * A name written as a plain word ("the forkserver start method") that no passage uses, where the window names
+ * something else of the same category ("the spawn start method"): a swapped name, not a paraphrase.
+ */
+function categorySwap(claim: ClaimAnalysis, sentences: Sentence[]): string | null {
+  const claimNames = namesBeforeCategory(claim.tokens);
+  for (const s of sentences) {
+    const evidenceNames = namesBeforeCategory(s.tokens);
+    for (const [category, names] of claimNames) {
+      for (const name of names) {
+        if (!claim.novel.has(name.stem)) continue;
+        const other = evidenceNames.get(category)?.find((o) => o.stem !== name.stem && !claim.stems.has(o.stem));
+        if (other) return `name "${name.word}" not in evidence (evidence has "${other.word}" as the ${category})`;
+      }
+    }
+  }
+  return null;
+}
+
+/** Category (its stems, "start method" or "method") → the words naming one; see CATEGORY_NOUNS. */
+function namesBeforeCategory(tokens: Token[]): Map<string, Token[]> {
+  const out = new Map<string, Token[]>();
+  const add = (key: string, t: Token | undefined): void => {
+    if (t && isContent(t) && !CATEGORY_NOUNS.has(t.stem)) out.set(key, [...(out.get(key) ?? []), t]);
+  };
+  tokens.forEach((t, i) => {
+    if (!CATEGORY_NOUNS.has(t.stem)) return;
+    const prev = tokens[i - 1];
+    add(t.word, prev);
+    // "the spawn start method": the name may sit before a compound category.
+    if (prev && isContent(prev)) add(`${prev.word} ${t.word}`, tokens[i - 2]);
+  });
+  return out;
+}
+
+/** Words that turn a condition around without a negation ("if given, ...; otherwise ..."). */
+const CONTRAST_WORDS = new Set(['otherwise', 'unless', 'else', 'except']);
+
+function hasNegation(tokens: Token[]): boolean {
+  return tokens.some((t) => t.negation || CONTRAST_WORDS.has(t.word));
+}
+
+/** A negation within 3 words of stem `st`. */
+function negationNear(tokens: Token[], st: string): boolean {
+  return tokens.some((t, i) => t.stem === st && tokens.slice(Math.max(0, i - 3), i + 4).some((x) => x.negation));
 }
 
 /** Stems meaning the opposite of `st`: antonyms, and the word with a negative prefix added or removed. */
