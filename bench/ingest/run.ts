@@ -272,6 +272,32 @@ function printTable(rows: string[][]) {
   for (const row of rows.slice(1)) console.log(line(row));
 }
 
+/** A new, empty database on the server `adminUrl` points at, with pgvector; `stop` drops it. */
+async function freshDatabase(adminUrl: string): Promise<{ url: string; stop: () => Promise<void> }> {
+  const name = `bench_ingest_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    await admin.query(`create database ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    stop: async () => {
+      const c = new pg.Client({ connectionString: adminUrl });
+      await c.connect();
+      try {
+        await c.query(`drop database if exists ${name} with (force)`);
+      } finally {
+        await c.end();
+      }
+    },
+  };
+}
+
 async function main(): Promise<void> {
   const docsRaw = (process.env.BENCH_DOCS ?? '').trim();
   const limit: number | 'all' = docsRaw === 'all' ? 'all' : intFromEnv('BENCH_DOCS', 150, 1, 100_000);
@@ -291,8 +317,11 @@ async function main(): Promise<void> {
     cleanups.push(() => rm(tmp, { recursive: true, force: true }));
 
     console.error(`corpus: ${corpus.names.length} pages of ${corpus.dir}/library (${(corpus.bytes.reduce((a, b) => a + b.length, 0) / 1048576).toFixed(1)} MiB)`);
-    console.error('acquiring the Temporal CLI, starting Postgres (in memory) ...');
-    const pgStarted = freePort().then((port) => startEmbeddedPostgres({ port }));
+    // BENCH_DATABASE_URL: a real Postgres with pgvector instead of PGlite; the run gets a fresh database there, dropped
+    // at the end.
+    const external = process.env.BENCH_DATABASE_URL;
+    console.error(`acquiring the Temporal CLI, ${external ? 'creating a fresh database on BENCH_DATABASE_URL' : 'starting Postgres (in memory)'} ...`);
+    const pgStarted = external ? freshDatabase(external) : freePort().then((port) => startEmbeddedPostgres({ port }));
     void pgStarted.then(
       (pg) => cleanups.push(() => pg.stop()),
       () => {},
@@ -321,6 +350,7 @@ async function main(): Promise<void> {
     const orm = await bounded(createOrm(db.url, 4));
     cleanups.push(() => orm.close());
     await bounded(migrate(orm));
+    const serverVersion = ((await orm.em.getConnection().execute('show server_version')) as Array<{ server_version: string }>)[0]?.server_version ?? '?';
     const tenant = await bounded(createTenantWithKey(orm, { tenantName: `bench-ingest-${randomUUID().slice(0, 8)}`, keyName: 'bench', role: 'admin' }));
     const tenantId = tenant.tenantId;
     const collectionId = randomUUID();
@@ -430,7 +460,7 @@ async function main(): Promise<void> {
       platform: `${process.platform}-${process.arch}`,
       temporalCli: TEMPORAL_CLI_VERSION,
       temporalServer: 'dev server, in-memory SQLite',
-      database: 'PGlite (embedded, in memory) over pglite-socket',
+      database: process.env.BENCH_DATABASE_URL ? `Postgres ${serverVersion} (BENCH_DATABASE_URL)` : 'PGlite (embedded, in memory) over pglite-socket',
       loadAverage1m: { atStart: loadAtStart, atEnd: loadAtEnd },
     };
     const s1 = (ms: number) => (ms / 1000).toFixed(2);
