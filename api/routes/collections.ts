@@ -12,17 +12,14 @@ import { AppError, badRequest, notFound } from '../../lib/errors';
 import { BlobStore, BlobTooLargeError, type StoredBlob } from '../../lib/storage/blobs';
 import type { AppDeps } from '../app';
 import { requireRole, type AuthState } from '../auth/middleware';
-import { MINILM_L6 } from '../../lib/llm/local-models';
-import { isLocalModel } from '../../lib/llm/gateway';
+import { MINILM_L6, localEmbeddingDimensions } from '../../lib/llm/local-models';
 
 /** Known embedding sizes; other models need `embeddingDim` in the request. */
 const KNOWN_DIMS: Record<string, number> = {
   'text-embedding-3-small': 1536,
   'text-embedding-3-large': 3072,
   'text-embedding-ada-002': 1536,
-  [MINILM_L6.model]: MINILM_L6.dimensions,
 };
-const localDim = (model: string) => /^local-embed-(\d+)$/.exec(model)?.[1];
 
 const collectionBody = z
   .object({
@@ -108,7 +105,7 @@ export function collectionsRoutes({ orm, temporal, config }: AppDeps) {
     const body = collectionBody.parse(ctx.request.body ?? {});
     const model = body.embeddingModel ?? config.llm.models.embedding;
     // A local model's size is fixed by its name; an unknown local-* name is refused whatever embeddingDim says.
-    const localSize = isLocalModel(model) ? (model === MINILM_L6.model ? MINILM_L6.dimensions : localDim(model) ? Number(localDim(model)) : null) : undefined;
+    const localSize = localEmbeddingDimensions(model);
     if (localSize === null) throw badRequest('unknown_embedding_model', `${model} is not a local embedding model; the local ones are local-embed-<dimensions> and ${MINILM_L6.model}.`);
     const dim = body.embeddingDim ?? localSize ?? (model === config.llm.models.embedding ? config.llm.embeddingDimensions : undefined) ?? KNOWN_DIMS[model];
     if (dim === undefined || !Number.isInteger(dim)) throw badRequest('embedding_dim_required', `The size of ${model}'s vectors is not known here: give embeddingDim.`);

@@ -45,6 +45,13 @@ const failure = (type: LlmFailureType, message: string, nonRetryable: boolean, n
   });
 
 /** True when the error is the caller's own abort (activity cancellation), which is not a provider failure. */
+/** Throws like an aborted `fetch`: the signal's reason when it is an Error, else a DOMException `AbortError`. */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (!signal?.aborted) return;
+  const reason: unknown = signal.reason;
+  throw reason instanceof Error ? reason : new DOMException('The local provider call was aborted.', 'AbortError');
+}
+
 export const isAbort = (err: unknown) =>
   err instanceof OpenAI.APIUserAbortError || (err instanceof Error && err.name === 'AbortError');
 

@@ -5,6 +5,7 @@ import type { Orm } from '../db/orm';
 import type { Logger } from '../log';
 import { ATTR, GENAI } from '../telemetry/attributes';
 import { classifyLlmError, isAbort, LLM_FAILURES } from './errors';
+import { isLocalModel } from './local-models';
 import { costUsd, priceOf, type ModelPrice } from './prices';
 import type { ChatMessage, EmbedResult, GenerateOptions, GenerateResult, LlmProvider, LlmPurpose, ProviderName, Usage } from './types';
 
@@ -34,9 +35,6 @@ export interface LlmCallContext {
 
 const tracer = trace.getTracer('beyondcloud-llm');
 
-/** The local provider's models: `local-embed-<n>`, `local-minilm-l6`, `local-extractive`. */
-export const isLocalModel = (model: string): boolean => model.startsWith('local-');
-
 /**
  * The one way to call a model. Resolves provider and model per purpose, refuses calls past the tenant's daily
  * token budget, records every attempt (success or failure) in `llm_calls` with tokens, cost and latency, opens a
@@ -54,11 +52,11 @@ export class LlmGateway {
     },
   ) {}
 
-  /** The purpose's route; a model override keeps the purpose's provider, except local models (`local-*`). */
+  /** The purpose's route (or its provider with another model); local models (`local-*`) always go to the local provider. */
   route(purpose: LlmPurpose, model?: string): LlmRoute {
     const route = this.deps.config.routes[purpose];
-    if (!model) return route;
-    return { provider: isLocalModel(model) && this.deps.providers.local ? 'local' : route.provider, model };
+    const chosen = model ?? route.model;
+    return { provider: isLocalModel(chosen) && this.deps.providers.local ? 'local' : route.provider, model: chosen };
   }
 
   embed(ctx: LlmCallContext, texts: string[], opts: { purpose?: LlmPurpose; model?: string } = {}): Promise<EmbedResult> {

@@ -1,7 +1,7 @@
 import type { Config } from '../config';
 import type { Orm } from '../db/orm';
 import type { Logger } from '../log';
-import { LlmGateway, isLocalModel } from './gateway';
+import { LlmGateway } from './gateway';
 import { DEFAULT_PRICES } from './prices';
 import { LocalProvider } from './providers/local';
 import { OpenAiProvider } from './providers/openai';
@@ -28,8 +28,8 @@ export function createLlmGateway({ config, orm, log }: { config: Config; orm: Or
       embeddingDimensions: llm.embeddingDimensions,
     });
   }
-  // The local models (local-*) are always the local provider's, whichever provider serves the rest.
-  const route = (model: string) => ({ provider: isLocalModel(model) ? ('local' as const) : llm.provider, model });
+  // LlmGateway.route sends local models (local-*) to the local provider, whichever provider serves the rest.
+  const route = (model: string) => ({ provider: llm.provider, model });
   return new LlmGateway({
     config: {
       routes: {

@@ -50,6 +50,21 @@ export const MINILM_L6: LocalModelSpec = {
 
 export const LOCAL_MODELS: readonly LocalModelSpec[] = [MINILM_L6];
 
+/** The local provider's models: `local-embed-<n>`, `local-minilm-l6`, `local-extractive`. */
+export const isLocalModel = (model: string): boolean => model.startsWith('local-');
+
+/**
+ * The vector size a local embedding model makes: fixed by its name (`local-embed-<n>`, `local-minilm-l6`); null for
+ * a `local-*` name that is no local embedding model; undefined for a model that is not local.
+ */
+export function localEmbeddingDimensions(model: string): number | null | undefined {
+  if (!isLocalModel(model)) return undefined;
+  const spec = LOCAL_MODELS.find((m) => m.model === model);
+  if (spec) return spec.dimensions;
+  const hashed = /^local-embed-(\d+)$/.exec(model)?.[1];
+  return hashed ? Number(hashed) : null;
+}
+
 /** `$XDG_CACHE_HOME/beyondcloud/models`, else `~/.cache/beyondcloud/models` (lib/config.ts's LOCAL_MODELS_DIR default). */
 export function defaultLocalModelsDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache'), 'beyondcloud', 'models');

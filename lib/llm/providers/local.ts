@@ -74,6 +74,7 @@ import type {
   LlmProvider,
   ProviderCallOptions,
 } from '../types';
+import { throwIfAborted } from '../errors';
 import { MINILM_L6, defaultLocalModelsDir, ensureLocalModel } from '../local-models';
 import { MiniLmEmbedder } from './minilm';
 import { STOPWORDS, estimateTokens, fmix32, normalizeText, splitSentences, stem, tokenizeWords } from '../text';
@@ -401,12 +402,6 @@ export function extractiveAnswer(passages: readonly Passage[], question: string)
 
 // ---------------------------------------------------------------------------------------------------------------
 // The provider
-
-function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (!signal?.aborted) return;
-  const reason: unknown = signal.reason;
-  throw reason instanceof Error ? reason : new DOMException('The local provider call was aborted.', 'AbortError');
-}
 
 /** Word-sized pieces of `text` (a word with its following whitespace) whose concatenation is `text`. */
 export function wordDeltas(text: string): string[] {

@@ -16,6 +16,7 @@
 import { Tokenizer } from '@huggingface/tokenizers';
 import type { InferenceSession } from 'onnxruntime-node';
 import { readFile } from 'node:fs/promises';
+import { throwIfAborted } from '../errors';
 import type { LocalModelFiles, LocalModelSpec } from '../local-models';
 
 export interface MiniLmOptions {
@@ -30,10 +31,6 @@ interface Loaded {
   session: InferenceSession;
   tokenizer: Tokenizer;
   ort: typeof import('onnxruntime-node');
-}
-
-function abortError(signal: AbortSignal): unknown {
-  return signal.reason instanceof Error ? signal.reason : new DOMException('This operation was aborted', 'AbortError');
 }
 
 export class MiniLmEmbedder {
@@ -77,14 +74,14 @@ export class MiniLmEmbedder {
   }
 
   async embed(texts: string[], signal?: AbortSignal): Promise<{ vectors: number[][]; tokens: number }> {
-    if (signal?.aborted) throw abortError(signal);
+    throwIfAborted(signal);
     const { session, tokenizer, ort } = await this.load();
     const encoded = texts.map((t) => this.ids(tokenizer, t));
     const tokens = encoded.reduce((n, ids) => n + ids.length, 0);
     const dim = this.opts.spec.dimensions;
     const vectors: number[][] = [];
     for (const ids of encoded) {
-      if (signal?.aborted) throw abortError(signal);
+      throwIfAborted(signal);
       const len = ids.length;
       const shape = [1, len];
       const feeds: Record<string, InstanceType<typeof ort.Tensor>> = {
