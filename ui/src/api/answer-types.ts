@@ -1,93 +1,15 @@
 /**
- * Answers as the console reads them: mirrors of lib/contracts/answers.ts (the browser build cannot import lib/)
- * and the shapes of the answers and collections routes. Keep in step with the contracts.
+ * Answers as the console reads them. The workflow's shapes come from lib/contracts/answers.ts by type-only imports
+ * (erased from the bundle, so no server code reaches the browser); what is defined here are the shapes of the
+ * answers and collections routes, which have no contract of their own.
  */
+import type { AnswerOptions, AnswerPhase, AnswerResult, AnswerState, AnswerStep, GroundingReport, Verdict } from '../../../lib/contracts/answers';
 
-export type GroundingPolicy = 'abstain' | 'review';
-export type Verdict = 'supported' | 'contradicted' | 'unsupported';
-export const VERDICTS: readonly Verdict[] = ['supported', 'contradicted', 'unsupported'];
+export type { AnswerPhase, AnswerResult, AnswerStep, Citation, GroundingPolicy, GroundingReport, ReviewInput } from '../../../lib/contracts/answers';
 
-/** A passage of the assembled context, numbered as the answer cites it. */
-export interface Citation {
-  n: number;
-  chunkId: string;
-  documentId: string;
-  collectionId: string;
-  documentTitle: string | null;
-  source: string;
-  page: number | null;
-  headingPath: string[];
-  text: string;
-  tokens: number;
-  score: number;
-}
-
-export interface ClaimVerdict {
-  claim: string;
-  verdict: Verdict;
-  confidence: number;
-  /** The passage id (for answers, the citation number as text) and the span of it. */
-  evidence: { id: string; span: string } | null;
-  reason: string;
-}
-
-export interface GroundingReport {
-  score: number;
-  threshold: number;
-  passed: boolean;
-  method: 'llm' | 'deterministic';
-  claims: ClaimVerdict[];
-  model?: string;
-}
-
-export interface ReviewInput {
-  decision: 'approve' | 'reject';
-  reviewer?: string;
-  note?: string;
-}
-
-export interface AnswerStep {
-  name: string;
-  /** Milliseconds since the run started. */
-  startedAtMs: number;
-  ms: number;
-  detail?: Record<string, unknown>;
-}
-
-export interface AnswerUsage {
-  inputTokens: number;
-  outputTokens: number;
-  costUsd: number;
-  calls: number;
-}
-
-export interface AnswerResult {
-  answerId: string;
-  workflowId: string;
-  question: string;
-  /** What retrieval used: the question, or its standalone rewrite in a conversation. */
-  query: string;
-  status: 'answered' | 'abstained' | 'rejected';
-  answer: string;
-  citations: Citation[];
-  grounding: GroundingReport | null;
-  firstAttempt?: { answer: string; grounding: GroundingReport };
-  regenerated: boolean;
-  review?: ReviewInput & { at: string; timedOut?: boolean };
-  usage: AnswerUsage;
-  steps: AnswerStep[];
-  latencyMs: number;
-  model: string | null;
-}
-
-export type AnswerPhase = 'rewriting' | 'retrieving' | 'generating' | 'grounding' | 'regenerating' | 'pending_review' | 'saving' | 'done';
-
-/** The workflow's live state while it runs (the `state` query). */
-export interface AnswerLiveState {
-  phase: AnswerPhase;
-  steps: AnswerStep[];
-  pendingReview?: { answer: string; grounding: GroundingReport; deadline: string };
-}
+// A record rather than a list: a verdict added to the contracts fails the console's type-check until it is placed here.
+const verdictOrder: Record<Verdict, number> = { supported: 0, contradicted: 1, unsupported: 2 };
+export const VERDICTS = Object.keys(verdictOrder) as Verdict[];
 
 export type AnswerRecordStatus = 'running' | 'pending_review' | 'answered' | 'abstained' | 'failed';
 
@@ -104,16 +26,11 @@ export interface AnswerRecord {
   completedAt: string | null;
   /** The full result once the run ended; `{ error }` when it failed. */
   result?: AnswerResult | { error: string };
-  live?: AnswerLiveState;
+  live?: AnswerState;
 }
 
-export interface AnswerOptionsInput {
-  topK?: number;
-  groundingThreshold?: number;
-  policy?: GroundingPolicy;
-}
-
-export interface AskInput extends AnswerOptionsInput {
+/** POST /v1/answers: the question, its collections, and the options the console lets a user set. */
+export interface AskInput extends Partial<Pick<AnswerOptions, 'topK' | 'groundingThreshold' | 'policy'>> {
   question: string;
   collectionIds: string[];
 }
