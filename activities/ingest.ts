@@ -151,7 +151,7 @@ export function createIngestActivities({ orm, llm, blobs, config }: IngestDeps) 
       throw e;
     }
     activity.heartbeat({ stage: 'parsed' });
-    const pieces = chunkDocument(parsed, { chunkSize: collection.chunkSize, chunkOverlap: collection.chunkOverlap });
+    const pieces = chunkDocument(parsed, { chunkSize: collection.chunkSize, chunkOverlap: collection.chunkOverlap, combineSections: collection.combineSections });
 
     const { workflowExecution, activityId, attempt } = activity.info;
     const vectors: number[][] = [];

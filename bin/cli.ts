@@ -1,7 +1,7 @@
 /**
  * BeyondCloud CLI, against a running API (`npm start`):
  *   npm run cli -- collections
- *   npm run cli -- collections create <name> [--chunk-size 400] [--chunk-overlap 60]
+ *   npm run cli -- collections create <name> [--chunk-size 400] [--chunk-overlap 60] [--no-combine-sections]
  *   npm run cli -- ingest <path|url>... --collection <name>     (folders are walked; a live progress bar follows)
  *   npm run cli -- documents --collection <name>
  * BC_API_URL (default http://127.0.0.1:8080) and BC_API_KEY (an API key) say where and who.
@@ -94,8 +94,9 @@ collections
   .option('--chunk-size <tokens>', 'chunk size in tokens', (v) => Number(v))
   .option('--chunk-overlap <tokens>', 'overlap in tokens', (v) => Number(v))
   .option('--embedding-model <model>')
-  .action(async (name: string, o: { chunkSize?: number; chunkOverlap?: number; embeddingModel?: string }) => {
-    const c = await api<{ id: string }>('POST', '/v1/collections', { name, chunkSize: o.chunkSize, chunkOverlap: o.chunkOverlap, embeddingModel: o.embeddingModel });
+  .option('--no-combine-sections', 'one chunk or more per section, never several short sections in one chunk')
+  .action(async (name: string, o: { chunkSize?: number; chunkOverlap?: number; embeddingModel?: string; combineSections: boolean }) => {
+    const c = await api<{ id: string }>('POST', '/v1/collections', { name, chunkSize: o.chunkSize, chunkOverlap: o.chunkOverlap, embeddingModel: o.embeddingModel, combineSections: o.combineSections });
     console.log(`created ${name} (${c.id})`);
   });
 

@@ -67,7 +67,7 @@ async function finished(workflowId: string) {
 const chunkRows = async (collectionId: string) =>
   (await ctx.orm.em
     .getConnection()
-    .execute('select id, document_id, ordinal, content_hash, heading_path, page, embedding_dim from chunks where collection_id = ? order by document_id, ordinal', [collectionId])) as Array<{
+    .execute('select id, document_id, ordinal, content_hash, heading_path, page, embedding_dim, text from chunks where collection_id = ? order by document_id, ordinal', [collectionId])) as Array<{
     id: string;
     document_id: string;
     ordinal: number;
@@ -75,6 +75,7 @@ const chunkRows = async (collectionId: string) =>
     heading_path: string[];
     page: number | null;
     embedding_dim: number;
+    text: string;
   }>;
 
 describe('ingestion', () => {
@@ -83,7 +84,7 @@ describe('ingestion', () => {
   it('creates a collection with the configured (local) embedder', async () => {
     const res = await api.request('POST', '/v1/collections', { key: ctx.tenant.key, body: { name: 'docs', chunkSize: 120, chunkOverlap: 20 } });
     expect(res.status).toBe(201);
-    expect(res.body).toMatchObject({ name: 'docs', embeddingModel: 'local-embed-384', embeddingDim: 384, chunkSize: 120 });
+    expect(res.body).toMatchObject({ name: 'docs', embeddingModel: 'local-embed-384', embeddingDim: 384, chunkSize: 120, combineSections: true });
     collectionId = res.body!.id;
     const dup = await api.request('POST', '/v1/collections', { key: ctx.tenant.key, body: { name: 'docs' } });
     expect(dup.status).toBe(409);
@@ -96,7 +97,7 @@ describe('ingestion', () => {
     expect(run.status).toBe('completed');
     expect(run.progress).toMatchObject({ total: 8, done: 8, failed: 1, skipped: 0 });
 
-    const docs = (await api.request('GET', `/v1/collections/${collectionId}/documents`, { key: ctx.tenant.key })).body!.documents as Array<{ source: string; status: string; error: string | null; chunkCount: number }>;
+    const docs = (await api.request('GET', `/v1/collections/${collectionId}/documents`, { key: ctx.tenant.key })).body!.documents as Array<{ id: string; source: string; status: string; error: string | null; chunkCount: number }>;
     const byName = Object.fromEntries(docs.map((d) => [d.source, d]));
     for (const name of ['guide.md', 'notes.txt', 'functions.html', 'cities.csv', 'records.json', 'report.pdf', 'spec.docx']) {
       expect(byName[name], name).toMatchObject({ status: 'ready', error: null });
@@ -108,15 +109,43 @@ describe('ingestion', () => {
 
     const chunks = await chunkRows(collectionId);
     expect(chunks.every((c) => c.embedding_dim === 384)).toBe(true);
-    expect(chunks.some((c) => c.heading_path.join(' > ') === 'Durable ingestion > Retries')).toBe(true);
+    // Short sections are packed (the default): one chunk under the page's heading, the sub-headings kept as lines.
+    expect(chunks.filter((c) => c.document_id === byName['guide.md']!.id).map((c) => [c.heading_path, c.text])).toEqual([
+      [
+        ['Durable ingestion'],
+        'BeyondCloud ingests documents as Temporal workflows.\n\nRetries\n\nEvery activity has a retry policy. A crashed worker does not lose a document.\n\n' +
+          'Storage\n\nChunks are stored in Postgres with pgvector embeddings and a full-text vector.',
+      ],
+    ]);
     expect(chunks.some((c) => c.page === 2)).toBe(true);
-    expect(chunks.some((c) => c.heading_path.includes('Limits'))).toBe(true);
+    expect(chunks.some((c) => c.heading_path.join(' > ') === 'Specification' && c.text.includes('\n\nLimits\n\nUploads are capped per file.'))).toBe(true);
 
     const [hit] = await ctx.orm.em
       .getConnection()
       .execute(`select text from chunks where collection_id = ? and tsv @@ plainto_tsquery('english', 'crashed worker')`, [collectionId]);
     expect(hit?.text).toContain('A crashed worker does not lose a document.');
     expect(run.progress.vectorIndex).toMatchObject({ status: 'built', rows: chunks.length });
+  });
+
+  it('keeps one chunk per section in a collection created with combineSections: false', async () => {
+    const bad = await api.request('POST', '/v1/collections', { key: ctx.tenant.key, body: { name: 'apart', combineSections: 'no' } });
+    expect(bad.status).toBe(400);
+    expect(bad.body!.error.code).toBe('validation_failed');
+    const created = await api.request('POST', '/v1/collections', { key: ctx.tenant.key, body: { name: 'apart', chunkSize: 120, chunkOverlap: 20, combineSections: false } });
+    expect(created.status).toBe(201);
+    const apartId = created.body!.id as string;
+    const listed = (await api.request('GET', '/v1/collections', { key: ctx.tenant.key })).body!.collections as Array<{ id: string; combineSections: boolean }>;
+    expect(listed.find((c) => c.id === apartId)?.combineSections).toBe(false);
+    expect(listed.find((c) => c.id === collectionId)?.combineSections).toBe(true);
+
+    const { 'guide.md': guide, 'spec.docx': spec } = files();
+    const res = await upload(apartId, { 'guide.md': guide!, 'spec.docx': spec! });
+    expect((await finished(res.body.workflowId)).progress).toMatchObject({ total: 2, done: 2, failed: 0 });
+    const chunks = await chunkRows(apartId);
+    expect(chunks.map((c) => c.heading_path.join(' > ')).sort()).toEqual(
+      ['Durable ingestion', 'Durable ingestion > Retries', 'Durable ingestion > Storage', 'Specification', 'Specification > Limits'].sort(),
+    );
+    expect(chunks.find((c) => c.heading_path.at(-1) === 'Retries')?.text).toBe('Every activity has a retry policy. A crashed worker does not lose a document.');
   });
 
   it("builds the collection's HNSW index once, and nearest-neighbour searches of that collection use it", async () => {

@@ -45,7 +45,8 @@ type Api = Awaited<ReturnType<typeof startTestApi>>;
 /** Creates a collection, uploads the corpus through the API and waits for its ingest run. */
 export async function ingestCorpus(ctx: TestContext, api: Api, opts: { key?: string; corpus?: Record<string, string>; body?: Record<string, unknown> } = {}) {
   const key = opts.key ?? ctx.tenant.key;
-  const created = await api.request('POST', '/v1/collections', { key, body: { name: `kb-${crypto.randomUUID().slice(0, 8)}`, ...opts.body } });
+  // One chunk per section (no packing): these tests cite and search at the level of a section's heading.
+  const created = await api.request('POST', '/v1/collections', { key, body: { name: `kb-${crypto.randomUUID().slice(0, 8)}`, combineSections: false, ...opts.body } });
   if (created.status !== 201) throw new Error(`collection: ${created.status} ${JSON.stringify(created.body)}`);
   const collectionId = created.body!.id as string;
   const form = new FormData();

@@ -31,6 +31,8 @@ const collectionBody = z
     embeddingType: z.enum(['vector', 'halfvec']).default('vector'),
     chunkSize: z.number().int().min(16).max(8192).default(400),
     chunkOverlap: z.number().int().min(0).max(4000).default(60),
+    /** Pack consecutive short sections into one chunk (false: one chunk or more per section). */
+    combineSections: z.boolean().default(true),
   })
   .strict()
   .refine((b) => b.chunkOverlap < b.chunkSize / 2, { message: 'chunkOverlap must be less than half of chunkSize', path: ['chunkOverlap'] });
@@ -125,6 +127,7 @@ export function collectionsRoutes({ orm, temporal, config }: AppDeps) {
       embeddingType: body.embeddingType,
       chunkSize: body.chunkSize,
       chunkOverlap: body.chunkOverlap,
+      combineSections: body.combineSections,
     });
     await em.flush();
     ctx.status = 201;
@@ -149,6 +152,7 @@ export function collectionsRoutes({ orm, temporal, config }: AppDeps) {
         embeddingType: r.embedding_type,
         chunkSize: r.chunk_size,
         chunkOverlap: r.chunk_overlap,
+        combineSections: r.combine_sections,
         documentCount: r.document_count,
         chunkCount: r.chunk_count,
         createdAt: r.created_at,

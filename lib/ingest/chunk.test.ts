@@ -73,16 +73,56 @@ const REAL_TEXT: Doc = {
 
 const OPTS: ChunkOptions = { chunkSize: 200, chunkOverlap: 40 };
 
+/** documentText by its documented rule: each section's text after the headings it opens, parts joined by a blank line. */
+function layoutOf(doc: Doc) {
+  const parts: string[] = [];
+  const sections: Array<{ textStart: number; textEnd: number; headings: Array<{ level: number; start: number; end: number }> }> = [];
+  let pos = -2;
+  const add = (part: string) => {
+    pos += 2;
+    parts.push(part);
+    const start = pos;
+    pos += part.length;
+    return start;
+  };
+  doc.sections.forEach((section, i) => {
+    const prev = i > 0 ? doc.sections[i - 1]!.headingPath : [];
+    let shared = 0;
+    while (i > 0 && shared < prev.length && shared < section.headingPath.length && prev[shared] === section.headingPath[shared]) shared++;
+    const headings = [];
+    for (let level = shared; level < section.headingPath.length; level++) {
+      const line = section.headingPath[level]!.replace(/\s+/g, ' ').trim();
+      if (line) {
+        const start = add(line);
+        headings.push({ level, start, end: start + line.length });
+      }
+    }
+    const textStart = add(section.text);
+    sections.push({ textStart, textEnd: textStart + section.text.length, headings });
+  });
+  return { text: parts.join('\n\n'), sections };
+}
+
+const commonPath = (paths: string[][]) => {
+  const [first = [], ...rest] = paths;
+  let n = first.length;
+  for (const p of rest) {
+    let k = 0;
+    while (k < n && k < p.length && p[k] === first[k]) k++;
+    n = k;
+  }
+  return first.slice(0, n);
+};
+
 /** Every structural property that must hold for any document and options. */
 function checkInvariants(doc: Doc, chunks: DocumentChunk[], opts: ChunkOptions, requireOverlap = true) {
+  const layout = layoutOf(doc);
   const full = documentText(doc);
-  const sectionStarts: number[] = [];
-  let base = 0;
-  for (const s of doc.sections) {
-    sectionStarts.push(base);
-    base += s.text.length + 2;
-  }
-  const sectionOf = (c: DocumentChunk) => sectionStarts.findLastIndex((s) => s <= c.startOffset);
+  expect(full).toBe(layout.text);
+  // The sections whose text a chunk covers (a chunk that starts on a heading line belongs to the section after it).
+  const sectionsOf = (c: DocumentChunk) =>
+    layout.sections.flatMap((s, i) => (s.textEnd > c.startOffset && s.textStart < c.endOffset && doc.sections[i]!.text.trim() ? [i] : []));
+  const single = (c: DocumentChunk) => sectionsOf(c).length === 1 && c.startOffset >= layout.sections[sectionsOf(c)[0]!]!.textStart;
   chunks.forEach((c, i) => {
     expect(c.ordinal).toBe(i);
     expect(full.slice(c.startOffset, c.endOffset)).toBe(c.text);
@@ -90,15 +130,41 @@ function checkInvariants(doc: Doc, chunks: DocumentChunk[], opts: ChunkOptions, 
     expect(c.text.length).toBeGreaterThan(0);
     expect(c.tokens).toBe(estimateTokens(c.text));
     expect(c.tokens).toBeLessThanOrEqual(opts.chunkSize);
-    const section = doc.sections[sectionOf(c)]!;
-    expect(c.endOffset).toBeLessThanOrEqual(sectionStarts[sectionOf(c)]! + section.text.length); // within its section
-    expect(c.headingPath).toEqual(section.headingPath);
-    expect(c.page).toBe(section.page ?? null);
+    const covered = sectionsOf(c);
+    expect(covered.length).toBeGreaterThan(0);
+    if (single(c)) {
+      const s = covered[0]!;
+      expect(c.endOffset).toBeLessThanOrEqual(layout.sections[s]!.textEnd); // within its section
+      expect(c.headingPath).toEqual(doc.sections[s]!.headingPath);
+      expect(c.page).toBe(doc.sections[s]!.page ?? null);
+    } else {
+      // Packed: whole sections only (allowed only when combining), one page, their common heading path, and every
+      // heading below that path inside the text.
+      expect(opts.combineSections ?? true).toBe(true);
+      for (const s of covered) {
+        expect(doc.sections[s]!.text.trim()).not.toBe('');
+        expect(c.text).toContain(doc.sections[s]!.text.trim());
+        expect(doc.sections[s]!.page ?? null).toBe(c.page);
+      }
+      const path = commonPath(covered.map((s) => doc.sections[s]!.headingPath));
+      expect(c.headingPath).toEqual(path);
+      const shown = new Set(
+        covered.flatMap((s) => layout.sections[s]!.headings.filter((h) => h.start >= c.startOffset).map((h) => `${s}:${h.level}`)),
+      );
+      for (const s of covered) {
+        for (let level = path.length; level < doc.sections[s]!.headingPath.length; level++) {
+          if (!doc.sections[s]!.headingPath[level]!.trim()) continue;
+          // Shown with this section or with an earlier section of the chunk that shares the heading.
+          const owner = covered.find((o) => o <= s && shown.has(`${o}:${level}`) && doc.sections[o]!.headingPath.slice(0, level + 1).join('\u0000') === doc.sections[s]!.headingPath.slice(0, level + 1).join('\u0000'));
+          expect(owner, `heading ${level} of section ${s} in chunk ${i}`).toBeDefined();
+        }
+      }
+    }
     const prev = chunks[i - 1];
     if (prev) {
       expect(c.startOffset).toBeGreaterThan(prev.startOffset);
       expect(c.endOffset).toBeGreaterThan(prev.endOffset);
-      if (sectionOf(prev) === sectionOf(c)) {
+      if (single(prev) && single(c) && sectionsOf(prev)[0] === sectionsOf(c)[0]) {
         if (opts.chunkOverlap > 0 && (requireOverlap || c.startOffset < prev.endOffset)) {
           // The next chunk starts with text from the end of the previous one, at most half of either.
           expect(c.startOffset).toBeLessThan(prev.endOffset);
@@ -114,9 +180,10 @@ function checkInvariants(doc: Doc, chunks: DocumentChunk[], opts: ChunkOptions, 
       }
     }
   });
-  // Nothing but whitespace is left out.
+  // Nothing but whitespace and heading lines is left out.
   const covered = new Uint8Array(full.length);
   for (const c of chunks) covered.fill(1, c.startOffset, c.endOffset);
+  for (const s of layout.sections) for (const h of s.headings) covered.fill(1, h.start, h.end);
   for (let i = 0; i < full.length; i++) if (!covered[i]) expect(full[i]).toMatch(/\s/);
 }
 
@@ -206,11 +273,12 @@ describe('chunkDocument', () => {
     };
     const chunks = chunkDocument(doc, OPTS);
     checkInvariants(doc, chunks, OPTS);
+    // Different pages: not packed. Each section's text follows the headings it opens.
     expect(chunks.map((c) => [c.text, c.headingPath, c.page, c.startOffset])).toEqual([
-      ['First section text.', ['A'], 4, 4],
-      ['Second section.', ['A', 'B'], null, 34],
+      ['First section text.', ['A'], 4, 14],
+      ['Second section.', ['A', 'B'], null, 57],
     ]);
-    expect(documentText(doc)).toBe('\n\n  First section text.  \n\n \n\t\n \n\nSecond section.');
+    expect(documentText(doc)).toBe('Empty\n\n\n\nA\n\n  First section text.  \n\nBlank\n\n \n\t\n \n\nA\n\nB\n\nSecond section.');
     expect(chunkDocument({ format: 'text', sections: [] }, OPTS)).toEqual([]);
   });
 
@@ -234,12 +302,86 @@ describe('chunkDocument', () => {
       expect(shared).toBeGreaterThan(0);
       expect(estimateTokens(b.text.slice(0, shared))).toBeGreaterThanOrEqual(15); // about chunkOverlap
     }
-    expect(two[0]!.startOffset).toBe(one.at(-1)!.endOffset + 2);
+    expect(two[0]!.startOffset).toBe(one.at(-1)!.endOffset + '\n\nTwo\n\n'.length);
 
     // Without overlap the chunks tile the text.
     const none = chunkDocument(doc, { chunkSize: 100, chunkOverlap: 0 });
     checkInvariants(doc, none, { chunkSize: 100, chunkOverlap: 0 });
     expect(none.length).toBeLessThan(chunks.length);
+  });
+
+  it('packs consecutive short sections into one chunk under their common heading path, headings kept in the text', () => {
+    const fn = (name: string, text: string) => ({ headingPath: ['os.path', name], text });
+    const doc: Doc = {
+      format: 'html',
+      sections: [
+        { headingPath: ['os.path'], text: 'This module implements some useful functions on pathnames.' },
+        fn('os.path.abspath(path)', 'Return a normalized absolutized version of the pathname path.'),
+        fn('os.path.basename(path)', 'Return the base name of pathname path.'),
+        fn('os.path.dirname(path)', 'Return the directory name of pathname path.'),
+        { headingPath: ['os.path', 'Long'], text: prose(40, 3) },
+        fn('os.path.exists(path)', 'Return True if path refers to an existing path.'),
+        { headingPath: ['os.path', 'os.path.isdir(path)'], text: 'Return True if path is an existing directory.', page: 2 },
+      ],
+    };
+    const opts = { chunkSize: 120, chunkOverlap: 20 };
+    const chunks = chunkDocument(doc, opts);
+    checkInvariants(doc, chunks, opts);
+    // The first four sections fit in one chunk; the long one is split on its own; a page change ends packing.
+    expect(chunks[0]!.headingPath).toEqual(['os.path']);
+    expect(chunks[0]!.text).toBe(
+      'This module implements some useful functions on pathnames.\n\n' +
+        'os.path.abspath(path)\n\nReturn a normalized absolutized version of the pathname path.\n\n' +
+        'os.path.basename(path)\n\nReturn the base name of pathname path.\n\n' +
+        'os.path.dirname(path)\n\nReturn the directory name of pathname path.',
+    );
+    const long = chunks.filter((c) => c.headingPath.at(-1) === 'Long');
+    expect(long.length).toBeGreaterThan(1);
+    expect(chunks.slice(1 + long.length).map((c) => [c.headingPath, c.text, c.page])).toEqual([
+      [['os.path', 'os.path.exists(path)'], 'Return True if path refers to an existing path.', null],
+      [['os.path', 'os.path.isdir(path)'], 'Return True if path is an existing directory.', 2],
+    ]);
+    // Packed from the second section on, the chunk starts at that section's heading, which its path no longer holds.
+    const fromSecond = chunkDocument({ ...doc, sections: doc.sections.slice(1, 4) }, opts);
+    checkInvariants({ ...doc, sections: doc.sections.slice(1, 4) }, fromSecond, opts);
+    expect(fromSecond).toHaveLength(1);
+    expect(fromSecond[0]!.headingPath).toEqual(['os.path']);
+    expect(fromSecond[0]!.text.startsWith('os.path.abspath(path)\n\nReturn a normalized')).toBe(true);
+    expect(fromSecond[0]!.startOffset).toBe('os.path\n\n'.length);
+    expect(contextualText(fromSecond[0]!)).toBe(`os.path\n\n${fromSecond[0]!.text}`);
+
+    // combineSections: false is one chunk per section again; combineUnder stops a chunk once it holds that many tokens.
+    const apart = chunkDocument(doc, { ...opts, combineSections: false });
+    checkInvariants(doc, apart, { ...opts, combineSections: false });
+    expect(apart.filter((c) => c.headingPath.at(-1) !== 'Long').map((c) => c.headingPath.at(-1))).toEqual(doc.sections.filter((x) => x.headingPath.at(-1) !== 'Long').map((x) => x.headingPath.at(-1)));
+    const under = chunkDocument(doc, { ...opts, combineUnder: 20 });
+    checkInvariants(doc, under, { ...opts, combineUnder: 20 });
+    expect(under[0]!.text).toMatch(/^This module[^]*os\.path\.abspath\(path\)[^]*pathname path\.$/);
+    expect(under[1]!.text).toMatch(/^os\.path\.basename\(path\)/);
+    expect(under.length).toBeGreaterThan(chunks.length);
+  });
+
+  it('does not pack a section whose heading was shown earlier, when the common path would drop it', () => {
+    const doc: Doc = {
+      format: 'markdown',
+      sections: [
+        { headingPath: ['A', 'B'], text: prose(30, 1) }, // long: several chunks of its own
+        { headingPath: ['A', 'B', 'C'], text: 'Short text under C.' }, // shows only "C"; "B" was shown before
+        { headingPath: ['A', 'D'], text: 'Short text under D.' },
+      ],
+    };
+    const opts = { chunkSize: 100, chunkOverlap: 10 };
+    const chunks = chunkDocument(doc, opts);
+    checkInvariants(doc, chunks, opts);
+    expect(chunks.slice(-2).map((c) => [c.headingPath, c.text])).toEqual([
+      [['A', 'B', 'C'], 'Short text under C.'],
+      [['A', 'D'], 'Short text under D.'],
+    ]);
+    // With the text of B short enough, B, C and D pack: every heading below A is in the text.
+    const short: Doc = { ...doc, sections: [{ headingPath: ['A', 'B'], text: 'Short text under B.' }, ...doc.sections.slice(1)] };
+    const packed = chunkDocument(short, opts);
+    checkInvariants(short, packed, opts);
+    expect(packed.map((c) => [c.headingPath, c.text])).toEqual([[['A'], 'B\n\nShort text under B.\n\nC\n\nShort text under C.\n\nD\n\nShort text under D.']]);
   });
 
   it('splits a long paragraph without newlines at sentence boundaries', () => {
@@ -252,9 +394,10 @@ describe('chunkDocument', () => {
     expect(chunks.length).toBeGreaterThanOrEqual(Math.ceil(estimateTokens(text) / 120));
     const sentenceStarts = new Set(splitSentences(text).map((s) => s.start));
     const sentenceEnds = new Set(splitSentences(text).map((s) => s.end));
+    const base = 'Long\n\n'.length; // the heading line before the text
     for (const c of chunks) {
-      expect(sentenceStarts.has(c.startOffset)).toBe(true);
-      expect(sentenceEnds.has(c.endOffset)).toBe(true);
+      expect(sentenceStarts.has(c.startOffset - base)).toBe(true);
+      expect(sentenceEnds.has(c.endOffset - base)).toBe(true);
       expect(c.tokens).toBeGreaterThan(60);
     }
   });
@@ -319,12 +462,12 @@ describe('chunkDocument', () => {
     for (let iter = 0; iter < 300; iter++) {
       const sections = Array.from({ length: 1 + rnd(4) }, () => ({
         text: Array.from({ length: rnd(4) === 0 ? rnd(20) : rnd(600) }, () => parts[rnd(parts.length)]).join(''),
-        headingPath: [`h${rnd(3)}`],
-        ...(rnd(2) ? { page: rnd(9) } : {}),
+        headingPath: Array.from({ length: rnd(4) }, () => ['h0', 'h1', ' ', 'two  words'][rnd(4)]!),
+        ...(rnd(3) === 0 ? { page: rnd(3) } : {}),
       }));
       const doc: Doc = { format: 'text', sections };
       const chunkSize = 16 + rnd(120);
-      const opts = { chunkSize, chunkOverlap: rnd(Math.ceil(chunkSize / 2)) };
+      const opts: ChunkOptions = { chunkSize, chunkOverlap: rnd(Math.ceil(chunkSize / 2)), combineSections: rnd(4) > 0, ...(rnd(2) ? { combineUnder: rnd(chunkSize) } : {}) };
       // Overlap may be dropped in edge cases (a one-token chunk), never exceeded.
       checkInvariants(doc, chunkDocument(doc, opts), opts, false);
     }

@@ -12,10 +12,16 @@
  *   the previous one, at a sentence start when that gives at least a third of the wanted overlap, otherwise at a word
  *   start, inside a word only when the last word alone is too long. The overlap is never more than half of either
  *   chunk.
- * - Chunks never cross sections, so a chunk's heading path and page are exactly its section's. A trailing piece
+ * - A section that needs several chunks keeps them to itself, with its heading path and page. A trailing piece
  *   smaller than 10% of `chunkSize` is merged into the section's previous chunk when the result fits (greedy packing
  *   already puts everything that fits into the previous chunk, so this is a safety net).
- * - Chunk text is a verbatim, trimmed slice of the section: `documentText(doc).slice(startOffset, endOffset) === text`.
+ * - Consecutive sections that each fit in one chunk are packed together (unless `combineSections` is false), like
+ *   Unstructured's `combine_text_under_n_chars`: reference pages are mostly short sections (one per function), and a
+ *   chunk per section gave many chunks of a few tokens. A packed chunk takes the sections' common heading path and
+ *   keeps the headings below it in its text (`documentText` shows each heading where it opens), so nothing a section
+ *   was found by is lost. Packing stops at a page change, when the next section would not fit, and once the chunk
+ *   holds `combineUnder` tokens; packed chunks do not overlap their neighbours.
+ * - Chunk text is a verbatim, trimmed slice of the document: `documentText(doc).slice(startOffset, endOffset) === text`.
  *
  * Everything is deterministic and linear in the input length.
  */
@@ -28,6 +34,10 @@ export interface ChunkOptions {
   chunkSize: number;
   /** Tokens repeated from the end of the previous chunk of the same section, 0 <= chunkOverlap < chunkSize / 2. */
   chunkOverlap: number;
+  /** Pack consecutive short sections into one chunk (default true). */
+  combineSections?: boolean;
+  /** A packed chunk takes no further section once it holds this many tokens (default `chunkSize`: pack while it fits). */
+  combineUnder?: number;
 }
 
 export interface DocumentChunk {
@@ -49,12 +59,54 @@ export interface DocumentChunk {
 export const MIN_CHUNK_SIZE = 16;
 export const MAX_CHUNK_SIZE = 8192;
 
-/** Sections are joined with this in `documentText`; chunk offsets count it. */
-const SECTION_SEPARATOR = '\n\n';
+/** Headings and sections are joined with this in `documentText`; chunk offsets count it. */
+const SEPARATOR = '\n\n';
 
-/** The document's text as chunk offsets see it: the sections' texts joined with a blank line. */
+interface SectionLayout {
+  /** The heading lines shown before the section's text: `level` indexes its heading path. */
+  headings: Array<{ level: number; start: number; end: number; tokens: number }>;
+  /** Where `section.text` starts in `documentText`. */
+  textStart: number;
+}
+
+/**
+ * The document as one text, which chunk offsets index: each section's text, preceded by the headings it opens (the
+ * part of its heading path not shared with the previous section's, one line each, whitespace collapsed), all parts
+ * joined with a blank line. A section that continues its heading (the same path as the section before it) shows none.
+ */
 export function documentText(doc: ParsedDocument): string {
-  return doc.sections.map((s) => s.text).join(SECTION_SEPARATOR);
+  return layoutDocument(doc).text;
+}
+
+function layoutDocument(doc: ParsedDocument): { text: string; sections: SectionLayout[] } {
+  const parts: string[] = [];
+  let pos = 0;
+  const add = (part: string): number => {
+    if (parts.length > 0) pos += SEPARATOR.length;
+    parts.push(part);
+    const start = pos;
+    pos += part.length;
+    return start;
+  };
+  const sections = doc.sections.map((section, index): SectionLayout => {
+    const prev = index > 0 ? doc.sections[index - 1]!.headingPath : [];
+    const opened = index > 0 ? commonPrefixLength(prev, section.headingPath) : 0;
+    const headings: SectionLayout['headings'] = [];
+    for (let level = opened; level < section.headingPath.length; level++) {
+      const line = section.headingPath[level]!.replace(/\s+/g, ' ').trim();
+      if (line === '') continue;
+      const start = add(line);
+      headings.push({ level, start, end: start + line.length, tokens: estimateTokens(line) });
+    }
+    return { headings, textStart: add(section.text) };
+  });
+  return { text: parts.join(SEPARATOR), sections };
+}
+
+function commonPrefixLength(a: readonly string[], b: readonly string[]): number {
+  let n = 0;
+  while (n < a.length && n < b.length && a[n] === b[n]) n++;
+  return n;
 }
 
 /** The text to embed: the heading path (`A > B`), a blank line, then the chunk text; just the text without headings. */
@@ -85,26 +137,66 @@ export function validateChunkOptions(opts: ChunkOptions): void {
 /** Chunks every section of `doc` (see the file header). */
 export function chunkDocument(doc: ParsedDocument, opts: ChunkOptions): DocumentChunk[] {
   validateChunkOptions(opts);
+  const combine = opts.combineSections ?? true;
+  const combineUnder = opts.combineUnder ?? opts.chunkSize;
+  const layout = layoutDocument(doc);
+  const full = layout.text;
+  const spans = doc.sections.map((section) => chunkSection(section.text, opts));
   const out: DocumentChunk[] = [];
-  let base = 0;
-  doc.sections.forEach((section, index) => {
-    if (index > 0) base += SECTION_SEPARATOR.length;
-    for (const span of chunkSection(section.text, opts)) {
-      const text = section.text.slice(span.start, span.end);
-      const headingPath = [...section.headingPath];
-      out.push({
-        ordinal: out.length,
-        text,
-        headingPath,
-        page: section.page ?? null,
-        startOffset: base + span.start,
-        endOffset: base + span.end,
-        tokens: span.tokens,
-        contentHash: chunkContentHash(headingPath, text),
-      });
+  const emit = (start: number, end: number, tokens: number, headingPath: string[], page: number | null) => {
+    const text = full.slice(start, end);
+    out.push({ ordinal: out.length, text, headingPath, page, startOffset: start, endOffset: end, tokens, contentHash: chunkContentHash(headingPath, text) });
+  };
+
+  let k = 0;
+  while (k < doc.sections.length) {
+    const section = doc.sections[k]!;
+    const own = spans[k]!;
+    const base = layout.sections[k]!.textStart;
+    if (!combine || own.length !== 1) {
+      for (const span of own) emit(base + span.start, base + span.end, span.tokens, [...section.headingPath], section.page ?? null);
+      k++;
+      continue;
     }
-    base += section.text.length;
-  });
+    // Pack the following one-chunk sections while they fit. Tokens add up across whitespace (estimateTokens counts
+    // runs between spaces), so the packed size is the sum of its parts: the sections' spans and the heading lines
+    // between them, plus the first section's own headings below the common path.
+    const page = section.page ?? null;
+    const first = layout.sections[k]!;
+    let path = section.headingPath;
+    let start = base + own[0]!.start;
+    let headTokens = 0; // the first section's heading lines inside the chunk
+    let bodyTokens = own[0]!.tokens; // from the first section's text on
+    let end = base + own[0]!.end;
+    let m = k + 1;
+    while (m < doc.sections.length && headTokens + bodyTokens < combineUnder) {
+      const next = doc.sections[m]!;
+      const nextSpan = spans[m]!;
+      if (nextSpan.length !== 1 || (next.page ?? null) !== page) break;
+      const nextPath = path.slice(0, commonPrefixLength(path, next.headingPath));
+      // The first section's headings below the common path go into the text, so it starts at the first of them;
+      // when one of them was shown earlier (not right before this section) it would be lost: stop instead.
+      let nextStart = base + own[0]!.start;
+      let nextHead = 0;
+      if (nextPath.length < section.headingPath.length) {
+        if (!first.headings.length || first.headings[0]!.level > nextPath.length) break;
+        const shown = first.headings.filter((h) => h.level >= nextPath.length);
+        nextStart = shown[0]!.start;
+        nextHead = shown.reduce((sum, h) => sum + h.tokens, 0);
+      }
+      const nextLayout = layout.sections[m]!;
+      const nextBody = bodyTokens + nextLayout.headings.reduce((sum, h) => sum + h.tokens, 0) + nextSpan[0]!.tokens;
+      if (nextHead + nextBody > opts.chunkSize) break;
+      path = nextPath;
+      start = nextStart;
+      headTokens = nextHead;
+      bodyTokens = nextBody;
+      end = nextLayout.textStart + nextSpan[0]!.end;
+      m++;
+    }
+    emit(start, end, headTokens + bodyTokens, [...path], page);
+    k = m;
+  }
   return out;
 }
 

@@ -104,6 +104,42 @@ describe('estimateTokens', () => {
     expect(estimateTokens('supercalifragilistic')).toBe(3); // 20 characters: ceil(20 / 8)
     expect(estimateTokens('東京は日本')).toBe(5);
   });
+
+  // The definition, as a regex: one match per CJK character, per run of other letters/marks/digits (ceil(length / 8)
+  // for runs over 8 code units), and per other non-space character.
+  const CJK = '\\p{Script=Han}\\p{Script=Hiragana}\\p{Script=Katakana}\\p{Script=Hangul}';
+  const TOKEN_RE = new RegExp(`[${CJK}]|(?:(?![${CJK}])[\\p{L}\\p{M}\\p{N}])+|[^\\s\\p{L}\\p{M}\\p{N}]`, 'gu');
+  const reference = (text: string) => {
+    let n = 0;
+    for (const [m] of text.matchAll(TOKEN_RE)) n += m.length > 8 && !new RegExp(`^[${CJK}]$`, 'u').test(m) ? Math.ceil(m.length / 8) : 1;
+    return n;
+  };
+
+  it('agrees with the regex definition on mixed scripts, symbols, controls, astral and lone surrogates', () => {
+    const samples = [
+      'naïve café – “quoted” text… ½ ² Ⅻ',
+      'e\u0301t\u00e9 combining marks, \u00a0no-break\u2009thin\u3000ideographic space\ufeff',
+      'Ελληνικά кириллица עברית العربية हिन्दी ไทย',
+      '한국어 テキスト カタカナｶﾀｶﾅ 中文字符 mixed漢字and latin',
+      '𝒳 math 𝟘𝟙 emoji 😀👍🏽 astral 𠀀 (CJK ext B)',
+      'snake_case_identifier_that_is_long os.path.join(a, b) x86_64 3.11 1,000',
+      '\u0000\u0007 control \u007f\u0085 next line \u2028 separator',
+      'lone \ud800 high and \udc00 low surrogates',
+    ];
+    for (const s of samples) expect(estimateTokens(s), s).toBe(reference(s));
+    // Random strings over a mixed alphabet, deterministic.
+    const alphabet = [...'ab Z9_-.,\n\t’é東ｶ😀\u0301\u00a0\ud800\u2028ß٣'];
+    let x = 7;
+    for (let t = 0; t < 500; t++) {
+      let s = '';
+      const len = t % 40;
+      for (let i = 0; i < len; i++) {
+        x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+        s += alphabet[(x >>> 8) % alphabet.length];
+      }
+      expect(estimateTokens(s), JSON.stringify(s)).toBe(reference(s));
+    }
+  });
 });
 
 describe('fnv1a32', () => {

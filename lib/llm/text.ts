@@ -109,16 +109,55 @@ export function contentTerms(text: string, extraStopwords?: ReadonlySet<string>)
  * Roughly 1.1–1.3 tokens per English word, the same ballpark as BPE tokenizers; it is an estimate, not a count.
  */
 export function estimateTokens(text: string): number {
+  // A scan over char codes with an ASCII fast path (this runs over every chunk candidate while chunking); characters
+  // past ASCII are classified by Unicode class (cached); text.test.ts checks it against the regex definition.
   let n = 0;
-  for (const m of text.matchAll(TOKEN_RE)) {
-    const s = m[0];
-    n += s.length > 8 && !CJK_RE.test(s) ? Math.ceil(s.length / 8) : 1;
+  let run = 0; // code units in the current run of letters/marks/digits
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    let kind: CharKind;
+    let width = 1;
+    if (c < 128) kind = ASCII_KIND[c]!;
+    else {
+      const cp = text.codePointAt(i)!;
+      if (cp > 0xffff) width = 2;
+      kind = unicodeKind(cp);
+    }
+    if (kind === WORD) {
+      run += width;
+    } else {
+      if (run) n += run > 8 ? Math.ceil(run / 8) : 1;
+      run = 0;
+      if (kind !== SPACE) n++;
+    }
+    i += width - 1;
   }
+  if (run) n += run > 8 ? Math.ceil(run / 8) : 1;
   return n;
 }
 const CJK = '\\p{Script=Han}\\p{Script=Hiragana}\\p{Script=Katakana}\\p{Script=Hangul}';
-const CJK_RE = new RegExp(`^[${CJK}]$`, 'u');
-const TOKEN_RE = new RegExp(`[${CJK}]|(?:(?![${CJK}])[\\p{L}\\p{M}\\p{N}])+|[^\\s\\p{L}\\p{M}\\p{N}]`, 'gu');
+
+type CharKind = 0 | 1 | 2 | 3;
+const WORD = 0; // letter, mark or digit: part of a run
+const SPACE = 1; // free
+const SINGLE = 2; // punctuation, symbol or control character: one token
+const CJK_CHAR = 3; // one token, and it ends a run
+const ASCII_KIND = Array.from({ length: 128 }, (_, c): CharKind =>
+  (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) ? WORD : c === 32 || (c >= 9 && c <= 13) ? SPACE : SINGLE,
+);
+const CJK_ONE_RE = new RegExp(`^[${CJK}]$`, 'u');
+const WORD_CHAR_RE = /^[\p{L}\p{M}\p{N}]$/u;
+const SPACE_RE = /^\s$/u;
+const unicodeKinds = new Map<number, CharKind>();
+function unicodeKind(cp: number): CharKind {
+  let kind = unicodeKinds.get(cp);
+  if (kind === undefined) {
+    const ch = String.fromCodePoint(cp);
+    kind = CJK_ONE_RE.test(ch) ? CJK_CHAR : WORD_CHAR_RE.test(ch) ? WORD : SPACE_RE.test(ch) ? SPACE : SINGLE;
+    if (unicodeKinds.size < 65536) unicodeKinds.set(cp, kind);
+  }
+  return kind;
+}
 
 /** FNV-1a, 32-bit, over the UTF-16 code units of `s` (from `seed`, the FNV offset basis by default). Unsigned. */
 export function fnv1a32(s: string, seed = 0x811c9dc5): number {

@@ -13,6 +13,8 @@ export interface Collection {
   embeddingType: Opt<'vector' | 'halfvec'>;
   chunkSize: Opt<number>;
   chunkOverlap: Opt<number>;
+  /** Pack consecutive short sections into one chunk (lib/ingest/chunk.ts). */
+  combineSections: Opt<boolean>;
   createdAt: Opt<Date>;
   updatedAt: Opt<Date>;
 }
@@ -30,6 +32,7 @@ export const CollectionEntity = new EntitySchema<Collection>({
     embeddingType: { type: 'text', default: 'vector' },
     chunkSize: { type: 'integer', default: 800 },
     chunkOverlap: { type: 'integer', default: 100 },
+    combineSections: { type: 'boolean', default: true },
     createdAt: { type: 'Date', columnType: 'timestamptz', onCreate: () => new Date() },
     updatedAt: { type: 'Date', columnType: 'timestamptz', onCreate: () => new Date(), onUpdate: () => new Date() },
   },

@@ -4,6 +4,7 @@ import { Migration20261125010000_ingest } from './Migration20261125010000_ingest
 import { Migration20261125020000_answers } from './Migration20261125020000_answers';
 import { Migration20261125030000_mcp } from './Migration20261125030000_mcp';
 import { Migration20261125040000_vector_indexes } from './Migration20261125040000_vector_indexes';
+import { Migration20261125050000_combine_sections } from './Migration20261125050000_combine_sections';
 
 /** Every migration, in order. Listed explicitly so they load the same from tsx, a bundle or a build. */
 export const migrationsList: MigrationObject[] = [
@@ -12,4 +13,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261125020000_answers', class: Migration20261125020000_answers },
   { name: 'Migration20261125030000_mcp', class: Migration20261125030000_mcp },
   { name: 'Migration20261125040000_vector_indexes', class: Migration20261125040000_vector_indexes },
+  { name: 'Migration20261125050000_combine_sections', class: Migration20261125050000_combine_sections },
 ];
