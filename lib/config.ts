@@ -107,7 +107,7 @@ export const configSchema = z.object({
     .pipe(z.array(z.string().startsWith('/', 'must list absolute paths, comma-separated')))
     .optional(),
   INGEST_CONCURRENCY: z.coerce.number({ error: 'must be an integer from 1 to 64' }).int().min(1).max(64).default(4),
-  INGEST_VECTOR_INDEX_MIN_ROWS: z.coerce.number({ error: 'must be an integer from 0 to 100000000' }).int().min(0).max(100_000_000).default(1000),
+  INGEST_VECTOR_INDEX_MIN_ROWS: z.coerce.number({ error: 'must be an integer from 0 to 100000000' }).int().min(0).max(100_000_000).default(10_000),
   FETCH_MAX_BYTES: byteSize.default('25mb'),
   FETCH_TIMEOUT_MS: z.coerce.number({ error: 'must be milliseconds from 1000 to 600000' }).int().min(1000).max(600_000).default(30_000),
   FETCH_ALLOW_HOSTS: z

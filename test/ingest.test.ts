@@ -14,7 +14,7 @@ let folderRoot: string;
 afterAll(() => ctx?.close());
 beforeAll(async () => {
   folderRoot = await mkdtemp(join(inject('tmpDir'), 'folder-root-'));
-  // A low index threshold so these small collections get their HNSW index (the default waits for 1,000 chunks).
+  // A low index threshold so these small collections get their HNSW index (the default waits for 10,000 chunks).
   ctx = await setupTestContext({ INGEST_MAX_FILE_BYTES: '200kb', INGEST_MAX_REQUEST_BYTES: '1mb', INGEST_FOLDER_ROOTS: folderRoot, INGEST_VECTOR_INDEX_MIN_ROWS: '5' });
   api = await startTestApi(ctx);
   await ctx.startWorker();

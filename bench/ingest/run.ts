@@ -112,7 +112,9 @@ async function runOurs(opts: { client: Client; orm: Orm; blobs: BlobStore; taskQ
   }
   const [row] = (await orm.em.getConnection().execute('select count(*)::int as n from chunks where collection_id = ?', [collectionId])) as Array<{ n: number }>;
   if (row!.n !== progress.chunks) throw new Error(`the workflow reports ${progress.chunks} chunks, the table holds ${row!.n}`);
-  if (progress.vectorIndex?.status !== 'built') throw new Error(`the collection's vector index was not built: ${JSON.stringify(progress.vectorIndex)}`);
+  // Built when the collection reaches INGEST_VECTOR_INDEX_MIN_ROWS chunks; below that it is searched exactly.
+  const indexed = progress.vectorIndex?.status;
+  if (indexed !== 'built' && indexed !== 'below_threshold') throw new Error(`the collection's vector index: ${JSON.stringify(progress.vectorIndex)}`);
   return { result: { documents: docs.length, chunks: progress.chunks, ms } satisfies Measured, docs, workflowId, vectorIndex: progress.vectorIndex };
 }
 
@@ -441,7 +443,7 @@ async function main(): Promise<void> {
           const conn = orm.em.getConnection();
           // Both inserts start from an empty table with the same indexes, generated column and foreign keys, and no
           // vector index, which each side then builds the same way.
-          await conn.execute(`drop index ${vectorIndexName(collectionId)}`);
+          await conn.execute(`drop index if exists ${vectorIndexName(collectionId)}`);
           await conn.execute('create table chunks_bulk (like chunks including all)');
           await conn.execute(
             `alter table chunks_bulk add foreign key (tenant_id) references tenants (id) on delete cascade,
@@ -536,6 +538,12 @@ async function main(): Promise<void> {
     );
     console.log(`with the HNSW index LangChain's user builds afterwards counted: ${ratios.endToEndDocsVsLangChainPlusIndex.toFixed(2)}x`);
     console.log(`ours, the collection's vector index at the end of the run: ${JSON.stringify(measured.vectorIndex)}`);
+    if (measured.vectorIndex.status !== 'built') {
+      // A collection this size is searched exactly (the index waits for INGEST_VECTOR_INDEX_MIN_ROWS chunks). Had it
+      // been built, it would have cost what the storage step's build of the same rows costs.
+      const withIndex = ours.documents / ((ours.ms + measured.storeSteps.indexMs) / 1000);
+      console.log(`ours, had the run also built the HNSW index (the storage step's build, ${s1(measured.storeSteps.indexMs)} s): ${(withIndex / peerRate.docsPerS).toFixed(2)}x LangChain`);
+    }
     console.log('');
     console.log(`storage step, the same ${storageRows} rows of our pipeline into an empty chunks table (tsvector, GIN, foreign keys), then the collection's HNSW index:`);
     printTable([
