@@ -6,11 +6,13 @@
  *   npx tsx bench/ingest/run.ts                      # the first 150 pages of library/*.html
  *   BENCH_DOCS=all npx tsx bench/ingest/run.ts       # every library/*.html page
  *   BENCH_CONCURRENCY=4 npx tsx bench/ingest/run.ts  # the ingest run's concurrency (default 16)
+ *   BENCH_PGLITE=inline npx tsx bench/ingest/run.ts  # PGlite in this process (default: a process of its own)
  *
  * Corpus: the Python 3.11 HTML documentation (Debian package python3.11-doc, installed with apt-get when
  * /usr/share/doc/python3.11/html is missing; BENCH_CORPUS_DIR points elsewhere), library/*.html sorted by name.
  * Starts its own Temporal dev server (in memory, free port, headless) and its own embedded Postgres (PGlite, in memory,
- * free port, migrated, served over pglite-socket), an in-process worker with the real activities and dependencies
+ * free port, migrated, served over pglite-socket; in a child process as `npm start` runs it apart from the worker, or
+ * with BENCH_PGLITE=inline in this process), an in-process worker with the real activities and dependencies
  * (createWorker; the default local LLM config, so embeddings are LocalProvider's local-embed-384; blobs in a temp
  * dir). First an untimed warm-up of both pipelines on the last BENCH_WARMUP pages of library/ (10 by default, 0 for
  * none; into their own collection and table), so neither timed run pays the process's cold start (JIT, first queries,
@@ -34,10 +36,12 @@
  * (BENCH_TIMEOUT_S, default 600 s plus 3 s per document) bounds the run, and the worker, Postgres and the Temporal
  * server are stopped on every path, including Ctrl-C.
  */
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
@@ -83,6 +87,38 @@ interface Corpus {
   /** Relative names (library/x.html), sorted. */
   names: string[];
   bytes: Buffer[];
+}
+
+/**
+ * BENCH_PGLITE=process (default): PGlite in a child process (bench/ingest/pglite-process.ts), as `npm start` runs it
+ * apart from the worker; inline: in this process, sharing the worker's thread.
+ */
+const PGLITE_MODE = (process.env.BENCH_PGLITE ?? 'process').trim();
+if (PGLITE_MODE !== 'process' && PGLITE_MODE !== 'inline') throw new Error(`BENCH_PGLITE must be process or inline, got ${PGLITE_MODE}`);
+
+async function startPgliteProcess(port: number): Promise<{ url: string; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./pglite-process.ts', import.meta.url)), String(port)], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /^ready (\S+)$/m.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`the PGlite process exited (${code}) before serving`)));
+  });
+  return {
+    url,
+    async stop() {
+      child.stdin!.end();
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
 }
 
 async function loadCorpus(limit: number | 'all', from: 'start' | 'end' = 'start'): Promise<Corpus> {
@@ -353,7 +389,9 @@ async function main(): Promise<void> {
     // at the end.
     const external = process.env.BENCH_DATABASE_URL;
     console.error(`acquiring the Temporal CLI, ${external ? 'creating a fresh database on BENCH_DATABASE_URL' : 'starting Postgres (in memory)'} ...`);
-    const pgStarted = external ? freshDatabase(external) : freePort().then((port) => startEmbeddedPostgres({ port }));
+    const pgStarted = external
+      ? freshDatabase(external)
+      : freePort().then((port) => (PGLITE_MODE === 'process' ? startPgliteProcess(port) : startEmbeddedPostgres({ port })));
     void pgStarted.then(
       (pg) => cleanups.push(() => pg.stop()),
       () => {},
@@ -510,7 +548,7 @@ async function main(): Promise<void> {
       platform: `${process.platform}-${process.arch}`,
       temporalCli: TEMPORAL_CLI_VERSION,
       temporalServer: 'dev server, in-memory SQLite',
-      database: process.env.BENCH_DATABASE_URL ? `Postgres ${serverVersion} (BENCH_DATABASE_URL)` : 'PGlite (embedded, in memory) over pglite-socket',
+      database: process.env.BENCH_DATABASE_URL ? `Postgres ${serverVersion} (BENCH_DATABASE_URL)` : `PGlite (in memory) over pglite-socket, ${PGLITE_MODE === 'process' ? 'in a process of its own' : 'in the worker\'s process'}`,
       loadAverage1m: { atStart: loadAtStart, atEnd: loadAtEnd },
     };
     const s1 = (ms: number) => (ms / 1000).toFixed(2);
