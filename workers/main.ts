@@ -63,6 +63,7 @@ async function main() {
   await Promise.all(workers.map((worker) => worker.run()));
   // MCP sessions (and the stdio servers they started) end with the worker.
   await mcp.close();
+  await deps.llm.close();
   await connection.close();
   await telemetry.shutdown();
   await orm.close();

@@ -76,6 +76,11 @@ export class LlmGateway {
     );
   }
 
+  /** Releases what the providers hold (the local model's session); for the process's shutdown. */
+  async close(): Promise<void> {
+    await Promise.all(Object.values(this.deps.providers).map((p) => p?.close?.()));
+  }
+
   /** Tokens the tenant has used today (UTC), all purposes. */
   async tokensUsedToday(tenantId: string): Promise<number> {
     const rows = (await this.deps.orm.em

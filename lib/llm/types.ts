@@ -76,4 +76,6 @@ export interface LlmProvider {
   readonly name: ProviderName;
   embed(texts: string[], opts: ProviderCallOptions): Promise<EmbedResult>;
   generate(messages: ChatMessage[], opts: ProviderCallOptions & GenerateOptions): Promise<GenerateResult>;
+  /** Releases what the provider holds (a loaded model); calls after it may load it again. */
+  close?(): Promise<void>;
 }

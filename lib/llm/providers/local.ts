@@ -429,6 +429,11 @@ export class LocalProvider implements LlmProvider {
     return localEmbedModel(this.dimensions);
   }
 
+  /** Releases the MiniLM session, if one was loaded (the worker's shutdown). */
+  close(): Promise<void> {
+    return this.minilm.close();
+  }
+
   async embed(texts: string[], opts: ProviderCallOptions): Promise<EmbedResult> {
     throwIfAborted(opts.signal);
     if (opts.model === MINILM_L6.model) {

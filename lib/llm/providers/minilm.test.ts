@@ -65,6 +65,16 @@ describe('local-minilm-l6 (all-MiniLM-L6-v2 through onnxruntime-node)', () => {
     expect(res.vectors[0]).toEqual(hashEmbedding('Durable execution.'));
   });
 
+  it('releases its session on close, and loads the model again when called after it', async () => {
+    const own = new LocalProvider({ models: localModels });
+    await own.close(); // never loaded: nothing to release
+    const [before] = (await own.embed(['Released and reloaded.'], call)).vectors;
+    await own.close();
+    const [after] = (await own.embed(['Released and reloaded.'], call)).vectors;
+    expect(dot(before!, after!)).toBeGreaterThan(0.999999);
+    await own.close();
+  });
+
   it('rejects an aborted call with the signal\'s reason, before any work', async () => {
     const controller = new AbortController();
     controller.abort(new Error('activity cancelled'));
