@@ -377,6 +377,11 @@ describe('chunkDocument', () => {
       [['A', 'B', 'C'], 'Short text under C.'],
       [['A', 'D'], 'Short text under D.'],
     ]);
+    // Blank headings show nothing and lose nothing.
+    const blank: Doc = { format: 'html', sections: [{ headingPath: ['A', ' '], text: 'Under a blank heading.' }, { headingPath: ['A', 'B'], text: 'Under B.' }] };
+    const blankChunks = chunkDocument(blank, opts);
+    checkInvariants(blank, blankChunks, opts);
+    expect(blankChunks.map((c) => [c.headingPath, c.text])).toEqual([[['A'], 'Under a blank heading.\n\nB\n\nUnder B.']]);
     // With the text of B short enough, B, C and D pack: every heading below A is in the text.
     const short: Doc = { ...doc, sections: [{ headingPath: ['A', 'B'], text: 'Short text under B.' }, ...doc.sections.slice(1)] };
     const packed = chunkDocument(short, opts);

@@ -179,9 +179,11 @@ export function chunkDocument(doc: ParsedDocument, opts: ChunkOptions): Document
       let nextStart = base + own[0]!.start;
       let nextHead = 0;
       if (nextPath.length < section.headingPath.length) {
-        if (!first.headings.length || first.headings[0]!.level > nextPath.length) break;
+        const below = section.headingPath.slice(nextPath.length);
+        const lost = below.some((h, i) => h.trim() !== '' && !first.headings.some((shown) => shown.level === nextPath.length + i));
+        if (lost) break;
         const shown = first.headings.filter((h) => h.level >= nextPath.length);
-        nextStart = shown[0]!.start;
+        if (shown.length) nextStart = shown[0]!.start; // else the headings below the common path are all blank
         nextHead = shown.reduce((sum, h) => sum + h.tokens, 0);
       }
       const nextLayout = layout.sections[m]!;
