@@ -18,6 +18,8 @@ describe('loadConfig', () => {
 
   it('treats empty strings as unset', () => {
     expect(load({ TEMPORAL_ADDRESS: '', DATABASE_URL: '' }).temporal.address).toBeNull();
+    expect(load({ WORKER_HEALTH_PORT: '' }).worker.healthPort).toBeUndefined();
+    expect(load({ WORKER_HEALTH_PORT: '8081' }).worker).toMatchObject({ healthPort: 8081, healthHost: '0.0.0.0' });
   });
 
   it.each([
@@ -28,6 +30,7 @@ describe('loadConfig', () => {
     ['LOG_LEVEL', 'loud'],
     ['API_BODY_LIMIT', 'lots'],
     ['TEMPORAL_TLS', 'maybe'],
+    ['WORKER_HEALTH_PORT', 'http'],
   ])('stops on a bad %s with one line naming it', (variable, value) => {
     let error: unknown;
     try {

@@ -67,6 +67,8 @@ export const configSchema = z.object({
     .transform((v) => [...new Set(v.split(',').map((q) => q.trim()).filter(Boolean))])
     .pipe(z.array(z.enum(['main', 'tools'], { error: 'must list main and/or tools, comma-separated' })).min(1, 'must list main and/or tools, comma-separated'))
     .default(['main', 'tools']),
+  WORKER_HEALTH_PORT: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), port.optional()),
+  WORKER_HEALTH_HOST: z.string().min(1).default('0.0.0.0'),
   TRACING: bool.default(true),
   OTEL_EXPORTER_OTLP_ENDPOINT: z.url('must be an http(s) URL').optional(),
 
@@ -186,6 +188,9 @@ export interface Config {
     shutdownGraceMs: number;
     /** Which task queues this worker process polls: `main` (workflows, default activities), `tools` (MCP tool calls). */
     taskQueues: Array<'main' | 'tools'>;
+    /** Serve /healthz and /readyz on this port (workers/health.ts); unset: no HTTP server. */
+    healthPort?: number;
+    healthHost: string;
   };
   mcp: {
     /** Admin allow-list of stdio MCP servers by name; the API only ever names one, never sends a command. */
@@ -297,7 +302,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         ? { address: c.VAULT_ADDR, token: c.VAULT_TOKEN, roleId: c.VAULT_ROLE_ID, secretId: c.VAULT_SECRET_ID, namespace: c.VAULT_NAMESPACE }
         : undefined,
     },
-    worker: { workflowBundle: c.WORKER_WORKFLOW_BUNDLE, shutdownGraceMs: c.WORKER_SHUTDOWN_GRACE_MS, taskQueues: c.WORKER_TASK_QUEUES },
+    worker: { workflowBundle: c.WORKER_WORKFLOW_BUNDLE, shutdownGraceMs: c.WORKER_SHUTDOWN_GRACE_MS, taskQueues: c.WORKER_TASK_QUEUES, healthPort: c.WORKER_HEALTH_PORT, healthHost: c.WORKER_HEALTH_HOST },
     mcp: { stdioAllowList: c.MCP_STDIO_ALLOWLIST ?? {}, toolResultMaxChars: c.MCP_TOOL_RESULT_MAX_CHARS, callTimeoutMs: c.MCP_CALL_TIMEOUT_MS },
     telemetry: { tracing: c.TRACING, otlpEndpoint: c.OTEL_EXPORTER_OTLP_ENDPOINT },
     database: {

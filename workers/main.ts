@@ -9,6 +9,7 @@ import { startTelemetry } from '../lib/telemetry';
 import { taskQueues } from '../lib/contracts';
 import { createSecretResolver } from '../lib/secrets';
 import { McpClientPool } from '../lib/mcp/pool';
+import { startHealthServer } from './health';
 import { createWorker } from './worker';
 
 /**
@@ -46,6 +47,13 @@ async function main() {
     ),
   );
   const taskQueue = config.worker.taskQueues.map((q) => queues[q]).join(',');
+  const health =
+    config.worker.healthPort === undefined
+      ? undefined
+      : await startHealthServer(
+          { workers: () => workers.map((w) => ({ taskQueue: w.options.taskQueue, state: w.getState() })) },
+          { port: config.worker.healthPort, host: config.worker.healthHost },
+        );
 
   let stopping = false;
   const stop = () => {
@@ -58,10 +66,11 @@ async function main() {
   // Launched by `npm start`: if the launcher dies, so do we, instead of lingering as an orphan.
   if (process.send) process.once('disconnect', stop);
 
-  log.info({ taskQueue, address: config.temporal.address }, 'worker started');
+  log.info({ taskQueue, address: config.temporal.address, healthPort: health?.port }, 'worker started');
   process.send?.({ type: 'ready' });
   await Promise.all(workers.map((worker) => worker.run()));
   // MCP sessions (and the stdio servers they started) end with the worker.
+  await health?.close();
   await mcp.close();
   await deps.llm.close();
   await connection.close();
