@@ -56,4 +56,8 @@ it('a worker killed after generation does not call the model again for that step
     .getConnection()
     .execute(`select purpose, outcome from llm_calls where workflow_id = ? and purpose in ('answer', 'judge') order by created_at`, [a.workflowId])) as Array<{ purpose: string; outcome: string }>;
   expect(calls.filter((c) => c.purpose === 'answer' && c.outcome === 'ok')).toHaveLength(1);
+  // The workflow's own events are written once each, whichever of its activities ran again after the kill.
+  const phases = ((await ctx.orm.em.getConnection().execute(`select data->>'phase' as phase from run_events where workflow_id = ? and type = 'phase' order by id`, [a.workflowId])) as Array<{ phase: string }>).map((r) => r.phase);
+  expect(phases.length).toBeGreaterThan(2);
+  expect(new Set(phases).size).toBe(phases.length);
 });

@@ -166,7 +166,12 @@ export async function agent(input: AgentRunInput): Promise<AgentRunResult> {
     if (Date.now() - carry.startedAtMs >= b.maxWallMs) return 'max_wall_time';
     return null;
   };
-  const emit = (...events: Array<{ type: string; data: unknown }>) => emitAgentEvents({ tenantId: input.tenantId, workflowId: info.workflowId, events });
+  // Keyed by run, emission and position: an emission whose activity is retried after its insert writes nothing twice.
+  let emissions = 0;
+  const emit = (...events: Array<{ type: string; data: unknown }>) => {
+    const batch = emissions++;
+    return emitAgentEvents({ tenantId: input.tenantId, workflowId: info.workflowId, events: events.map((e, i) => ({ ...e, key: `${info.runId}:${batch}:${i}` })) });
+  };
   const finish = async (status: AgentRunResult['status'], finalText: string | null, stopReason: string | null): Promise<AgentRunResult> => {
     state.status = status;
     state.finalText = finalText;

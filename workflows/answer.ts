@@ -32,6 +32,7 @@ type Activities = ReturnType<typeof createActivities>;
 interface RunEvent {
   type: string;
   data?: unknown;
+  key?: string;
 }
 
 const retry = {
@@ -58,7 +59,7 @@ export const reviewAnswer = defineUpdate<{ accepted: true }, [ReviewInput]>('rev
  * and if it still fails, abstains or waits for a human `review` (approve / reject) until a durable deadline.
  */
 export async function answer(input: AnswerInput): Promise<AnswerResult> {
-  const { workflowId } = workflowInfo();
+  const { workflowId, runId } = workflowInfo();
   const { tenantId, options } = input;
   const started = Date.now();
   const state: AnswerState = { phase: 'retrieving', steps: [] };
@@ -78,11 +79,14 @@ export async function answer(input: AnswerInput): Promise<AnswerResult> {
     },
   );
 
-  // Step and phase events wait here and go out with the next phase change: one local activity per transition.
+  // Step and phase events wait here and go out with the next phase change: one local activity per transition. Each
+  // event is keyed by run, transition and position, so a transition whose activity runs again writes nothing twice.
   let pending: RunEvent[] = [];
+  let transitions = 0;
   const setPhase = async (phase: AnswerPhase, extra: RunEvent[] = []) => {
     state.phase = phase;
-    const events = [...pending, ...extra, { type: 'phase', data: { phase } }];
+    const batch = transitions++;
+    const events = [...pending, ...extra, { type: 'phase', data: { phase } }].map((e, i) => ({ ...e, key: `${runId}:${batch}:${i}` }));
     pending = [];
     await local.emitAnswerEvents({ tenantId, workflowId, events });
   };

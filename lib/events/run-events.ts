@@ -17,6 +17,8 @@ export interface RunEvent {
 export interface NewRunEvent {
   type: string;
   data?: unknown;
+  /** Unique within the run's workflow id: an event whose key is stored already is not written again (retries). */
+  key?: string;
 }
 
 /** Event types that end a run's stream. */
@@ -24,9 +26,16 @@ export const TERMINAL_EVENT_TYPES = new Set(['result', 'failed']);
 
 export async function appendRunEvents(em: EntityManager, tenantId: string, workflowId: string, events: NewRunEvent[]): Promise<void> {
   if (!events.length) return;
-  const values = events.map(() => '(?, ?, ?, ?::jsonb)').join(', ');
-  const params = events.flatMap((e) => [tenantId, workflowId, e.type, JSON.stringify(e.data ?? {})]);
-  await em.getConnection().execute(`insert into run_events (tenant_id, workflow_id, type, data) values ${values}`, params, 'run');
+  const values = events.map(() => '(?, ?, ?, ?::jsonb, ?)').join(', ');
+  const params = events.flatMap((e) => [tenantId, workflowId, e.type, JSON.stringify(e.data ?? {}), e.key ?? null]);
+  await em
+    .getConnection()
+    .execute(
+      `insert into run_events (tenant_id, workflow_id, type, data, dedupe_key) values ${values}
+       on conflict (workflow_id, dedupe_key) where dedupe_key is not null do nothing`,
+      params,
+      'run',
+    );
 }
 
 /** The run's events after `afterId` (0 = from the start), oldest first, at most `limit`. Tenant-scoped. */

@@ -5,6 +5,7 @@ import { Migration20261125020000_answers } from './Migration20261125020000_answe
 import { Migration20261125030000_mcp } from './Migration20261125030000_mcp';
 import { Migration20261125040000_vector_indexes } from './Migration20261125040000_vector_indexes';
 import { Migration20261125050000_combine_sections } from './Migration20261125050000_combine_sections';
+import { Migration20261125060000_run_event_keys } from './Migration20261125060000_run_event_keys';
 
 /** Every migration, in order. Listed explicitly so they load the same from tsx, a bundle or a build. */
 export const migrationsList: MigrationObject[] = [
@@ -14,4 +15,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261125030000_mcp', class: Migration20261125030000_mcp },
   { name: 'Migration20261125040000_vector_indexes', class: Migration20261125040000_vector_indexes },
   { name: 'Migration20261125050000_combine_sections', class: Migration20261125050000_combine_sections },
+  { name: 'Migration20261125060000_run_event_keys', class: Migration20261125060000_run_event_keys },
 ];
