@@ -59,7 +59,7 @@ async function main() {
   const stop = () => {
     if (stopping) return;
     stopping = true;
-    for (const worker of workers) worker.shutdown();
+    for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
@@ -68,7 +68,17 @@ async function main() {
 
   log.info({ taskQueue, address: config.temporal.address, healthPort: health?.port }, 'worker started');
   process.send?.({ type: 'ready' });
-  await Promise.all(workers.map((worker) => worker.run()));
+  // A worker that fails stops the others, and the process still closes everything before it exits (non-zero).
+  const runs = await Promise.allSettled(
+    workers.map((worker) =>
+      worker.run().catch((e: unknown) => {
+        stop();
+        throw e;
+      }),
+    ),
+  );
+  const failure = runs.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failure) log.error({ err: failure.reason }, 'a worker failed; stopping');
   // MCP sessions (and the stdio servers they started) end with the worker.
   await health?.close();
   await mcp.close();
@@ -78,7 +88,7 @@ async function main() {
   await orm.close();
   log.info('worker stopped');
   // The IPC channel to the launcher would otherwise keep the process alive.
-  process.exit(0);
+  process.exit(failure ? 1 : 0);
 }
 
 main().catch((e: unknown) => {

@@ -148,6 +148,12 @@ function checkInvariants(doc: Doc, chunks: DocumentChunk[], opts: ChunkOptions, 
       }
       const path = commonPath(covered.map((s) => doc.sections[s]!.headingPath));
       expect(c.headingPath).toEqual(path);
+      // A later section under other headings than the one before it starts with a heading line inside the chunk.
+      for (const s of covered.slice(1)) {
+        if (doc.sections[s]!.headingPath.join('\u0000') !== doc.sections[s - 1]!.headingPath.join('\u0000')) {
+          expect(layout.sections[s]!.headings.length, `section ${s} in chunk ${i} shows its heading`).toBeGreaterThan(0);
+        }
+      }
       const shown = new Set(
         covered.flatMap((s) => layout.sections[s]!.headings.filter((h) => h.start >= c.startOffset).map((h) => `${s}:${h.level}`)),
       );
@@ -376,6 +382,21 @@ describe('chunkDocument', () => {
     expect(chunks.slice(-2).map((c) => [c.headingPath, c.text])).toEqual([
       [['A', 'B', 'C'], 'Short text under C.'],
       [['A', 'D'], 'Short text under D.'],
+    ]);
+    // A section that goes back to an enclosing heading is not packed under the section before it.
+    const back: Doc = {
+      format: 'html',
+      sections: [
+        { headingPath: ['A', 'B', 'C'], text: 'one.' },
+        { headingPath: ['A'], text: 'two.' },
+        { headingPath: ['A', 'B', 'C'], text: 'three.' },
+      ],
+    };
+    const backChunks = chunkDocument(back, { chunkSize: 64, chunkOverlap: 0 });
+    checkInvariants(back, backChunks, { chunkSize: 64, chunkOverlap: 0 });
+    expect(backChunks.map((c) => [c.headingPath, c.text])).toEqual([
+      [['A', 'B', 'C'], 'one.'],
+      [['A'], 'two.\n\nB\n\nC\n\nthree.'],
     ]);
     // Blank headings show nothing and lose nothing.
     const blank: Doc = { format: 'html', sections: [{ headingPath: ['A', ' '], text: 'Under a blank heading.' }, { headingPath: ['A', 'B'], text: 'Under B.' }] };

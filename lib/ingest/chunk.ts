@@ -20,7 +20,8 @@
  *   chunk per section gave many chunks of a few tokens. A packed chunk takes the sections' common heading path and
  *   keeps the headings below it in its text (`documentText` shows each heading where it opens), so nothing a section
  *   was found by is lost. Packing stops at a page change, when the next section would not fit, and once the chunk
- *   holds `combineUnder` tokens; packed chunks do not overlap their neighbours.
+ *   holds `combineUnder` tokens, and at a section that goes back to an enclosing heading (it shows no heading line, so
+ *   packed it would read as part of the section before it); packed chunks do not overlap their neighbours.
  * - Chunk text is a verbatim, trimmed slice of the document: `documentText(doc).slice(startOffset, endOffset) === text`.
  *
  * Everything is deterministic and linear in the input length.
@@ -187,6 +188,9 @@ export function chunkDocument(doc: ParsedDocument, opts: ChunkOptions): Document
         nextHead = shown.reduce((sum, h) => sum + h.tokens, 0);
       }
       const nextLayout = layout.sections[m]!;
+      // A section that goes back to an enclosing heading shows no heading line: packed, its text would read as if it
+      // still belonged under the previous section's headings.
+      if (!nextLayout.headings.length && commonPrefixLength(doc.sections[m - 1]!.headingPath, next.headingPath) !== Math.max(doc.sections[m - 1]!.headingPath.length, next.headingPath.length)) break;
       const nextBody = bodyTokens + nextLayout.headings.reduce((sum, h) => sum + h.tokens, 0) + nextSpan[0]!.tokens;
       if (nextHead + nextBody > opts.chunkSize) break;
       path = nextPath;
