@@ -51,6 +51,7 @@ import { checkAnswerDeterministic } from '../../lib/rag/grounding';
 import { buildAnswerMessages, citedNumbers, isAbstention, type Passage } from '../../lib/rag/prompt';
 import { retrieveHybrid } from '../../lib/rag/retrieve';
 import { benchLifecycle, runMain } from '../lib/lifecycle';
+import { printTable } from '../lib/table';
 import { intFromEnv } from '../lib/env';
 import { corpusDir } from '../lib/python-docs';
 
@@ -202,14 +203,6 @@ function wordOverlap(answer: string, context: string): number {
 }
 
 // ----------------------------------------------------------------------------------------------------------- main
-
-function printTable(rows: string[][]) {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
-  const line = (row: string[]) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
-  console.log(line(rows[0]!));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const row of rows.slice(1)) console.log(line(row));
-}
 
 async function main(): Promise<void> {
   const timeoutS = intFromEnv('BENCH_TIMEOUT_S', 900, 30, 7 * 24 * 3600);

@@ -64,6 +64,7 @@ import { startDevServer, type DevServer } from '../../lib/temporal/dev-server';
 import { createWorker } from '../../workers/worker';
 import { runLangChain, type PeerResult } from './langchain';
 import { benchLifecycle, runMain } from '../lib/lifecycle';
+import { printTable } from '../lib/table';
 import { intFromEnv } from '../lib/env';
 import { corpusDir } from '../lib/python-docs';
 
@@ -333,14 +334,6 @@ async function bulkInsert(conn: pg.Client, rows: Chunk[]): Promise<number> {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-
-function printTable(rows: string[][]) {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
-  const line = (row: string[]) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
-  console.log(line(rows[0]!));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const row of rows.slice(1)) console.log(line(row));
-}
 
 /** A new, empty database on the server `adminUrl` points at, with pgvector; `stop` drops it. */
 async function freshDatabase(adminUrl: string): Promise<{ url: string; stop: () => Promise<void> }> {

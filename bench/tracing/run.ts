@@ -51,6 +51,7 @@ import { startDevServer, type DevServer } from '../../lib/temporal/dev-server';
 import { startTelemetry } from '../../lib/telemetry';
 import { buildWorkflowBundle } from '../../workers/bundle';
 import { benchLifecycle, runMain } from '../lib/lifecycle';
+import { printTable } from '../lib/table';
 import { intFromEnv, median } from '../lib/env';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -388,14 +389,6 @@ const statsOf = (xs: number[]): ModeStats => ({
   maxMs: round(Math.max(...xs)),
   runsMs: xs.map((x) => round(x)),
 });
-
-function printTable(rows: string[][]) {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
-  const line = (row: string[]) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
-  console.log(line(rows[0]!));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const row of rows.slice(1)) console.log(line(row));
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 
