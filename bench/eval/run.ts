@@ -32,7 +32,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { availableParallelism, cpus, loadavg } from 'node:os';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import bm25 from 'wink-bm25-text-search';
@@ -52,7 +52,7 @@ import { buildAnswerMessages, citedNumbers, isAbstention, type Passage } from '.
 import { retrieveHybrid } from '../../lib/rag/retrieve';
 import { benchLifecycle, runMain } from '../lib/lifecycle';
 import { printTable } from '../lib/table';
-import { intFromEnv } from '../lib/env';
+import { intFromEnv, machineFacts } from '../lib/env';
 import { corpusDir } from '../lib/python-docs';
 
 const DATA_DIR = join(dirname(fileURLToPath(import.meta.url)), 'data');
@@ -391,12 +391,8 @@ async function main(): Promise<void> {
       retrievalBeatsBm25: retrieval.hybrid.recallAt5 > retrieval.bm25.recallAt5 && retrieval.hybrid.mrrAt10 > retrieval.bm25.mrrAt10,
       groundingBeatsWordOverlap: groundingOurs.balancedAccuracy > groundingBaseline.balancedAccuracy,
     };
-    const cpuList = cpus();
     const env = {
-      node: process.version,
-      cpus: availableParallelism(),
-      cpuModel: cpuList[0]?.model.trim() ?? 'unknown',
-      platform: `${process.platform}-${process.arch}`,
+      ...machineFacts(),
       database: 'PGlite (embedded, in memory) over pglite-socket',
       loadAverage1m: round(loadavg()[0]!, 2),
     };

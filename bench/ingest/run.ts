@@ -40,7 +40,7 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
@@ -65,7 +65,7 @@ import { createWorker } from '../../workers/worker';
 import { runLangChain, type PeerResult } from './langchain';
 import { benchLifecycle, runMain } from '../lib/lifecycle';
 import { printTable } from '../lib/table';
-import { intFromEnv } from '../lib/env';
+import { intFromEnv, machineFacts } from '../lib/env';
 import { corpusDir } from '../lib/python-docs';
 
 const NAMESPACE = 'default';
@@ -541,12 +541,8 @@ async function main(): Promise<void> {
     // The best end-to-end ratio any work inside the activities could reach: the floor alone, against LangChain.
     const floorVsLangChain = round(floorRate.docsPerS / peerRate.docsPerS, 3);
     const goals = { endToEnd: ratios.endToEndDocsVsLangChain >= 1.5, storage: ratios.storageVsBulkBound >= 0.5 };
-    const cpuList = cpus();
     const env = {
-      node: process.version,
-      cpus: availableParallelism(),
-      cpuModel: cpuList[0]?.model.trim() ?? 'unknown',
-      platform: `${process.platform}-${process.arch}`,
+      ...machineFacts(),
       temporalCli: TEMPORAL_CLI_VERSION,
       temporalServer: 'dev server, in-memory SQLite',
       database: process.env.BENCH_DATABASE_URL ? `Postgres ${serverVersion} (BENCH_DATABASE_URL)` : `PGlite (in memory) over pglite-socket, ${PGLITE_MODE === 'process' ? 'in a process of its own' : 'in the worker\'s process'}`,

@@ -1,3 +1,5 @@
+import { availableParallelism, cpus } from 'node:os';
+
 /** An integer setting of a benchmark from the environment, with its default and bounds (a bad value stops the run). */
 export function intFromEnv(name: string, fallback: number, min: number, max: number): number {
   const raw = process.env[name];
@@ -12,3 +14,13 @@ export const median = (xs: number[]): number => {
   const mid = Math.floor(s.length / 2);
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 };
+
+/** The machine a result was measured on, as every benchmark's RESULT line records it. */
+export function machineFacts(): { node: string; cpus: number; cpuModel: string; platform: string } {
+  return {
+    node: process.version,
+    cpus: availableParallelism(),
+    cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
+    platform: `${process.platform}-${process.arch}`,
+  };
+}

@@ -16,7 +16,6 @@
  * whole run, and the server is stopped on every path.
  */
 import { randomUUID } from 'node:crypto';
-import { availableParallelism, cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
@@ -27,7 +26,7 @@ import { startDevServer, type DevServer } from '../../lib/temporal/dev-server';
 import * as activities from './activities';
 import type { benchActivities } from './workflows';
 import { benchLifecycle, runMain } from '../lib/lifecycle';
-import { intFromEnv, median } from '../lib/env';
+import { intFromEnv, machineFacts, median } from '../lib/env';
 
 const workflowsPath = fileURLToPath(new URL('./workflows.ts', import.meta.url));
 const NAMESPACE = 'default';
@@ -310,12 +309,8 @@ async function main(): Promise<void> {
     // runUntil shuts the worker down (and waits for it) once the measurement settles, either way.
     const measurements = await worker.runUntil(bounded(measure(client, taskQueue, n, repeat)));
 
-    const cpuList = cpus();
     report(measurements, {
-      node: process.version,
-      cpus: availableParallelism(),
-      cpuModel: cpuList[0]?.model.trim() ?? 'unknown',
-      platform: `${process.platform}-${process.arch}`,
+      ...machineFacts(),
       temporalCli: TEMPORAL_CLI_VERSION,
       temporalServer: 'dev server, in-memory SQLite',
     });

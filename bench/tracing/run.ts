@@ -32,7 +32,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -52,7 +52,7 @@ import { startTelemetry } from '../../lib/telemetry';
 import { buildWorkflowBundle } from '../../workers/bundle';
 import { benchLifecycle, runMain } from '../lib/lifecycle';
 import { printTable } from '../lib/table';
-import { intFromEnv, median } from '../lib/env';
+import { intFromEnv, machineFacts, median } from '../lib/env';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const NAMESPACE = 'default';
@@ -535,12 +535,8 @@ async function main(): Promise<void> {
       workerCpu: cpuMsPerRun.traced !== null && cpuMsPerRun.untraced ? round(cpuMsPerRun.traced / cpuMsPerRun.untraced, 3) : null,
     };
     const spansPerRun = { untraced: round(spans.untraced.inTraces / (repeat + warmup), 2), traced: round(spans.traced.inTraces / repeat, 2) };
-    const cpuList = cpus();
     const env = {
-      node: process.version,
-      cpus: availableParallelism(),
-      cpuModel: cpuList[0]?.model.trim() ?? 'unknown',
-      platform: `${process.platform}-${process.arch}`,
+      ...machineFacts(),
       temporalCli: TEMPORAL_CLI_VERSION,
       temporalServer: 'dev server, in-memory SQLite',
       database: 'PGlite (embedded, in memory) over pglite-socket',
