@@ -104,6 +104,8 @@ function layoutDocument(doc: ParsedDocument): { text: string; sections: SectionL
   return { text: parts.join(SEPARATOR), sections };
 }
 
+const samePath = (a: readonly string[], b: readonly string[]) => a.length === b.length && commonPrefixLength(a, b) === a.length;
+
 function commonPrefixLength(a: readonly string[], b: readonly string[]): number {
   let n = 0;
   while (n < a.length && n < b.length && a[n] === b[n]) n++;
@@ -190,7 +192,7 @@ export function chunkDocument(doc: ParsedDocument, opts: ChunkOptions): Document
       const nextLayout = layout.sections[m]!;
       // A section that goes back to an enclosing heading shows no heading line: packed, its text would read as if it
       // still belonged under the previous section's headings.
-      if (!nextLayout.headings.length && commonPrefixLength(doc.sections[m - 1]!.headingPath, next.headingPath) !== Math.max(doc.sections[m - 1]!.headingPath.length, next.headingPath.length)) break;
+      if (!nextLayout.headings.length && !samePath(doc.sections[m - 1]!.headingPath, next.headingPath)) break;
       const nextBody = bodyTokens + nextLayout.headings.reduce((sum, h) => sum + h.tokens, 0) + nextSpan[0]!.tokens;
       if (nextHead + nextBody > opts.chunkSize) break;
       path = nextPath;
