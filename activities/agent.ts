@@ -137,7 +137,7 @@ export function createAgentActivities({ orm, llm, mcp }: { orm: Orm; llm: LlmGat
       const answerId = nameBasedUuid(`${input.workflowId}\n${input.callKey}`);
       await em
         .getConnection()
-        .execute(`insert into answers (id, tenant_id, workflow_id, question, status) values (?, ?, ?, ?, 'running') on conflict (id) do nothing`, [
+        .execute(`insert into answers (id, tenant_id, workflow_id, question, status) values (?, ?, ?, ?, 'running') on conflict (tenant_id, id) do nothing`, [
           answerId,
           input.tenantId,
           workflowIds.answer(input.tenantId, answerId),

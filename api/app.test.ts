@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedPostgres } from '../lib/db/embedded';
 import { createOrm } from '../lib/db/orm';
-import { freePort } from '../lib/process/ports';
 import { setupTestContext, startTestApi, type TestContext } from '../test/harness';
 import { createApp } from './app';
 import { createLogger } from '../lib/log';
@@ -30,7 +29,7 @@ describe('health and readiness', () => {
 
   it('answers 503 naming the database when it is gone, and the schema when it is not migrated', async () => {
     // A database of its own that is never migrated, then stopped.
-    const pg = await startEmbeddedPostgres({ port: await freePort() });
+    const pg = await startEmbeddedPostgres({ port: 0 });
     const orm = await createOrm(pg.url, 1);
     const app = createApp({ config: ctx.config, orm, temporal: ctx.client, log: createLogger('silent', 't') });
     const server = app.listen(0, '127.0.0.1');

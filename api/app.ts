@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import Koa from 'koa';
+import type { Router } from '@koa/router';
 import serve from 'koa-static';
 import { bodyParser } from '@koa/bodyparser';
 import type { Client } from '@temporalio/client';
@@ -9,6 +10,7 @@ import type { Logger } from '../lib/log';
 import { authenticate } from './auth/middleware';
 import { consoleDir } from './console';
 import { errorHandler } from './errors';
+import { inputGuard } from './input-guard';
 import { healthRoutes } from './routes/health';
 import { answersRoutes } from './routes/answers';
 import { collectionsRoutes } from './routes/collections';
@@ -17,6 +19,7 @@ import { mcpRoutes } from './routes/mcp';
 import { mcpEndpointRoutes } from './routes/mcp-endpoint';
 import { agentsRoutes } from './routes/agents';
 import { runsRoutes } from './routes/runs';
+import { secretsRoutes } from './routes/secrets';
 import { systemRoutes } from './routes/system';
 import { tracingMiddleware } from './tracing';
 
@@ -44,13 +47,19 @@ export function createApp(deps: AppDeps): Koa {
       },
     }),
   );
+  app.use(inputGuard());
 
   const health = healthRoutes(deps);
   app.use(health.routes());
 
   const v1 = authenticate(deps.orm);
-  app.use(async (ctx, next) => (ctx.path.startsWith('/v1/') || ctx.path === '/v1' ? v1(ctx as never, next) : next()));
-  for (const router of [systemRoutes(deps), runsRoutes(deps), llmRoutes(deps), collectionsRoutes(deps), answersRoutes(deps), mcpRoutes(deps), agentsRoutes(deps)]) {
+  const v1Routers: Array<Pick<Router, 'match'>> = [];
+  // A key is needed under /v1 in any letter case, and on any path a /v1 router would route (matched the way it
+  // matches), so no spelling of a path reaches a handler unauthenticated.
+  const needsKey = (path: string) => /^\/v1(\/|$)/i.test(path) || v1Routers.some((r) => r.match(path, 'GET').path.some((layer) => layer.methods.length > 0));
+  app.use(async (ctx, next) => (needsKey(ctx.path) ? v1(ctx as never, next) : next()));
+  for (const router of [systemRoutes(deps), runsRoutes(deps), llmRoutes(deps), collectionsRoutes(deps), answersRoutes(deps), mcpRoutes(deps), agentsRoutes(deps), secretsRoutes(deps)]) {
+    v1Routers.push(router);
     app.use(router.routes()).use(router.allowedMethods({ throw: true }));
   }
   // MCP over streamable HTTP: outside /v1, so it authenticates API keys itself.
@@ -61,7 +70,7 @@ export function createApp(deps: AppDeps): Koa {
     app.use(serve(consoleDir, { index: 'index.html', maxage: 0 }));
     app.use(async (ctx, next) => {
       await next();
-      if (ctx.status === 404 && ctx.body === undefined && ctx.method === 'GET' && !ctx.path.startsWith('/v1') && ctx.accepts('html')) {
+      if (ctx.status === 404 && ctx.body === undefined && ctx.method === 'GET' && !/^\/v1/i.test(ctx.path) && ctx.accepts('html')) {
         await serve(consoleDir, { index: 'index.html' })(Object.assign(ctx, { path: '/' }), async () => {});
       }
     });

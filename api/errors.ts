@@ -1,3 +1,5 @@
+import { maxHeaderSize, STATUS_CODES, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Middleware } from 'koa';
 import { ZodError } from 'zod';
 import { AppError } from '../lib/errors';
@@ -65,4 +67,29 @@ export function errorHandler(log: Logger, bodyLimit: string): Middleware {
       ctx.type = 'application/json';
     }
   };
+}
+
+/**
+ * Requests Node's HTTP parser refuses never reach Koa (a header over the size limit, a request line that is not
+ * HTTP): they are answered here, on the socket, with the same error shape.
+ */
+export function answerClientErrors(server: Server) {
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    // Nothing to answer on a connection the client reset, or while a response on it is already under way.
+    const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    if (err.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
+      socket.destroy(err);
+      return;
+    }
+    const [status, code, message] =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'header_too_large', `The request headers are larger than the ${Math.floor(maxHeaderSize / 1024)} KB the server accepts.`]
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? [408, 'request_timeout', 'The request was not received in time.']
+          : [400, 'bad_request', 'The request is not valid HTTP.'];
+    const body = JSON.stringify({ error: { code, message } } satisfies ErrorBody);
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
 }

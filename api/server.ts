@@ -1,9 +1,11 @@
+import type { AddressInfo } from 'node:net';
 import { ConfigError, loadConfig, resolveConfigSecrets } from '../lib/config';
 import { createOrm, pendingMigrations } from '../lib/db/orm';
 import { createLogger } from '../lib/log';
 import { createTemporalClient } from '../lib/temporal/client';
 import { startTelemetry } from '../lib/telemetry';
 import { createApp } from './app';
+import { answerClientErrors } from './errors';
 import { ensureBootstrapAdmin } from './auth/api-keys';
 
 /** The API process. With `npm start` the launcher has already migrated and bootstrapped. */
@@ -28,9 +30,12 @@ async function main() {
 
   const app = createApp({ config, orm, temporal, log });
   const server = app.listen(config.api.port, config.api.host, () => {
-    log.info({ url: `http://${config.api.host}:${config.api.port}` }, 'api listening');
-    process.send?.({ type: 'ready' });
+    // API_PORT=0 takes any free port: the one bound is what is logged and reported to the launcher.
+    const port = (server.address() as AddressInfo).port;
+    log.info({ url: `http://${config.api.host}:${port}` }, 'api listening');
+    process.send?.({ type: 'ready', port });
   });
+  answerClientErrors(server);
 
   let stopping = false;
   const stop = () => {

@@ -1,7 +1,8 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { createSecretResolver, type SecretResolver } from './secrets';
+import { createSecretResolver, isSecretRef, type SecretResolver } from './secrets';
+import { parseTenantSecretsKey, TENANT_SECRETS_KEY_FORMAT } from './secrets/tenant-key';
 import { defaultLocalModelsDir } from './llm/local-models';
 
 /**
@@ -9,8 +10,8 @@ import { defaultLocalModelsDir } from './llm/local-models';
  * values from here instead of reading process.env itself.
  */
 
-const portMessage = 'must be a port number from 1 to 65535';
-const port = z.coerce.number({ error: portMessage }).int(portMessage).min(1, portMessage).max(65535, portMessage);
+const portMessage = 'must be a port number from 0 to 65535 (0: any free port)';
+const port = z.coerce.number({ error: portMessage }).int(portMessage).min(0, portMessage).max(65535, portMessage);
 const optionalString = z
   .string()
   .trim()
@@ -123,6 +124,7 @@ export const configSchema = z.object({
   VAULT_ROLE_ID: optionalString,
   VAULT_SECRET_ID: optionalString,
   VAULT_NAMESPACE: optionalString,
+  TENANT_SECRETS_KEY: optionalString,
 
   DATABASE_URL: postgresUrl.optional(),
   DATABASE_POOL_MAX: z.coerce.number({ error: 'must be an integer from 1 to 200' }).int('must be an integer from 1 to 200').min(1, 'must be an integer from 1 to 200').max(200, 'must be an integer from 1 to 200').default(10),
@@ -145,6 +147,8 @@ export const configSchema = z.object({
         { error: 'must map names to {"command": "...", "args": [...], "env": {...}}' },
       ),
     )
+    // A Map: a name is looked up among the operator's own entries, never among inherited ones ("constructor").
+    .transform((list) => new Map(Object.entries(list)))
     .optional(),
   MCP_TOOL_RESULT_MAX_CHARS: z.coerce.number({ error: 'must be an integer from 256 to 1000000' }).int().min(256).max(1_000_000).default(16_000),
   MCP_CALL_TIMEOUT_MS: z.coerce.number({ error: 'must be milliseconds from 1000 to 3600000' }).int().min(1000).max(3_600_000).default(120_000),
@@ -194,7 +198,7 @@ export interface Config {
   };
   mcp: {
     /** Admin allow-list of stdio MCP servers by name; the API only ever names one, never sends a command. */
-    stdioAllowList: Record<string, { command: string; args: string[]; env?: Record<string, string>; cwd?: string }>;
+    stdioAllowList: ReadonlyMap<string, { command: string; args: string[]; env?: Record<string, string>; cwd?: string }>;
     /** Tool results longer than this are cut before they reach the model. */
     toolResultMaxChars: number;
     /** Per tool call, unless the tool's own policy says otherwise. */
@@ -228,6 +232,8 @@ export interface Config {
   secrets: {
     dir?: string;
     vault?: { address: string; token?: string; roleId?: string; secretId?: string; namespace?: string };
+    /** The key tenant secrets are encrypted under (base64 or hex; a reference until resolveConfigSecrets). */
+    tenantKey?: string;
   };
   telemetry: {
     /** Spans written to Postgres (the console's traces). */
@@ -260,6 +266,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const c = parsed.data;
   if (c.TEMPORAL_TLS_CERT_PATH && !c.TEMPORAL_TLS_KEY_PATH) {
     throw new ConfigError('TEMPORAL_TLS_KEY_PATH', 'is required when TEMPORAL_TLS_CERT_PATH is set');
+  }
+  if (c.TENANT_SECRETS_KEY && !isSecretRef(c.TENANT_SECRETS_KEY) && !parseTenantSecretsKey(c.TENANT_SECRETS_KEY)) {
+    throw new ConfigError('TENANT_SECRETS_KEY', TENANT_SECRETS_KEY_FORMAT);
   }
   const cacheBase = env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache');
   return {
@@ -301,9 +310,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       vault: c.VAULT_ADDR
         ? { address: c.VAULT_ADDR, token: c.VAULT_TOKEN, roleId: c.VAULT_ROLE_ID, secretId: c.VAULT_SECRET_ID, namespace: c.VAULT_NAMESPACE }
         : undefined,
+      tenantKey: c.TENANT_SECRETS_KEY,
     },
     worker: { workflowBundle: c.WORKER_WORKFLOW_BUNDLE, shutdownGraceMs: c.WORKER_SHUTDOWN_GRACE_MS, taskQueues: c.WORKER_TASK_QUEUES, healthPort: c.WORKER_HEALTH_PORT, healthHost: c.WORKER_HEALTH_HOST },
-    mcp: { stdioAllowList: c.MCP_STDIO_ALLOWLIST ?? {}, toolResultMaxChars: c.MCP_TOOL_RESULT_MAX_CHARS, callTimeoutMs: c.MCP_CALL_TIMEOUT_MS },
+    mcp: { stdioAllowList: c.MCP_STDIO_ALLOWLIST ?? new Map(), toolResultMaxChars: c.MCP_TOOL_RESULT_MAX_CHARS, callTimeoutMs: c.MCP_CALL_TIMEOUT_MS },
     telemetry: { tracing: c.TRACING, otlpEndpoint: c.OTEL_EXPORTER_OTLP_ENDPOINT },
     database: {
       url: c.DATABASE_URL ?? null,
@@ -374,10 +384,13 @@ export async function resolveConfigSecrets(config: Config, env: NodeJS.ProcessEn
     ? { ...config.secrets.vault, token: vaultCreds.VAULT_TOKEN, roleId: vaultCreds.VAULT_ROLE_ID, secretId: vaultCreds.VAULT_SECRET_ID }
     : undefined;
   const resolver = createSecretResolver({ ...base, vault });
-  const resolved = await step({ OPENAI_API_KEY: config.llm.apiKey, TEMPORAL_API_KEY: config.temporal.apiKey }, resolver);
+  const resolved = await step({ OPENAI_API_KEY: config.llm.apiKey, TEMPORAL_API_KEY: config.temporal.apiKey, TENANT_SECRETS_KEY: config.secrets.tenantKey }, resolver);
+  if (resolved.TENANT_SECRETS_KEY !== undefined && !parseTenantSecretsKey(resolved.TENANT_SECRETS_KEY)) {
+    throw new ConfigError('TENANT_SECRETS_KEY', TENANT_SECRETS_KEY_FORMAT);
+  }
   return {
     ...config,
-    secrets: { ...config.secrets, vault },
+    secrets: { ...config.secrets, vault, tenantKey: resolved.TENANT_SECRETS_KEY },
     llm: { ...config.llm, apiKey: resolved.OPENAI_API_KEY },
     temporal: { ...config.temporal, apiKey: resolved.TEMPORAL_API_KEY },
   };

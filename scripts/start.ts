@@ -12,6 +12,7 @@ import { ensureBootstrapAdmin } from '../api/auth/api-keys';
 import { ConfigError, loadConfig, redactUrl, resolveConfigSecrets, type Config } from '../lib/config';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../lib/db/embedded';
 import { createOrm, migrate, type Orm } from '../lib/db/orm';
+import { watchNpmLauncher } from '../lib/process/launcher';
 import { reapStale, writePidFile } from '../lib/process/pidfile';
 import { acquireTemporalCli } from '../lib/temporal/cli';
 import { startDevServer, type DevServer } from '../lib/temporal/dev-server';
@@ -39,7 +40,13 @@ async function connectDatabase(url: string, config: Config): Promise<Orm> {
   }
 }
 
-function startChild(name: string, script: string, env: NodeJS.ProcessEnv): Promise<ChildProcess> {
+interface Ready {
+  type: 'ready';
+  /** The port the API bound (API_PORT=0 takes any free one). */
+  port?: number;
+}
+
+function startChild(name: string, script: string, env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; ready: Ready }> {
   const child = fork(join(root, script), [], {
     env,
     execArgv: ['--import', 'tsx'],
@@ -48,10 +55,10 @@ function startChild(name: string, script: string, env: NodeJS.ProcessEnv): Promi
   return new Promise((resolve, reject) => {
     const onExit = (code: number | null) => reject(new StartError(`${name} exited during start (code ${code})`));
     child.once('exit', onExit);
-    child.on('message', (m: { type?: string }) => {
+    child.on('message', (m: Partial<Ready>) => {
       if (m?.type === 'ready') {
         child.off('exit', onExit);
-        resolve(child);
+        resolve({ child, ready: m as Ready });
       }
     });
   });
@@ -92,6 +99,10 @@ async function main() {
   };
   process.once('SIGINT', () => void shutdown(0));
   process.once('SIGTERM', () => void shutdown(0));
+  watchNpmLauncher(() => {
+    say('npm ended (it does not pass SIGTERM on)');
+    void shutdown(0);
+  });
 
   try {
     let databaseUrl = config.database.url;
@@ -133,11 +144,13 @@ async function main() {
 
     await ensureConsoleBuilt(say);
     const env = { ...process.env, TEMPORAL_ADDRESS: temporalAddress, DATABASE_URL: databaseUrl };
+    let apiPort = config.api.port;
     for (const [name, script] of [
       ['worker', 'workers/main.ts'],
       ['api', 'api/server.ts'],
     ] as const) {
-      const child = await startChild(name, script, env);
+      const { child, ready } = await startChild(name, script, env);
+      if (name === 'api' && ready.port) apiPort = ready.port;
       children.push(child);
       child.once('exit', (c, s) => {
         if (!stopping) {
@@ -147,7 +160,7 @@ async function main() {
       });
     }
 
-    const apiUrl = `http://${config.api.host}:${config.api.port}`;
+    const apiUrl = `http://${config.api.host}:${apiPort}`;
     say('BeyondCloud is up:');
     say(`  Console      ${apiUrl}/`);
     say(`  API          ${apiUrl}/v1   (health: ${apiUrl}/healthz, readiness: ${apiUrl}/readyz)`);

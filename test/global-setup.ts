@@ -7,9 +7,9 @@ import { buildWorkflowBundle } from '../workers/bundle';
 import { loadConfig } from '../lib/config';
 import { startEmbeddedPostgres } from '../lib/db/embedded';
 import { createOrm, migrate } from '../lib/db/orm';
-import { freePort } from '../lib/process/ports';
 import { acquireTemporalCli } from '../lib/temporal/cli';
 import { startDevServer } from '../lib/temporal/dev-server';
+import { acquireTestTools, type TestTools } from './tools';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -18,6 +18,8 @@ declare module 'vitest' {
     workflowBundlePath: string;
     temporalCliPath: string;
     tmpDir: string;
+    /** Chromium, the Python docs and OpenBao: a path, or the one-line problem a test that needs it fails with. */
+    testTools: TestTools;
   }
 }
 
@@ -35,14 +37,16 @@ export default async function setup(project: TestProject) {
     cleanups.push(() => rm(tmpDir, { recursive: true, force: true }));
     const config = loadConfig({ ...process.env, NODE_ENV: 'test' });
 
-    const [cliPath, pg, workflowBundlePath] = await Promise.all([
+    const [cliPath, pg, workflowBundlePath, , testTools] = await Promise.all([
       acquireTemporalCli({ explicitPath: config.temporal.cliPath, cacheDir: config.temporal.cliCacheDir, log: console.log }),
-      freePort().then((port) => startEmbeddedPostgres({ port })),
+      startEmbeddedPostgres({ port: 0 }),
       buildWorkflowBundle(join(tmpDir, 'workflow-bundle.js')),
       ensureConsoleBuilt(console.log), // the e2e test and npm start serve it
+      acquireTestTools(process.env, (line) => console.log(`[test tools] ${line}`)),
     ]);
+    for (const tool of Object.values(testTools)) if (tool.problem) console.error(`[test tools] ${tool.problem}`);
     cleanups.push(() => pg.stop());
-    const temporal = await startDevServer({ cliPath, port: await freePort(), uiPort: null });
+    const temporal = await startDevServer({ cliPath, port: 0, uiPort: null });
     cleanups.push(() => temporal.stop());
 
     const orm = await createOrm(pg.url, 2);
@@ -54,6 +58,7 @@ export default async function setup(project: TestProject) {
     project.provide('workflowBundlePath', workflowBundlePath);
     project.provide('temporalCliPath', cliPath);
     project.provide('tmpDir', tmpDir);
+    project.provide('testTools', testTools);
   } catch (e) {
     await teardown();
     throw e;

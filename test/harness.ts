@@ -17,7 +17,7 @@ import { createLlmGateway, type LlmGateway } from '../lib/llm';
 import { BlobStore } from '../lib/storage/blobs';
 import { startTelemetry, type Telemetry } from '../lib/telemetry';
 import { McpClientPool } from '../lib/mcp/pool';
-import { createSecretResolver } from '../lib/secrets';
+import { createTenantSecrets } from '../lib/secrets/tenant';
 import { taskQueues } from '../lib/contracts';
 
 let runtimeInstalled = false;
@@ -58,7 +58,8 @@ export interface TestContext {
    * The real worker process (workers/main.ts, both task queues) on this file's queue, for tests that kill it;
    * SIGKILLed after the file. `env` adds variables (e.g. the file's OPENAI_BASE_URL).
    */
-  startWorkerProcess(opts?: { env?: NodeJS.ProcessEnv }): Promise<ChildProcess>;
+  /** A worker process; `startOutput` is what it printed up to 'worker started'. */
+  startWorkerProcess(opts?: { env?: NodeJS.ProcessEnv }): Promise<ChildProcess & { startOutput: string }>;
   workerConnection(): Promise<NativeConnection>;
 }
 
@@ -114,7 +115,7 @@ export async function setupTestContext(overrides: NodeJS.ProcessEnv = {}): Promi
     addTenant,
     workerConnection,
     async startWorker(opts = {}) {
-      const mcp = new McpClientPool({ config: config.mcp, secrets: createSecretResolver({ env: process.env, secretsDir: config.secrets.dir }) });
+      const mcp = new McpClientPool({ config: config.mcp, secrets: createTenantSecrets({ orm, config }) });
       closers.push(() => mcp.close());
       const deps = { orm, llm: opts.llm ?? createLlmGateway({ config, orm }), blobs: new BlobStore(config.ingest.blobDir), config, mcp };
       const connection = await workerConnection();
@@ -167,7 +168,7 @@ export async function startTestApi(ctx: TestContext, config: Config = ctx.config
 }
 
 /** The real worker process (workers/main.ts, as `npm start` runs it) on the context's task queue and database. */
-async function spawnWorkerProcess(ctx: TestContext, env: NodeJS.ProcessEnv = {}): Promise<ChildProcess> {
+async function spawnWorkerProcess(ctx: TestContext, env: NodeJS.ProcessEnv = {}): Promise<ChildProcess & { startOutput: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
     cwd: fileURLToPath(new URL('..', import.meta.url)),
     env: {
@@ -191,5 +192,5 @@ async function spawnWorkerProcess(ctx: TestContext, env: NodeJS.ProcessEnv = {})
     child.stderr!.on('data', (b: Buffer) => (output += b.toString()));
     child.once('exit', (code) => reject(new Error(`worker exited (${code}) before starting: ${output}`)));
   });
-  return child;
+  return Object.assign(child, { startOutput: output });
 }

@@ -84,7 +84,7 @@ describe('MCP server over streamable HTTP (/mcp)', () => {
     expect(res.text).toContain('[1] pickle.md');
     expect(res.text).toContain('protocol 5');
 
-    // The tool's loopback call joined the /mcp request's trace: the search run's trace holds both requests.
+    // The tool's loopback call links to the /mcp request (same tenant): the search run's trace shows both requests.
     const names = async () => {
       await ctx.telemetry.spanStore!.flush();
       const trace = await api.request('GET', `/v1/runs/${encodeURIComponent(res.data.runId)}/trace`, { key: ctx.tenant.key });

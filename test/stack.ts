@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { inject } from 'vitest';
-import { freePort } from '../lib/process/ports';
 
 /** `npm start` as a user runs it, on free ports and a data folder of its own, for tests of the whole stack. */
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -17,23 +16,24 @@ export interface Launch {
 
 export interface Stack {
   env: NodeJS.ProcessEnv;
-  apiUrl: string;
-  temporalAddress: string;
-  launch(extraEnv?: NodeJS.ProcessEnv): Launch;
+  /** Of the launch last seen up (every server binds a free port; the launcher prints the ones it got). */
+  readonly apiUrl: string;
+  readonly temporalAddress: string;
+  /** The launcher run directly (default), through `npm start`, or through `bin/start`. */
+  launch(extraEnv?: NodeJS.ProcessEnv, via?: 'node' | 'npm' | 'bin'): Launch;
   untilUp(l: Launch): Promise<void>;
   /** SIGTERM every launch still running and wait for it; call from afterAll. */
   stopAll(): Promise<void>;
 }
 
 export async function prepareStack(): Promise<Stack> {
-  const [api, temporal, ui, pglite] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     BC_DATA_DIR: await mkdtemp(join(inject('tmpDir'), 'stack-')),
-    API_PORT: String(api),
-    TEMPORAL_DEV_PORT: String(temporal),
-    TEMPORAL_UI_PORT: String(ui),
-    PGLITE_PORT: String(pglite),
+    API_PORT: '0',
+    TEMPORAL_DEV_PORT: '0',
+    TEMPORAL_UI_PORT: '0',
+    PGLITE_PORT: '0',
     TEMPORAL_CLI_PATH: inject('temporalCliPath'),
     WORKER_WORKFLOW_BUNDLE: inject('workflowBundlePath'),
     LOG_LEVEL: 'warn',
@@ -41,6 +41,11 @@ export async function prepareStack(): Promise<Stack> {
   delete env.TEMPORAL_ADDRESS;
   delete env.DATABASE_URL;
   const launched: ChildProcess[] = [];
+  let up: { apiUrl: string; temporalAddress: string } | undefined;
+  const current = () => {
+    if (!up) throw new Error('no launch is up yet: call untilUp first');
+    return up;
+  };
   return {
     async stopAll() {
       for (const l of launched) {
@@ -52,10 +57,16 @@ export async function prepareStack(): Promise<Stack> {
       }
     },
     env,
-    apiUrl: `http://127.0.0.1:${api}`,
-    temporalAddress: `127.0.0.1:${temporal}`,
-    launch(extraEnv = {}) {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
+    get apiUrl() {
+      return current().apiUrl;
+    },
+    get temporalAddress() {
+      return current().temporalAddress;
+    },
+    launch(extraEnv = {}, via = 'node') {
+      const [cmd, args] =
+        via === 'npm' ? ['npm', ['start']] : via === 'bin' ? [join(root, 'bin', 'start'), []] : [process.execPath, ['--import', 'tsx', 'scripts/start.ts']];
+      const child = spawn(cmd, args, {
         cwd: root,
         env: { ...env, ...extraEnv },
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -72,6 +83,10 @@ export async function prepareStack(): Promise<Stack> {
         if (l.child.exitCode !== null || Date.now() > deadline) throw new Error(`npm start did not come up:\n${l.output()}`);
         await sleep(100);
       }
+      const apiUrl = /\[start\] {3}Console {6}(http:\/\/\S+?)\/\s/.exec(l.output())?.[1];
+      const temporalAddress = /\[start\] {3}Temporal {5}(\S+)/.exec(l.output())?.[1];
+      if (!apiUrl || !temporalAddress) throw new Error(`npm start did not print its addresses:\n${l.output()}`);
+      up = { apiUrl, temporalAddress };
     },
   };
 }

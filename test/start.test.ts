@@ -11,15 +11,13 @@ import { adminKeyFrom, prepareStack, type Stack } from './stack';
 /** `npm start` as a new user runs it: the launcher, its children, restarts and failures. */
 let stack: Stack;
 let env: NodeJS.ProcessEnv;
-let apiUrl: string;
-let temporalAddress: string;
 let launch: Stack['launch'];
 let untilUp: Stack['untilUp'];
 
 afterAll(() => stack?.stopAll());
 beforeAll(async () => {
   stack = await prepareStack();
-  ({ env, apiUrl, temporalAddress } = stack);
+  ({ env } = stack);
   launch = stack.launch;
   untilUp = stack.untilUp;
 });
@@ -53,7 +51,7 @@ async function gone(pids: number[], ms: number) {
 }
 
 const get = async (path: string, key?: string) => {
-  const res = await fetch(apiUrl + path, { headers: key ? { authorization: `Bearer ${key}` } : {} });
+  const res = await fetch(stack.apiUrl + path, { headers: key ? { authorization: `Bearer ${key}` } : {} });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 };
 
@@ -66,9 +64,9 @@ describe('npm start', () => {
     await untilUp(l);
     key = adminKeyFrom(l.output())!;
     expect((await get('/readyz')).status).toBe(200);
-    expect(l.output()).toContain(`Temporal     ${temporalAddress}`);
+    expect(l.output()).toMatch(/\[start\] {3}Temporal {5}127\.0\.0\.1:[1-9]\d* /);
 
-    const res = await fetch(`${apiUrl}/v1/system/self-test?wait=true`, {
+    const res = await fetch(`${stack.apiUrl}/v1/system/self-test?wait=true`, {
       method: 'POST',
       headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
       body: JSON.stringify({ probes: 2 }),
@@ -76,7 +74,7 @@ describe('npm start', () => {
     workflowId = ((await res.json()) as { workflowId: string }).workflowId;
     expect(res.status).toBe(200);
 
-    const { stdout } = await promisify(execFile)(inject('temporalCliPath'), ['workflow', 'list', '--address', temporalAddress]);
+    const { stdout } = await promisify(execFile)(inject('temporalCliPath'), ['workflow', 'list', '--address', stack.temporalAddress]);
     expect(stdout).toContain(workflowId);
 
     const kids = childrenOf(l.child.pid!);
@@ -106,7 +104,7 @@ describe('npm start', () => {
     expect(await gone(kids.filter((p) => p !== temporalPid), 20_000)).toEqual([]);
     expect(isAlive(temporalPid)).toBe(true);
 
-    // ...and the next start ends it and comes up on the same ports.
+    // ...and the next start ends it (its data folder and locks are free again) and comes up.
     const again = launch();
     await untilUp(again);
     expect(again.output()).toContain(`ending process ${temporalPid} left behind`);
@@ -114,6 +112,22 @@ describe('npm start', () => {
     expect((await get('/readyz')).status).toBe(200);
     again.child.kill('SIGTERM');
     expect(await again.exited).toBe(0);
+  });
+
+  /** Every process below `pid`, by walking /proc. */
+  function descendantsOf(pid: number): number[] {
+    const kids = childrenOf(pid);
+    return [...kids, ...kids.flatMap(descendantsOf)];
+  }
+
+  it.each(['npm', 'bin'] as const)('SIGTERM to the launcher started by %s stops the whole stack', async (via) => {
+    const l = launch({}, via);
+    await untilUp(l);
+    const all = descendantsOf(l.child.pid!);
+    expect(all.map(commandOf).filter((c) => c.includes('temporal server start-dev'))).toHaveLength(1);
+    l.child.kill('SIGTERM'); // for npm: npm exits at once and passes nothing on; the launcher notices
+    await l.exited;
+    expect(await gone(all, 30_000)).toEqual([]);
   });
 
   it('fails fast with one clear line when DATABASE_URL cannot be reached', async () => {
@@ -128,6 +142,6 @@ describe('npm start', () => {
   it('refuses a bad setting with one line naming it', async () => {
     const l = launch({ API_PORT: 'eighty' });
     expect(await l.exited).toBe(1);
-    expect(l.output().trim().split('\n').at(-1)).toBe('[start] error: config: API_PORT must be a port number from 1 to 65535 (got "eighty")');
+    expect(l.output().trim().split('\n').at(-1)).toBe('[start] error: config: API_PORT must be a port number from 0 to 65535 (0: any free port) (got "eighty")');
   });
 });

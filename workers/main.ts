@@ -7,7 +7,7 @@ import { createLogger } from '../lib/log';
 import { createWorkerConnection } from '../lib/temporal/client';
 import { startTelemetry } from '../lib/telemetry';
 import { taskQueues } from '../lib/contracts';
-import { createSecretResolver } from '../lib/secrets';
+import { createTenantSecrets } from '../lib/secrets/tenant';
 import { McpClientPool } from '../lib/mcp/pool';
 import { startHealthServer } from './health';
 import { createWorker } from './worker';
@@ -30,7 +30,7 @@ async function main() {
   telemetry.spanStore?.attach(orm);
   const connection = await createWorkerConnection({ ...config.temporal, address: config.temporal.address });
   const queues = taskQueues(config.temporal.taskQueue);
-  const mcp = new McpClientPool({ config: config.mcp, secrets: createSecretResolver({ env: process.env, secretsDir: config.secrets.dir, vault: config.secrets.vault }), log });
+  const mcp = new McpClientPool({ config: config.mcp, secrets: createTenantSecrets({ orm, config }), log });
   const deps = { orm, llm: createLlmGateway({ config, orm, log }), blobs: new BlobStore(config.ingest.blobDir), config, mcp };
   const workers = await Promise.all(
     config.worker.taskQueues.map((queue) =>

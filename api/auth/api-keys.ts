@@ -45,24 +45,33 @@ type TenantWithKey = { tenantId: string; keyId: string; key: string };
 type NewTenant = { tenantName: string; keyName: string; role: Role; key?: string };
 
 async function insertTenantWithKey(em: EntityManager, opts: NewTenant): Promise<TenantWithKey> {
-  const key = opts.key ?? generateApiKey();
   // No ORM relation links the two, so the tenant is flushed first for the foreign key.
   const tenant = em.create(TenantEntity, { id: randomUUID(), name: opts.tenantName });
   await em.flush();
+  return insertApiKey(em, { tenantId: tenant.id, keyName: opts.keyName, role: opts.role, key: opts.key });
+}
+
+async function insertApiKey(em: EntityManager, opts: { tenantId: string; keyName: string; role: Role; key?: string }): Promise<TenantWithKey> {
+  const key = opts.key ?? generateApiKey();
   const apiKey = em.create(ApiKeyEntity, {
     id: randomUUID(),
-    tenantId: tenant.id,
+    tenantId: opts.tenantId,
     name: opts.keyName,
     prefix: keyPrefix(key),
     keyHash: hashApiKey(key),
     role: opts.role,
   });
   await em.flush();
-  return { tenantId: tenant.id, keyId: apiKey.id, key };
+  return { tenantId: opts.tenantId, keyId: apiKey.id, key };
 }
 
 export function createTenantWithKey(orm: Orm, opts: NewTenant): Promise<TenantWithKey> {
   return orm.em.fork().transactional((em) => insertTenantWithKey(em, opts));
+}
+
+/** Another key for an existing tenant (each key has its own role). */
+export function createApiKey(orm: Orm, opts: { tenantId: string; keyName: string; role: Role }): Promise<TenantWithKey> {
+  return orm.em.fork().transactional((em) => insertApiKey(em, opts));
 }
 
 /**

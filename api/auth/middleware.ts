@@ -23,11 +23,20 @@ export function authenticate(orm: Orm): Middleware<AuthState> {
   };
 }
 
-export function requireRole(...roles: Role[]): Middleware<AuthState> {
-  return async (ctx, next) => {
-    if (!roles.includes(ctx.state.principal.role)) {
-      throw forbidden(`This needs one of the roles ${roles.join(', ')}; the key has ${ctx.state.principal.role}.`);
+/**
+ * The roles a route allows. The role model: `viewer` reads (every GET of its tenant); `operator` also starts runs and
+ * writes content (answers, searches, grounding, agents, ingest, conversations, reviews); `admin` also configures
+ * (MCP servers and tool policy, secrets, server folders). The guard carries its roles so tests can list every route's.
+ */
+export function requireRole(...roles: Role[]): Middleware<AuthState> & { roles: readonly Role[] } {
+  const guard: Middleware<AuthState> = async (ctx, next) => {
+    // A route reached without authentication is a wiring bug; it must not read as a crash or let the request through.
+    const principal = ctx.state.principal as Principal | undefined;
+    if (!principal) throw unauthorized();
+    if (!roles.includes(principal.role)) {
+      throw forbidden(`This needs one of the roles ${roles.join(', ')}; the key has ${principal.role}.`);
     }
     await next();
   };
+  return Object.assign(guard, { roles });
 }

@@ -41,7 +41,7 @@ const approvalBody = z.object({ callId: z.string().min(1).max(300), approve: z.b
 
 /** Agent runs: start, live state (the workflow's query), approvals of sensitive tool calls, cancel. */
 export function agentsRoutes({ orm, temporal, config }: AppDeps) {
-  const router = new Router<AuthState>({ prefix: '/v1/agents/runs' });
+  const router = new Router<AuthState>({ prefix: '/v1/agents/runs', sensitive: true });
   const write = requireRole('admin', 'operator');
 
   /** The tenant's run, or 404 exactly like a missing one. */

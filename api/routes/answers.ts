@@ -10,7 +10,7 @@ import { AppError, badRequest, notFound } from '../../lib/errors';
 import { answerableCollections } from '../../lib/rag/collections';
 import { appendRunEvents } from '../../lib/events/run-events';
 import type { AppDeps } from '../app';
-import type { AuthState } from '../auth/middleware';
+import { requireRole, type AuthState } from '../auth/middleware';
 import { startRun } from '../runs/start';
 import { streamRunEvents } from '../sse';
 
@@ -67,7 +67,8 @@ const conversationBody = z
   .object({ title: z.string().trim().min(1).max(200).optional(), collectionIds: z.array(uuid).min(1).max(20), options: answerOptions.optional() })
   .strict();
 const messageBody = z.object({ content: z.string().trim().min(1).max(4000), id: uuid.optional() }).strict();
-const reviewBody = z.object({ decision: z.enum(['approve', 'reject']), reviewer: z.string().max(200).optional(), note: z.string().max(2000).optional() }).strict();
+/** No `reviewer`: the decision is recorded as the key's (strict, so a body naming someone else is refused). */
+const reviewBody = z.object({ decision: z.enum(['approve', 'reject']), note: z.string().max(2000).optional() }).strict();
 
 /** Earlier turns a follow-up is rewritten with. */
 const HISTORY_MESSAGES = 12;
@@ -89,7 +90,9 @@ const publicAnswer = (a: AnswerRecord, live?: AnswerState) => ({
 
 /** Answers (start, wait, read, stream, review), grounding checks, and chat conversations. */
 export function answersRoutes({ orm, temporal, config }: AppDeps) {
-  const router = new Router<AuthState>({ prefix: '/v1' });
+  const router = new Router<AuthState>({ prefix: '/v1', sensitive: true });
+  /** Starting runs (model budget), writing conversations and deciding reviews: never a viewer. */
+  const operate = requireRole('admin', 'operator');
 
   const checkCollections = (tenantId: string, ids: string[]) => answerableCollections(orm.em.fork(), tenantId, ids);
 
@@ -98,10 +101,13 @@ export function answersRoutes({ orm, temporal, config }: AppDeps) {
     return { ...ANSWER_DEFAULTS, ...base, ...defined } as AnswerOptions;
   }
 
-  /** The record of an answer id this tenant may use (null when the id is new); another tenant's or another conversation's id is refused. */
+  /**
+   * The record of an answer id this tenant may use (null when the id is new); an id of another conversation is
+   * refused. Ids are keyed per tenant, so another tenant's id is simply unused here.
+   */
   async function claimAnswerId(tenantId: string, id: string, conversationId?: string) {
-    const existing = await orm.em.fork().findOne(AnswerEntity, { id });
-    if (existing && (existing.tenantId !== tenantId || (existing.conversationId ?? undefined) !== conversationId)) {
+    const existing = await orm.em.fork().findOne(AnswerEntity, { id, tenantId });
+    if (existing && (existing.conversationId ?? undefined) !== conversationId) {
       throw new AppError({ code: 'id_conflict', message: 'This id is taken; choose another.', status: 409, category: 'conflict' });
     }
     return existing;
@@ -119,7 +125,7 @@ export function answersRoutes({ orm, temporal, config }: AppDeps) {
     const existing = await claimAnswerId(tenantId, a.id, a.conversationId);
     if (!existing) {
       await em.getConnection().execute(
-        `insert into answers (id, tenant_id, workflow_id, conversation_id, question, status) values (?, ?, ?, ?, ?, 'running') on conflict (id) do nothing`,
+        `insert into answers (id, tenant_id, workflow_id, conversation_id, question, status) values (?, ?, ?, ?, ?, 'running') on conflict (tenant_id, id) do nothing`,
         [a.id, tenantId, workflowId, a.conversationId ?? null, a.question],
       );
     }
@@ -218,7 +224,7 @@ export function answersRoutes({ orm, temporal, config }: AppDeps) {
     }
   }
 
-  router.post('/answers', async (ctx) => {
+  router.post('/answers', operate, async (ctx) => {
     const waitMs = waitParam(ctx.query);
     const body = answerBody.parse(ctx.request.body ?? {});
     const tenantId = ctx.state.principal.tenantId;
@@ -258,12 +264,13 @@ export function answersRoutes({ orm, temporal, config }: AppDeps) {
     });
   });
 
-  router.post('/answers/:id/review', async (ctx) => {
+  router.post('/answers/:id/review', operate, async (ctx) => {
     const tenantId = ctx.state.principal.tenantId;
     const a = await ownAnswer(tenantId, ctx.params.id!);
     const body = reviewBody.parse(ctx.request.body ?? {});
     try {
-      await temporal.workflow.getHandle(a.workflowId).executeUpdate('review', { args: [{ ...body, reviewer: body.reviewer ?? ctx.state.principal.keyName }] });
+      const { keyId, keyName, keyPrefix } = ctx.state.principal;
+      await temporal.workflow.getHandle(a.workflowId).executeUpdate('review', { args: [{ ...body, reviewer: `${keyName} (${keyPrefix}…)`, reviewerKeyId: keyId }] });
     } catch (e) {
       if (e instanceof WorkflowUpdateFailedError || (e as Error).name === 'WorkflowNotFoundError') {
         throw new AppError({ code: 'not_pending_review', message: 'This answer is not waiting for review.', status: 409, category: 'conflict' });
@@ -274,7 +281,7 @@ export function answersRoutes({ orm, temporal, config }: AppDeps) {
     await respond(ctx, tenantId, a.id, 30_000, ['running', 'pending_review']);
   });
 
-  router.post('/grounding', async (ctx) => {
+  router.post('/grounding', operate, async (ctx) => {
     const body = groundingBody.parse(ctx.request.body ?? {});
     checkGroundingMethod(body.method);
     const tenantId = ctx.state.principal.tenantId;
@@ -305,7 +312,7 @@ export function answersRoutes({ orm, temporal, config }: AppDeps) {
   });
 
   /** Hybrid search without generation, as a short workflow (visible in the runs list like every other step). */
-  router.post('/search', async (ctx) => {
+  router.post('/search', operate, async (ctx) => {
     const body = searchBody.parse(ctx.request.body ?? {});
     const tenantId = ctx.state.principal.tenantId;
     await checkCollections(tenantId, body.collectionIds);
@@ -327,7 +334,7 @@ export function answersRoutes({ orm, temporal, config }: AppDeps) {
     ctx.body = { id, workflowId: handle.workflowId, results: hits.value };
   });
 
-  router.post('/conversations', async (ctx) => {
+  router.post('/conversations', operate, async (ctx) => {
     const body = conversationBody.parse(ctx.request.body ?? {});
     checkGroundingMethod(body.options?.groundingMethod);
     const tenantId = ctx.state.principal.tenantId;
@@ -358,7 +365,7 @@ export function answersRoutes({ orm, temporal, config }: AppDeps) {
   });
 
   /** A follow-up: stored, then answered with the conversation's history (rewritten into a standalone query). */
-  router.post('/conversations/:id/messages', async (ctx) => {
+  router.post('/conversations/:id/messages', operate, async (ctx) => {
     const waitMs = waitParam(ctx.query);
     const tenantId = ctx.state.principal.tenantId;
     const c = await ownConversation(tenantId, ctx.params.id!);

@@ -12,6 +12,7 @@ import { AppError, badRequest, notFound } from '../../lib/errors';
 import { BlobStore, BlobTooLargeError, type StoredBlob } from '../../lib/storage/blobs';
 import type { AppDeps } from '../app';
 import { requireRole, type AuthState } from '../auth/middleware';
+import { invalidCharacters, isValidText } from '../input-guard';
 import { MINILM_L6, localEmbeddingDimensions } from '../../lib/llm/local-models';
 
 /** Known embedding sizes; other models need `embeddingDim` in the request. */
@@ -66,7 +67,7 @@ const publicDocument = (d: Document) => ({
 /** Collections and their documents: create, upload (streamed), register URLs, list, re-ingest, delete. */
 export function collectionsRoutes({ orm, temporal, config }: AppDeps) {
   const blobs = new BlobStore(config.ingest.blobDir);
-  const router = new Router<AuthState>({ prefix: '/v1' });
+  const router = new Router<AuthState>({ prefix: '/v1', sensitive: true });
   const write = requireRole('admin', 'operator');
 
   async function ownCollection(tenantId: string, id: string) {
@@ -195,6 +196,7 @@ export function collectionsRoutes({ orm, temporal, config }: AppDeps) {
   router.post('/collections/:id/urls', write, async (ctx) => {
     const c = await ownCollection(ctx.state.principal.tenantId, ctx.params.id!);
     const { urls } = urlsBody.parse(ctx.request.body ?? {});
+    refuseUrlCredentials(urls);
     const docs = await upsertDocuments(c.tenantId, c.id, [...new Set(urls)].map((u) => ({ sourceKind: 'url' as const, source: u })));
     const workflowId = await startIngest(c.tenantId, c.id, docs.map((d) => d.id));
     ctx.state.workflowId = workflowId;
@@ -266,6 +268,23 @@ export function collectionsRoutes({ orm, temporal, config }: AppDeps) {
   return router;
 }
 
+/**
+ * A URL's source is stored and shown to every viewer of the collection, and the fetch refuses credentials anyway:
+ * a URL with user:password@ is refused up front (the secret is not echoed back), never stored.
+ */
+function refuseUrlCredentials(urls: string[]) {
+  const i = urls.findIndex((u) => {
+    const url = new URL(u);
+    return url.username !== '' || url.password !== '';
+  });
+  if (i < 0) return;
+  throw badRequest(
+    'url_credentials_not_allowed',
+    `urls.${i}: a URL with credentials (user:password@) is not accepted: it would be stored and shown to every viewer of the collection. Remove the credentials; a document behind authentication is ingested by uploading it, or through an MCP server that holds the secret.`,
+    { path: ['urls', i] },
+  );
+}
+
 const MAX_FOLDER_FILES = 10_000;
 const folderBody = z.object({ path: z.string().startsWith('/', 'must be an absolute path').max(4096) }).strict();
 
@@ -310,14 +329,25 @@ function receiveFiles(ctx: Context, blobs: BlobStore, tenantId: string, maxFile:
   if (Number.isFinite(declared) && declared > maxRequest) {
     return Promise.reject(tooLarge(`The upload is larger than the ${maxRequest}-byte limit per request.`));
   }
+  let bb: Busboy.Busboy;
+  try {
+    // Raw filename="..." parameters are UTF-8 as browsers send them (busboy's default reads them as latin1).
+    bb = Busboy({ headers: ctx.req.headers, defParamCharset: 'utf8', limits: { files: 1000, fileSize: maxFile, fields: 100 } });
+  } catch (e) {
+    return Promise.reject(badRequest('bad_multipart', `The multipart body could not be read: ${(e as Error).message}`));
+  }
   return new Promise((resolve, reject) => {
-    const bb = Busboy({ headers: ctx.req.headers, limits: { files: 1000, fileSize: maxFile, fields: 100 } });
     const stored: Array<Promise<ReceivedFile>> = [];
     let total = 0;
     let failed: Error | null = null;
     bb.on('file', (_field, stream, info) => {
       const filename = (info.filename ?? '').replace(/^.*[\\/]/, '').slice(0, 255);
       if (!filename) {
+        stream.resume();
+        return;
+      }
+      if (!isValidText(filename)) {
+        failed ??= invalidCharacters('multipart', ['filename']);
         stream.resume();
         return;
       }

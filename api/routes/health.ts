@@ -18,7 +18,7 @@ async function check(fn: () => Promise<string | void>): Promise<Check> {
 
 /** /healthz: the process is up. /readyz: Temporal, the database and the schema are all usable. */
 export function healthRoutes({ orm, temporal, config }: AppDeps) {
-  const router = new Router();
+  const router = new Router({ sensitive: true });
   router.get('/healthz', (ctx) => {
     ctx.body = { status: 'ok' };
   });

@@ -33,7 +33,7 @@ const completionBody = z
 
 /** A model call as a durable run: retried, recorded, visible in the runs list. */
 export function llmRoutes({ temporal, config }: AppDeps) {
-  const router = new Router<AuthState>({ prefix: '/v1/llm' });
+  const router = new Router<AuthState>({ prefix: '/v1/llm', sensitive: true });
 
   router.post('/completions', requireRole('admin', 'operator'), async (ctx) => {
     const body = completionBody.parse(ctx.request.body ?? {});

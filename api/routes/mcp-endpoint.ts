@@ -14,7 +14,7 @@ import { authenticate, type AuthState } from '../auth/middleware';
  * this API itself over loopback with the caller's key, so auth, roles and tenant scoping are exactly the API's.
  */
 export function mcpEndpointRoutes({ orm, log }: Pick<AppDeps, 'orm' | 'log'>) {
-  const router = new Router<AuthState>();
+  const router = new Router<AuthState>({ sensitive: true });
 
   router.all('/mcp', authenticate(orm), async (ctx) => {
     if (ctx.method !== 'POST') {
@@ -24,7 +24,7 @@ export function mcpEndpointRoutes({ orm, log }: Pick<AppDeps, 'orm' | 'log'>) {
     }
     const apiKey = /^Bearer\s+(\S+)$/i.exec(ctx.get('authorization'))![1]!;
     const headers: Record<string, string> = {};
-    propagation.inject(context.active(), headers); // the tool calls' requests join this request's trace
+    propagation.inject(context.active(), headers); // the tool calls' requests link to this request's span (api/tracing.ts)
     const backend = new HttpBackend({ baseUrl: selfUrl(ctx.req.socket), apiKey, headers });
     const server = createBeyondCloudMcpServer(backend);
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });

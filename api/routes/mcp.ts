@@ -6,7 +6,7 @@ import { McpServerEntity, McpToolEntity, type McpServerRow, type McpToolRow } fr
 import { AppError, badRequest, notFound } from '../../lib/errors';
 import { checkServerUrl, McpError } from '../../lib/mcp/connect';
 import { approveTool, discoverTools } from '../../lib/mcp/registry';
-import { createSecretResolver, isSecretRef } from '../../lib/secrets';
+import { checkTenantSecretRef, createTenantSecrets, looksLikeSecretRef } from '../../lib/secrets/tenant';
 import type { AppDeps } from '../app';
 import { requireRole, type AuthState } from '../auth/middleware';
 
@@ -17,14 +17,35 @@ const credentialHeader = /authorization|token|key|secret|cookie|password/i;
 const headers = z
   .record(headerName, z.string().max(4000))
   .refine((h) => Object.keys(h).length <= 32, 'at most 32 headers')
-  .refine((h) => Object.entries(h).every(([k, v]) => !credentialHeader.test(k) || isSecretRef(v)), {
-    message: 'credential headers (authorization, *token*, *key*, *secret*, cookie, password) must be secret references (env:, file:, vault:)',
+  .refine((h) => Object.entries(h).every(([k, v]) => !credentialHeader.test(k) || looksLikeSecretRef(v)), {
+    message: 'credential headers (authorization, *token*, *key*, *secret*, cookie, password) must be tenant secret references (secret:<name>)',
   });
-const bearerSecret = z.string().refine(isSecretRef, 'must be a secret reference (env:NAME, file:NAME or vault:<mount>/data/<path>#<key>)');
+const bearerSecret = z.string().max(200).refine(looksLikeSecretRef, 'must be a tenant secret reference (secret:<name>)');
+
+/**
+ * A tenant's references name its own secrets only (secret:<name>); env:, file: and vault: name the platform's and are
+ * refused here, before anything is stored. The message names the setting, never what the reference points at.
+ */
+function checkTenantRefs(body: { headers?: Record<string, string>; bearerSecret?: string | null }): void {
+  const refs: Array<[string, string]> = [
+    ...Object.entries(body.headers ?? {})
+      .filter(([, v]) => looksLikeSecretRef(v))
+      .map(([k, v]): [string, string] => [`headers.${k}`, v]),
+    ...(body.bearerSecret ? [['bearerSecret', body.bearerSecret] as [string, string]] : []),
+  ];
+  for (const [where, ref] of refs) {
+    const checked = checkTenantSecretRef(ref);
+    if (checked.ok) continue;
+    if (checked.problem === 'not_allowed') {
+      throw badRequest('secret_ref_not_allowed', `${where}: only tenant secret references (secret:<name>, see /v1/secrets) are allowed; env:, file: and vault: references are for the platform's own configuration.`);
+    }
+    throw badRequest('validation_failed', `${where}: must be a tenant secret reference secret:<name>, the name 1-100 of A-Z, a-z, 0-9, _ . and -, starting with a letter or digit.`);
+  }
+}
 
 const createBody = z.discriminatedUnion('transport', [
   z.object({ transport: z.literal('http'), name: serverName, url: z.url({ protocol: /^https?$/ }).max(2048), headers: headers.optional(), bearerSecret: bearerSecret.optional(), discover: z.boolean().default(true) }).strict(),
-  z.object({ transport: z.literal('stdio'), name: serverName, stdioName: z.string().min(1).max(32), discover: z.boolean().default(true) }).strict(),
+  z.object({ transport: z.literal('stdio'), name: serverName, stdioName: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'must be a name from MCP_STDIO_ALLOWLIST'), discover: z.boolean().default(true) }).strict(),
 ]);
 const patchBody = z
   .object({ enabled: z.boolean().optional(), url: z.url({ protocol: /^https?$/ }).max(2048).optional(), headers: headers.optional(), bearerSecret: bearerSecret.nullable().optional() })
@@ -84,12 +105,11 @@ const mcpFailure = (e: unknown): never => {
 
 /** The MCP server registry: register (HTTP by URL, stdio by allow-list name), discover, approve tools. */
 export function mcpRoutes({ orm, config }: AppDeps) {
-  const router = new Router<AuthState>({ prefix: '/v1/mcp/servers' });
-  const write = requireRole('admin', 'operator');
-  const connectOpts = () => ({
-    stdioAllowList: config.mcp.stdioAllowList,
-    secrets: createSecretResolver({ env: process.env, secretsDir: config.secrets.dir, vault: config.secrets.vault }),
-  });
+  const router = new Router<AuthState>({ prefix: '/v1/mcp/servers', sensitive: true });
+  /** The registry is configuration (which servers, which tools, their policy): admins only. */
+  const configure = requireRole('admin');
+  const secrets = createTenantSecrets({ orm, config });
+  const connectOpts = () => ({ stdioAllowList: config.mcp.stdioAllowList, secrets });
 
   async function ownServer(tenantId: string, id: string) {
     if (!/^[0-9a-f-]{36}$/i.test(id)) throw notFound('MCP server');
@@ -107,11 +127,12 @@ export function mcpRoutes({ orm, config }: AppDeps) {
     }
   }
 
-  router.post('/', write, async (ctx) => {
+  router.post('/', configure, async (ctx) => {
     const body = createBody.parse(ctx.request.body ?? {});
     const { tenantId } = ctx.state.principal;
-    if (body.transport === 'stdio' && !config.mcp.stdioAllowList[body.stdioName]) {
-      throw badRequest('mcp_stdio_not_allowed', `"${body.stdioName}" is not in the server's MCP_STDIO_ALLOWLIST (${Object.keys(config.mcp.stdioAllowList).join(', ') || 'empty'}).`);
+    if (body.transport === 'http') checkTenantRefs(body);
+    if (body.transport === 'stdio' && !config.mcp.stdioAllowList.has(body.stdioName)) {
+      throw badRequest('mcp_stdio_not_allowed', `"${body.stdioName}" is not in the server's MCP_STDIO_ALLOWLIST (${[...config.mcp.stdioAllowList.keys()].join(', ') || 'empty'}).`);
     }
     if (body.transport === 'http') await checkServerUrl(body.url, config.ingest.fetch.allowHosts).catch(mcpFailure);
     const em = orm.em.fork();
@@ -150,8 +171,9 @@ export function mcpRoutes({ orm, config }: AppDeps) {
     ctx.body = { server: publicServer(server), tools: (await toolsOf(server)).map(publicTool) };
   });
 
-  router.patch('/:id', write, async (ctx) => {
+  router.patch('/:id', configure, async (ctx) => {
     const body = patchBody.parse(ctx.request.body ?? {});
+    checkTenantRefs(body);
     const server = await ownServer(ctx.state.principal.tenantId, ctx.params.id!);
     if (server.transport === 'stdio' && (body.url || body.headers || body.bearerSecret !== undefined)) {
       throw badRequest('not_http', 'url, headers and bearerSecret apply to HTTP servers only.');
@@ -168,13 +190,13 @@ export function mcpRoutes({ orm, config }: AppDeps) {
     ctx.body = { server: publicServer(await ownServer(server.tenantId, server.id)) };
   });
 
-  router.delete('/:id', write, async (ctx) => {
+  router.delete('/:id', configure, async (ctx) => {
     const server = await ownServer(ctx.state.principal.tenantId, ctx.params.id!);
     await orm.em.fork().nativeDelete(McpServerEntity, { id: server.id });
     ctx.status = 204;
   });
 
-  router.post('/:id/discover', write, async (ctx) => {
+  router.post('/:id/discover', configure, async (ctx) => {
     const server = await ownServer(ctx.state.principal.tenantId, ctx.params.id!);
     const summary = await discover(server);
     ctx.body = { discovery: summary, tools: (await toolsOf(server)).map(publicTool) };
@@ -185,7 +207,7 @@ export function mcpRoutes({ orm, config }: AppDeps) {
     ctx.body = { tools: (await toolsOf(server)).map(publicTool) };
   });
 
-  router.post('/:id/tools/:name/approve', write, async (ctx) => {
+  router.post('/:id/tools/:name/approve', configure, async (ctx) => {
     const body = approveBody.parse(ctx.request.body ?? {});
     const { tenantId, keyName, keyPrefix } = ctx.state.principal;
     const server = await ownServer(tenantId, ctx.params.id!);
@@ -204,7 +226,7 @@ export function mcpRoutes({ orm, config }: AppDeps) {
     ctx.body = { tool: publicTool(outcome.tool) };
   });
 
-  router.post('/:id/tools/:name/disable', write, async (ctx) => {
+  router.post('/:id/tools/:name/disable', configure, async (ctx) => {
     const server = await ownServer(ctx.state.principal.tenantId, ctx.params.id!);
     const n = await orm.em.fork().nativeUpdate(McpToolEntity, { serverId: server.id, name: ctx.params.name! }, { status: 'disabled' });
     if (n === 0) throw notFound('Tool');

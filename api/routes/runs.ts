@@ -21,7 +21,7 @@ const runQuery = z.object({ runId: z.uuid().optional() }).strict();
 /** Runs of the caller's tenant: list, one run, its steps, its trace, cancel. */
 export function runsRoutes({ temporal, orm, config }: AppDeps) {
   const runs = new RunsService(temporal, orm, config.temporal.namespace);
-  const router = new Router<AuthState>({ prefix: '/v1/runs' });
+  const router = new Router<AuthState>({ prefix: '/v1/runs', sensitive: true });
 
   router.get('/', async (ctx) => {
     const { q, ...filter } = listQuery.parse(ctx.query);

@@ -19,7 +19,7 @@ const selfTestBody = z
 
 /** Diagnostics: a self-test run proves Temporal, the worker and the database work together. */
 export function systemRoutes({ temporal, config }: AppDeps) {
-  const router = new Router<AuthState>({ prefix: '/v1/system' });
+  const router = new Router<AuthState>({ prefix: '/v1/system', sensitive: true });
 
   router.get('/me', (ctx) => {
     const p = ctx.state.principal;

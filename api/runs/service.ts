@@ -1,12 +1,13 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
 import { arrayFromPayloads } from '@temporalio/common';
 import { optionalTsToMs } from '@temporalio/common/lib/time';
 import { SEARCH_ATTRIBUTES } from '../../lib/contracts';
-import { SpanEntity } from '../../lib/db/entities';
+import { SpanEntity, type Span as SpanRow } from '../../lib/db/entities';
 import type { Orm } from '../../lib/db/orm';
-import { notFound } from '../../lib/errors';
+import { badRequest, notFound } from '../../lib/errors';
 import { ATTR } from '../../lib/telemetry/attributes';
 import { stepsFromHistory, type Step } from './history';
 
@@ -58,6 +59,25 @@ function summarize(info: Omit<WorkflowExecutionInfo, 'raw'>): RunSummary {
 /** Values go into a visibility query only after validation; quotes are refused there, this is a second guard. */
 const quote = (v: string) => `'${v.replace(/['\\]/g, '')}'`;
 
+const PAGE_TOKEN_CHECK_BYTES = 8;
+const pageTokenCheck = (tenantId: string, bytes: Uint8Array) => createHash('sha256').update(`runs-page:${tenantId}:`).update(bytes).digest().subarray(0, PAGE_TOKEN_CHECK_BYTES);
+const invalidPageToken = () => badRequest('invalid_page_token', 'pageToken is not a page token this list handed out; list again without it.');
+
+/**
+ * Temporal's page token with a check appended: a token this API did not hand out (to this tenant) is refused at once.
+ * Given to Temporal, garbage fails as UNKNOWN, which the client retries for many seconds.
+ */
+export function encodePageToken(tenantId: string, bytes: Uint8Array): string {
+  return Buffer.concat([bytes, pageTokenCheck(tenantId, bytes)]).toString('base64url');
+}
+
+export function decodePageToken(tenantId: string, token: string): Buffer {
+  const raw = Buffer.from(token, 'base64url');
+  const bytes = raw.subarray(0, -PAGE_TOKEN_CHECK_BYTES);
+  if (raw.length <= PAGE_TOKEN_CHECK_BYTES || !timingSafeEqual(raw.subarray(-PAGE_TOKEN_CHECK_BYTES), pageTokenCheck(tenantId, bytes))) throw invalidPageToken();
+  return bytes;
+}
+
 export interface ListFilter {
   kind?: string;
   status?: RunStatus;
@@ -83,18 +103,24 @@ export class RunsService {
     if (f.from) clauses.push(`StartTime >= ${quote(f.from.toISOString())}`);
     if (f.to) clauses.push(`StartTime <= ${quote(f.to.toISOString())}`);
     if (f.idPrefix) clauses.push(`WorkflowId STARTS_WITH ${quote(f.idPrefix)}`);
-    const response = await this.client.workflowService.listWorkflowExecutions({
-      namespace: this.namespace,
-      query: clauses.join(' AND '),
-      pageSize: f.pageSize,
-      nextPageToken: f.pageToken ? Buffer.from(f.pageToken, 'base64url') : undefined,
-    });
+    const response = await this.client.workflowService
+      .listWorkflowExecutions({
+        namespace: this.namespace,
+        query: clauses.join(' AND '),
+        pageSize: f.pageSize,
+        nextPageToken: f.pageToken ? decodePageToken(tenantId, f.pageToken) : undefined,
+      })
+      .catch((e: unknown) => {
+        // A token that passed the check but that Temporal cannot read (INVALID_ARGUMENT, or UNKNOWN from SQL visibility).
+        if (f.pageToken && [2, 3].includes((e as { code?: number }).code ?? 0)) throw invalidPageToken();
+        throw e;
+      });
     const runs = await Promise.all(
       (response.executions ?? []).map(async (raw) =>
         summarize(await executionInfoFromRaw(raw, this.client.options.loadedDataConverter, raw, this.namespace)),
       ),
     );
-    const token = response.nextPageToken?.length ? Buffer.from(response.nextPageToken).toString('base64url') : null;
+    const token = response.nextPageToken?.length ? encodePageToken(tenantId, response.nextPageToken) : null;
     return { runs, nextPageToken: token };
   }
 
@@ -154,7 +180,7 @@ export class RunsService {
     const pending = new Map((description.raw.pendingActivities ?? []).map((p) => [p.activityId, p]));
     const spans = await this.orm.em.fork().find(
       SpanEntity,
-      { workflowId, runId: description.runId, name: { $like: 'RunActivity:%' } },
+      { workflowId, runId: description.runId, name: { $like: 'RunActivity:%' }, $or: [{ tenantId }, { tenantId: null }] },
       { orderBy: { startTime: 'asc' } },
     );
     return {
@@ -169,7 +195,10 @@ export class RunsService {
     };
   }
 
-  /** Every span of the traces that touched this run: the HTTP request, the client call, the workflow, activities. */
+  /**
+   * Every span of the traces that touched this run (the HTTP request, the client call, the workflow, activities) and
+   * of the requests of this tenant that called them (the MCP endpoint's loopback calls); only this tenant's spans.
+   */
   async trace(tenantId: string, workflowId: string, runId?: string) {
     const { description } = await this.describe(tenantId, workflowId, runId);
     const conn = this.orm.em.getConnection();
@@ -181,11 +210,19 @@ export class RunsService {
     )) as Array<{ trace_id: string }>;
     const traceIds = traceRows.map((r) => r.trace_id);
     if (traceIds.length === 0) return { traceIds, spans: [] };
-    const spans = await this.orm.em.fork().find(
-      SpanEntity,
-      { traceId: { $in: traceIds }, $or: [{ tenantId }, { tenantId: null }] },
-      { orderBy: { startTime: 'asc', spanId: 'asc' } },
-    );
+    // A request names its caller's span only as a link (api/tracing.ts); follow it when that span is this tenant's.
+    for (let depth = 0; depth < 3; depth++) {
+      const callers = (await conn.execute(
+        `select distinct c.trace_id from spans s
+           join spans c on c.trace_id = s.attributes->>'${ATTR.callerTraceId}' and c.span_id = s.attributes->>'${ATTR.callerSpanId}'
+           where s.trace_id in (?) and s.tenant_id = ? and c.tenant_id = ? and c.trace_id not in (?)`,
+        [traceIds, tenantId, tenantId, traceIds],
+      )) as Array<{ trace_id: string }>;
+      if (callers.length === 0) break;
+      traceIds.push(...callers.map((r) => r.trace_id));
+    }
+    const all = await this.orm.em.fork().find(SpanEntity, { traceId: { $in: traceIds } }, { orderBy: { startTime: 'asc', spanId: 'asc' } });
+    const spans = visibleTo(tenantId, workflowId, all);
     return {
       traceIds,
       spans: spans.map((s) => ({
@@ -213,6 +250,44 @@ export class RunsService {
 }
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+
+/**
+ * The spans of a trace a tenant may see. Only the API's request spans, workflow spans and LLM spans are labelled
+ * with a tenant; client calls and activities inherit it from their nearest labelled ancestor. So another tenant's
+ * spans stay hidden even in a trace both touched (traces joined through a caller's `traceparent` before it was only
+ * linked). An unlabelled span with no labelled ancestor stored (yet) is shown only if it is of this run.
+ */
+function visibleTo<S extends Pick<SpanRow, 'traceId' | 'spanId' | 'parentSpanId' | 'tenantId' | 'workflowId'>>(
+  tenantId: string,
+  workflowId: string,
+  spans: S[],
+): S[] {
+  const key = (traceId: string, spanId: string) => `${traceId}/${spanId}`;
+  const byId = new Map(spans.map((s) => [key(s.traceId, s.spanId), s]));
+  const owners = new Map<S, string | null>();
+  const ownerOf = (span: S): string | null => {
+    const chain = new Set<S>();
+    let owner: string | null = null;
+    for (let s: S | undefined = span; s && !chain.has(s); s = s.parentSpanId ? byId.get(key(s.traceId, s.parentSpanId)) : undefined) {
+      const known = owners.get(s);
+      if (known !== undefined) {
+        owner = known;
+        break;
+      }
+      chain.add(s);
+      if (s.tenantId) {
+        owner = s.tenantId;
+        break;
+      }
+    }
+    for (const s of chain) owners.set(s, owner);
+    return owner;
+  };
+  return spans.filter((s) => {
+    const owner = ownerOf(s);
+    return owner === tenantId || (owner === null && s.workflowId === workflowId);
+  });
+}
 
 function attemptsFromSpans(step: Step, spans: Array<{ startTime: Date; endTime: Date; durationMs: number; statusCode: number; statusMessage?: string | null }>) {
   // The last finished span is the final attempt of a closed step; an open step's current attempt has no span yet.

@@ -46,7 +46,6 @@ import { parseDocument } from '../../lib/ingest/parse';
 import { chunkRows, insertChunks } from '../../lib/ingest/store';
 import { MINILM_L6 } from '../../lib/llm/local-models';
 import { LOCAL_EXTRACTIVE_MODEL, LocalProvider } from '../../lib/llm/providers/local';
-import { freePort } from '../../lib/process/ports';
 import { checkAnswerDeterministic } from '../../lib/rag/grounding';
 import { buildAnswerMessages, citedNumbers, isAbstention, type Passage } from '../../lib/rag/prompt';
 import { retrieveHybrid } from '../../lib/rag/retrieve';
@@ -223,7 +222,7 @@ async function main(): Promise<void> {
     console.error(`corpus: ${corpus.pages.length} pages of ${dir} (${(bytes.reduce((a, b) => a + b.length, 0) / 1048576).toFixed(1)} MiB), ${questions.length} questions, ${grounding.length} grounding pairs`);
 
     console.error('starting Postgres (in memory) and migrating ...');
-    const db = await bounded(freePort().then((port) => startEmbeddedPostgres({ port })));
+    const db = await bounded(startEmbeddedPostgres({ port: 0 }));
     cleanups.push(() => db.stop());
     const orm = await bounded(createOrm(db.url, 4));
     cleanups.push(() => orm.close());

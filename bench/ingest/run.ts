@@ -397,7 +397,7 @@ async function main(): Promise<void> {
       Promise.all([acquireTemporalCli({ explicitPath: baseConfig.temporal.cliPath, cacheDir: baseConfig.temporal.cliCacheDir, log: (l) => console.error(l) }), pgStarted]),
     );
     console.error('starting the Temporal dev server (in memory) ...');
-    server = await bounded(startDevServer({ cliPath, port: await freePort(), uiPort: null }));
+    server = await bounded(startDevServer({ cliPath, port: 0, uiPort: null }));
     const s = server;
     cleanups.push(() => s.stop());
 

@@ -32,7 +32,7 @@ import { connectMcp } from '../../lib/mcp/connect';
 import { McpClientPool } from '../../lib/mcp/pool';
 import { approveTool, discoverTools } from '../../lib/mcp/registry';
 import { freePort } from '../../lib/process/ports';
-import { createSecretResolver } from '../../lib/secrets';
+import { createTenantSecrets } from '../../lib/secrets/tenant';
 import { BlobStore } from '../../lib/storage/blobs';
 import { acquireTemporalCli, TEMPORAL_CLI_VERSION } from '../../lib/temporal/cli';
 import { startDevServer, type DevServer } from '../../lib/temporal/dev-server';
@@ -67,7 +67,7 @@ async function main(): Promise<void> {
     const base = loadConfig({ ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'silent' });
     const cliPath = await bounded(acquireTemporalCli({ explicitPath: base.temporal.cliPath, cacheDir: base.temporal.cliCacheDir, log: (l) => console.error(l) }));
     console.error('starting Temporal, Postgres (PGlite), the scripted model and server-everything ...');
-    const [t, pg, llm, mcpPort] = await bounded(Promise.all([startDevServer({ cliPath, port: await freePort(), uiPort: null }), freePort().then((port) => startEmbeddedPostgres({ port })), startOpenAiServer(), freePort()]));
+    const [t, pg, llm, mcpPort] = await bounded(Promise.all([startDevServer({ cliPath, port: 0, uiPort: null }), startEmbeddedPostgres({ port: 0 }), startOpenAiServer(), freePort()]));
     temporal = t;
     cleanups.push(() => t.stop(), () => pg.stop(), () => llm.close());
     everything = (await bounded(startEverythingHttp(mcpPort))).process;
@@ -79,13 +79,13 @@ async function main(): Promise<void> {
     cleanups.push(() => orm.close());
     await bounded(migrate(orm));
     const tenant = await createTenantWithKey(orm, { tenantName: 'bench', keyName: 'bench', role: 'admin' });
-    const secrets = createSecretResolver({ env: process.env });
+    const secrets = createTenantSecrets({ orm, config });
     const url = `http://127.0.0.1:${mcpPort}/mcp`;
 
     const em = orm.em.fork();
     const server = em.create(McpServerEntity, { tenantId: tenant.tenantId, name: 'everything', transport: 'http', url, headers: {} });
     await em.flush();
-    await bounded(discoverTools(orm, server, { stdioAllowList: {}, secrets }));
+    await bounded(discoverTools(orm, server, { stdioAllowList: new Map(), secrets }));
     const echo = await orm.em.fork().findOneOrFail(McpToolEntity, { serverId: server.id, name: 'echo' });
     const approved = await approveTool(orm, tenant.tenantId, server.id, 'echo', { definitionHash: echo.definitionHash, sensitive: false, by: 'bench' });
     if (!approved.ok) throw new Error(`could not approve echo: ${approved.reason}`);

@@ -20,7 +20,6 @@ import { fileURLToPath } from 'node:url';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { loadConfig } from '../../lib/config';
-import { freePort } from '../../lib/process/ports';
 import { acquireTemporalCli, TEMPORAL_CLI_VERSION } from '../../lib/temporal/cli';
 import { startDevServer, type DevServer } from '../../lib/temporal/dev-server';
 import * as activities from './activities';
@@ -291,7 +290,7 @@ async function main(): Promise<void> {
       }),
     );
     console.error('starting the Temporal dev server (in memory) ...');
-    server = await bounded(startDevServer({ cliPath, port: await freePort(), uiPort: null }));
+    server = await bounded(startDevServer({ cliPath, port: 0, uiPort: null }));
     const s = server;
     cleanups.push(() => s.stop());
 

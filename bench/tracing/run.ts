@@ -44,7 +44,6 @@ import { configSchema, loadConfig } from '../../lib/config';
 import { SEARCH_ATTRIBUTES, workflowIds, type SelfTestInput, type SelfTestResult } from '../../lib/contracts';
 import { startEmbeddedPostgres } from '../../lib/db/embedded';
 import { createOrm, migrate, type Orm } from '../../lib/db/orm';
-import { freePort } from '../../lib/process/ports';
 import { acquireTemporalCli, TEMPORAL_CLI_VERSION } from '../../lib/temporal/cli';
 import { createClient } from '../../lib/temporal/client';
 import { startDevServer, type DevServer } from '../../lib/temporal/dev-server';
@@ -423,7 +422,7 @@ async function main(): Promise<void> {
 
     console.error('acquiring the Temporal CLI, starting Postgres (in memory), bundling the workflows ...');
     // Postgres is registered for cleanup as soon as it is up, even if the CLI or the bundle fails.
-    const pgStarted = freePort().then((port) => startEmbeddedPostgres({ port }));
+    const pgStarted = startEmbeddedPostgres({ port: 0 });
     void pgStarted.then(
       (pg) => cleanups.push(() => pg.stop()),
       () => {},
@@ -437,7 +436,7 @@ async function main(): Promise<void> {
     );
 
     console.error('starting the Temporal dev server (in memory) ...');
-    server = await bounded(startDevServer({ cliPath, port: await freePort(), uiPort: null }));
+    server = await bounded(startDevServer({ cliPath, port: 0, uiPort: null }));
     const s = server;
     cleanups.push(() => s.stop());
 

@@ -81,7 +81,9 @@ export interface GroundingReport {
 
 export interface ReviewInput {
   decision: 'approve' | 'reject';
+  /** The API key that decided (`name (prefix…)` and its id), set by the API from the caller, never from a body. */
   reviewer?: string;
+  reviewerKeyId?: string;
   note?: string;
 }
 

@@ -22,7 +22,7 @@ export const taskQueues = (prefix: string) => ({
   tools: `${prefix}-tools`,
 });
 
-/** Business-key workflow ids (DESIGN.md: `answer:<tenant>:<uuid>` and so on). */
+/** Business-key workflow ids (`answer:<tenant>:<uuid>` and so on): the tenant is part of every id. */
 export const workflowIds = {
   selfTest: (tenantId: string, id: string) => `selftest:${tenantId}:${id}`,
   completion: (tenantId: string, id: string) => `completion:${tenantId}:${id}`,

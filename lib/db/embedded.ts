@@ -1,10 +1,13 @@
 import { mkdir } from 'node:fs/promises';
+import type { AddressInfo, Server } from 'node:net';
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 
 export interface EmbeddedPostgres {
   url: string;
+  /** The port it listens on (the one the OS chose when asked for port 0). */
+  port: number;
   stop(): Promise<void>;
 }
 
@@ -16,6 +19,7 @@ export interface EmbeddedPostgres {
 export async function startEmbeddedPostgres(opts: {
   /** Persist here; omit for an in-memory database (tests). */
   dataDir?: string;
+  /** 0: the OS chooses a free port (read it from the result). */
   port: number;
   host?: string;
   maxConnections?: number;
@@ -32,8 +36,12 @@ export async function startEmbeddedPostgres(opts: {
     if (code === 'EADDRINUSE') throw new Error(`embedded Postgres port ${host}:${opts.port} is already in use (set PGLITE_PORT)`);
     throw e;
   }
+  // pglite-socket reports the port it was given; the one bound is on its net.Server.
+  const bound = (server as unknown as { server: Server | null }).server?.address() as AddressInfo | null;
+  const port = bound?.port ?? opts.port;
   return {
-    url: `postgres://postgres:postgres@${host}:${opts.port}/postgres`,
+    url: `postgres://postgres:postgres@${host}:${port}/postgres`,
+    port,
     async stop() {
       await server.stop();
       await db.close();

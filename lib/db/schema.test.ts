@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setupTestContext, type TestContext } from '../../test/harness';
-import { freePort } from '../process/ports';
 import { startEmbeddedPostgres } from './embedded';
 import { ChunkEntity, CollectionEntity, DocumentEntity } from './entities';
 import { ensureCollectionVectorIndex, vectorIndexName } from '../ingest/vector-index';
@@ -127,7 +126,7 @@ describe('schema v1', () => {
 
 describe('migrations on a fresh database', () => {
   it('apply, roll back and apply again', async () => {
-    const pg = await startEmbeddedPostgres({ port: await freePort() });
+    const pg = await startEmbeddedPostgres({ port: 0 });
     const orm = await createOrm(pg.url, 1);
     try {
       const all = migrationsList.map((m) => m.name);

@@ -5,7 +5,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { Config } from '../config';
 import type { McpServerRow } from '../db/entities/mcp';
 import { isForbiddenAddress } from '../net/safe-fetch';
-import { isSecretRef, type SecretResolver } from '../secrets';
+import { looksLikeSecretRef, type TenantSecretResolver } from '../secrets/tenant';
 
 export type McpErrorCode = 'mcp_stdio_not_allowed' | 'mcp_url_not_allowed' | 'mcp_secret_unresolved' | 'mcp_connect_failed';
 
@@ -27,25 +27,32 @@ export type McpConnectionSpec =
 
 export interface McpConnectOptions {
   stdioAllowList: Config['mcp']['stdioAllowList'];
-  secrets: SecretResolver;
+  /** The server's tenant's own secrets: a registration never reaches the platform's environment, files or Vault. */
+  secrets: TenantSecretResolver;
 }
 
 /**
  * What to connect to for a registered server: stdio only through the admin allow-list (the row holds a name,
- * never a command), HTTP with its header values and bearer resolved through the secrets layer.
+ * never a command), HTTP with its header values and bearer resolved among the tenant's own secrets (secret:<name>).
  */
-export async function connectionSpec(server: Pick<McpServerRow, 'transport' | 'url' | 'stdioName' | 'headers' | 'bearerSecret' | 'name'>, opts: McpConnectOptions): Promise<McpConnectionSpec> {
+export async function connectionSpec(server: Pick<McpServerRow, 'tenantId' | 'transport' | 'url' | 'stdioName' | 'headers' | 'bearerSecret' | 'name'>, opts: McpConnectOptions): Promise<McpConnectionSpec> {
   if (server.transport === 'stdio') {
-    const entry = server.stdioName ? opts.stdioAllowList[server.stdioName] : undefined;
+    const entry = server.stdioName ? opts.stdioAllowList.get(server.stdioName) : undefined;
     if (!entry) throw new McpError('mcp_stdio_not_allowed', `The stdio server "${server.stdioName}" is not in MCP_STDIO_ALLOWLIST.`);
     return { transport: 'stdio', name: server.stdioName!, command: entry.command, args: entry.args, env: entry.env, cwd: entry.cwd };
   }
   const headers: Record<string, string> = {};
+  // Which setting failed is named; the reference is not (a row stored before tenant secrets may name env: or file:).
+  let setting = '';
   try {
-    for (const [k, v] of Object.entries(server.headers ?? {})) headers[k] = isSecretRef(v) ? await opts.secrets.resolve(v) : v;
-    if (server.bearerSecret) headers.authorization = `Bearer ${await opts.secrets.resolve(server.bearerSecret)}`;
+    for (const [k, v] of Object.entries(server.headers ?? {})) {
+      setting = `header ${k}`;
+      headers[k] = looksLikeSecretRef(v) ? await opts.secrets.resolve(server.tenantId, v) : v;
+    }
+    setting = 'bearerSecret';
+    if (server.bearerSecret) headers.authorization = `Bearer ${await opts.secrets.resolve(server.tenantId, server.bearerSecret)}`;
   } catch (e) {
-    throw new McpError('mcp_secret_unresolved', `A secret of the MCP server "${server.name}" could not be resolved: ${(e as Error).message}`, { cause: e });
+    throw new McpError('mcp_secret_unresolved', `A secret of the MCP server "${server.name}" could not be resolved (${setting}): ${(e as Error).message}`, { cause: e });
   }
   return { transport: 'http', url: server.url!, headers };
 }

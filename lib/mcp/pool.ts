@@ -2,11 +2,11 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Config } from '../config';
 import type { McpServerRow, McpToolDefinition } from '../db/entities/mcp';
 import type { Logger } from '../log';
-import type { SecretResolver } from '../secrets';
+import type { TenantSecretResolver } from '../secrets/tenant';
 import { connectionSpec, connectMcp } from './connect';
 import { toolDefinition } from './definition';
 
-type ServerRef = Pick<McpServerRow, 'id' | 'name' | 'transport' | 'url' | 'stdioName' | 'headers' | 'bearerSecret' | 'updatedAt'>;
+type ServerRef = Pick<McpServerRow, 'id' | 'tenantId' | 'name' | 'transport' | 'url' | 'stdioName' | 'headers' | 'bearerSecret' | 'updatedAt'>;
 
 interface Entry {
   /** The server row's version the connection was made for; a changed registration gets a new connection. */
@@ -26,7 +26,8 @@ export class McpClientPool {
   constructor(
     private readonly opts: {
       config: Config['mcp'];
-      secrets: SecretResolver;
+      /** Tenant secrets: each server's references resolve among its own tenant's secrets only. */
+      secrets: TenantSecretResolver;
       log?: Logger;
     },
   ) {}

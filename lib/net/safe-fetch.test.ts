@@ -242,6 +242,12 @@ describe('safeFetch refuses forbidden targets before connecting', () => {
     expect((await refused(safeFetch('http://user@example.test/', { ...base, lookup: noDns }))).code).toBe('bad_url');
   });
 
+  it('does not echo credentials of a URL it cannot parse, an @ in the password included', async () => {
+    const err = await refused(safeFetch('http://user:hun@ter2@bad host.test/doc?next=a@b', { ...base, lookup: noDns }));
+    expect(err.code).toBe('bad_url');
+    expect(err.url).toBe('http://bad host.test/doc?next=a@b');
+  });
+
   it('refuses malformed URLs', async () => {
     expect((await refused(safeFetch('not a url', { ...base, lookup: noDns }))).code).toBe('bad_url');
     expect((await refused(safeFetch('http://1.2.3.4.5/', { ...base, lookup: noDns }))).code).toBe('bad_url');

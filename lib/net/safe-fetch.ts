@@ -258,7 +258,8 @@ function checkUrl(raw: string | URL): URL {
   try {
     url = typeof raw === 'string' ? new URL(raw) : raw;
   } catch (e) {
-    throw new FetchRefusedError('bad_url', String(raw).replace(/\/\/[^/@]*@/, '//'), 'Not a valid absolute URL.', { cause: e });
+    // Everything up to the last @ of the authority is userinfo (a password may hold an @ too).
+    throw new FetchRefusedError('bad_url', String(raw).replace(/\/\/[^/?#]*@/, '//'), 'Not a valid absolute URL.', { cause: e });
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new FetchRefusedError('scheme_not_allowed', redact(url), `Scheme ${url.protocol} is not allowed; only http: and https:.`);

@@ -4,6 +4,9 @@
  *
  * Every resolved value is added to a SecretRegistry (by default the process-wide `secretRegistry`) so that the
  * logger and the error mapper can redact it. Values shorter than 6 characters are not registered (see registry.ts).
+ *
+ * These references are for the operator's configuration only. What a tenant configures (an MCP server's bearer token
+ * and headers) names the tenant's own secrets, `secret:<name>`, resolved by tenant.ts and never by this resolver.
  */
 import { readEnvSecret } from './env';
 import { readFileSecret } from './file';

@@ -11,7 +11,8 @@
  * of these prefixes that does not parse is a bad reference and is refused; it never falls back to being a literal.
  */
 
-export type SecretErrorCode = 'bad_reference' | 'not_found' | 'unauthorized' | 'unreachable' | 'bad_response';
+/** `not_allowed`: a reference whose scheme the caller may not use (a tenant naming env:, file: or vault:). */
+export type SecretErrorCode = 'bad_reference' | 'not_allowed' | 'not_found' | 'unauthorized' | 'unreachable' | 'bad_response';
 
 /**
  * The one error the secrets layer throws. Its message names the reference (references are not secret) and never

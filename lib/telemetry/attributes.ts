@@ -5,6 +5,9 @@ export const ATTR = {
   workflowId: 'temporalWorkflowId',
   runId: 'run_id',
   activityId: 'temporalActivityId',
+  /** The span a caller's `traceparent` named: linked, never continued (api/tracing.ts). */
+  callerTraceId: 'bc.caller.trace_id',
+  callerSpanId: 'bc.caller.span_id',
 } as const;
 
 /**

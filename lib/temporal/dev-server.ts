@@ -6,11 +6,13 @@ import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTES } from '../contracts';
+import { freePort, PortTaken, saysPortInUse, startOnFreePort } from '../process/ports';
 
 export interface DevServerOptions {
   cliPath: string;
+  /** 0: a free port is chosen (and another one if it is taken before the server binds it). */
   port: number;
-  /** null for a headless server. */
+  /** null for a headless server; 0 for a free port. */
   uiPort: number | null;
   /** Persist state here; omit for an in-memory server (tests). */
   dbFile?: string;
@@ -40,10 +42,21 @@ export function portInUse(port: number, host = '127.0.0.1'): Promise<boolean> {
 }
 
 /** Starts `temporal server start-dev` with our search attributes and waits until its frontend answers. */
-export async function startDevServer(opts: DevServerOptions): Promise<DevServer> {
+export function startDevServer(opts: DevServerOptions): Promise<DevServer> {
+  // The CLI cannot bind port 0 itself: choose free ports here and try again when one was taken in between.
+  if (opts.port === 0 || opts.uiPort === 0) {
+    const start = async (port: number) =>
+      startOn({ ...opts, port: opts.port === 0 ? port : opts.port, uiPort: opts.uiPort === 0 ? await freePort(opts.ip) : opts.uiPort }, true);
+    return startOnFreePort(start, 5, opts.ip);
+  }
+  return startOn(opts, false);
+}
+
+async function startOn(opts: DevServerOptions, chosenHere: boolean): Promise<DevServer> {
   const ip = opts.ip ?? '127.0.0.1';
   const address = `${ip}:${opts.port}`;
   if (await portInUse(opts.port, ip)) {
+    if (chosenHere) throw new PortTaken(opts.port, 'Temporal dev server');
     throw new Error(`Temporal port ${address} is already in use (set TEMPORAL_DEV_PORT, or TEMPORAL_ADDRESS to use that server)`);
   }
   const args = ['server', 'start-dev', '--ip', ip, '--port', String(opts.port), '--log-level', 'warn'];
@@ -88,7 +101,10 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
 
   const deadline = Date.now() + (opts.startTimeoutMs ?? 60_000);
   while (Date.now() < deadline) {
-    if (exited !== undefined) throw new Error(`Temporal dev server exited (${exited}): ${recent.trim().slice(-800)}`);
+    if (exited !== undefined) {
+      if (chosenHere && saysPortInUse(recent)) throw new PortTaken(opts.port, 'Temporal dev server');
+      throw new Error(`Temporal dev server exited (${exited}): ${recent.trim().slice(-800)}`);
+    }
     if (await portInUse(opts.port, ip)) {
       try {
         const connection = await Connection.connect({ address, connectTimeout: 2000 });

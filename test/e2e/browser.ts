@@ -1,11 +1,11 @@
-import { execFileSync } from 'node:child_process';
 import { chromium, type Browser } from 'playwright-core';
+import { inject } from 'vitest';
 
-/** Debian's Chromium (installed by .ci/run), or CHROMIUM_PATH; playwright's own browsers are never downloaded. */
+/** Debian's Chromium, found or installed by the test setup (test/tools.ts); playwright's own browsers are never downloaded. */
 function chromiumPath(): string {
-  const found = process.env.CHROMIUM_PATH || execFileSync('sh', ['-c', 'command -v chromium || command -v chromium-browser || true']).toString().trim();
-  if (!found) throw new Error('Chromium is not installed: `apt-get install chromium` (.ci/run does this)');
-  return found;
+  const tool = inject('testTools').chromium;
+  if (!tool.path) throw new Error(tool.problem);
+  return tool.path;
 }
 
 /** Headless Chromium for the e2e tests, driven by playwright-core. */

@@ -47,8 +47,9 @@ export const AnswerEntity = new EntitySchema<AnswerRecord>({
   name: 'Answer',
   tableName: 'answers',
   properties: {
+    // Keyed per tenant: clients choose answer ids, and another tenant's id must read as unused.
+    tenantId: { type: 'uuid', primary: true },
     id: { type: 'uuid', primary: true },
-    tenantId: { type: 'uuid' },
     workflowId: { type: 'text', unique: true },
     conversationId: { type: 'uuid', nullable: true },
     question: { type: 'text' },

@@ -4,6 +4,7 @@ import { SystemProbeEntity } from './system';
 import { LlmCallEntity, SpanEntity } from './telemetry';
 import { ApiKeyEntity, TenantEntity } from './tenancy';
 import { mcpEntities } from './mcp';
+import { TenantSecretEntity } from './secrets';
 
 export * from './answers';
 export * from './knowledge';
@@ -11,6 +12,7 @@ export * from './system';
 export * from './telemetry';
 export * from './tenancy';
 export * from './mcp';
+export * from './secrets';
 
 export const entities = [
   TenantEntity,
@@ -23,4 +25,5 @@ export const entities = [
   SystemProbeEntity,
   ...answerEntities,
   ...mcpEntities,
+  TenantSecretEntity,
 ];

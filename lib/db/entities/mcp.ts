@@ -11,9 +11,9 @@ export interface McpServerRow {
   transport: McpTransportKind;
   url?: string | null;
   stdioName?: string | null;
-  /** Header values are literals or secret references (env:, file:, vault:), resolved when connecting. */
+  /** Header values are literals or the tenant's own secret references (secret:<name>), resolved when connecting. */
   headers: Opt<Record<string, string>>;
-  /** A secret reference for `Authorization: Bearer`; the token itself is never stored. */
+  /** A tenant secret reference (secret:<name>) for `Authorization: Bearer`; the token itself is never stored here. */
   bearerSecret?: string | null;
   enabled: Opt<boolean>;
   lastDiscoveredAt?: Date | null;

@@ -6,6 +6,8 @@ import { Migration20261125030000_mcp } from './Migration20261125030000_mcp';
 import { Migration20261125040000_vector_indexes } from './Migration20261125040000_vector_indexes';
 import { Migration20261125050000_combine_sections } from './Migration20261125050000_combine_sections';
 import { Migration20261125060000_run_event_keys } from './Migration20261125060000_run_event_keys';
+import { Migration20261125070000_tenant_secrets } from './Migration20261125070000_tenant_secrets';
+import { Migration20261125080000_tenant_scoped_answer_ids } from './Migration20261125080000_tenant_scoped_answer_ids';
 
 /** Every migration, in order. Listed explicitly so they load the same from tsx, a bundle or a build. */
 export const migrationsList: MigrationObject[] = [
@@ -16,4 +18,6 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261125040000_vector_indexes', class: Migration20261125040000_vector_indexes },
   { name: 'Migration20261125050000_combine_sections', class: Migration20261125050000_combine_sections },
   { name: 'Migration20261125060000_run_event_keys', class: Migration20261125060000_run_event_keys },
+  { name: 'Migration20261125070000_tenant_secrets', class: Migration20261125070000_tenant_secrets },
+  { name: 'Migration20261125080000_tenant_scoped_answer_ids', class: Migration20261125080000_tenant_scoped_answer_ids },
 ];
