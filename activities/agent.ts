@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
-import { AGENT_FAILURES, resolveKbToolRefs, workflowIds, type AgentMessage, type AgentTool, type KbToolCallPlan, type KbToolRef } from '../lib/contracts';
+import { AGENT_FAILURES, applicationFailure, resolveKbToolRefs, workflowIds, type AgentMessage, type AgentRunEvent, type AgentTool, type KbToolCallPlan, type KbToolRef } from '../lib/contracts';
 import { LlmCallEntity } from '../lib/db/entities';
 import { AppError } from '../lib/errors';
+import { insertRunningAnswer } from '../lib/rag/answer-store';
 import { answerableCollections } from '../lib/rag/collections';
 import type { Orm } from '../lib/db/orm';
 import { appendRunEvents, type NewRunEvent } from '../lib/events/run-events';
@@ -78,12 +78,7 @@ export function createAgentActivities({ orm, llm, mcp }: { orm: Orm; llm: LlmGat
       const tools = [...kb.tools, ...mcpTools.tools];
       const problems = [...kb.problems, ...mcpTools.problems];
       if (problems.length > 0) {
-        throw ApplicationFailure.create({
-          type: AGENT_FAILURES.toolUnavailable,
-          message: `Tools not available: ${problems.map((p) => `${p.ref} (${p.problem})`).join('; ')}`,
-          details: [problems],
-          nonRetryable: true,
-        });
+        throw applicationFailure(AGENT_FAILURES.toolUnavailable, `Tools not available: ${problems.map((p) => `${p.ref} (${p.problem})`).join('; ')}`, { details: [problems] });
       }
       return tools;
     },
@@ -135,19 +130,12 @@ export function createAgentActivities({ orm, llm, mcp }: { orm: Orm; llm: LlmGat
       if (input.tool === 'kb/search') return { ok: true, collectionIds, text: args.query!, topK: args.topK ?? 5, resultMaxChars };
 
       const answerId = nameBasedUuid(`${input.workflowId}\n${input.callKey}`);
-      await em
-        .getConnection()
-        .execute(`insert into answers (id, tenant_id, workflow_id, question, status) values (?, ?, ?, ?, 'running') on conflict (tenant_id, id) do nothing`, [
-          answerId,
-          input.tenantId,
-          workflowIds.answer(input.tenantId, answerId),
-          args.question!,
-        ]);
+      await insertRunningAnswer(em, { tenantId: input.tenantId, id: answerId, workflowId: workflowIds.answer(input.tenantId, answerId), question: args.question! });
       return { ok: true, collectionIds, text: args.question!, topK: 0, answerId, resultMaxChars };
     },
 
     /** The workflow's own events (approvals, decisions it takes itself, the result) into the run's event log. */
-    async emitAgentEvents(input: { tenantId: string; workflowId: string; events: NewRunEvent[] }): Promise<void> {
+    async emitAgentEvents(input: { tenantId: string; workflowId: string; events: Array<NewRunEvent<AgentRunEvent>> }): Promise<void> {
       await appendRunEvents(orm.em.fork(), input.tenantId, input.workflowId, input.events);
     },
   };

@@ -1,19 +1,20 @@
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
 import type {
   AnswerResult,
+  AnswerRunEvent,
   ClaimVerdict,
   ContextPassage,
   GroundingMethod,
   GroundingReport,
   HistoryMessage,
 } from '../lib/contracts';
-import { AnswerEntity } from '../lib/db/entities';
+import { applicationFailure, FAILURES } from '../lib/contracts';
 import type { Orm } from '../lib/db/orm';
 import { appendRunEvents, RunEventBuffer, type NewRunEvent } from '../lib/events/run-events';
 import type { LlmCallContext, LlmGateway } from '../lib/llm/gateway';
 import { splitClaims } from '../lib/rag/claims';
-import { AppError } from '../lib/errors';
+import { AppError, toApplicationFailure } from '../lib/errors';
+import { addMessage, completeAnswerRecord, failAnswerRecord, holdAnswerForReview } from '../lib/rag/answer-store';
 import { answerableCollections } from '../lib/rag/collections';
 import { assembleContext } from '../lib/rag/context';
 import { checkAnswerDeterministic } from '../lib/rag/grounding';
@@ -43,7 +44,7 @@ async function nonRetryableOnBadInput<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (e) {
-    if (e instanceof AppError && e.status < 500) throw ApplicationFailure.create({ type: e.code, message: e.message, nonRetryable: true });
+    if (e instanceof AppError && e.status < 500) throw toApplicationFailure(e);
     throw e;
   }
 }
@@ -161,7 +162,7 @@ export function createAnswerActivities({ orm, llm }: AnswerActivityDeps) {
       model?: string;
     }): Promise<GroundingReport> {
       if (input.method === 'llm' && !hasModel('judge')) {
-        throw ApplicationFailure.create({ type: 'judge_not_configured', message: 'An LLM judge was asked for, but no judge model is configured (LLM_PROVIDER is local).', nonRetryable: true });
+        throw applicationFailure(FAILURES.judge.notConfigured.type, 'An LLM judge was asked for, but no judge model is configured (LLM_PROVIDER is local).');
       }
       const useLlm = input.method === 'llm' || (input.method === 'auto' && hasModel('judge'));
       if (!useLlm) return report(checkAnswerDeterministic(input.answer, input.passages).claims, input.threshold, 'deterministic');
@@ -178,19 +179,19 @@ export function createAnswerActivities({ orm, llm }: AnswerActivityDeps) {
       try {
         return report(parseJudgeOutput(res.text, claims, input.passages.map((p) => p.id)), input.threshold, 'llm', res.model);
       } catch (e) {
-        if (e instanceof JudgeOutputError) throw ApplicationFailure.create({ type: 'judge_invalid_output', message: e.message });
+        if (e instanceof JudgeOutputError) throw applicationFailure(FAILURES.judge.invalidOutput.type, e.message);
         throw e;
       }
     },
 
     /** The workflow's own events (phases, steps, gate decisions) into the run's event log. */
-    async emitAnswerEvents(input: { tenantId: string; workflowId: string; events: NewRunEvent[] }): Promise<void> {
+    async emitAnswerEvents(input: { tenantId: string; workflowId: string; events: Array<NewRunEvent<AnswerRunEvent>> }): Promise<void> {
       await appendRunEvents(orm.em.fork(), input.tenantId, input.workflowId, input.events);
     },
 
     /** Holds the record as pending review, so lists and the console show it waiting. */
     async markAnswerPendingReview(input: { tenantId: string; answerId: string }): Promise<void> {
-      await orm.em.fork().nativeUpdate(AnswerEntity, { id: input.answerId, tenantId: input.tenantId }, { status: 'pending_review' });
+      await holdAnswerForReview(orm.em.fork(), input.tenantId, input.answerId);
     },
 
     /**
@@ -210,19 +211,9 @@ export function createAnswerActivities({ orm, llm }: AnswerActivityDeps) {
         ...input.result,
         usage: { inputTokens: usage?.input ?? 0, outputTokens: usage?.output ?? 0, costUsd: usage?.cost ?? 0, calls: usage?.calls ?? 0 },
       };
-      const status = result.status === 'answered' ? 'answered' : 'abstained';
-      await em.nativeUpdate(
-        AnswerEntity,
-        { id: result.answerId, tenantId: input.tenantId },
-        { status, answer: result.answer, groundingScore: result.grounding?.score ?? null, result: result as unknown as Record<string, unknown>, completedAt: new Date() },
-      );
+      await completeAnswerRecord(em, input.tenantId, result);
       if (input.conversationId) {
-        await conn.execute(
-          `insert into messages (id, tenant_id, conversation_id, role, content, answer_id) values (gen_random_uuid(), ?, ?, 'assistant', ?, ?)
-           on conflict (conversation_id, answer_id, role) do nothing`,
-          [input.tenantId, input.conversationId, result.answer, result.answerId],
-        );
-        await conn.execute(`update conversations set updated_at = now() where id = ? and tenant_id = ?`, [input.conversationId, input.tenantId]);
+        await addMessage(em, { tenantId: input.tenantId, conversationId: input.conversationId, role: 'assistant', content: result.answer, answerId: result.answerId });
       }
       const done = (await conn.execute(`select 1 from run_events where tenant_id = ? and workflow_id = ? and type = 'result' limit 1`, [input.tenantId, result.workflowId])) as unknown[];
       if (!done.length) await appendRunEvents(em, input.tenantId, result.workflowId, [{ type: 'result', data: result }]);
@@ -232,7 +223,7 @@ export function createAnswerActivities({ orm, llm }: AnswerActivityDeps) {
     /** A run that failed: the record says so and SSE clients get a terminal `failed` event. */
     async failAnswer(input: { tenantId: string; answerId: string; workflowId: string; message: string }): Promise<void> {
       const em = orm.em.fork();
-      await em.nativeUpdate(AnswerEntity, { id: input.answerId, tenantId: input.tenantId }, { status: 'failed', result: { error: input.message }, completedAt: new Date() });
+      await failAnswerRecord(em, input.tenantId, input.answerId, input.message);
       // A retried attempt (or a replayed one) must not end the stream twice.
       const ended = (await em.getConnection().execute(`select 1 from run_events where tenant_id = ? and workflow_id = ? and type in ('result', 'failed') limit 1`, [input.tenantId, input.workflowId])) as unknown[];
       if (!ended.length) await appendRunEvents(em, input.tenantId, input.workflowId, [{ type: 'failed', data: { message: input.message } }]);

@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
 import type { Config } from '../lib/config';
+import { applicationFailure, INGEST_FAILURES } from '../lib/contracts';
 import { ChunkEntity, CollectionEntity, DocumentEntity } from '../lib/db/entities';
 import type { Orm } from '../lib/db/orm';
 import { chunkDocument, contextualText } from '../lib/ingest/chunk';
@@ -23,7 +23,7 @@ export interface IngestDocumentOutcome {
   chunks: number;
 }
 
-export const INGEST_FAILURES = { fetch: 'fetch_refused', parse: 'parse_failed', missing: 'document_missing', embedding: 'embedding_mismatch' } as const;
+type IngestFailureType = (typeof INGEST_FAILURES)[keyof typeof INGEST_FAILURES];
 
 /** Documents of a URL are fetched as these kinds of content only. */
 const FETCHABLE = ['text/html', 'application/xhtml+xml', 'text/plain', 'text/markdown', 'text/csv', 'application/json', 'application/pdf', 'application/vnd.openxmlformats-officedocument.wordprocessingml.document'];
@@ -42,14 +42,14 @@ export function createIngestActivities({ orm, llm, blobs, config }: IngestDeps) 
     const doc = await em.findOne(DocumentEntity, { id: ref.documentId, tenantId: ref.tenantId, collectionId: ref.collectionId });
     const collection = doc && (await em.findOne(CollectionEntity, { id: ref.collectionId, tenantId: ref.tenantId }));
     if (!doc || !collection) {
-      throw ApplicationFailure.create({ type: INGEST_FAILURES.missing, message: 'The document or its collection was deleted.', nonRetryable: true });
+      throw applicationFailure(INGEST_FAILURES.missing, 'The document or its collection was deleted.');
     }
     return { em, doc, collection };
   }
 
-  async function fail(ref: IngestDocumentRef, type: string, reason: string): Promise<never> {
+  async function fail(ref: IngestDocumentRef, type: IngestFailureType, reason: string): Promise<never> {
     await markDocumentFailed(ref, reason);
-    throw ApplicationFailure.create({ type, message: reason, nonRetryable: true });
+    throw applicationFailure(type, reason);
   }
 
   async function markDocumentFailed(ref: IngestDocumentRef, reason: string) {

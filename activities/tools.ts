@@ -1,9 +1,10 @@
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { CancelledFailure } from '@temporalio/common';
 import { ErrorCode, McpError as McpProtocolError } from '@modelcontextprotocol/sdk/types.js';
-import { AGENT_FAILURES, type AgentToolCallInput, type AgentToolCallResult } from '../lib/contracts';
+import { AGENT_FAILURES, applicationFailure, type AgentToolCallInput, type AgentToolCallResult } from '../lib/contracts';
 import { AgentToolCallEntity, McpServerEntity, McpToolEntity } from '../lib/db/entities';
 import type { Orm } from '../lib/db/orm';
+import { toApplicationFailure } from '../lib/errors';
 import { appendRunEvents } from '../lib/events/run-events';
 import { McpError } from '../lib/mcp/connect';
 import { definitionHash } from '../lib/mcp/definition';
@@ -52,7 +53,7 @@ export function createToolActivities({ orm, mcp }: { orm: Orm; mcp?: McpClientPo
      * before the request is sent (connecting, listing) are retried by Temporal as usual.
      */
     async callAgentTool(input: AgentToolCallInput): Promise<AgentToolCallResult> {
-      if (!mcp) throw ApplicationFailure.create({ type: AGENT_FAILURES.mcpNotConfigured, message: 'This worker has no MCP client pool.', nonRetryable: true });
+      if (!mcp) throw applicationFailure(AGENT_FAILURES.mcpNotConfigured, 'This worker has no MCP client pool.');
       const activity = Context.current();
       const { workflowExecution, attempt } = activity.info;
       if (!workflowExecution) throw new Error('callAgentTool must run inside a workflow');
@@ -123,8 +124,8 @@ export function createToolActivities({ orm, mcp }: { orm: Orm; mcp?: McpClientPo
           if (cancelled) throw new CancelledFailure('the agent run was cancelled during the tool call');
           // The session may be broken (server restarted, stdio process gone): reconnect on the next attempt.
           mcp.evict(server.id);
-          if (e instanceof McpError) throw ApplicationFailure.create({ type: e.code, message: e.message, nonRetryable: e.code !== 'mcp_connect_failed' });
-          throw ApplicationFailure.create({ type: AGENT_FAILURES.mcpServerUnavailable, message: `The call to ${tool.serverName}/${tool.toolName} failed: ${(e as Error).message}` });
+          if (e instanceof McpError) throw toApplicationFailure(e);
+          throw applicationFailure(AGENT_FAILURES.mcpServerUnavailable, `The call to ${tool.serverName}/${tool.toolName} failed: ${(e as Error).message}`);
         }
       });
     },

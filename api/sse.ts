@@ -1,5 +1,6 @@
 import type { Context } from 'koa';
 import { createSession } from 'better-sse';
+import type { RunStreamEndEvent } from '../lib/contracts';
 import type { Orm } from '../lib/db/orm';
 import { readRunEvents, TERMINAL_EVENT_TYPES } from '../lib/events/run-events';
 import { badRequest } from '../lib/errors';
@@ -55,7 +56,8 @@ export async function streamRunEvents(ctx: Context, opts: StreamRunEventsOptions
         // One more read: the terminal event may have been written just before the run closed.
         const last = await readRunEvents(opts.orm.em.fork(), opts.tenantId, opts.workflowId, after);
         for (const e of last) if (connected) session.push(e.data, e.type, String(e.id));
-        if (!last.some((e) => TERMINAL_EVENT_TYPES.has(e.type)) && connected) session.push({ reason: 'the run has ended' }, 'end');
+        const end: RunStreamEndEvent = { type: 'end', data: { reason: 'the run has ended' } };
+        if (!last.some((e) => TERMINAL_EVENT_TYPES.has(e.type)) && connected) session.push(end.data, end.type);
         return;
       }
       // Idle (a run waiting for review can wait days): poll less often the longer nothing happens, up to 2 s.

@@ -1,3 +1,6 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { applicationFailure, isFailureType } from './contracts/failures';
+
 /**
  * The one structured error type. `code` is stable and machine-readable; `status` is the HTTP status the API answers
  * with; `details` is safe to show to the caller (never secrets).
@@ -34,3 +37,13 @@ export const unauthorized = (message = 'A valid API key is required (Authorizati
 export const forbidden = (message: string) => new AppError({ code: 'forbidden', message, status: 403, category: 'auth' });
 export const notFound = (what: string) =>
   new AppError({ code: 'not_found', message: `${what} was not found.`, status: 404, category: 'not_found' });
+
+/**
+ * An AppError (or another error with a stable `code`, like McpError) as an ApplicationFailure of the same type.
+ * Retryability comes from the catalogue; a code outside it is retried only when its status says the fault is not
+ * the caller's (5xx).
+ */
+export function toApplicationFailure(err: { code: string; message: string; status?: number }): ApplicationFailure {
+  if (isFailureType(err.code)) return applicationFailure(err.code, err.message);
+  return ApplicationFailure.create({ type: err.code, message: err.message, nonRetryable: (err.status ?? 500) < 500 });
+}

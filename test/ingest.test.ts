@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { buildDocx, buildPdf, SPHINX_PAGE } from '../lib/ingest/fixtures';
+import { buildDocx, buildPdf, SPHINX_PAGE } from './document-fixtures';
 import { vectorIndexName } from '../lib/ingest/vector-index';
 import { setupTestContext, startTestApi, type TestContext } from './harness';
 

@@ -1,7 +1,5 @@
 import {
   ActivityCancellationType,
-  ActivityFailure,
-  ApplicationFailure,
   condition,
   continueAsNew,
   defineQuery,
@@ -9,20 +7,22 @@ import {
   executeChild,
   isCancellation,
   proxyActivities,
+  rootCause,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import type { AgentModelTurnResult } from '../activities/agent';
 import {
-  AGENT_FAILURES,
   ANSWER_DEFAULTS,
   NON_RETRYABLE_LLM_FAILURES,
-  SEARCH_ATTRIBUTES,
+  nonRetryableTypes,
+  runSearchAttributes,
   taskQueues,
   workflowIds,
   type AgentCarry,
   type AgentMessage,
+  type AgentRunEvent,
   type AgentRunInput,
   type AgentRunResult,
   type AgentState,
@@ -30,6 +30,7 @@ import {
   type AgentTool,
   type AgentToolTraceEntry,
   type AnswerResult,
+  type RunKind,
   type SearchHit,
   type ToolApprovalInput,
 } from '../lib/contracts';
@@ -49,7 +50,7 @@ const { emitAgentEvents } = proxyActivities<Activities>({
 });
 const { resolveAgentTools } = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', maximumAttempts: 5, nonRetryableErrorTypes: [AGENT_FAILURES.toolUnavailable] },
+  retry: { initialInterval: '1 second', maximumAttempts: 5, nonRetryableErrorTypes: nonRetryableTypes('agent') },
 });
 
 /** The live state of a run: turns, usage, the call waiting for a person, the tool trace. */
@@ -168,7 +169,7 @@ export async function agent(input: AgentRunInput): Promise<AgentRunResult> {
   };
   // Keyed by run, emission and position: an emission whose activity is retried after its insert writes nothing twice.
   let emissions = 0;
-  const emit = (...events: Array<{ type: string; data: unknown }>) => {
+  const emit = (...events: AgentRunEvent[]) => {
     const batch = emissions++;
     return emitAgentEvents({ tenantId: input.tenantId, workflowId: info.workflowId, events: events.map((e, i) => ({ ...e, key: `${info.runId}:${batch}:${i}` })) });
   };
@@ -249,7 +250,7 @@ export async function agent(input: AgentRunInput): Promise<AgentRunResult> {
         backoffCoefficient: 2,
         maximumInterval: '30 seconds',
         maximumAttempts: tool.maxAttempts,
-        nonRetryableErrorTypes: [AGENT_FAILURES.mcpNotConfigured, 'mcp_stdio_not_allowed', 'mcp_secret_unresolved', 'mcp_url_not_allowed'],
+        nonRetryableErrorTypes: nonRetryableTypes('agent'),
       },
     });
     try {
@@ -258,8 +259,7 @@ export async function agent(input: AgentRunInput): Promise<AgentRunResult> {
       return await done(result.outcome, result.text, result.truncated, !result.fromLedger);
     } catch (e) {
       if (isCancellation(e)) throw e;
-      const cause = e instanceof ActivityFailure && e.cause instanceof ApplicationFailure ? e.cause.message : (e as Error).message;
-      return await done('failed', `The call failed: ${cause}`);
+      return await done('failed', `The call failed: ${rootCause(e) ?? (e as Error).message}`);
     }
   };
 
@@ -270,11 +270,7 @@ export async function agent(input: AgentRunInput): Promise<AgentRunResult> {
   const runKbToolCall = async (tool: AgentTool, args: Record<string, unknown>, callKey: string, done: (outcome: AgentToolCallOutcome, text: string, truncated?: boolean) => Promise<string>): Promise<string> => {
     const plan = await prepareKbToolCall({ tenantId: input.tenantId, workflowId: info.workflowId, callKey, tool: tool.builtin!, arguments: args, defaultCollectionIds: input.collectionIds });
     if (!plan.ok) return done(plan.outcome, plan.message);
-    const searchAttributes = (kind: 'search' | 'answer') => [
-      { key: SEARCH_ATTRIBUTES.TenantId, value: input.tenantId },
-      { key: SEARCH_ATTRIBUTES.RunKind, value: kind },
-      { key: SEARCH_ATTRIBUTES.CollectionId, value: plan.collectionIds[0]! },
-    ];
+    const searchAttributes = (kind: RunKind) => runSearchAttributes({ tenantId: input.tenantId, kind, collectionId: plan.collectionIds[0]! });
     let text: string;
     try {
       if (tool.builtin === 'kb/search') {
@@ -298,9 +294,7 @@ export async function agent(input: AgentRunInput): Promise<AgentRunResult> {
     } catch (e) {
       if (isCancellation(e)) throw e;
       // ChildWorkflowFailure → the child's ApplicationFailure (or its activity's failure): the innermost reason.
-      let reason = e as Error;
-      while (reason.cause instanceof Error) reason = reason.cause;
-      return done('failed', `The call failed: ${reason.message}`);
+      return done('failed', `The call failed: ${rootCause(e) ?? (e as Error).message}`);
     }
     return text.length > plan.resultMaxChars ? done('ok', text.slice(0, plan.resultMaxChars), true) : done('ok', text);
   };

@@ -6,6 +6,7 @@ import {
   CancellationScope,
   proxyActivities,
   proxyLocalActivities,
+  rootCause,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -13,10 +14,11 @@ import type { createActivities } from '../activities';
 import {
   ABSTAIN_TEXT,
   durationMs,
-  NON_RETRYABLE_LLM_FAILURES,
+  nonRetryableTypes,
   type AnswerInput,
   type AnswerPhase,
   type AnswerResult,
+  type AnswerRunEvent,
   type AnswerState,
   type AnswerStatus,
   type AnswerStep,
@@ -29,18 +31,13 @@ import {
 } from '../lib/contracts';
 
 type Activities = ReturnType<typeof createActivities>;
-interface RunEvent {
-  type: string;
-  data?: unknown;
-  key?: string;
-}
 
 const retry = {
   initialInterval: '1 second',
   backoffCoefficient: 2,
   maximumInterval: '30 seconds',
   maximumAttempts: 6,
-  nonRetryableErrorTypes: [...NON_RETRYABLE_LLM_FAILURES, 'collection_not_found', 'mixed_embedding_models', 'invalid_request', 'embedding_dimension_mismatch'],
+  nonRetryableErrorTypes: nonRetryableTypes('llm', 'retrieval', 'judge'),
 };
 // Model calls heartbeat every second: a dead worker is noticed in 20 s and the step retried elsewhere.
 const quick = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', heartbeatTimeout: '20 seconds', retry });
@@ -49,7 +46,7 @@ const db = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', retry
 const model = proxyActivities<Activities>({ startToCloseTimeout: '10 minutes', heartbeatTimeout: '20 seconds', retry });
 const local = proxyLocalActivities<Activities>({ startToCloseTimeout: '15 seconds', retry: { maximumAttempts: 5 } });
 
-export const answerState = defineQuery<AnswerState>('state');
+export const answerStateQuery = defineQuery<AnswerState>('answerState');
 export const reviewAnswer = defineUpdate<{ accepted: true }, [ReviewInput]>('review');
 
 /**
@@ -64,7 +61,7 @@ export async function answer(input: AnswerInput): Promise<AnswerResult> {
   const started = Date.now();
   const state: AnswerState = { phase: 'retrieving', steps: [] };
   let review: ReviewInput | undefined;
-  setHandler(answerState, () => state);
+  setHandler(answerStateQuery, () => state);
   setHandler(
     reviewAnswer,
     (r) => {
@@ -81,12 +78,12 @@ export async function answer(input: AnswerInput): Promise<AnswerResult> {
 
   // Step and phase events wait here and go out with the next phase change: one local activity per transition. Each
   // event is keyed by run, transition and position, so a transition whose activity runs again writes nothing twice.
-  let pending: RunEvent[] = [];
+  let pending: AnswerRunEvent[] = [];
   let transitions = 0;
-  const setPhase = async (phase: AnswerPhase, extra: RunEvent[] = []) => {
+  const setPhase = async (phase: AnswerPhase, extra: AnswerRunEvent[] = []) => {
     state.phase = phase;
     const batch = transitions++;
-    const events = [...pending, ...extra, { type: 'phase', data: { phase } }].map((e, i) => ({ ...e, key: `${runId}:${batch}:${i}` }));
+    const events = [...pending, ...extra, { type: 'phase', data: { phase } } satisfies AnswerRunEvent].map((e, i) => ({ ...e, key: `${runId}:${batch}:${i}` }));
     pending = [];
     await local.emitAnswerEvents({ tenantId, workflowId, events });
   };
@@ -209,9 +206,7 @@ export async function answer(input: AnswerInput): Promise<AnswerResult> {
     return result;
   } catch (err) {
     if (!isCancellation(err)) {
-      const message = (err as Error).message;
-      const cause = (err as { cause?: { message?: string } }).cause?.message;
-      await db.failAnswer({ tenantId, answerId: input.answerId, workflowId, message: cause ?? message });
+      await db.failAnswer({ tenantId, answerId: input.answerId, workflowId, message: rootCause(err) ?? (err as Error).message });
     } else {
       await CancellationScope.nonCancellable(() => db.failAnswer({ tenantId, answerId: input.answerId, workflowId, message: 'cancelled' }));
     }

@@ -2,7 +2,7 @@ import { proxyActivities } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
 import type { GenerateTextInput } from '../activities/llm';
 import { NON_RETRYABLE_LLM_FAILURES } from '../lib/contracts';
-import type { GenerateResult } from '../lib/llm/types';
+import type { GenerateResult } from '../lib/contracts';
 
 const { generateText } = proxyActivities<ReturnType<typeof createActivities>>({
   // The gateway's own per-call timeout is shorter; this bounds an attempt including recording its usage.

@@ -1,11 +1,11 @@
 import {
-  ApplicationFailure,
   continueAsNew,
   defineQuery,
   executeChild,
   ParentClosePolicy,
   patched,
   proxyActivities,
+  rootCause,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -38,7 +38,7 @@ const { buildCollectionVectorIndex } = proxyActivities<ReturnType<typeof createA
 const ONE_ACTIVITY_PER_DOCUMENT = 'ingest-one-activity-per-document';
 const VECTOR_INDEX_AFTER_INGEST = 'ingest-vector-index-after-ingest';
 
-export const ingestProgress = defineQuery<IngestProgress>('progress');
+export const ingestProgressQuery = defineQuery<IngestProgress>('ingestProgress');
 
 /** One document: acquire (upload or URL) → parse, chunk, embed, store; unchanged content is skipped. */
 export async function ingestDocument(ref: IngestDocumentRef): Promise<IngestDocumentResult> {
@@ -52,8 +52,7 @@ export async function ingestDocument(ref: IngestDocumentRef): Promise<IngestDocu
     const { chunks } = await indexDocument(ref);
     return { documentId: ref.documentId, status: 'ready', chunks };
   } catch (err) {
-    const failure = err instanceof ApplicationFailure ? err : ((err as { cause?: unknown }).cause as ApplicationFailure | undefined);
-    const reason = failure?.message ?? (err as Error).message;
+    const reason = rootCause(err) ?? (err as Error).message;
     // Activities mark their own definite failures; retries that ran out leave the document to be marked here.
     await markDocumentFailed(ref, reason);
     return { documentId: ref.documentId, status: 'failed', chunks: 0, reason };
@@ -69,7 +68,7 @@ const DOCS_PER_RUN = 200;
  */
 export async function ingestCollection(input: IngestCollectionInput): Promise<IngestProgress> {
   const progress: IngestProgress = input.progress ?? { total: input.documentIds.length, done: 0, skipped: 0, failed: 0, chunks: 0, failures: [] };
-  setHandler(ingestProgress, () => progress);
+  setHandler(ingestProgressQuery, () => progress);
   const batch = input.documentIds.slice(0, DOCS_PER_RUN);
   const rest = input.documentIds.slice(DOCS_PER_RUN);
   const { workflowId } = workflowInfo();

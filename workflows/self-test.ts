@@ -1,6 +1,6 @@
-import { ApplicationFailure, defineQuery, proxyActivities, setHandler } from '@temporalio/workflow';
+import { defineQuery, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
-import { SELF_TEST_LIMITS, type SelfTestInput, type SelfTestResult } from '../lib/contracts';
+import { applicationFailure, FAILURES, SELF_TEST_LIMITS, type SelfTestInput, type SelfTestResult } from '../lib/contracts';
 
 const { writeProbe } = proxyActivities<ReturnType<typeof createActivities>>({
   startToCloseTimeout: '2 minutes',
@@ -9,7 +9,7 @@ const { writeProbe } = proxyActivities<ReturnType<typeof createActivities>>({
   retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '5 seconds', maximumAttempts: 10 },
 });
 
-export const selfTestProgress = defineQuery<{ done: number; total: number }>('progress');
+export const selfTestProgressQuery = defineQuery<{ done: number; total: number }>('selfTestProgress');
 
 /**
  * Proves the stack end to end: each probe is an activity that writes one row idempotently. An operator can hold
@@ -17,14 +17,10 @@ export const selfTestProgress = defineQuery<{ done: number; total: number }>('pr
  */
 export async function selfTest(input: SelfTestInput): Promise<SelfTestResult> {
   if (!Number.isInteger(input.probes) || input.probes < 1 || input.probes > SELF_TEST_LIMITS.maxProbes) {
-    throw ApplicationFailure.create({
-      type: 'bad_input',
-      message: `probes must be an integer from 1 to ${SELF_TEST_LIMITS.maxProbes}`,
-      nonRetryable: true,
-    });
+    throw applicationFailure(FAILURES.selfTest.badInput.type, `probes must be an integer from 1 to ${SELF_TEST_LIMITS.maxProbes}`);
   }
   const result: SelfTestResult = { probesWritten: 0, probesAlreadyPresent: 0, attempts: [] };
-  setHandler(selfTestProgress, () => ({ done: result.attempts.length, total: input.probes }));
+  setHandler(selfTestProgressQuery, () => ({ done: result.attempts.length, total: input.probes }));
   for (let index = 0; index < input.probes; index++) {
     const probe = await writeProbe({ tenantId: input.tenantId, index, holdMs: input.holdMs, note: input.note });
     if (probe.inserted) result.probesWritten++;

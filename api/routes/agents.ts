@@ -1,11 +1,12 @@
 import { Router } from '@koa/router';
 import { WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { rootCause } from '@temporalio/common';
 import { z } from 'zod';
-import { AGENT_DEFAULTS, AGENT_LIMITS, resolveKbToolRefs, SEARCH_ATTRIBUTES, workflowIds, type AgentRunInput, type AgentRunResult, type AgentState } from '../../lib/contracts';
+import { AGENT_DEFAULTS, AGENT_LIMITS, resolveKbToolRefs, SEARCH_ATTRIBUTES, workflowIds, type AgentRunInput, type AgentState } from '../../lib/contracts';
 import { AppError, badRequest, notFound } from '../../lib/errors';
 import { answerableCollections } from '../../lib/rag/collections';
 import { resolveAgentTools } from '../../lib/mcp/registry';
-import { agentStateQuery, approveToolCall } from '../../workflows/agent';
+import { agent, agentStateQuery, approveToolCall } from '../../workflows/agent';
 import type { AppDeps } from '../app';
 import { requireRole, type AuthState } from '../auth/middleware';
 import { startRun } from '../runs/start';
@@ -47,7 +48,7 @@ export function agentsRoutes({ orm, temporal, config }: AppDeps) {
   /** The tenant's run, or 404 exactly like a missing one. */
   async function ownRun(tenantId: string, workflowId: string) {
     if (!workflowId.startsWith(workflowIds.agent(tenantId, ''))) throw notFound('Agent run');
-    const handle = temporal.workflow.getHandle(workflowId);
+    const handle = temporal.workflow.getHandle<typeof agent>(workflowId);
     try {
       const description = await handle.describe();
       if (description.typedSearchAttributes.get(SEARCH_ATTRIBUTES.TenantId) !== tenantId) throw notFound('Agent run');
@@ -84,17 +85,17 @@ export function agentsRoutes({ orm, temporal, config }: AppDeps) {
       ...(body.model ? { model: body.model } : {}),
       ...(body.temperature !== undefined ? { temperature: body.temperature } : {}),
     };
-    const handle = await startRun(temporal, config.temporal.taskQueue, { workflowType: 'agent', workflowId, args: [input], tenantId, kind: 'agent' });
+    const handle = await startRun(temporal, config.temporal.taskQueue, agent, { workflowId, args: [input], tenantId, kind: 'agent' });
     if (ctx.query.wait !== 'true') {
       ctx.status = 202;
       ctx.body = { workflowId, status: 'running' };
       return;
     }
     try {
-      ctx.body = { workflowId, status: 'completed', result: (await handle.result()) as AgentRunResult };
+      ctx.body = { workflowId, status: 'completed', result: await handle.result() };
     } catch (e) {
       if (e instanceof WorkflowFailedError) {
-        throw new AppError({ code: 'agent_run_failed', message: (e.cause as Error | undefined)?.message ?? e.message, status: 502, category: 'dependency', details: { workflowId } });
+        throw new AppError({ code: 'agent_run_failed', message: rootCause(e.cause) ?? e.message, status: 502, category: 'dependency', details: { workflowId } });
       }
       throw e;
     }
@@ -137,7 +138,7 @@ export function agentsRoutes({ orm, temporal, config }: AppDeps) {
       ctx.body = result;
     } catch (e) {
       if (e instanceof WorkflowUpdateFailedError) {
-        throw new AppError({ code: 'no_pending_approval', message: (e.cause as Error | undefined)?.message ?? 'No such call is waiting for approval.', status: 409, category: 'conflict' });
+        throw new AppError({ code: 'no_pending_approval', message: rootCause(e.cause) ?? 'No such call is waiting for approval.', status: 409, category: 'conflict' });
       }
       throw e;
     }

@@ -1,8 +1,8 @@
 import { Router } from '@koa/router';
 import { WorkflowFailedError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
-import { workflowIds } from '../../lib/contracts';
+import { applicationFailureOf, failureStatus, isLlmFailureType, workflowIds } from '../../lib/contracts';
+import { completion } from '../../workflows/completion';
 import { startRun } from '../runs/start';
 import { AppError } from '../../lib/errors';
 import type { AppDeps } from '../app';
@@ -40,8 +40,7 @@ export function llmRoutes({ temporal, config }: AppDeps) {
     const { tenantId } = ctx.state.principal;
     const workflowId = workflowIds.completion(tenantId, body.id ?? crypto.randomUUID());
     ctx.state.workflowId = workflowId;
-    const handle = await startRun(temporal, config.temporal.taskQueue, {
-      workflowType: 'completion',
+    const handle = await startRun(temporal, config.temporal.taskQueue, completion, {
       workflowId,
       args: [
         {
@@ -63,10 +62,10 @@ export function llmRoutes({ temporal, config }: AppDeps) {
     try {
       ctx.body = { workflowId, status: 'completed', result: await handle.result() };
     } catch (e) {
-      const cause = e instanceof WorkflowFailedError ? (e.cause as { cause?: unknown })?.cause : undefined;
-      if (cause instanceof ApplicationFailure && cause.type?.startsWith('llm_')) {
+      const failure = e instanceof WorkflowFailedError ? applicationFailureOf(e.cause) : undefined;
+      if (failure && isLlmFailureType(failure.type)) {
         // The run failed for a reason of the model call: a 502 naming it, the run id to look at.
-        throw new AppError({ code: cause.type, message: cause.message, status: 502, category: 'dependency', details: { workflowId } });
+        throw new AppError({ code: failure.type, message: failure.message, status: failureStatus(failure.type, failure.nonRetryable), category: 'dependency', details: { workflowId } });
       }
       throw e;
     }

@@ -150,4 +150,33 @@ describe('runs API', () => {
       expect(foreign).toEqual(missing);
     }
   });
+
+  it('filters by every kind of the contracts: search and llm runs are listed by their kind (was a 400 for search)', async () => {
+    const key = ctx.tenant.key;
+    const collection = await api.request('POST', '/v1/collections', { key, body: { name: `runs-by-kind-${Date.now()}` } });
+    expect(collection.status).toBe(201);
+    const search = await api.request('POST', '/v1/search', { key, body: { query: 'durable runs', collectionIds: [collection.body!.id], mode: 'text' } });
+    expect([200, 202]).toContain(search.status);
+    // Whether or not a model is configured, the call is a run of kind llm.
+    const llm = await api.request('POST', '/v1/llm/completions', { key, body: { messages: [{ role: 'user', content: 'hi' }] } });
+    expect(llm.status).toBe(202);
+
+    for (const [kind, workflowId] of [
+      ['search', search.body!.workflowId as string],
+      ['llm', llm.body!.workflowId as string],
+    ] as const) {
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        const res = await api.request('GET', `/v1/runs?kind=${kind}`, { key });
+        expect(res.status, kind).toBe(200);
+        const runs = res.body!.runs as Array<{ workflowId: string; kind: string }>;
+        expect(runs.every((r) => r.kind === kind), kind).toBe(true);
+        if (runs.some((r) => r.workflowId === workflowId)) break;
+        if (Date.now() > deadline) throw new Error(`${workflowId} is not listed under kind=${kind}`);
+        await sleep(200);
+      }
+    }
+    const system = await api.request('GET', '/v1/runs?kind=system', { key });
+    expect(system.body!.runs.map((r: { workflowId: string }) => r.workflowId)).not.toContain(search.body!.workflowId);
+  });
 });

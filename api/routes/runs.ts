@@ -1,12 +1,13 @@
 import { Router } from '@koa/router';
 import { z } from 'zod';
+import { RUN_KINDS, RUN_STATUSES } from '../../lib/contracts';
 import type { AppDeps } from '../app';
 import { requireRole, type AuthState } from '../auth/middleware';
-import { RUN_STATUSES, RunsService } from '../runs/service';
+import { RunsService } from '../runs/service';
 
 const listQuery = z
   .object({
-    kind: z.enum(['system', 'llm', 'ingest', 'answer', 'grounding', 'agent', 'batch']).optional(),
+    kind: z.enum(RUN_KINDS).optional(),
     status: z.enum(RUN_STATUSES).optional(),
     from: z.coerce.date().optional(),
     to: z.coerce.date().optional(),

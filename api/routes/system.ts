@@ -1,7 +1,9 @@
 import { Router } from '@koa/router';
 import { WorkflowNotFoundError } from '@temporalio/client';
+import { rootCause } from '@temporalio/common';
 import { z } from 'zod';
-import { SELF_TEST_LIMITS, workflowIds, type SelfTestResult } from '../../lib/contracts';
+import { SELF_TEST_LIMITS, workflowIds } from '../../lib/contracts';
+import { selfTest } from '../../workflows/self-test';
 import { startRun } from '../runs/start';
 import { notFound } from '../../lib/errors';
 import type { AppDeps } from '../app';
@@ -31,15 +33,14 @@ export function systemRoutes({ temporal, config }: AppDeps) {
     const { tenantId } = ctx.state.principal;
     const workflowId = workflowIds.selfTest(tenantId, body.id ?? crypto.randomUUID());
     ctx.state.workflowId = workflowId;
-    const handle = await startRun(temporal, config.temporal.taskQueue, {
-      workflowType: 'selfTest',
+    const handle = await startRun(temporal, config.temporal.taskQueue, selfTest, {
       workflowId,
       args: [{ tenantId, probes: body.probes, holdMs: body.holdMs, note: body.note }],
       tenantId,
       kind: 'system',
     });
     if (ctx.query.wait === 'true') {
-      const result = (await handle.result()) as SelfTestResult;
+      const result = await handle.result();
       ctx.body = { workflowId, status: 'completed', result };
       return;
     }
@@ -52,7 +53,7 @@ export function systemRoutes({ temporal, config }: AppDeps) {
     const workflowId = ctx.params.id!;
     // Ids carry the tenant; another tenant's id answers exactly like a missing one.
     if (!workflowId.startsWith(workflowIds.selfTest(tenantId, ''))) throw notFound('Self-test run');
-    const handle = temporal.workflow.getHandle(workflowId);
+    const handle = temporal.workflow.getHandle<typeof selfTest>(workflowId);
     try {
       const description = await handle.describe();
       const status = description.status.name;
@@ -62,7 +63,7 @@ export function systemRoutes({ temporal, config }: AppDeps) {
         try {
           await handle.result();
         } catch (e) {
-          body.failure = { message: (e as Error).cause instanceof Error ? ((e as Error).cause as Error).message : (e as Error).message };
+          body.failure = { message: rootCause((e as Error).cause) ?? (e as Error).message };
         }
       }
       ctx.body = body;

@@ -1,22 +1,11 @@
 import type { temporal } from '@temporalio/proto';
 import { optionalTsToMs } from '@temporalio/common/lib/time';
+import type { Step } from '../../lib/contracts';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
-export type StepStatus = 'scheduled' | 'running' | 'completed' | 'failed' | 'timed_out' | 'canceled';
-
-export interface Step {
-  activityId: string;
-  activityType: string;
-  status: StepStatus;
-  scheduledTime: string;
-  startedTime: string | null;
-  closeTime: string | null;
-  durationMs: number | null;
-  attempts: number;
-  lastFailure?: string;
-  retryState?: string;
-}
+/** A step as the history shows it; its attempts' detail comes from spans (RunsService.steps). */
+export type HistoryStep = Omit<Step, 'attemptsDetail'>;
 
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
 const retryStates: Record<number, string> = {
@@ -34,15 +23,15 @@ const retryStates: Record<number, string> = {
  * started event carries the attempt number and the previous attempt's failure), so earlier attempts appear as a
  * count and a last failure; their spans add detail per attempt.
  */
-export function stepsFromHistory(events: HistoryEvent[]): Step[] {
-  const bySchedule = new Map<string, Step>();
-  const order: Step[] = [];
+export function stepsFromHistory(events: HistoryEvent[]): HistoryStep[] {
+  const bySchedule = new Map<string, HistoryStep>();
+  const order: HistoryStep[] = [];
   for (const e of events) {
     const id = String(e.eventId);
     const at = optionalTsToMs(e.eventTime);
     if (e.activityTaskScheduledEventAttributes) {
       const a = e.activityTaskScheduledEventAttributes;
-      const step: Step = {
+      const step: HistoryStep = {
         activityId: a.activityId ?? id,
         activityType: a.activityType?.name ?? 'unknown',
         status: 'scheduled',

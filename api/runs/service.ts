@@ -4,15 +4,12 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
 import { arrayFromPayloads } from '@temporalio/common';
 import { optionalTsToMs } from '@temporalio/common/lib/time';
-import { SEARCH_ATTRIBUTES } from '../../lib/contracts';
+import { RUN_STATUSES, SEARCH_ATTRIBUTES, type RunKind, type RunStatus, type Step, type StepAttempt } from '../../lib/contracts';
 import { SpanEntity, type Span as SpanRow } from '../../lib/db/entities';
 import type { Orm } from '../../lib/db/orm';
 import { badRequest, notFound } from '../../lib/errors';
 import { ATTR } from '../../lib/telemetry/attributes';
-import { stepsFromHistory, type Step } from './history';
-
-export const RUN_STATUSES = ['running', 'completed', 'failed', 'canceled', 'terminated', 'continued_as_new', 'timed_out'] as const;
-export type RunStatus = (typeof RUN_STATUSES)[number];
+import { stepsFromHistory, type HistoryStep } from './history';
 
 /** Status names in visibility queries. */
 const queryStatus: Record<RunStatus, string> = {
@@ -79,7 +76,7 @@ export function decodePageToken(tenantId: string, token: string): Buffer {
 }
 
 export interface ListFilter {
-  kind?: string;
+  kind?: RunKind;
   status?: RunStatus;
   from?: Date;
   to?: Date;
@@ -173,7 +170,7 @@ export class RunsService {
     return body;
   }
 
-  async steps(tenantId: string, workflowId: string, runId?: string) {
+  async steps(tenantId: string, workflowId: string, runId?: string): Promise<{ steps: Step[] }> {
     const { description } = await this.describe(tenantId, workflowId, runId);
     const history = await this.client.workflow.getHandle(workflowId, description.runId).fetchHistory();
     const steps = stepsFromHistory(history.events ?? []);
@@ -289,7 +286,7 @@ function visibleTo<S extends Pick<SpanRow, 'traceId' | 'spanId' | 'parentSpanId'
   });
 }
 
-function attemptsFromSpans(step: Step, spans: Array<{ startTime: Date; endTime: Date; durationMs: number; statusCode: number; statusMessage?: string | null }>) {
+function attemptsFromSpans(step: HistoryStep, spans: Array<{ startTime: Date; endTime: Date; durationMs: number; statusCode: number; statusMessage?: string | null }>): StepAttempt[] {
   // The last finished span is the final attempt of a closed step; an open step's current attempt has no span yet.
   const finalAttempt = step.closeTime ? step.attempts : step.attempts - 1;
   return spans.map((s, i) => ({

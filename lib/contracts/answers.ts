@@ -119,7 +119,7 @@ export interface AnswerResult {
 
 export type AnswerPhase = 'rewriting' | 'retrieving' | 'generating' | 'grounding' | 'regenerating' | 'pending_review' | 'saving' | 'done';
 
-/** The live state, as the `state` query returns it. */
+/** The live state, as the `answerState` query returns it. */
 export interface AnswerState {
   phase: AnswerPhase;
   steps: AnswerStep[];

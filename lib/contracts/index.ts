@@ -1,9 +1,14 @@
 /**
  * Workflow-safe contracts shared by workflows, activities, workers and the API: no Node APIs here.
  */
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineSearchAttributeKey, SearchAttributeType, type SearchAttributePair } from '@temporalio/common';
+import type { RunKind } from './runs';
 
 export * from './answers';
+export * from './runs';
+export type * from './run-events';
+export * from './failures';
+export * from './llm';
 
 /** Custom search attributes, registered on the dev server at start (`--search-attribute`) and set on every run. */
 export const SEARCH_ATTRIBUTES = {
@@ -12,7 +17,12 @@ export const SEARCH_ATTRIBUTES = {
   CollectionId: defineSearchAttributeKey('CollectionId', SearchAttributeType.KEYWORD),
 } as const;
 
-export type RunKind = 'system' | 'llm' | 'ingest' | 'answer' | 'grounding' | 'search' | 'agent' | 'batch';
+/** The search attributes of a run: its tenant (every list is scoped by it), its kind, and its first collection. */
+export const runSearchAttributes = (o: { tenantId: string; kind: RunKind; collectionId?: string }): SearchAttributePair[] => [
+  { key: SEARCH_ATTRIBUTES.TenantId, value: o.tenantId },
+  { key: SEARCH_ATTRIBUTES.RunKind, value: o.kind },
+  ...(o.collectionId ? [{ key: SEARCH_ATTRIBUTES.CollectionId, value: o.collectionId }] : []),
+];
 
 /** Task queue names are derived from one configured prefix so several stacks can share a namespace. */
 export const taskQueues = (prefix: string) => ({
@@ -53,18 +63,6 @@ export interface SelfTestResult {
 }
 
 export const SELF_TEST_LIMITS = { maxProbes: 50, maxHoldMs: 60_000 } as const;
-
-/** LLM failure types that retrying cannot fix (lib/llm/errors.ts sets them as non-retryable too). */
-export const NON_RETRYABLE_LLM_FAILURES = [
-  'llm_bad_request',
-  'llm_context_length',
-  'llm_content_filter',
-  'llm_unauthorized',
-  'llm_forbidden',
-  'llm_not_found',
-  'llm_budget_exceeded',
-  'llm_not_configured',
-] as const;
 
 export interface IngestCollectionInput {
   tenantId: string;
@@ -347,10 +345,3 @@ export function resolveKbToolRefs(refs: string[]): { tools: AgentTool[]; mcpRefs
 export type KbToolCallPlan =
   | { ok: true; collectionIds: string[]; text: string; topK: number; answerId?: string; resultMaxChars: number }
   | { ok: false; outcome: 'invalid' | 'refused'; message: string };
-
-/** Failure types of agent runs and tool calls (ApplicationFailure.type). */
-export const AGENT_FAILURES = {
-  toolUnavailable: 'agent_tool_unavailable',
-  mcpNotConfigured: 'mcp_not_configured',
-  mcpServerUnavailable: 'mcp_server_unavailable',
-} as const;

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setupTestContext, type TestContext } from '../../test/harness';
-import { appendRunEvents, readRunEvents } from './run-events';
+import type { AnswerStep } from '../contracts';
+import { appendRunEvents, readRunEvents, RunEventBuffer, type NewRunEvent } from './run-events';
 
 let ctx: TestContext;
 afterAll(() => ctx?.close());
@@ -14,8 +15,8 @@ const summary = async (workflowId: string) => (await readRunEvents(ctx.orm.em.fo
 describe('run events', () => {
   it('writes a keyed event once however often its activity runs, in order', async () => {
     const workflowId = `answer:${randomUUID()}`;
-    const batch = [
-      { type: 'step', data: { name: 'retrieve' }, key: 'run-1:0:0' },
+    const batch: NewRunEvent[] = [
+      { type: 'step', data: { name: 'retrieve' } as AnswerStep, key: 'run-1:0:0' },
       { type: 'phase', data: { phase: 'generating' }, key: 'run-1:0:1' },
     ];
     await appendRunEvents(ctx.orm.em.fork(), ctx.tenant.id, workflowId, batch);
@@ -31,7 +32,7 @@ describe('run events', () => {
 
   it('keeps unkeyed events (streamed tokens) every time, and keys apart per workflow id', async () => {
     const workflowId = `answer:${randomUUID()}`;
-    const token = [{ type: 'token', data: { text: 'Hello' } }];
+    const token: NewRunEvent[] = [{ type: 'token', data: { text: 'Hello' } }];
     await appendRunEvents(ctx.orm.em.fork(), ctx.tenant.id, workflowId, token);
     await appendRunEvents(ctx.orm.em.fork(), ctx.tenant.id, workflowId, token);
     expect(await summary(workflowId)).toEqual([
@@ -43,5 +44,24 @@ describe('run events', () => {
     await appendRunEvents(ctx.orm.em.fork(), ctx.tenant.id, `${other}-b`, [{ type: 'phase', data: { phase: 'retrieving' }, key: 'run-1:0:0' }]);
     expect(await summary(other)).toHaveLength(1);
     expect(await summary(`${other}-b`)).toHaveLength(1);
+  });
+
+  it('buffers consecutive tokens into one event and keeps every other event as it came', async () => {
+    const written: NewRunEvent[][] = [];
+    const buffer = new RunEventBuffer(async (events) => void written.push(events), 60_000);
+    buffer.push({ type: 'token_reset', data: { attempt: 2, strict: false } });
+    buffer.push({ type: 'token', data: { text: 'Hel' } });
+    buffer.push({ type: 'token', data: { text: 'lo' } });
+    buffer.push({ type: 'phase', data: { phase: 'grounding' } });
+    buffer.push({ type: 'token', data: { text: '!' } });
+    await buffer.flush();
+    expect(written).toEqual([
+      [
+        { type: 'token_reset', data: { attempt: 2, strict: false } },
+        { type: 'token', data: { text: 'Hello' } },
+        { type: 'phase', data: { phase: 'grounding' } },
+        { type: 'token', data: { text: '!' } },
+      ],
+    ]);
   });
 });

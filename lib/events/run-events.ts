@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { RunEvent, RunEventType } from '../contracts';
 
 /**
  * The run event log: what a run reports while it runs (step progress, generated tokens, tool calls), stored in
@@ -6,23 +7,15 @@ import type { EntityManager } from '@mikro-orm/postgresql';
  * it saw. Activities append; the API reads. Event ids are global and increasing; within one run they are in the order
  * the run produced them (its steps run one after another).
  */
-export interface RunEvent {
-  id: number;
-  workflowId: string;
-  type: string;
-  data: unknown;
-  createdAt: Date;
-}
+export type StoredRunEvent = RunEvent & { id: number; workflowId: string; createdAt: Date };
 
-export interface NewRunEvent {
-  type: string;
-  data?: unknown;
+export type NewRunEvent<E extends RunEvent = RunEvent> = E & {
   /** Unique within the run's workflow id: an event whose key is stored already is not written again (retries). */
   key?: string;
-}
+};
 
 /** Event types that end a run's stream. */
-export const TERMINAL_EVENT_TYPES = new Set(['result', 'failed']);
+export const TERMINAL_EVENT_TYPES: ReadonlySet<string> = new Set<RunEventType>(['result', 'failed']);
 
 export async function appendRunEvents(em: EntityManager, tenantId: string, workflowId: string, events: NewRunEvent[]): Promise<void> {
   if (!events.length) return;
@@ -39,15 +32,16 @@ export async function appendRunEvents(em: EntityManager, tenantId: string, workf
 }
 
 /** The run's events after `afterId` (0 = from the start), oldest first, at most `limit`. Tenant-scoped. */
-export async function readRunEvents(em: EntityManager, tenantId: string, workflowId: string, afterId = 0, limit = 500): Promise<RunEvent[]> {
+export async function readRunEvents(em: EntityManager, tenantId: string, workflowId: string, afterId = 0, limit = 500): Promise<StoredRunEvent[]> {
   const rows = (await em
     .getConnection()
     .execute(
       `select id, workflow_id, type, data, created_at from run_events
         where tenant_id = ? and workflow_id = ? and id > ? order by id limit ?`,
       [tenantId, workflowId, afterId, limit],
-    )) as Array<{ id: string | number; workflow_id: string; type: string; data: unknown; created_at: Date }>;
-  return rows.map((r) => ({ id: Number(r.id), workflowId: r.workflow_id, type: r.type, data: r.data, createdAt: new Date(r.created_at) }));
+    )) as Array<{ id: string | number; workflow_id: string; type: RunEvent['type']; data: RunEvent['data']; created_at: Date }>;
+  // The log holds only what appendRunEvents wrote: a type and the data of that type.
+  return rows.map((r) => ({ id: Number(r.id), workflowId: r.workflow_id, type: r.type, data: r.data, createdAt: new Date(r.created_at) }) as StoredRunEvent);
 }
 
 /**
@@ -68,10 +62,8 @@ export class RunEventBuffer {
   /** Consecutive `token` events become one (their texts joined), so a flush writes one row per burst. */
   push(event: NewRunEvent): void {
     const last = this.pending.at(-1);
-    const text = (e: NewRunEvent | undefined) => (e?.data as { text?: unknown } | undefined)?.text;
-    if (event.type === 'token' && last?.type === 'token' && typeof text(last) === 'string' && typeof text(event) === 'string') {
-      last.data = { ...(last.data as object), text: `${text(last) as string}${text(event) as string}` };
-    } else this.pending.push(event);
+    if (event.type === 'token' && last?.type === 'token') last.data = { ...last.data, text: `${last.data.text}${event.data.text}` };
+    else this.pending.push(event);
     this.timer ??= setTimeout(() => void this.drain(), this.intervalMs);
   }
 

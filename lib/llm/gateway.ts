@@ -1,5 +1,5 @@
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { ApplicationFailure } from '@temporalio/common';
+import { applicationFailure } from '../contracts/failures';
 import { LlmCallEntity } from '../db/entities';
 import type { Orm } from '../db/orm';
 import type { Logger } from '../log';
@@ -103,22 +103,14 @@ export class LlmGateway {
     const { provider: providerName, model } = this.route(purpose, modelOverride);
     const provider = this.deps.providers[providerName];
     if (!provider) {
-      throw ApplicationFailure.create({
-        type: LLM_FAILURES.notConfigured,
-        message: `No ${providerName} provider is configured for ${purpose} calls.`,
-        nonRetryable: true,
-      });
+      throw applicationFailure(LLM_FAILURES.notConfigured, `No ${providerName} provider is configured for ${purpose} calls.`);
     }
     const budget = this.deps.config.dailyTokenBudget;
     if (budget > 0) {
       const used = await this.tokensUsedToday(ctx.tenantId);
       if (used >= budget) {
         await this.record(ctx, { purpose, provider: providerName, model, usage: { inputTokens: 0, outputTokens: 0 }, latencyMs: 0, outcome: 'refused', errorType: LLM_FAILURES.budgetExceeded });
-        throw ApplicationFailure.create({
-          type: LLM_FAILURES.budgetExceeded,
-          message: `The tenant's daily LLM token budget (${budget} tokens) is used up (${used} used today); it resets at 00:00 UTC.`,
-          nonRetryable: true,
-        });
+        throw applicationFailure(LLM_FAILURES.budgetExceeded, `The tenant's daily LLM token budget (${budget} tokens) is used up (${used} used today); it resets at 00:00 UTC.`);
       }
     }
 

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createSecretResolver, REDACTED, SecretError, SecretRegistry, type VaultOptions } from './index';
-import { startFakeVault, startOpenBao, type FakeVault, type VaultBackend } from './vault-test-server';
+import { startFakeVault, startOpenBao, type FakeVault, type VaultBackend } from '../../test/vault-test-server';
 
 async function failure(p: Promise<unknown>): Promise<SecretError> {
   try {

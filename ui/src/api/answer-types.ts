@@ -3,7 +3,8 @@
  * (erased from the bundle, so no server code reaches the browser); what is defined here are the shapes of the
  * answers and collections routes, which have no contract of their own.
  */
-import type { AnswerOptions, AnswerPhase, AnswerResult, AnswerState, AnswerStep, GroundingReport, Verdict } from '../../../lib/contracts/answers';
+import type { AnswerOptions, AnswerResult, AnswerState, Verdict } from '../../../lib/contracts/answers';
+import type { AnswerRunEvent, RunStreamEndEvent } from '../../../lib/contracts/run-events';
 
 export type { AnswerPhase, AnswerResult, AnswerStep, Citation, GroundingPolicy, GroundingReport, ReviewInput } from '../../../lib/contracts/answers';
 
@@ -46,17 +47,8 @@ export interface Collection {
   createdAt: string;
 }
 
-/** What the answer's event stream carries (GET /v1/answers/:id/events). */
-export type AnswerEvent =
-  | { type: 'phase'; id?: string; data: { phase: AnswerPhase } }
-  | { type: 'step'; id?: string; data: AnswerStep }
-  | { type: 'token'; id?: string; data: { text: string } }
-  | { type: 'token_reset'; id?: string; data: { attempt: number; strict: boolean } }
-  | { type: 'grounding'; id?: string; data: GroundingReport }
-  | { type: 'review_pending'; id?: string; data: { deadline: string } }
-  | { type: 'result'; id?: string; data: AnswerResult }
-  | { type: 'failed'; id?: string; data: { message: string } }
-  | { type: 'end'; id?: string; data: { reason?: string } };
+/** What the answer's event stream carries (GET /v1/answers/:id/events): the run's events, with their log id. */
+export type AnswerEvent = (AnswerRunEvent | RunStreamEndEvent) & { id?: string };
 
 export function isAnswerResult(result: AnswerRecord['result']): result is AnswerResult {
   return !!result && 'answer' in result && 'citations' in result;

@@ -1,4 +1,17 @@
-/** Shapes of the BeyondCloud API as the console reads them. */
+/**
+ * Shapes of the BeyondCloud API as the console reads them. Shapes with a contract come from lib/contracts by
+ * type-only imports (erased from the bundle, so no server code reaches the browser).
+ */
+import type { RunKind, RunStatus } from '../../../lib/contracts/runs';
+
+export type { RunKind, RunStatus, Step, StepAttempt, StepStatus } from '../../../lib/contracts/runs';
+
+// Records rather than lists: a kind or status added to the contracts fails the console's type-check until it is
+// placed here (in the contracts' order, which the filter shows).
+const runKinds: Record<RunKind, true> = { system: true, llm: true, ingest: true, answer: true, grounding: true, search: true, agent: true, batch: true };
+export const RUN_KINDS = Object.keys(runKinds) as RunKind[];
+const runStatuses: Record<RunStatus, true> = { running: true, completed: true, failed: true, canceled: true, terminated: true, continued_as_new: true, timed_out: true };
+export const RUN_STATUSES = Object.keys(runStatuses) as RunStatus[];
 
 export type Role = 'admin' | 'operator' | 'viewer';
 
@@ -7,11 +20,6 @@ export interface Me {
   role: Role;
   key: { id: string; name: string; prefix: string };
 }
-
-export const RUN_STATUSES = ['running', 'completed', 'failed', 'canceled', 'terminated', 'continued_as_new', 'timed_out'] as const;
-export type RunStatus = (typeof RUN_STATUSES)[number];
-
-export const RUN_KINDS = ['system', 'ingest', 'answer', 'grounding', 'agent', 'batch'] as const;
 
 export interface RunSummary {
   workflowId: string;
@@ -56,30 +64,6 @@ export interface RunDetail extends RunSummary {
   result?: unknown;
   failure?: { message: string; type?: string };
   pendingActivities: PendingActivity[];
-}
-
-export type StepStatus = 'scheduled' | 'running' | 'completed' | 'failed' | 'timed_out' | 'canceled';
-
-export interface StepAttempt {
-  attempt: number;
-  startTime: string;
-  endTime: string;
-  durationMs: number;
-  status: 'ok' | 'error';
-  error?: string;
-}
-
-export interface Step {
-  activityId: string;
-  activityType: string;
-  status: StepStatus;
-  scheduledTime: string;
-  startedTime: string | null;
-  closeTime: string | null;
-  durationMs: number | null;
-  attempts: number;
-  lastFailure?: string;
-  attemptsDetail: StepAttempt[];
 }
 
 export interface Span {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkAnswerDeterministic, checkClaimDeterministic, type Evidence, type Verdict } from './grounding';
+import { checkAnswerDeterministic, checkClaimDeterministic, type Evidence, type Verdict } from './index';
 
 // Passages in the style of the Python 3.11 documentation (paraphrased from the library reference).
 const asyncioRun: Evidence = {

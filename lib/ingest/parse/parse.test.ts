@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { extractText } from 'unpdf';
 import { describe, expect, inject, it } from 'vitest';
-import { SPHINX_PAGE, buildDocx, buildPdf, buildZip } from './fixtures';
-import { MAX_DOCUMENT_BYTES, ParseError, detectFormat, parseDocument, type ParseErrorCode, type ParsedDocument } from './parse';
+import { SPHINX_PAGE, buildDocx, buildPdf, buildZip } from '../../../test/document-fixtures';
+import { MAX_DOCUMENT_BYTES, ParseError, detectFormat, parseDocument, type ParseErrorCode, type ParsedDocument } from './index';
 
 async function parseError(promise: Promise<unknown>): Promise<ParseError> {
   try {

@@ -14,7 +14,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { PortTaken, saysPortInUse, startOnFreePort } from '../process/ports';
+import { PortTaken, saysPortInUse, startOnFreePort } from '../lib/process/ports';
 
 export interface VaultBackend {
   kind: 'openbao' | 'test-server';

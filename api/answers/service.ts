@@ -1,0 +1,305 @@
+import { randomUUID } from 'node:crypto';
+import { WorkflowFailedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { z } from 'zod';
+import { ANSWER_DEFAULTS, applicationFailureOf, failureStatus, workflowIds, type AnswerInput, type AnswerOptions, type AnswerState, type GroundingMethod, type GroundingReport, type HistoryMessage, type SearchHit, type SearchInput } from '../../lib/contracts';
+import type { Config } from '../../lib/config';
+import type { AnswerRecord, AnswerRecordStatus, Conversation, Message } from '../../lib/db/entities';
+import type { Orm } from '../../lib/db/orm';
+import { AppError, badRequest, notFound } from '../../lib/errors';
+import { appendRunEvents } from '../../lib/events/run-events';
+import * as store from '../../lib/rag/answer-store';
+import { answerableCollections } from '../../lib/rag/collections';
+import type { Principal } from '../auth/api-keys';
+import { answer, answerStateQuery, groundingCheck, reviewAnswer, searchKnowledge } from '../../workflows/answer';
+import { startRun } from '../runs/start';
+
+/** Earlier turns a follow-up is rewritten with. */
+const HISTORY_MESSAGES = 12;
+const isUuid = (id: string) => z.uuid().safeParse(id).success;
+
+export type PublicAnswer = ReturnType<typeof publicAnswer>;
+
+const publicAnswer = (a: AnswerRecord, live?: AnswerState) => ({
+  id: a.id,
+  workflowId: a.workflowId,
+  conversationId: a.conversationId ?? null,
+  question: a.question,
+  status: a.status,
+  answer: a.answer ?? null,
+  groundingScore: a.groundingScore ?? null,
+  createdAt: a.createdAt,
+  completedAt: a.completedAt ?? null,
+  ...(a.result ? { result: a.result } : {}),
+  ...(live ? { live } : {}),
+});
+
+/** How long a request waits for its answer, and on which statuses; `gone` ends the wait when the client left. */
+export interface Wait {
+  ms: number;
+  waitingOn?: ReadonlyArray<AnswerRecordStatus>;
+  gone?: () => boolean;
+}
+
+export interface AskInput {
+  id: string;
+  question: string;
+  collectionIds: string[];
+  /** Only the options given; the rest are ANSWER_DEFAULTS. */
+  options: Partial<AnswerOptions>;
+}
+
+export interface GroundingCheckInput {
+  answer: string;
+  contexts: Array<string | { id: string; text: string }>;
+  threshold?: number;
+  method?: GroundingMethod;
+  model?: string;
+}
+
+/** A short run's outcome within its bound: the value, or its id while it still runs. */
+export type ShortRun<T> = { id: string; workflowId: string; done: true; value: T } | { id: string; workflowId: string; done: false };
+
+function optionsOf(given: Partial<AnswerOptions>, base: Partial<AnswerOptions> = {}): AnswerOptions {
+  const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
+  return { ...ANSWER_DEFAULTS, ...base, ...defined } as AnswerOptions;
+}
+
+/** Answers (start, wait, read, review), grounding checks, searches and chat conversations of one tenant at a time. */
+export class AnswersService {
+  constructor(
+    private readonly temporal: Client,
+    private readonly orm: Orm,
+    private readonly config: Config,
+  ) {}
+
+  /** A new answer to a question, waited for as `wait` says. */
+  async ask(tenantId: string, q: AskInput, wait: Wait): Promise<PublicAnswer> {
+    await this.checkCollections(tenantId, q.collectionIds);
+    this.checkGroundingMethod(q.options.groundingMethod);
+    await this.startAnswer(tenantId, { id: q.id, question: q.question, collectionIds: q.collectionIds, options: optionsOf(q.options) });
+    return this.view(tenantId, q.id, wait);
+  }
+
+  async list(tenantId: string, page: { limit: number; before?: Date }): Promise<{ answers: PublicAnswer[] }> {
+    const rows = await store.listAnswers(this.orm.em.fork(), tenantId, page);
+    return { answers: rows.map((a) => publicAnswer(a)) };
+  }
+
+  /** The answer as it stands (after waiting, if asked to), with its live state while it runs. */
+  async view(tenantId: string, id: string, wait: Wait): Promise<PublicAnswer> {
+    const a = wait.ms ? await this.waitForAnswer(tenantId, id, wait) : await this.own(tenantId, id);
+    return publicAnswer(a, await this.live(a));
+  }
+
+  /** The tenant's answer record; another tenant's id is "not found", like a missing one. */
+  async own(tenantId: string, id: string): Promise<AnswerRecord> {
+    if (!isUuid(id)) throw notFound('Answer');
+    const a = await store.findAnswer(this.orm.em.fork(), tenantId, id);
+    if (!a) throw notFound('Answer');
+    return a;
+  }
+
+  /** Whether the answer's run is over; a Temporal it cannot reach says not (the caller asks again). */
+  async runClosed(a: AnswerRecord): Promise<boolean> {
+    const d = await this.temporal.workflow
+      .getHandle(a.workflowId)
+      .describe()
+      .catch((e: unknown) => ((e as Error).name === 'WorkflowNotFoundError' ? null : undefined));
+    return d === null || (d !== undefined && d.status.name !== 'RUNNING');
+  }
+
+  /**
+   * A decision on an answer held for review, recorded as the caller's key's; then waits for the answer it releases
+   * (or abstains).
+   */
+  async review(a: AnswerRecord, decision: { decision: 'approve' | 'reject'; note?: string }, by: Principal, wait: Pick<Wait, 'gone'>): Promise<PublicAnswer> {
+    try {
+      await this.temporal.workflow.getHandle(a.workflowId).executeUpdate(reviewAnswer, { args: [{ ...decision, reviewer: `${by.keyName} (${by.keyPrefix}…)`, reviewerKeyId: by.keyId }] });
+    } catch (e) {
+      if (e instanceof WorkflowUpdateFailedError || (e as Error).name === 'WorkflowNotFoundError') {
+        throw new AppError({ code: 'not_pending_review', message: 'This answer is not waiting for review.', status: 409, category: 'conflict' });
+      }
+      throw e;
+    }
+    // The decision is taken: wait for the released (or abstained) answer, not for the review state it leaves.
+    return this.view(a.tenantId, a.id, { ...wait, ms: 30_000, waitingOn: ['running', 'pending_review'] });
+  }
+
+  /** A grounding check of an answer against passages, as a short run. */
+  async checkGrounding(tenantId: string, body: GroundingCheckInput): Promise<ShortRun<GroundingReport>> {
+    this.checkGroundingMethod(body.method);
+    const id = randomUUID();
+    const handle = await startRun(this.temporal, this.config.temporal.taskQueue, groundingCheck, {
+      workflowId: workflowIds.grounding(tenantId, id),
+      tenantId,
+      kind: 'grounding',
+      args: [
+        {
+          tenantId,
+          answer: body.answer,
+          passages: body.contexts.map((c, i) => (typeof c === 'string' ? { id: String(i + 1), text: c } : c)),
+          threshold: body.threshold ?? ANSWER_DEFAULTS.groundingThreshold,
+          method: body.method ?? 'auto',
+          ...(body.model ? { model: body.model } : {}),
+        },
+      ],
+    });
+    return { id, workflowId: handle.workflowId, ...(await shortRunResult<GroundingReport>(handle)) };
+  }
+
+  /** Hybrid search without generation, as a short workflow (visible in the runs list like every other step). */
+  async search(tenantId: string, body: Omit<SearchInput, 'tenantId'>): Promise<ShortRun<SearchHit[]>> {
+    await this.checkCollections(tenantId, body.collectionIds);
+    const id = randomUUID();
+    const handle = await startRun(this.temporal, this.config.temporal.taskQueue, searchKnowledge, {
+      workflowId: workflowIds.search(tenantId, id),
+      tenantId,
+      kind: 'search',
+      collectionId: body.collectionIds[0],
+      args: [{ tenantId, ...body } satisfies SearchInput],
+    });
+    return { id, workflowId: handle.workflowId, ...(await shortRunResult<SearchHit[]>(handle)) };
+  }
+
+  async createConversation(tenantId: string, c: { title?: string; collectionIds: string[]; options?: Partial<AnswerOptions> }): Promise<Conversation> {
+    this.checkGroundingMethod(c.options?.groundingMethod);
+    await this.checkCollections(tenantId, c.collectionIds);
+    return store.createConversation(this.orm.em.fork(), { tenantId, ...c });
+  }
+
+  async listConversations(tenantId: string): Promise<{ conversations: Conversation[] }> {
+    return { conversations: await store.listConversations(this.orm.em.fork(), tenantId) };
+  }
+
+  /** The tenant's conversation; another tenant's id is "not found", like a missing one. */
+  async conversation(tenantId: string, id: string): Promise<Conversation> {
+    if (!isUuid(id)) throw notFound('Conversation');
+    const c = await store.findConversation(this.orm.em.fork(), tenantId, id);
+    if (!c) throw notFound('Conversation');
+    return c;
+  }
+
+  async conversationWithMessages(c: Conversation): Promise<Conversation & { messages: Message[] }> {
+    return { ...c, messages: await store.listMessages(this.orm.em.fork(), c.tenantId, c.id) };
+  }
+
+  /** A follow-up: stored, then answered with the conversation's history (rewritten into a standalone query). */
+  async followUp(c: Conversation, m: { id: string; content: string }, wait: Wait): Promise<PublicAnswer> {
+    const tenantId = c.tenantId;
+    await this.claimAnswerId(tenantId, m.id, c.id);
+    const em = this.orm.em.fork();
+    const history = await store.conversationHistory(em, tenantId, c.id, m.id, HISTORY_MESSAGES);
+    await store.addMessage(em, { tenantId, conversationId: c.id, role: 'user', content: m.content, answerId: m.id });
+    await this.startAnswer(tenantId, {
+      id: m.id,
+      question: m.content,
+      collectionIds: c.collectionIds,
+      options: optionsOf({}, c.options as Partial<AnswerOptions>),
+      conversationId: c.id,
+      history,
+    });
+    return this.view(tenantId, m.id, wait);
+  }
+
+  private checkCollections(tenantId: string, ids: string[]) {
+    return answerableCollections(this.orm.em.fork(), tenantId, ids);
+  }
+
+  private checkGroundingMethod(method: GroundingMethod | undefined) {
+    if (method === 'llm' && this.config.llm.provider === 'local') {
+      throw badRequest('judge_not_configured', 'An LLM judge was asked for (method "llm"), but no model is configured (LLM_PROVIDER is local); use "auto" or "deterministic".');
+    }
+  }
+
+  /**
+   * The record of an answer id this tenant may use (null when the id is new); an id of another conversation is
+   * refused. Ids are keyed per tenant, so another tenant's id is simply unused here.
+   */
+  private async claimAnswerId(tenantId: string, id: string, conversationId?: string) {
+    const existing = await store.findAnswer(this.orm.em.fork(), tenantId, id);
+    if (existing && (existing.conversationId ?? undefined) !== conversationId) {
+      throw new AppError({ code: 'id_conflict', message: 'This id is taken; choose another.', status: 409, category: 'conflict' });
+    }
+    return existing;
+  }
+
+  private async startAnswer(tenantId: string, a: { id: string; question: string; collectionIds: string[]; options: AnswerOptions; conversationId?: string; history?: HistoryMessage[] }) {
+    const workflowId = workflowIds.answer(tenantId, a.id);
+    const em = this.orm.em.fork();
+    const existing = await this.claimAnswerId(tenantId, a.id, a.conversationId);
+    if (!existing) await store.insertRunningAnswer(em, { tenantId, id: a.id, workflowId, question: a.question, conversationId: a.conversationId });
+    const input: AnswerInput = { tenantId, answerId: a.id, question: a.question, collectionIds: a.collectionIds, options: a.options, ...(a.conversationId ? { conversationId: a.conversationId, history: a.history ?? [] } : {}) };
+    try {
+      await startRun(this.temporal, this.config.temporal.taskQueue, answer, { workflowId, args: [input], tenantId, kind: 'answer', collectionId: a.collectionIds[0] });
+    } catch (e) {
+      // Not started (Temporal unreachable): no record may claim a run that does not exist. A start that timed out
+      // may still have started the run, so the record goes only when Temporal confirms there is none.
+      const started = await this.temporal.workflow
+        .getHandle(workflowId)
+        .describe()
+        .then(() => true)
+        .catch((err: unknown) => ((err as Error).name === 'WorkflowNotFoundError' ? false : true));
+      if (!existing && !started) await store.deleteUnstartedAnswer(em, tenantId, a.id);
+      throw e;
+    }
+    return workflowId;
+  }
+
+  /** Waits until the answer is final or held for review (or the wait is over), reading the record. */
+  private async waitForAnswer(tenantId: string, id: string, wait: Wait): Promise<AnswerRecord> {
+    const until = Date.now() + wait.ms;
+    const waitingOn = wait.waitingOn ?? ['running'];
+    for (;;) {
+      const a = await this.own(tenantId, id);
+      if (!waitingOn.includes(a.status) || Date.now() >= until || wait.gone?.()) return a;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /**
+   * The live state of an unfinished answer. A run that ended without writing its record (terminated, timed out: no
+   * workflow code ran to say so) is reconciled here: the record becomes `failed` and SSE clients get `failed`.
+   */
+  private async live(a: AnswerRecord): Promise<AnswerState | undefined> {
+    if (a.status !== 'running' && a.status !== 'pending_review') return undefined;
+    const handle = this.temporal.workflow.getHandle(a.workflowId);
+    const described = await handle.describe().catch(() => null);
+    if (described && described.status.name !== 'RUNNING') {
+      await this.reconcileDeadRun(a, described.status.name);
+      return undefined;
+    }
+    return handle.query(answerStateQuery).catch(() => undefined);
+  }
+
+  /** The record of a run that ended without writing it becomes `failed` (once), and `a` with it. */
+  private async reconcileDeadRun(a: AnswerRecord, runStatus: string): Promise<void> {
+    const em = this.orm.em.fork();
+    const fresh = await store.findAnswer(em, a.tenantId, a.id);
+    if (!fresh || (fresh.status !== 'running' && fresh.status !== 'pending_review')) return;
+    const message = `The run ended (${runStatus.toLowerCase()}) without a result.`;
+    if (await store.failAnswerRecord(em, a.tenantId, a.id, message, fresh.status)) await appendRunEvents(em, a.tenantId, a.workflowId, [{ type: 'failed', data: { message } }]);
+    Object.assign(a, { status: 'failed', result: { error: message } });
+  }
+}
+
+/**
+ * The result of a short run (grounding check, search) within a bound: a run still going after it answers with
+ * `done: false`; a failed run maps its failure type to a 4xx (bad input) or a 502 (the model), never a bare 500.
+ */
+async function shortRunResult<T>(handle: { workflowId: string; result: () => Promise<unknown> }, timeoutMs = 60_000): Promise<{ done: true; value: T } | { done: false }> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const timeout = new Promise<{ done: false }>((r) => (timer = setTimeout(() => r({ done: false }), timeoutMs)));
+    return await Promise.race([handle.result().then((value) => ({ done: true as const, value: value as T })), timeout]);
+  } catch (e) {
+    const failure = e instanceof WorkflowFailedError ? applicationFailureOf(e.cause) : undefined;
+    if (failure) {
+      const type = failure.type ?? 'run_failed';
+      const status = failureStatus(type, failure.nonRetryable);
+      throw new AppError({ code: type, message: failure.message, status, category: status === 502 ? 'dependency' : 'user', details: { workflowId: handle.workflowId } });
+    }
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+}
