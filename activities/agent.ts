@@ -1,7 +1,17 @@
 import { createHash } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { z } from 'zod';
-import { AGENT_FAILURES, applicationFailure, resolveKbToolRefs, workflowIds, type AgentMessage, type AgentRunEvent, type AgentTool, type KbToolCallPlan, type KbToolRef } from '../lib/contracts';
+import {
+  AGENT_FAILURES,
+  applicationFailure,
+  resolveKbToolRefs,
+  workflowIds,
+  type AgentMessage,
+  type AgentRunEvent,
+  type AgentTool,
+  type KbToolCallPlan,
+  type KbToolRef,
+} from '../lib/contracts';
 import { LlmCallEntity } from '../lib/db/entities';
 import { AppError } from '../lib/errors';
 import { insertRunningAnswer } from '../lib/rag/answer-store';
@@ -74,11 +84,18 @@ export function createAgentActivities({ orm, llm, mcp }: { orm: Orm; llm: LlmGat
     /** Pins the run's tools when it starts: approved definitions and hashes, read once and kept in the history. */
     async resolveAgentTools(input: ResolveAgentToolsInput): Promise<AgentTool[]> {
       const kb = resolveKbToolRefs(input.refs);
-      const mcpTools = kb.mcpRefs.length || !kb.tools.length ? await resolveAgentTools(orm, input.tenantId, kb.mcpRefs, mcp?.defaultCallTimeoutMs ?? 120_000) : { tools: [], problems: [] };
+      const mcpTools =
+        kb.mcpRefs.length || !kb.tools.length
+          ? await resolveAgentTools(orm, input.tenantId, kb.mcpRefs, mcp?.defaultCallTimeoutMs ?? 120_000)
+          : { tools: [], problems: [] };
       const tools = [...kb.tools, ...mcpTools.tools];
       const problems = [...kb.problems, ...mcpTools.problems];
       if (problems.length > 0) {
-        throw applicationFailure(AGENT_FAILURES.toolUnavailable, `Tools not available: ${problems.map((p) => `${p.ref} (${p.problem})`).join('; ')}`, { details: [problems] });
+        throw applicationFailure(
+          AGENT_FAILURES.toolUnavailable,
+          `Tools not available: ${problems.map((p) => `${p.ref} (${p.problem})`).join('; ')}`,
+          { details: [problems] },
+        );
       }
       return tools;
     },
@@ -96,13 +113,28 @@ export function createAgentActivities({ orm, llm, mcp }: { orm: Orm; llm: LlmGat
       const em = orm.em.fork();
       const row = await em.findOne(
         LlmCallEntity,
-        { workflowId: workflowExecution?.workflowId, runId: workflowExecution?.runId, activityId, attempt, outcome: 'ok' },
+        {
+          workflowId: workflowExecution?.workflowId,
+          runId: workflowExecution?.runId,
+          activityId,
+          attempt,
+          outcome: 'ok',
+        },
         { orderBy: { createdAt: 'desc' } },
       );
       const costUsd = row ? Number(row.costUsd) : 0;
       if (workflowExecution) {
         await appendRunEvents(em, input.tenantId, workflowExecution.workflowId, [
-          { type: 'turn', data: { turn: input.turn, text: result.text, toolCalls: result.toolCalls.map((c) => ({ id: c.id, name: c.name })), usage: result.usage, costUsd } },
+          {
+            type: 'turn',
+            data: {
+              turn: input.turn,
+              text: result.text,
+              toolCalls: result.toolCalls.map((c) => ({ id: c.id, name: c.name })),
+              usage: result.usage,
+              costUsd,
+            },
+          },
         ]);
       }
       return { ...result, costUsd };
@@ -115,10 +147,16 @@ export function createAgentActivities({ orm, llm, mcp }: { orm: Orm; llm: LlmGat
      */
     async prepareKbToolCall(input: PrepareKbToolCallInput): Promise<KbToolCallPlan> {
       const parsed = kbArgs[input.tool].safeParse(input.arguments);
-      if (!parsed.success) return { ok: false, outcome: 'invalid', message: `Invalid arguments: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'arguments'}: ${i.message}`).join('; ')}.` };
+      if (!parsed.success)
+        return {
+          ok: false,
+          outcome: 'invalid',
+          message: `Invalid arguments: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'arguments'}: ${i.message}`).join('; ')}.`,
+        };
       const args = parsed.data as { query?: string; question?: string; collectionIds?: string[]; topK?: number };
       const collectionIds = [...new Set(args.collectionIds ?? input.defaultCollectionIds ?? [])];
-      if (!collectionIds.length) return { ok: false, outcome: 'invalid', message: 'No collection to use: pass collectionIds.' };
+      if (!collectionIds.length)
+        return { ok: false, outcome: 'invalid', message: 'No collection to use: pass collectionIds.' };
       const em = orm.em.fork();
       try {
         await answerableCollections(em, input.tenantId, collectionIds);
@@ -127,15 +165,25 @@ export function createAgentActivities({ orm, llm, mcp }: { orm: Orm; llm: LlmGat
         return { ok: false, outcome: e.code === 'collection_not_found' ? 'refused' : 'invalid', message: e.message };
       }
       const resultMaxChars = mcp?.resultMaxChars ?? 16_000;
-      if (input.tool === 'kb/search') return { ok: true, collectionIds, text: args.query!, topK: args.topK ?? 5, resultMaxChars };
+      if (input.tool === 'kb/search')
+        return { ok: true, collectionIds, text: args.query!, topK: args.topK ?? 5, resultMaxChars };
 
       const answerId = nameBasedUuid(`${input.workflowId}\n${input.callKey}`);
-      await insertRunningAnswer(em, { tenantId: input.tenantId, id: answerId, workflowId: workflowIds.answer(input.tenantId, answerId), question: args.question! });
+      await insertRunningAnswer(em, {
+        tenantId: input.tenantId,
+        id: answerId,
+        workflowId: workflowIds.answer(input.tenantId, answerId),
+        question: args.question!,
+      });
       return { ok: true, collectionIds, text: args.question!, topK: 0, answerId, resultMaxChars };
     },
 
     /** The workflow's own events (approvals, decisions it takes itself, the result) into the run's event log. */
-    async emitAgentEvents(input: { tenantId: string; workflowId: string; events: Array<NewRunEvent<AgentRunEvent>> }): Promise<void> {
+    async emitAgentEvents(input: {
+      tenantId: string;
+      workflowId: string;
+      events: Array<NewRunEvent<AgentRunEvent>>;
+    }): Promise<void> {
       await appendRunEvents(orm.em.fork(), input.tenantId, input.workflowId, input.events);
     },
   };

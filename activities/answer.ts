@@ -11,7 +11,7 @@ import type {
 import { applicationFailure, FAILURES } from '../lib/contracts';
 import type { Orm } from '../lib/db/orm';
 import { appendRunEvents, RunEventBuffer, type NewRunEvent } from '../lib/events/run-events';
-import type { LlmCallContext, LlmGateway } from '../lib/llm/gateway';
+import type { LlmGateway } from '../lib/llm/gateway';
 import { splitClaims } from '../lib/rag/claims';
 import { AppError, toApplicationFailure } from '../lib/errors';
 import { addMessage, completeAnswerRecord, failAnswerRecord, holdAnswerForReview } from '../lib/rag/answer-store';
@@ -23,20 +23,11 @@ import { buildAnswerMessages, citedNumbers } from '../lib/rag/prompt';
 import { applyRanking, buildRerankMessages, RERANK_RESPONSE_FORMAT } from '../lib/rag/rerank';
 import { retrieveHybrid, type RetrievedChunk } from '../lib/rag/retrieve';
 import { buildRewriteMessages, rewriteDeterministic } from '../lib/rag/rewrite';
-import { withHeartbeat } from './heartbeat';
+import { inLlmActivity } from './heartbeat';
 
 export interface AnswerActivityDeps {
   orm: Orm;
   llm: LlmGateway;
-}
-
-/** The activity's identity for usage records and its cancellation signal; heartbeats while the call runs. */
-function inActivity<T>(tenantId: string, fn: (ctx: LlmCallContext) => Promise<T>): Promise<T> {
-  const activity = Context.current();
-  const { workflowExecution, activityId, attempt } = activity.info;
-  return withHeartbeat(() =>
-    fn({ tenantId, workflowId: workflowExecution?.workflowId, runId: workflowExecution?.runId, activityId, attempt, signal: activity.cancellationSignal }),
-  );
 }
 
 /** Bad input found inside an activity (an AppError with a 4xx status) fails the step at once: retrying cannot fix it. */
@@ -53,7 +44,12 @@ function currentWorkflowId(): string {
   return Context.current().info.workflowExecution!.workflowId;
 }
 
-function report(claims: ClaimVerdict[], threshold: number, method: GroundingReport['method'], model?: string): GroundingReport {
+function report(
+  claims: ClaimVerdict[],
+  threshold: number,
+  method: GroundingReport['method'],
+  model?: string,
+): GroundingReport {
   const score = claims.length ? claims.filter((c) => c.verdict === 'supported').length / claims.length : 1;
   return { score, threshold, passed: score >= threshold, method, claims, ...(model ? { model } : {}) };
 }
@@ -63,20 +59,39 @@ export function createAnswerActivities({ orm, llm }: AnswerActivityDeps) {
 
   return {
     /** Chat: the follow-up as a standalone query (LLM when a model is configured, the offline rewrite otherwise). */
-    async rewriteQuestion(input: { tenantId: string; question: string; history: HistoryMessage[]; model?: string }): Promise<{ query: string; method: 'llm' | 'deterministic' }> {
+    async rewriteQuestion(input: {
+      tenantId: string;
+      question: string;
+      history: HistoryMessage[];
+      model?: string;
+    }): Promise<{ query: string; method: 'llm' | 'deterministic' }> {
       if (!input.history.length) return { query: input.question, method: 'deterministic' };
-      if (!hasModel('answer')) return { query: rewriteDeterministic(input.history, input.question), method: 'deterministic' };
-      const res = await inActivity(input.tenantId, (ctx) =>
-        llm.generate(ctx, buildRewriteMessages(input.history, input.question), { purpose: 'answer', model: input.model, temperature: 0, maxTokens: 200 }),
+      if (!hasModel('answer'))
+        return { query: rewriteDeterministic(input.history, input.question), method: 'deterministic' };
+      const res = await inLlmActivity(input.tenantId, (ctx) =>
+        llm.generate(ctx, buildRewriteMessages(input.history, input.question), {
+          purpose: 'answer',
+          model: input.model,
+          temperature: 0,
+          maxTokens: 200,
+        }),
       );
       const query = res.text.replace(/\s+/g, ' ').trim();
       return { query: query || input.question, method: 'llm' };
     },
 
     /** The query embedded with the collections' own embedding model (they must share one). */
-    async embedQuestion(input: { tenantId: string; collectionIds: string[]; text: string }): Promise<{ vector: number[]; model: string }> {
-      const collections = await nonRetryableOnBadInput(() => answerableCollections(orm.em.fork(), input.tenantId, input.collectionIds));
-      const res = await inActivity(input.tenantId, (ctx) => llm.embed(ctx, [input.text], { model: collections[0]!.embeddingModel }));
+    async embedQuestion(input: {
+      tenantId: string;
+      collectionIds: string[];
+      text: string;
+    }): Promise<{ vector: number[]; model: string }> {
+      const collections = await nonRetryableOnBadInput(() =>
+        answerableCollections(orm.em.fork(), input.tenantId, input.collectionIds),
+      );
+      const res = await inLlmActivity(input.tenantId, (ctx) =>
+        llm.embed(ctx, [input.text], { model: collections[0]!.embeddingModel }),
+      );
       return { vector: res.vectors[0]!, model: res.model };
     },
 
@@ -90,22 +105,47 @@ export function createAnswerActivities({ orm, llm }: AnswerActivityDeps) {
       maxContextTokens: number;
     }): Promise<{ passages: ContextPassage[]; retrieved: number }> {
       const chunks = await nonRetryableOnBadInput(() =>
-        retrieveHybrid(orm.em.fork(), { tenantId: input.tenantId, collectionIds: input.collectionIds, query: input.query, queryVector: input.vector, topK: input.topK }),
+        retrieveHybrid(orm.em.fork(), {
+          tenantId: input.tenantId,
+          collectionIds: input.collectionIds,
+          query: input.query,
+          queryVector: input.vector,
+          topK: input.topK,
+        }),
       );
       return { passages: assembleContext(chunks, input.maxContextTokens), retrieved: chunks.length };
     },
 
     /** Plain hybrid search (no generation): the top chunks with their scores and ranks. */
-    async searchChunks(input: { tenantId: string; collectionIds: string[]; query: string; vector: number[]; topK: number; mode?: 'hybrid' | 'vector' | 'text' }): Promise<RetrievedChunk[]> {
+    async searchChunks(input: {
+      tenantId: string;
+      collectionIds: string[];
+      query: string;
+      vector: number[];
+      topK: number;
+      mode?: 'hybrid' | 'vector' | 'text';
+    }): Promise<RetrievedChunk[]> {
       return nonRetryableOnBadInput(() =>
-        retrieveHybrid(orm.em.fork(), { tenantId: input.tenantId, collectionIds: input.collectionIds, query: input.query, queryVector: input.vector, topK: input.topK, mode: input.mode }),
+        retrieveHybrid(orm.em.fork(), {
+          tenantId: input.tenantId,
+          collectionIds: input.collectionIds,
+          query: input.query,
+          queryVector: input.vector,
+          topK: input.topK,
+          mode: input.mode,
+        }),
       );
     },
 
     /** Optional: the model reorders the passages. Skipped (unchanged) without a model or on an unusable ranking. */
-    async rerankContext(input: { tenantId: string; question: string; passages: ContextPassage[]; model?: string }): Promise<{ passages: ContextPassage[]; reranked: boolean }> {
+    async rerankContext(input: {
+      tenantId: string;
+      question: string;
+      passages: ContextPassage[];
+      model?: string;
+    }): Promise<{ passages: ContextPassage[]; reranked: boolean }> {
       if (!hasModel('judge') || input.passages.length < 2) return { passages: input.passages, reranked: false };
-      const res = await inActivity(input.tenantId, (ctx) =>
+      const res = await inLlmActivity(input.tenantId, (ctx) =>
         llm.generate(ctx, buildRerankMessages(input.question, input.passages), {
           purpose: 'judge',
           model: input.model,
@@ -134,8 +174,12 @@ export function createAnswerActivities({ orm, llm }: AnswerActivityDeps) {
       const write = (events: NewRunEvent[]) => appendRunEvents(orm.em.fork(), input.tenantId, workflowId, events);
       const buffer = new RunEventBuffer(write);
       if (attempt > 1 || input.strict) buffer.push({ type: 'token_reset', data: { attempt, strict: input.strict } });
-      const messages = buildAnswerMessages({ question: input.question, passages: input.passages, strict: input.strict });
-      const res = await inActivity(input.tenantId, (ctx) =>
+      const messages = buildAnswerMessages({
+        question: input.question,
+        passages: input.passages,
+        strict: input.strict,
+      });
+      const res = await inLlmActivity(input.tenantId, (ctx) =>
         llm.generate(ctx, messages, {
           purpose: 'answer',
           model: input.model,
@@ -146,7 +190,12 @@ export function createAnswerActivities({ orm, llm }: AnswerActivityDeps) {
       );
       await buffer.flush();
       const numbers = new Set(input.passages.map((p) => p.n));
-      return { text: res.text.trim(), citations: citedNumbers(res.text).filter((n) => numbers.has(n)), model: res.model, finishReason: res.finishReason };
+      return {
+        text: res.text.trim(),
+        citations: citedNumbers(res.text).filter((n) => numbers.has(n)),
+        model: res.model,
+        finishReason: res.finishReason,
+      };
     },
 
     /**
@@ -162,13 +211,17 @@ export function createAnswerActivities({ orm, llm }: AnswerActivityDeps) {
       model?: string;
     }): Promise<GroundingReport> {
       if (input.method === 'llm' && !hasModel('judge')) {
-        throw applicationFailure(FAILURES.judge.notConfigured.type, 'An LLM judge was asked for, but no judge model is configured (LLM_PROVIDER is local).');
+        throw applicationFailure(
+          FAILURES.judge.notConfigured.type,
+          'An LLM judge was asked for, but no judge model is configured (LLM_PROVIDER is local).',
+        );
       }
       const useLlm = input.method === 'llm' || (input.method === 'auto' && hasModel('judge'));
-      if (!useLlm) return report(checkAnswerDeterministic(input.answer, input.passages).claims, input.threshold, 'deterministic');
+      if (!useLlm)
+        return report(checkAnswerDeterministic(input.answer, input.passages).claims, input.threshold, 'deterministic');
       const claims = splitClaims(input.answer).map((c) => c.text);
       if (!claims.length) return report([], input.threshold, 'llm');
-      const res = await inActivity(input.tenantId, (ctx) =>
+      const res = await inLlmActivity(input.tenantId, (ctx) =>
         llm.generate(ctx, buildJudgeMessages(claims, input.passages), {
           purpose: 'judge',
           model: input.model,
@@ -177,7 +230,16 @@ export function createAnswerActivities({ orm, llm }: AnswerActivityDeps) {
         }),
       );
       try {
-        return report(parseJudgeOutput(res.text, claims, input.passages.map((p) => p.id)), input.threshold, 'llm', res.model);
+        return report(
+          parseJudgeOutput(
+            res.text,
+            claims,
+            input.passages.map((p) => p.id),
+          ),
+          input.threshold,
+          'llm',
+          res.model,
+        );
       } catch (e) {
         if (e instanceof JudgeOutputError) throw applicationFailure(FAILURES.judge.invalidOutput.type, e.message);
         throw e;
@@ -185,7 +247,11 @@ export function createAnswerActivities({ orm, llm }: AnswerActivityDeps) {
     },
 
     /** The workflow's own events (phases, steps, gate decisions) into the run's event log. */
-    async emitAnswerEvents(input: { tenantId: string; workflowId: string; events: Array<NewRunEvent<AnswerRunEvent>> }): Promise<void> {
+    async emitAnswerEvents(input: {
+      tenantId: string;
+      workflowId: string;
+      events: Array<NewRunEvent<AnswerRunEvent>>;
+    }): Promise<void> {
       await appendRunEvents(orm.em.fork(), input.tenantId, input.workflowId, input.events);
     },
 
@@ -198,7 +264,11 @@ export function createAnswerActivities({ orm, llm }: AnswerActivityDeps) {
      * The result record: usage summed from the gateway's records of this run, the answer row completed, the
      * conversation's assistant message written (once), and the terminal `result` event. Idempotent.
      */
-    async completeAnswer(input: { tenantId: string; conversationId?: string; result: Omit<AnswerResult, 'usage'> }): Promise<AnswerResult> {
+    async completeAnswer(input: {
+      tenantId: string;
+      conversationId?: string;
+      result: Omit<AnswerResult, 'usage'>;
+    }): Promise<AnswerResult> {
       const em = orm.em.fork();
       const conn = em.getConnection();
       const [usage] = (await conn.execute(
@@ -209,24 +279,52 @@ export function createAnswerActivities({ orm, llm }: AnswerActivityDeps) {
       )) as Array<{ input: number; output: number; cost: number; calls: number }>;
       const result: AnswerResult = {
         ...input.result,
-        usage: { inputTokens: usage?.input ?? 0, outputTokens: usage?.output ?? 0, costUsd: usage?.cost ?? 0, calls: usage?.calls ?? 0 },
+        usage: {
+          inputTokens: usage?.input ?? 0,
+          outputTokens: usage?.output ?? 0,
+          costUsd: usage?.cost ?? 0,
+          calls: usage?.calls ?? 0,
+        },
       };
       await completeAnswerRecord(em, input.tenantId, result);
       if (input.conversationId) {
-        await addMessage(em, { tenantId: input.tenantId, conversationId: input.conversationId, role: 'assistant', content: result.answer, answerId: result.answerId });
+        await addMessage(em, {
+          tenantId: input.tenantId,
+          conversationId: input.conversationId,
+          role: 'assistant',
+          content: result.answer,
+          answerId: result.answerId,
+        });
       }
-      const done = (await conn.execute(`select 1 from run_events where tenant_id = ? and workflow_id = ? and type = 'result' limit 1`, [input.tenantId, result.workflowId])) as unknown[];
-      if (!done.length) await appendRunEvents(em, input.tenantId, result.workflowId, [{ type: 'result', data: result }]);
+      const done = (await conn.execute(
+        `select 1 from run_events where tenant_id = ? and workflow_id = ? and type = 'result' limit 1`,
+        [input.tenantId, result.workflowId],
+      )) as unknown[];
+      if (!done.length)
+        await appendRunEvents(em, input.tenantId, result.workflowId, [{ type: 'result', data: result }]);
       return result;
     },
 
     /** A run that failed: the record says so and SSE clients get a terminal `failed` event. */
-    async failAnswer(input: { tenantId: string; answerId: string; workflowId: string; message: string }): Promise<void> {
+    async failAnswer(input: {
+      tenantId: string;
+      answerId: string;
+      workflowId: string;
+      message: string;
+    }): Promise<void> {
       const em = orm.em.fork();
       await failAnswerRecord(em, input.tenantId, input.answerId, input.message);
       // A retried attempt (or a replayed one) must not end the stream twice.
-      const ended = (await em.getConnection().execute(`select 1 from run_events where tenant_id = ? and workflow_id = ? and type in ('result', 'failed') limit 1`, [input.tenantId, input.workflowId])) as unknown[];
-      if (!ended.length) await appendRunEvents(em, input.tenantId, input.workflowId, [{ type: 'failed', data: { message: input.message } }]);
+      const ended = (await em
+        .getConnection()
+        .execute(
+          `select 1 from run_events where tenant_id = ? and workflow_id = ? and type in ('result', 'failed') limit 1`,
+          [input.tenantId, input.workflowId],
+        )) as unknown[];
+      if (!ended.length)
+        await appendRunEvents(em, input.tenantId, input.workflowId, [
+          { type: 'failed', data: { message: input.message } },
+        ]);
     },
   };
 }

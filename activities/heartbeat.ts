@@ -1,4 +1,5 @@
 import { Context } from '@temporalio/activity';
+import type { LlmCallContext } from '../lib/llm/gateway';
 
 /**
  * Heartbeats every `everyMs` while `fn` runs, so a worker that dies is noticed within the activity's heartbeat
@@ -12,4 +13,23 @@ export async function withHeartbeat<T>(fn: () => Promise<T>, everyMs = 1000): Pr
   } finally {
     clearInterval(timer);
   }
+}
+
+/**
+ * A model call from an activity: the activity's identity for usage records, and its cancellation signal for the HTTP
+ * request. Cancellation only reaches an activity through heartbeats, so the call heartbeats while it waits.
+ */
+export function inLlmActivity<T>(tenantId: string, fn: (ctx: LlmCallContext) => Promise<T>): Promise<T> {
+  const activity = Context.current();
+  const { workflowExecution, activityId, attempt } = activity.info;
+  return withHeartbeat(() =>
+    fn({
+      tenantId,
+      workflowId: workflowExecution?.workflowId,
+      runId: workflowExecution?.runId,
+      activityId,
+      attempt,
+      signal: activity.cancellationSignal,
+    }),
+  );
 }

@@ -26,7 +26,16 @@ export interface IngestDocumentOutcome {
 type IngestFailureType = (typeof INGEST_FAILURES)[keyof typeof INGEST_FAILURES];
 
 /** Documents of a URL are fetched as these kinds of content only. */
-const FETCHABLE = ['text/html', 'application/xhtml+xml', 'text/plain', 'text/markdown', 'text/csv', 'application/json', 'application/pdf', 'application/vnd.openxmlformats-officedocument.wordprocessingml.document'];
+const FETCHABLE = [
+  'text/html',
+  'application/xhtml+xml',
+  'text/plain',
+  'text/markdown',
+  'text/csv',
+  'application/json',
+  'application/pdf',
+  'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+];
 const EMBED_BATCH = 128;
 
 export interface IngestDeps {
@@ -39,7 +48,11 @@ export interface IngestDeps {
 export function createIngestActivities({ orm, llm, blobs, config }: IngestDeps) {
   async function load(ref: IngestDocumentRef) {
     const em = orm.em.fork();
-    const doc = await em.findOne(DocumentEntity, { id: ref.documentId, tenantId: ref.tenantId, collectionId: ref.collectionId });
+    const doc = await em.findOne(DocumentEntity, {
+      id: ref.documentId,
+      tenantId: ref.tenantId,
+      collectionId: ref.collectionId,
+    });
     const collection = doc && (await em.findOne(CollectionEntity, { id: ref.collectionId, tenantId: ref.tenantId }));
     if (!doc || !collection) {
       throw applicationFailure(INGEST_FAILURES.missing, 'The document or its collection was deleted.');
@@ -53,7 +66,13 @@ export function createIngestActivities({ orm, llm, blobs, config }: IngestDeps) 
   }
 
   async function markDocumentFailed(ref: IngestDocumentRef, reason: string) {
-    await orm.em.fork().nativeUpdate(DocumentEntity, { id: ref.documentId, tenantId: ref.tenantId }, { status: 'failed', error: reason.slice(0, 2000) });
+    await orm.em
+      .fork()
+      .nativeUpdate(
+        DocumentEntity,
+        { id: ref.documentId, tenantId: ref.tenantId },
+        { status: 'failed', error: reason.slice(0, 2000) },
+      );
   }
 
   return {
@@ -86,21 +105,31 @@ export function createIngestActivities({ orm, llm, blobs, config }: IngestDeps) 
     },
 
     /** After a collection's ingest run: its HNSW index, built once over all its chunks (lib/ingest/vector-index.ts). */
-    buildCollectionVectorIndex(ref: { tenantId: string; collectionId: string }): Promise<VectorIndexOutcome | { status: 'collection_missing' }> {
+    buildCollectionVectorIndex(ref: {
+      tenantId: string;
+      collectionId: string;
+    }): Promise<VectorIndexOutcome | { status: 'collection_missing' }> {
       return withHeartbeat(async () => {
         const em = orm.em.fork();
         const collection = await em.findOne(CollectionEntity, { id: ref.collectionId, tenantId: ref.tenantId });
         if (!collection) return { status: 'collection_missing' as const };
         return ensureCollectionVectorIndex(
           em,
-          { collectionId: collection.id, embeddingDim: collection.embeddingDim, embeddingType: collection.embeddingType },
+          {
+            collectionId: collection.id,
+            embeddingDim: collection.embeddingDim,
+            embeddingType: collection.embeddingType,
+          },
           { minRows: config.ingest.vectorIndexMinRows },
         );
       });
     },
   };
 
-  async function acquire(ref: IngestDocumentRef, loaded?: Awaited<ReturnType<typeof load>>): Promise<{ sha256: string; unchanged: boolean; chunks: number }> {
+  async function acquire(
+    ref: IngestDocumentRef,
+    loaded?: Awaited<ReturnType<typeof load>>,
+  ): Promise<{ sha256: string; unchanged: boolean; chunks: number }> {
     const { em, doc } = loaded ?? (await load(ref));
     let sha256 = doc.blobSha256 ?? null;
     if (doc.sourceKind === 'url') {
@@ -151,19 +180,34 @@ export function createIngestActivities({ orm, llm, blobs, config }: IngestDeps) 
       throw e;
     }
     activity.heartbeat({ stage: 'parsed' });
-    const pieces = chunkDocument(parsed, { chunkSize: collection.chunkSize, chunkOverlap: collection.chunkOverlap, combineSections: collection.combineSections });
+    const pieces = chunkDocument(parsed, {
+      chunkSize: collection.chunkSize,
+      chunkOverlap: collection.chunkOverlap,
+      combineSections: collection.combineSections,
+    });
 
     const { workflowExecution, activityId, attempt } = activity.info;
     const vectors: number[][] = [];
     for (let i = 0; i < pieces.length; i += EMBED_BATCH) {
       const batch = pieces.slice(i, i + EMBED_BATCH).map(contextualText);
       const res = await llm.embed(
-        { tenantId: ref.tenantId, workflowId: workflowExecution?.workflowId, runId: workflowExecution?.runId, activityId, attempt, signal: activity.cancellationSignal },
+        {
+          tenantId: ref.tenantId,
+          workflowId: workflowExecution?.workflowId,
+          runId: workflowExecution?.runId,
+          activityId,
+          attempt,
+          signal: activity.cancellationSignal,
+        },
         batch,
         { model: collection.embeddingModel },
       );
       if (res.dimensions !== collection.embeddingDim) {
-        return fail(ref, INGEST_FAILURES.embedding, `The model ${res.model} returns ${res.dimensions}-dimensional vectors; the collection stores ${collection.embeddingDim}.`);
+        return fail(
+          ref,
+          INGEST_FAILURES.embedding,
+          `The model ${res.model} returns ${res.dimensions}-dimensional vectors; the collection stores ${collection.embeddingDim}.`,
+        );
       }
       vectors.push(...res.vectors);
       activity.heartbeat({ stage: 'embedding', done: vectors.length, total: pieces.length });
@@ -177,7 +221,14 @@ export function createIngestActivities({ orm, llm, blobs, config }: IngestDeps) 
       await em.nativeUpdate(
         DocumentEntity,
         { id: ref.documentId, tenantId: ref.tenantId },
-        { status: 'ready', error: null, contentHash: doc.blobSha256, chunkCount: rows.length, title: doc.title ?? parsed.title ?? null, indexedAt: now },
+        {
+          status: 'ready',
+          error: null,
+          contentHash: doc.blobSha256,
+          chunkCount: rows.length,
+          title: doc.title ?? parsed.title ?? null,
+          indexedAt: now,
+        },
       );
     });
     return { chunks: rows.length };

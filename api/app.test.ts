@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedPostgres } from '../lib/db/embedded';
 import { createOrm } from '../lib/db/orm';
-import { setupTestContext, startTestApi, type TestContext } from '../test/harness';
+import { setupTestContext, startTestApi, testAppDeps, type TestContext } from '../test/harness';
 import { createApp } from './app';
 import { createLogger } from '../lib/log';
 
@@ -31,13 +31,17 @@ describe('health and readiness', () => {
     // A database of its own that is never migrated, then stopped.
     const pg = await startEmbeddedPostgres({ port: 0 });
     const orm = await createOrm(pg.url, 1);
-    const app = createApp({ config: ctx.config, orm, temporal: ctx.client, log: createLogger('silent', 't') });
+    const app = createApp(
+      testAppDeps({ config: ctx.config, orm, temporal: ctx.client, log: createLogger('silent', 't') }),
+    );
     const server = app.listen(0, '127.0.0.1');
     await new Promise((r) => server.once('listening', r));
     const port = (server.address() as { port: number }).port;
     try {
       let res = await fetch(`http://127.0.0.1:${port}/readyz`);
-      let body = (await res.json()) as { error: { code: string; message: string; details: Record<string, { ok: boolean }> } };
+      let body = (await res.json()) as {
+        error: { code: string; message: string; details: Record<string, { ok: boolean }> };
+      };
       expect(res.status).toBe(503);
       expect(body.error.code).toBe('not_ready');
       expect(body.error.message).toBe('Not ready: migrations.');
@@ -74,7 +78,9 @@ describe('auth', () => {
   });
 
   it('stores only a hash of the key', async () => {
-    const rows = await ctx.orm.em.getConnection().execute('select * from api_keys where tenant_id = ?', [ctx.tenant.id]);
+    const rows = await ctx.orm.em
+      .getConnection()
+      .execute('select * from api_keys where tenant_id = ?', [ctx.tenant.id]);
     expect(rows).toHaveLength(1);
     expect(JSON.stringify(rows)).not.toContain(ctx.tenant.key);
     expect(rows[0]!.key_hash).toMatch(/^[0-9a-f]{64}$/);
@@ -110,11 +116,16 @@ describe('errors', () => {
     expect(res.status).toBe(413);
     expect(res.body?.error.code).toBe('payload_too_large');
     expect(res.body?.error.message).toContain('2kb');
-    expect((await ctx.client.workflow.count(`TaskQueue = '${ctx.config.temporal.taskQueue}'`)).count).toBe(before.count);
+    expect((await ctx.client.workflow.count(`TaskQueue = '${ctx.config.temporal.taskQueue}'`)).count).toBe(
+      before.count,
+    );
   });
 
   it('maps schema violations to 400 validation_failed with the field path', async () => {
-    const res = await api.request('POST', '/v1/system/self-test', { key: ctx.tenant.key, body: { probes: 0, extra: 1 } });
+    const res = await api.request('POST', '/v1/system/self-test', {
+      key: ctx.tenant.key,
+      body: { probes: 0, extra: 1 },
+    });
     expect(res.status).toBe(400);
     expect(res.body?.error.code).toBe('validation_failed');
     expect(res.body?.error.details.map((d: { path: string[] }) => d.path.join('.'))).toContain('probes');
@@ -123,7 +134,10 @@ describe('errors', () => {
 
 describe('self-test run', () => {
   it('runs the workflow through the worker and writes one probe per activity', async () => {
-    const res = await api.request('POST', '/v1/system/self-test?wait=true', { key: ctx.tenant.key, body: { probes: 3 } });
+    const res = await api.request('POST', '/v1/system/self-test?wait=true', {
+      key: ctx.tenant.key,
+      body: { probes: 3 },
+    });
     expect(res.status).toBe(200);
     expect(res.body?.result).toEqual({ probesWritten: 3, probesAlreadyPresent: 0, attempts: [1, 1, 1] });
     const rows = await ctx.orm.em
@@ -151,7 +165,10 @@ describe('self-test run', () => {
   });
 
   it("answers 404 for another tenant's run exactly as for a missing one", async () => {
-    const started = await api.request('POST', '/v1/system/self-test?wait=true', { key: ctx.tenant.key, body: { probes: 1 } });
+    const started = await api.request('POST', '/v1/system/self-test?wait=true', {
+      key: ctx.tenant.key,
+      body: { probes: 1 },
+    });
     const own = await api.request('GET', `/v1/system/self-test/${started.body?.workflowId}`, { key: ctx.tenant.key });
     expect(own.status).toBe(200);
     expect(own.body?.status).toBe('completed');

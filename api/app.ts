@@ -3,12 +3,9 @@ import Koa from 'koa';
 import type { Router } from '@koa/router';
 import serve from 'koa-static';
 import { bodyParser } from '@koa/bodyparser';
-import type { Client } from '@temporalio/client';
-import type { Config } from '../lib/config';
-import type { Orm } from '../lib/db/orm';
-import type { Logger } from '../lib/log';
 import { authenticate } from './auth/middleware';
 import { consoleDir } from './console';
+import type { AppDeps } from './deps';
 import { errorHandler } from './errors';
 import { inputGuard } from './input-guard';
 import { healthRoutes } from './routes/health';
@@ -22,13 +19,6 @@ import { runsRoutes } from './routes/runs';
 import { secretsRoutes } from './routes/secrets';
 import { systemRoutes } from './routes/system';
 import { tracingMiddleware } from './tracing';
-
-export interface AppDeps {
-  config: Config;
-  orm: Orm;
-  temporal: Client;
-  log: Logger;
-}
 
 /** Composes the API from injected dependencies; no globals, so tests build one with theirs. */
 export function createApp(deps: AppDeps): Koa {
@@ -56,9 +46,20 @@ export function createApp(deps: AppDeps): Koa {
   const v1Routers: Array<Pick<Router, 'match'>> = [];
   // A key is needed under /v1 in any letter case, and on any path a /v1 router would route (matched the way it
   // matches), so no spelling of a path reaches a handler unauthenticated.
-  const needsKey = (path: string) => /^\/v1(\/|$)/i.test(path) || v1Routers.some((r) => r.match(path, 'GET').path.some((layer) => layer.methods.length > 0));
+  const needsKey = (path: string) =>
+    /^\/v1(\/|$)/i.test(path) ||
+    v1Routers.some((r) => r.match(path, 'GET').path.some((layer) => layer.methods.length > 0));
   app.use(async (ctx, next) => (needsKey(ctx.path) ? v1(ctx as never, next) : next()));
-  for (const router of [systemRoutes(deps), runsRoutes(deps), llmRoutes(deps), collectionsRoutes(deps), answersRoutes(deps), mcpRoutes(deps), agentsRoutes(deps), secretsRoutes(deps)]) {
+  for (const router of [
+    systemRoutes(deps),
+    runsRoutes(deps),
+    llmRoutes(deps),
+    collectionsRoutes(deps),
+    answersRoutes(deps),
+    mcpRoutes(deps),
+    agentsRoutes(deps),
+    secretsRoutes(deps),
+  ]) {
     v1Routers.push(router);
     app.use(router.routes()).use(router.allowedMethods({ throw: true }));
   }
@@ -70,7 +71,13 @@ export function createApp(deps: AppDeps): Koa {
     app.use(serve(consoleDir, { index: 'index.html', maxage: 0 }));
     app.use(async (ctx, next) => {
       await next();
-      if (ctx.status === 404 && ctx.body === undefined && ctx.method === 'GET' && !/^\/v1/i.test(ctx.path) && ctx.accepts('html')) {
+      if (
+        ctx.status === 404 &&
+        ctx.body === undefined &&
+        ctx.method === 'GET' &&
+        !/^\/v1/i.test(ctx.path) &&
+        ctx.accepts('html')
+      ) {
         await serve(consoleDir, { index: 'index.html' })(Object.assign(ctx, { path: '/' }), async () => {});
       }
     });

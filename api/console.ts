@@ -24,11 +24,17 @@ export async function ensureConsoleBuilt(log: (line: string) => void = () => {})
   log('building the console (ui/)...');
   const vite = join(root, 'node_modules', 'vite', 'bin', 'vite.js');
   await new Promise<void>((resolve, reject) => {
-    const child = spawn(process.execPath, [vite, 'build', '--config', join(root, 'ui', 'vite.config.ts'), '--logLevel', 'warn'], {
-      cwd: root,
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      [vite, 'build', '--config', join(root, 'ui', 'vite.config.ts'), '--logLevel', 'warn'],
+      {
+        cwd: root,
+        stdio: ['ignore', 'inherit', 'inherit'],
+      },
+    );
     child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`building the console failed (exit ${code})`))));
+    child.once('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`building the console failed (exit ${code})`)),
+    );
   });
 }

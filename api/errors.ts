@@ -27,7 +27,11 @@ export function errorHandler(log: Logger, bodyLimit: string): Middleware {
     try {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) {
-        throw new AppError({ code: 'route_not_found', message: `No route for ${ctx.method} ${ctx.path}.`, status: 404 });
+        throw new AppError({
+          code: 'route_not_found',
+          message: `No route for ${ctx.method} ${ctx.path}.`,
+          status: 404,
+        });
       }
     } catch (err) {
       let body: ErrorBody;
@@ -54,7 +58,9 @@ export function errorHandler(log: Logger, bodyLimit: string): Middleware {
           if (err instanceof SyntaxError && status === 400) {
             body = { error: { code: 'invalid_json', message: `The request body is not valid JSON: ${err.message}` } };
           } else if (status === 413) {
-            body = { error: { code: 'payload_too_large', message: `The request body is larger than the ${bodyLimit} limit.` } };
+            body = {
+              error: { code: 'payload_too_large', message: `The request body is larger than the ${bodyLimit} limit.` },
+            };
           } else {
             const code = statusCodes[status] ?? 'bad_request';
             body = { error: { code, message: e.expose && e.message ? e.message : code.replace(/_/g, ' ') } };
@@ -83,7 +89,11 @@ export function answerClientErrors(server: Server) {
     }
     const [status, code, message] =
       err.code === 'HPE_HEADER_OVERFLOW'
-        ? [431, 'header_too_large', `The request headers are larger than the ${Math.floor(maxHeaderSize / 1024)} KB the server accepts.`]
+        ? [
+            431,
+            'header_too_large',
+            `The request headers are larger than the ${Math.floor(maxHeaderSize / 1024)} KB the server accepts.`,
+          ]
         : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
           ? [408, 'request_timeout', 'The request was not received in time.']
           : [400, 'bad_request', 'The request is not valid HTTP.'];

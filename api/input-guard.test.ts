@@ -38,7 +38,11 @@ describe('checkJson', () => {
 
   it('names the first invalid field in document order, array indexes included', () => {
     const err = refusal(() => checkJson({ a: 'ok', b: [{ c: 'ok' }, { c: 'x\u0000' }], d: 'y\u0000' }, 'body'));
-    expect(err).toMatchObject({ status: 400, code: 'invalid_characters', details: { in: 'body', path: ['b', 1, 'c'] } });
+    expect(err).toMatchObject({
+      status: 400,
+      code: 'invalid_characters',
+      details: { in: 'body', path: ['b', 1, 'c'] },
+    });
     expect(err.message).toContain('b.1.c');
   });
 
@@ -51,7 +55,10 @@ describe('checkJson', () => {
 
   it(`allows ${MAX_JSON_DEPTH} levels and refuses ${MAX_JSON_DEPTH + 1}, without recursion at any depth`, () => {
     expect(() => checkJson(nested(MAX_JSON_DEPTH), 'body')).not.toThrow();
-    expect(refusal(() => checkJson(nested(MAX_JSON_DEPTH + 1), 'body'))).toMatchObject({ code: 'json_too_deep', status: 400 });
+    expect(refusal(() => checkJson(nested(MAX_JSON_DEPTH + 1), 'body'))).toMatchObject({
+      code: 'json_too_deep',
+      status: 400,
+    });
     expect(refusal(() => checkJson(nested(200_000), 'body')).code).toBe('json_too_deep');
   });
 });

@@ -12,12 +12,20 @@ export const isValidText = (s: string) => !INVALID_TEXT.test(s);
 
 export type InputPlace = 'body' | 'query' | 'path' | 'multipart';
 
+// eslint-disable-next-line no-control-regex -- control characters are escaped for the message
+const unprintable = /[\u0000-\u001f\uD800-\uDFFF]/g;
+
 /** 400 invalid_characters naming where the text was; the field is shown with control characters escaped. */
 export function invalidCharacters(place: InputPlace, path: Array<string | number>) {
-  // eslint-disable-next-line no-control-regex -- control characters are escaped for the message
-  const field = path.map((p) => String(p).replace(/[\u0000-\u001f\uD800-\uDFFF]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)).join('.');
+  const field = path
+    .map((p) => String(p).replace(unprintable, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`))
+    .join('.');
   const where = field ? `${place} field ${field}` : `The request ${place}`;
-  return badRequest('invalid_characters', `${where} contains a NUL character or an unpaired surrogate; such text cannot be stored.`, { in: place, path });
+  return badRequest(
+    'invalid_characters',
+    `${where} contains a NUL character or an unpaired surrogate; such text cannot be stored.`,
+    { in: place, path },
+  );
 }
 
 export function assertValidText(s: string, place: InputPlace, path: Array<string | number>) {
@@ -50,8 +58,14 @@ export function checkJson(root: unknown, place: InputPlace, maxDepth = MAX_JSON_
       continue;
     }
     if (value === null || typeof value !== 'object') continue;
-    if (depth >= maxDepth) throw badRequest('json_too_deep', `The request ${place} nests deeper than ${maxDepth} levels.`, { in: place, maxDepth });
-    const entries: Array<[string | number, unknown]> = Array.isArray(value) ? value.map((v, i) => [i, v]) : Object.entries(value);
+    if (depth >= maxDepth)
+      throw badRequest('json_too_deep', `The request ${place} nests deeper than ${maxDepth} levels.`, {
+        in: place,
+        maxDepth,
+      });
+    const entries: Array<[string | number, unknown]> = Array.isArray(value)
+      ? value.map((v, i) => [i, v])
+      : Object.entries(value);
     // Pushed in reverse so the first invalid field in document order is the one reported.
     for (let i = entries.length - 1; i >= 0; i--) {
       const [key, child] = entries[i]!;

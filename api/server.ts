@@ -2,6 +2,8 @@ import type { AddressInfo } from 'node:net';
 import { ConfigError, loadConfig, resolveConfigSecrets } from '../lib/config';
 import { createOrm, pendingMigrations } from '../lib/db/orm';
 import { createLogger } from '../lib/log';
+import { createTenantSecrets } from '../lib/secrets/tenant';
+import { BlobStore } from '../lib/storage/blobs';
 import { createTemporalClient } from '../lib/temporal/client';
 import { startTelemetry } from '../lib/telemetry';
 import { createApp } from './app';
@@ -12,7 +14,12 @@ import { ensureBootstrapAdmin } from './auth/api-keys';
 async function main() {
   const config = await resolveConfigSecrets(loadConfig());
   const log = createLogger(config.logLevel, 'api');
-  const telemetry = startTelemetry({ serviceName: 'beyondcloud-api', tracing: config.telemetry.tracing, otlpEndpoint: config.telemetry.otlpEndpoint, log });
+  const telemetry = startTelemetry({
+    serviceName: 'beyondcloud-api',
+    tracing: config.telemetry.tracing,
+    otlpEndpoint: config.telemetry.otlpEndpoint,
+    log,
+  });
   if (!config.temporal.address) throw new ConfigError('TEMPORAL_ADDRESS', 'is required for the API process');
   if (!config.database.url) throw new ConfigError('DATABASE_URL', 'is required for the API process');
 
@@ -22,13 +29,24 @@ async function main() {
   // The API never migrates (the launcher or the migrate job does); on a schema behind the code it says so and stops.
   const pending = await pendingMigrations(orm);
   if (pending.length) {
-    throw new StartupError(`the database schema is not migrated (pending: ${pending.join(', ')}); run \`npm run migrate\``);
+    throw new StartupError(
+      `the database schema is not migrated (pending: ${pending.join(', ')}); run \`npm run migrate\``,
+    );
   }
   const bootstrap = await ensureBootstrapAdmin(orm, config.api.bootstrapAdminKey);
-  if (bootstrap?.generated) log.warn({ tenantId: bootstrap.tenantId }, `created the admin tenant; its API key (shown once): ${bootstrap.key}`);
-  else if (bootstrap) log.info({ tenantId: bootstrap.tenantId }, 'created the admin tenant with the key from BOOTSTRAP_ADMIN_KEY');
+  if (bootstrap?.generated)
+    log.warn({ tenantId: bootstrap.tenantId }, `created the admin tenant; its API key (shown once): ${bootstrap.key}`);
+  else if (bootstrap)
+    log.info({ tenantId: bootstrap.tenantId }, 'created the admin tenant with the key from BOOTSTRAP_ADMIN_KEY');
 
-  const app = createApp({ config, orm, temporal, log });
+  const app = createApp({
+    config,
+    orm,
+    temporal,
+    log,
+    blobs: new BlobStore(config.ingest.blobDir),
+    secrets: createTenantSecrets({ orm, config }),
+  });
   const server = app.listen(config.api.port, config.api.host, () => {
     // API_PORT=0 takes any free port: the one bound is what is logged and reported to the launcher.
     const port = (server.address() as AddressInfo).port;

@@ -18,7 +18,11 @@ export interface StreamRunEventsOptions {
 export function lastEventId(ctx: Context): number {
   const raw = ctx.get('last-event-id') || (typeof ctx.query.lastEventId === 'string' ? ctx.query.lastEventId : '');
   if (!raw) return 0;
-  if (!/^\d{1,15}$/.test(raw)) throw badRequest('invalid_last_event_id', 'Last-Event-ID must be an event id this stream sent (a non-negative integer).');
+  if (!/^\d{1,15}$/.test(raw))
+    throw badRequest(
+      'invalid_last_event_id',
+      'Last-Event-ID must be an event id this stream sent (a non-negative integer).',
+    );
   return Number(raw);
 }
 
@@ -33,7 +37,12 @@ export async function streamRunEvents(ctx: Context, opts: StreamRunEventsOptions
   const pollMs = opts.pollMs ?? 150;
   ctx.respond = false;
   ctx.req.socket.setTimeout(0);
-  const session = await createSession(ctx.req, ctx.res, { statusCode: 200, keepAlive: 15_000, retry: 1_000, trustClientEventId: false });
+  const session = await createSession(ctx.req, ctx.res, {
+    statusCode: 200,
+    keepAlive: 15_000,
+    retry: 1_000,
+    trustClientEventId: false,
+  });
   let connected = true;
   session.once('disconnected', () => (connected = false));
   let idleSince = Date.now();
@@ -61,7 +70,9 @@ export async function streamRunEvents(ctx: Context, opts: StreamRunEventsOptions
         return;
       }
       // Idle (a run waiting for review can wait days): poll less often the longer nothing happens, up to 2 s.
-      await new Promise((r) => setTimeout(r, Math.min(2_000, pollMs * Math.max(1, Math.floor((Date.now() - idleSince) / 5_000)))));
+      await new Promise((r) =>
+        setTimeout(r, Math.min(2_000, pollMs * Math.max(1, Math.floor((Date.now() - idleSince) / 5_000)))),
+      );
     }
   } finally {
     if (!ctx.res.writableEnded) ctx.res.end();

@@ -19,13 +19,21 @@ export function tracingMiddleware(): Middleware {
     const header = ctx.get('traceparent');
     const caller = header ? parseTraceParent(header) : null;
     const links: Link[] = [];
-    const attributes: Attributes = { 'http.request.method': ctx.method, 'url.path': ctx.path, 'url.scheme': ctx.protocol };
+    const attributes: Attributes = {
+      'http.request.method': ctx.method,
+      'url.path': ctx.path,
+      'url.scheme': ctx.protocol,
+    };
     if (caller && trace.isSpanContextValid(caller)) {
       links.push({ context: caller });
       attributes[ATTR.callerTraceId] = caller.traceId;
       attributes[ATTR.callerSpanId] = caller.spanId;
     }
-    const span = tracer.startSpan(`${ctx.method} ${ctx.path}`, { kind: SpanKind.SERVER, root: true, links, attributes }, ROOT_CONTEXT);
+    const span = tracer.startSpan(
+      `${ctx.method} ${ctx.path}`,
+      { kind: SpanKind.SERVER, root: true, links, attributes },
+      ROOT_CONTEXT,
+    );
     ctx.set('traceparent', `00-${span.spanContext().traceId}-${span.spanContext().spanId}-01`);
     try {
       await context.with(trace.setSpan(ROOT_CONTEXT, span), next);

@@ -24,7 +24,10 @@ async function api<T>(method: string, path: string, body?: unknown, form?: FormD
   try {
     res = await fetch(apiUrl + path, {
       method,
-      headers: { authorization: `Bearer ${apiKey}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        authorization: `Bearer ${apiKey}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
       body: form ?? (body !== undefined ? JSON.stringify(body) : undefined),
     });
   } catch (e) {
@@ -69,7 +72,10 @@ type Progress = IngestProgress;
 
 async function follow(workflowId: string, bar: SingleBar): Promise<Progress> {
   for (;;) {
-    const run = await api<{ status: string; progress: Progress | null }>('GET', `/v1/ingests/${encodeURIComponent(workflowId)}`);
+    const run = await api<{ status: string; progress: Progress | null }>(
+      'GET',
+      `/v1/ingests/${encodeURIComponent(workflowId)}`,
+    );
     if (run.progress) {
       bar.setTotal(run.progress.total);
       bar.update(run.progress.done, { chunks: run.progress.chunks, failed: run.progress.failed });
@@ -84,21 +90,36 @@ async function follow(workflowId: string, bar: SingleBar): Promise<Progress> {
 
 const program = new Command('beyondcloud').description('BeyondCloud command line');
 
-const collections = program.command('collections').description('list collections').action(async () => {
-  const { collections: rows } = await api<{ collections: CollectionRow[] }>('GET', '/v1/collections');
-  if (!rows.length) console.log('No collections yet.');
-  for (const c of rows) console.log(`${c.name}\t${c.documentCount} documents\t${c.chunkCount} chunks\t${c.embeddingModel}\t${c.id}`);
-});
+const collections = program
+  .command('collections')
+  .description('list collections')
+  .action(async () => {
+    const { collections: rows } = await api<{ collections: CollectionRow[] }>('GET', '/v1/collections');
+    if (!rows.length) console.log('No collections yet.');
+    for (const c of rows)
+      console.log(`${c.name}\t${c.documentCount} documents\t${c.chunkCount} chunks\t${c.embeddingModel}\t${c.id}`);
+  });
 collections
   .command('create <name>')
   .option('--chunk-size <tokens>', 'chunk size in tokens', (v) => Number(v))
   .option('--chunk-overlap <tokens>', 'overlap in tokens', (v) => Number(v))
   .option('--embedding-model <model>')
   .option('--no-combine-sections', 'one chunk or more per section, never several short sections in one chunk')
-  .action(async (name: string, o: { chunkSize?: number; chunkOverlap?: number; embeddingModel?: string; combineSections: boolean }) => {
-    const c = await api<{ id: string }>('POST', '/v1/collections', { name, chunkSize: o.chunkSize, chunkOverlap: o.chunkOverlap, embeddingModel: o.embeddingModel, combineSections: o.combineSections });
-    console.log(`created ${name} (${c.id})`);
-  });
+  .action(
+    async (
+      name: string,
+      o: { chunkSize?: number; chunkOverlap?: number; embeddingModel?: string; combineSections: boolean },
+    ) => {
+      const c = await api<{ id: string }>('POST', '/v1/collections', {
+        name,
+        chunkSize: o.chunkSize,
+        chunkOverlap: o.chunkOverlap,
+        embeddingModel: o.embeddingModel,
+        combineSections: o.combineSections,
+      });
+      console.log(`created ${name} (${c.id})`);
+    },
+  );
 
 program
   .command('ingest <sources...>')
@@ -112,13 +133,19 @@ program
     for (let i = 0; i < files.length; i += 50) {
       const form = new FormData();
       for (const f of files.slice(i, i + 50)) form.append('file', new Blob([await readFile(f)]), basename(f));
-      runs.push((await api<{ workflowId: string }>('POST', `/v1/collections/${c.id}/documents`, undefined, form)).workflowId);
+      runs.push(
+        (await api<{ workflowId: string }>('POST', `/v1/collections/${c.id}/documents`, undefined, form)).workflowId,
+      );
     }
-    if (urls.length) runs.push((await api<{ workflowId: string }>('POST', `/v1/collections/${c.id}/urls`, { urls })).workflowId);
+    if (urls.length)
+      runs.push((await api<{ workflowId: string }>('POST', `/v1/collections/${c.id}/urls`, { urls })).workflowId);
     if (!runs.length) throw new CliError('Nothing to ingest.');
     const totals = { done: 0, skipped: 0, failed: 0, chunks: 0, failures: [] as Progress['failures'] };
     for (const run of runs) {
-      const bar = new SingleBar({ format: '{bar} {value}/{total} documents | {chunks} chunks | {failed} failed', hideCursor: true });
+      const bar = new SingleBar({
+        format: '{bar} {value}/{total} documents | {chunks} chunks | {failed} failed',
+        hideCursor: true,
+      });
       bar.start(1, 0, { chunks: 0, failed: 0 });
       const p = await follow(run, bar);
       bar.stop();
@@ -128,9 +155,14 @@ program
       totals.chunks += p.chunks;
       totals.failures.push(...p.failures);
     }
-    console.log(`${totals.done} documents: ${totals.done - totals.failed - totals.skipped} stored, ${totals.skipped} unchanged, ${totals.failed} failed; ${totals.chunks} chunks`);
+    console.log(
+      `${totals.done} documents: ${totals.done - totals.failed - totals.skipped} stored, ${totals.skipped} unchanged, ${totals.failed} failed; ${totals.chunks} chunks`,
+    );
     if (totals.failures.length) {
-      const { documents } = await api<{ documents: Array<{ id: string; source: string }> }>('GET', `/v1/collections/${c.id}/documents`);
+      const { documents } = await api<{ documents: Array<{ id: string; source: string }> }>(
+        'GET',
+        `/v1/collections/${c.id}/documents`,
+      );
       const names = new Map(documents.map((d) => [d.id, d.source]));
       for (const f of totals.failures) console.log(`  failed: ${names.get(f.documentId) ?? f.documentId}: ${f.reason}`);
     }
@@ -142,8 +174,11 @@ program
   .requiredOption('-c, --collection <name>')
   .action(async (o: { collection: string }) => {
     const c = await collectionByName(o.collection);
-    const { documents } = await api<{ documents: Array<{ source: string; status: string; chunkCount: number; error: string | null }> }>('GET', `/v1/collections/${c.id}/documents`);
-    for (const d of documents) console.log(`${d.status}\t${d.chunkCount} chunks\t${d.source}${d.error ? `\t${d.error}` : ''}`);
+    const { documents } = await api<{
+      documents: Array<{ source: string; status: string; chunkCount: number; error: string | null }>;
+    }>('GET', `/v1/collections/${c.id}/documents`);
+    for (const d of documents)
+      console.log(`${d.status}\t${d.chunkCount} chunks\t${d.source}${d.error ? `\t${d.error}` : ''}`);
   });
 
 program.parseAsync().catch((e: unknown) => {

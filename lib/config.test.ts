@@ -10,7 +10,14 @@ describe('loadConfig', () => {
   it('gives the documented defaults: embedded Temporal and Postgres', () => {
     const c = load({});
     expect(c.api).toMatchObject({ host: '127.0.0.1', port: 8080, bodyLimit: '1mb' });
-    expect(c.temporal).toMatchObject({ address: null, namespace: 'default', taskQueue: 'beyondcloud', tls: false, devPort: 7233, uiPort: 8233 });
+    expect(c.temporal).toMatchObject({
+      address: null,
+      namespace: 'default',
+      taskQueue: 'beyondcloud',
+      tls: false,
+      devPort: 7233,
+      uiPort: 8233,
+    });
     expect(c.temporal.cliCacheDir).toBe('/home/u/.cache/beyondcloud/temporal-cli');
     expect(c.database).toMatchObject({ url: null, poolMax: 10, pglitePort: 54329 });
     expect(c.dataDir.endsWith('/.data')).toBe(true);
@@ -65,9 +72,18 @@ describe('redactUrl', () => {
 
 describe('LLM settings', () => {
   it('defaults to the offline local provider, and to openai when an endpoint is configured', () => {
-    expect(load({}).llm).toMatchObject({ provider: 'local', models: { embedding: 'local-embed-384', answer: 'local-extractive' } });
-    expect(load({ OPENAI_API_KEY: 'sk-x' }).llm).toMatchObject({ provider: 'openai', models: { embedding: 'text-embedding-3-small', answer: 'gpt-4o-mini' } });
-    expect(load({ OPENAI_BASE_URL: 'http://127.0.0.1:11434/v1', LLM_MODEL_ANSWER: 'llama3.1' }).llm).toMatchObject({ provider: 'openai', models: { answer: 'llama3.1' } });
+    expect(load({}).llm).toMatchObject({
+      provider: 'local',
+      models: { embedding: 'local-embed-384', answer: 'local-extractive' },
+    });
+    expect(load({ OPENAI_API_KEY: 'sk-x' }).llm).toMatchObject({
+      provider: 'openai',
+      models: { embedding: 'text-embedding-3-small', answer: 'gpt-4o-mini' },
+    });
+    expect(load({ OPENAI_BASE_URL: 'http://127.0.0.1:11434/v1', LLM_MODEL_ANSWER: 'llama3.1' }).llm).toMatchObject({
+      provider: 'openai',
+      models: { answer: 'llama3.1' },
+    });
     expect(() => load({ LLM_PROVIDER: 'openai' })).toThrow(/^config: OPENAI_API_KEY is required/);
   });
 
@@ -82,7 +98,12 @@ describe('resolveConfigSecrets', () => {
   it('replaces env: and file: references by their values', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'secrets-'));
     await writeFile(join(dir, 'openai_key'), 'sk-from-a-file\n');
-    const env = { SECRETS_DIR: dir, OPENAI_API_KEY: 'file:openai_key', TEMPORAL_API_KEY: 'env:MY_TEMPORAL_KEY', MY_TEMPORAL_KEY: 'tk-from-env-123' };
+    const env = {
+      SECRETS_DIR: dir,
+      OPENAI_API_KEY: 'file:openai_key',
+      TEMPORAL_API_KEY: 'env:MY_TEMPORAL_KEY',
+      MY_TEMPORAL_KEY: 'tk-from-env-123',
+    };
     const config = await resolveConfigSecrets(load(env), env);
     expect(config.llm.apiKey).toBe('sk-from-a-file');
     expect(config.temporal.apiKey).toBe('tk-from-env-123');

@@ -20,9 +20,7 @@ const optionalString = z
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
-const byteSize = z
-  .string()
-  .regex(/^\d+(\.\d+)?\s*(b|kb|mb|gb)?$/i, 'must be a size such as 512kb or 2mb');
+const byteSize = z.string().regex(/^\d+(\.\d+)?\s*(b|kb|mb|gb)?$/i, 'must be a size such as 512kb or 2mb');
 
 const postgresUrl = z.string().refine((v) => {
   try {
@@ -43,7 +41,12 @@ export const configSchema = z.object({
   API_HOST: z.string().min(1).default('127.0.0.1'),
   API_PORT: port.default(8080),
   API_BODY_LIMIT: byteSize.default('1mb'),
-  API_DRAIN_MS: z.coerce.number({ error: 'must be milliseconds from 0 to 600000' }).int().min(0).max(600_000).default(10_000),
+  API_DRAIN_MS: z.coerce
+    .number({ error: 'must be milliseconds from 0 to 600000' })
+    .int()
+    .min(0)
+    .max(600_000)
+    .default(10_000),
   BOOTSTRAP_ADMIN_KEY: z
     .string()
     .regex(/^bc_[A-Za-z0-9_-]{32,}$/, 'must look like bc_ followed by at least 32 URL-safe characters')
@@ -62,11 +65,27 @@ export const configSchema = z.object({
   TEMPORAL_UI_PORT: port.default(8233),
 
   WORKER_WORKFLOW_BUNDLE: optionalString,
-  WORKER_SHUTDOWN_GRACE_MS: z.coerce.number({ error: 'must be milliseconds from 0 to 3600000' }).int().min(0).max(3_600_000).default(20_000),
+  WORKER_SHUTDOWN_GRACE_MS: z.coerce
+    .number({ error: 'must be milliseconds from 0 to 3600000' })
+    .int()
+    .min(0)
+    .max(3_600_000)
+    .default(20_000),
   WORKER_TASK_QUEUES: z
     .string()
-    .transform((v) => [...new Set(v.split(',').map((q) => q.trim()).filter(Boolean))])
-    .pipe(z.array(z.enum(['main', 'tools'], { error: 'must list main and/or tools, comma-separated' })).min(1, 'must list main and/or tools, comma-separated'))
+    .transform((v) => [
+      ...new Set(
+        v
+          .split(',')
+          .map((q) => q.trim())
+          .filter(Boolean),
+      ),
+    ])
+    .pipe(
+      z
+        .array(z.enum(['main', 'tools'], { error: 'must list main and/or tools, comma-separated' }))
+        .min(1, 'must list main and/or tools, comma-separated'),
+    )
     .default(['main', 'tools']),
   WORKER_HEALTH_PORT: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), port.optional()),
   WORKER_HEALTH_HOST: z.string().min(1).default('0.0.0.0'),
@@ -82,12 +101,28 @@ export const configSchema = z.object({
   LLM_MODEL_ANSWER: optionalString,
   LLM_MODEL_JUDGE: optionalString,
   LLM_MODEL_AGENT: optionalString,
-  LLM_EMBEDDING_DIMENSIONS: z.coerce.number({ error: 'must be an integer from 1 to 16000' }).int().min(1).max(16_000).optional(),
+  LLM_EMBEDDING_DIMENSIONS: z.coerce
+    .number({ error: 'must be an integer from 1 to 16000' })
+    .int()
+    .min(1)
+    .max(16_000)
+    .optional(),
   LOCAL_MODELS_DIR: optionalString,
-  LOCAL_MODELS_MAVEN_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).default('https://repo.maven.apache.org/maven2'),
+  LOCAL_MODELS_MAVEN_URL: z
+    .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+    .default('https://repo.maven.apache.org/maven2'),
   LOCAL_MODELS_THREADS: z.coerce.number({ error: 'must be an integer from 1 to 64' }).int().min(1).max(64).default(1),
-  LLM_TIMEOUT_MS: z.coerce.number({ error: 'must be milliseconds from 1000 to 600000' }).int().min(1000).max(600_000).default(60_000),
-  LLM_DAILY_TOKEN_BUDGET: z.coerce.number({ error: 'must be a whole number of tokens (0 = no limit)' }).int().min(0).default(0),
+  LLM_TIMEOUT_MS: z.coerce
+    .number({ error: 'must be milliseconds from 1000 to 600000' })
+    .int()
+    .min(1000)
+    .max(600_000)
+    .default(60_000),
+  LLM_DAILY_TOKEN_BUDGET: z.coerce
+    .number({ error: 'must be a whole number of tokens (0 = no limit)' })
+    .int()
+    .min(0)
+    .default(0),
   LLM_PRICES: z
     .string()
     .transform((v, ctx) => {
@@ -98,7 +133,11 @@ export const configSchema = z.object({
         return z.NEVER;
       }
     })
-    .pipe(z.record(z.string(), z.object({ input: z.number().min(0), output: z.number().min(0) }).strict(), { error: 'must map model names to {"input": USD, "output": USD} per 1M tokens' }))
+    .pipe(
+      z.record(z.string(), z.object({ input: z.number().min(0), output: z.number().min(0) }).strict(), {
+        error: 'must map model names to {"input": USD, "output": USD} per 1M tokens',
+      }),
+    )
     .optional(),
 
   BLOB_DIR: optionalString,
@@ -106,16 +145,36 @@ export const configSchema = z.object({
   INGEST_MAX_REQUEST_BYTES: byteSize.default('200mb'),
   INGEST_FOLDER_ROOTS: z
     .string()
-    .transform((v) => v.split(',').map((h) => h.trim()).filter(Boolean))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((h) => h.trim())
+        .filter(Boolean),
+    )
     .pipe(z.array(z.string().startsWith('/', 'must list absolute paths, comma-separated')))
     .optional(),
   INGEST_CONCURRENCY: z.coerce.number({ error: 'must be an integer from 1 to 64' }).int().min(1).max(64).default(4),
-  INGEST_VECTOR_INDEX_MIN_ROWS: z.coerce.number({ error: 'must be an integer from 0 to 100000000' }).int().min(0).max(100_000_000).default(10_000),
+  INGEST_VECTOR_INDEX_MIN_ROWS: z.coerce
+    .number({ error: 'must be an integer from 0 to 100000000' })
+    .int()
+    .min(0)
+    .max(100_000_000)
+    .default(10_000),
   FETCH_MAX_BYTES: byteSize.default('25mb'),
-  FETCH_TIMEOUT_MS: z.coerce.number({ error: 'must be milliseconds from 1000 to 600000' }).int().min(1000).max(600_000).default(30_000),
+  FETCH_TIMEOUT_MS: z.coerce
+    .number({ error: 'must be milliseconds from 1000 to 600000' })
+    .int()
+    .min(1000)
+    .max(600_000)
+    .default(30_000),
   FETCH_ALLOW_HOSTS: z
     .string()
-    .transform((v) => v.split(',').map((h) => h.trim()).filter(Boolean))
+    .transform((v) =>
+      v
+        .split(',')
+        .map((h) => h.trim())
+        .filter(Boolean),
+    )
     .optional(),
 
   SECRETS_DIR: optionalString,
@@ -127,7 +186,12 @@ export const configSchema = z.object({
   TENANT_SECRETS_KEY: optionalString,
 
   DATABASE_URL: postgresUrl.optional(),
-  DATABASE_POOL_MAX: z.coerce.number({ error: 'must be an integer from 1 to 200' }).int('must be an integer from 1 to 200').min(1, 'must be an integer from 1 to 200').max(200, 'must be an integer from 1 to 200').default(10),
+  DATABASE_POOL_MAX: z.coerce
+    .number({ error: 'must be an integer from 1 to 200' })
+    .int('must be an integer from 1 to 200')
+    .min(1, 'must be an integer from 1 to 200')
+    .max(200, 'must be an integer from 1 to 200')
+    .default(10),
   PGLITE_PORT: port.default(54329),
 
   MCP_STDIO_ALLOWLIST: z
@@ -136,22 +200,43 @@ export const configSchema = z.object({
       try {
         return JSON.parse(v) as unknown;
       } catch {
-        ctx.addIssue({ code: 'custom', message: 'must be JSON like {"files":{"command":"npx","args":["-y","@modelcontextprotocol/server-filesystem","/data"]}}' });
+        ctx.addIssue({
+          code: 'custom',
+          message:
+            'must be JSON like {"files":{"command":"npx","args":["-y","@modelcontextprotocol/server-filesystem","/data"]}}',
+        });
         return z.NEVER;
       }
     })
     .pipe(
       z.record(
         z.string().regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'names must be 1-32 of a-z, 0-9, _ and -'),
-        z.object({ command: z.string().min(1), args: z.array(z.string()).default([]), env: z.record(z.string(), z.string()).optional(), cwd: z.string().optional() }).strict(),
+        z
+          .object({
+            command: z.string().min(1),
+            args: z.array(z.string()).default([]),
+            env: z.record(z.string(), z.string()).optional(),
+            cwd: z.string().optional(),
+          })
+          .strict(),
         { error: 'must map names to {"command": "...", "args": [...], "env": {...}}' },
       ),
     )
     // A Map: a name is looked up among the operator's own entries, never among inherited ones ("constructor").
     .transform((list) => new Map(Object.entries(list)))
     .optional(),
-  MCP_TOOL_RESULT_MAX_CHARS: z.coerce.number({ error: 'must be an integer from 256 to 1000000' }).int().min(256).max(1_000_000).default(16_000),
-  MCP_CALL_TIMEOUT_MS: z.coerce.number({ error: 'must be milliseconds from 1000 to 3600000' }).int().min(1000).max(3_600_000).default(120_000),
+  MCP_TOOL_RESULT_MAX_CHARS: z.coerce
+    .number({ error: 'must be an integer from 256 to 1000000' })
+    .int()
+    .min(256)
+    .max(1_000_000)
+    .default(16_000),
+  MCP_CALL_TIMEOUT_MS: z.coerce
+    .number({ error: 'must be milliseconds from 1000 to 3600000' })
+    .int()
+    .min(1000)
+    .max(3_600_000)
+    .default(120_000),
 });
 
 export type ConfigEnv = z.infer<typeof configSchema>;
@@ -198,7 +283,10 @@ export interface Config {
   };
   mcp: {
     /** Admin allow-list of stdio MCP servers by name; the API only ever names one, never sends a command. */
-    stdioAllowList: ReadonlyMap<string, { command: string; args: string[]; env?: Record<string, string>; cwd?: string }>;
+    stdioAllowList: ReadonlyMap<
+      string,
+      { command: string; args: string[]; env?: Record<string, string>; cwd?: string }
+    >;
     /** Tool results longer than this are cut before they reach the model. */
     toolResultMaxChars: number;
     /** Per tool call, unless the tool's own policy says otherwise. */
@@ -295,7 +383,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       devPort: c.TEMPORAL_DEV_PORT,
       uiPort: c.TEMPORAL_UI_PORT,
     },
-    llm: { ...llmConfig(c), localModels: { dir: resolve(c.LOCAL_MODELS_DIR ?? defaultLocalModelsDir(env)), mavenUrl: c.LOCAL_MODELS_MAVEN_URL, threads: c.LOCAL_MODELS_THREADS } },
+    llm: {
+      ...llmConfig(c),
+      localModels: {
+        dir: resolve(c.LOCAL_MODELS_DIR ?? defaultLocalModelsDir(env)),
+        mavenUrl: c.LOCAL_MODELS_MAVEN_URL,
+        threads: c.LOCAL_MODELS_THREADS,
+      },
+    },
     ingest: {
       blobDir: resolve(c.BLOB_DIR ?? join(c.BC_DATA_DIR, 'blobs')),
       maxFileBytes: bytes(c.INGEST_MAX_FILE_BYTES),
@@ -303,17 +398,37 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       concurrency: c.INGEST_CONCURRENCY,
       vectorIndexMinRows: c.INGEST_VECTOR_INDEX_MIN_ROWS,
       folderRoots: c.INGEST_FOLDER_ROOTS ?? [],
-      fetch: { maxBytes: bytes(c.FETCH_MAX_BYTES), timeoutMs: c.FETCH_TIMEOUT_MS, allowHosts: c.FETCH_ALLOW_HOSTS ?? [] },
+      fetch: {
+        maxBytes: bytes(c.FETCH_MAX_BYTES),
+        timeoutMs: c.FETCH_TIMEOUT_MS,
+        allowHosts: c.FETCH_ALLOW_HOSTS ?? [],
+      },
     },
     secrets: {
       dir: c.SECRETS_DIR,
       vault: c.VAULT_ADDR
-        ? { address: c.VAULT_ADDR, token: c.VAULT_TOKEN, roleId: c.VAULT_ROLE_ID, secretId: c.VAULT_SECRET_ID, namespace: c.VAULT_NAMESPACE }
+        ? {
+            address: c.VAULT_ADDR,
+            token: c.VAULT_TOKEN,
+            roleId: c.VAULT_ROLE_ID,
+            secretId: c.VAULT_SECRET_ID,
+            namespace: c.VAULT_NAMESPACE,
+          }
         : undefined,
       tenantKey: c.TENANT_SECRETS_KEY,
     },
-    worker: { workflowBundle: c.WORKER_WORKFLOW_BUNDLE, shutdownGraceMs: c.WORKER_SHUTDOWN_GRACE_MS, taskQueues: c.WORKER_TASK_QUEUES, healthPort: c.WORKER_HEALTH_PORT, healthHost: c.WORKER_HEALTH_HOST },
-    mcp: { stdioAllowList: c.MCP_STDIO_ALLOWLIST ?? new Map(), toolResultMaxChars: c.MCP_TOOL_RESULT_MAX_CHARS, callTimeoutMs: c.MCP_CALL_TIMEOUT_MS },
+    worker: {
+      workflowBundle: c.WORKER_WORKFLOW_BUNDLE,
+      shutdownGraceMs: c.WORKER_SHUTDOWN_GRACE_MS,
+      taskQueues: c.WORKER_TASK_QUEUES,
+      healthPort: c.WORKER_HEALTH_PORT,
+      healthHost: c.WORKER_HEALTH_HOST,
+    },
+    mcp: {
+      stdioAllowList: c.MCP_STDIO_ALLOWLIST ?? new Map(),
+      toolResultMaxChars: c.MCP_TOOL_RESULT_MAX_CHARS,
+      callTimeoutMs: c.MCP_CALL_TIMEOUT_MS,
+    },
     telemetry: { tracing: c.TRACING, otlpEndpoint: c.OTEL_EXPORTER_OTLP_ENDPOINT },
     database: {
       url: c.DATABASE_URL ?? null,
@@ -336,17 +451,27 @@ function llmConfig(c: ConfigEnv): Omit<Config['llm'], 'localModels'> {
   const endpointConfigured = Boolean(c.OPENAI_API_KEY || c.OPENAI_BASE_URL || c.AZURE_OPENAI_ENDPOINT);
   const provider = c.LLM_PROVIDER ?? (endpointConfigured ? 'openai' : 'local');
   if (provider === 'openai' && !c.OPENAI_API_KEY && !c.OPENAI_BASE_URL) {
-    throw new ConfigError('OPENAI_API_KEY', 'is required when LLM_PROVIDER=openai (or set OPENAI_BASE_URL for a keyless local endpoint)');
+    throw new ConfigError(
+      'OPENAI_API_KEY',
+      'is required when LLM_PROVIDER=openai (or set OPENAI_BASE_URL for a keyless local endpoint)',
+    );
   }
   const defaults =
     provider === 'local'
-      ? { embedding: 'local-embed-384', answer: 'local-extractive', judge: 'local-extractive', agent: 'local-extractive' }
+      ? {
+          embedding: 'local-embed-384',
+          answer: 'local-extractive',
+          judge: 'local-extractive',
+          agent: 'local-extractive',
+        }
       : { embedding: 'text-embedding-3-small', answer: 'gpt-4o-mini', judge: 'gpt-4o-mini', agent: 'gpt-4o-mini' };
   return {
     provider,
     apiKey: c.OPENAI_API_KEY,
     baseURL: c.OPENAI_BASE_URL,
-    azure: c.AZURE_OPENAI_ENDPOINT ? { endpoint: c.AZURE_OPENAI_ENDPOINT, apiVersion: c.AZURE_OPENAI_API_VERSION } : undefined,
+    azure: c.AZURE_OPENAI_ENDPOINT
+      ? { endpoint: c.AZURE_OPENAI_ENDPOINT, apiVersion: c.AZURE_OPENAI_API_VERSION }
+      : undefined,
     models: {
       embedding: c.LLM_MODEL_EMBEDDING ?? defaults.embedding,
       answer: c.LLM_MODEL_ANSWER ?? defaults.answer,
@@ -367,24 +492,50 @@ function llmConfig(c: ConfigEnv): Omit<Config['llm'], 'localModels'> {
  */
 export async function resolveConfigSecrets(config: Config, env: NodeJS.ProcessEnv = process.env): Promise<Config> {
   const base = { env, secretsDir: config.secrets.dir };
-  const step = async <T extends Record<string, string | undefined>>(values: T, resolver: SecretResolver): Promise<T> => {
+  const step = async <T extends Record<string, string | undefined>>(
+    values: T,
+    resolver: SecretResolver,
+  ): Promise<T> => {
     try {
       return await resolver.resolveAll(values);
     } catch (e) {
       const message = (e as Error).message;
       const variable = Object.keys(values).find((k) => message.startsWith(k)) ?? 'secret';
-      throw new ConfigError(variable, `could not be resolved: ${message.slice(variable.length).replace(/^[:\s]+/, '')}`);
+      throw new ConfigError(
+        variable,
+        `could not be resolved: ${message.slice(variable.length).replace(/^[:\s]+/, '')}`,
+      );
     }
   };
   const local = createSecretResolver(base);
   const vaultCreds = config.secrets.vault
-    ? await step({ VAULT_TOKEN: config.secrets.vault.token, VAULT_ROLE_ID: config.secrets.vault.roleId, VAULT_SECRET_ID: config.secrets.vault.secretId }, local)
+    ? await step(
+        {
+          VAULT_TOKEN: config.secrets.vault.token,
+          VAULT_ROLE_ID: config.secrets.vault.roleId,
+          VAULT_SECRET_ID: config.secrets.vault.secretId,
+        },
+        local,
+      )
     : undefined;
-  const vault = config.secrets.vault && vaultCreds
-    ? { ...config.secrets.vault, token: vaultCreds.VAULT_TOKEN, roleId: vaultCreds.VAULT_ROLE_ID, secretId: vaultCreds.VAULT_SECRET_ID }
-    : undefined;
+  const vault =
+    config.secrets.vault && vaultCreds
+      ? {
+          ...config.secrets.vault,
+          token: vaultCreds.VAULT_TOKEN,
+          roleId: vaultCreds.VAULT_ROLE_ID,
+          secretId: vaultCreds.VAULT_SECRET_ID,
+        }
+      : undefined;
   const resolver = createSecretResolver({ ...base, vault });
-  const resolved = await step({ OPENAI_API_KEY: config.llm.apiKey, TEMPORAL_API_KEY: config.temporal.apiKey, TENANT_SECRETS_KEY: config.secrets.tenantKey }, resolver);
+  const resolved = await step(
+    {
+      OPENAI_API_KEY: config.llm.apiKey,
+      TEMPORAL_API_KEY: config.temporal.apiKey,
+      TENANT_SECRETS_KEY: config.secrets.tenantKey,
+    },
+    resolver,
+  );
   if (resolved.TENANT_SECRETS_KEY !== undefined && !parseTenantSecretsKey(resolved.TENANT_SECRETS_KEY)) {
     throw new ConfigError('TENANT_SECRETS_KEY', TENANT_SECRETS_KEY_FORMAT);
   }

@@ -34,7 +34,8 @@ export const badRequest = (code: string, message: string, details?: unknown) =>
   new AppError({ code, message, status: 400, category: 'user', details });
 export const unauthorized = (message = 'A valid API key is required (Authorization: Bearer <key>).') =>
   new AppError({ code: 'unauthorized', message, status: 401, category: 'auth' });
-export const forbidden = (message: string) => new AppError({ code: 'forbidden', message, status: 403, category: 'auth' });
+export const forbidden = (message: string) =>
+  new AppError({ code: 'forbidden', message, status: 403, category: 'auth' });
 export const notFound = (what: string) =>
   new AppError({ code: 'not_found', message: `${what} was not found.`, status: 404, category: 'not_found' });
 

@@ -4,15 +4,20 @@ import { createLogger, serializeError } from './log';
 
 /** What pg's DatabaseError looks like after knex put the statement, values inlined, in front of its message. */
 function databaseError() {
-  return Object.assign(new Error(`insert into "collections" ("name") values ('SECRET') - duplicate key value violates unique constraint "collections_tenant_id_name_unique"`), {
-    name: 'error',
-    severity: 'ERROR',
-    code: '23505',
-    detail: 'Key (tenant_id, name)=(t, SECRET) already exists.',
-    table: 'collections',
-    constraint: 'collections_tenant_id_name_unique',
-    routine: '_bt_check_unique',
-  });
+  return Object.assign(
+    new Error(
+      `insert into "collections" ("name") values ('SECRET') - duplicate key value violates unique constraint "collections_tenant_id_name_unique"`,
+    ),
+    {
+      name: 'error',
+      severity: 'ERROR',
+      code: '23505',
+      detail: 'Key (tenant_id, name)=(t, SECRET) already exists.',
+      table: 'collections',
+      constraint: 'collections_tenant_id_name_unique',
+      routine: '_bt_check_unique',
+    },
+  );
 }
 
 function capture() {
@@ -34,13 +39,23 @@ describe('error logging', () => {
     expect(lines[0]).not.toContain('SECRET');
     expect(lines[0]).not.toContain('insert into');
     const err = (JSON.parse(lines[0]!) as { err: Record<string, unknown> }).err;
-    expect(err).toMatchObject({ code: '23505', constraint: 'collections_tenant_id_name_unique', table: 'collections', routine: '_bt_check_unique' });
-    expect(err.message).toBe('database error 23505 on constraint collections_tenant_id_name_unique (statement and values not logged)');
+    expect(err).toMatchObject({
+      code: '23505',
+      constraint: 'collections_tenant_id_name_unique',
+      table: 'collections',
+      routine: '_bt_check_unique',
+    });
+    expect(err.message).toBe(
+      'database error 23505 on constraint collections_tenant_id_name_unique (statement and values not logged)',
+    );
   });
 
   it('cuts a wrapper message that quotes the database error, keeps one that does not', () => {
     const db = databaseError();
-    const quoting = serializeError(new Error(`ingest failed: ${db.message}`, { cause: db })) as { message: string; cause: { code: string } };
+    const quoting = serializeError(new Error(`ingest failed: ${db.message}`, { cause: db })) as {
+      message: string;
+      cause: { code: string };
+    };
     expect(JSON.stringify(quoting)).not.toContain('SECRET');
     expect(quoting.cause.code).toBe('23505');
     const plain = serializeError(new Error('could not save', { cause: db })) as { message: string };

@@ -35,7 +35,11 @@ const isDatabaseError = (e: unknown): e is DatabaseError => {
   return e instanceof Error && typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && 'severity' in e;
 };
 
-const frames = (stack: string | undefined) => (stack ?? '').split('\n').filter((l) => l.trim().startsWith('at ')).join('\n');
+const frames = (stack: string | undefined) =>
+  (stack ?? '')
+    .split('\n')
+    .filter((l) => l.trim().startsWith('at '))
+    .join('\n');
 
 /**
  * pino's error serializer, except when a database error is in the cause chain: its message and detail carry the
@@ -52,10 +56,28 @@ export function serializeError(err: unknown): unknown {
     if (isDatabaseError(e)) {
       const { code, constraint, table, column, routine } = e;
       const on = constraint ? ` on constraint ${constraint}` : table ? ` on table ${table}` : '';
-      return { type: e.name, message: `database error ${code}${on} (statement and values not logged)`, code, constraint, table, column, routine, stack: frames(e.stack), cause: next };
+      return {
+        type: e.name,
+        message: `database error ${code}${on} (statement and values not logged)`,
+        code,
+        constraint,
+        table,
+        column,
+        routine,
+        stack: frames(e.stack),
+        cause: next,
+      };
     }
-    const quotesDb = db.some((d) => e.message.includes(d.message) || (d.message.includes(' - ') && e.message.includes(d.message.split(' - ')[0]!)));
-    return { type: e.name, message: quotesDb ? `${e.name} wrapping a database error` : e.message, stack: frames(e.stack), cause: next };
+    const quotesDb = db.some(
+      (d) =>
+        e.message.includes(d.message) || (d.message.includes(' - ') && e.message.includes(d.message.split(' - ')[0]!)),
+    );
+    return {
+      type: e.name,
+      message: quotesDb ? `${e.name} wrapping a database error` : e.message,
+      stack: frames(e.stack),
+      cause: next,
+    };
   };
   return serialize(chain[0] as Error, 0);
 }

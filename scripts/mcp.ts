@@ -13,13 +13,18 @@ const say = (line: string) => process.stderr.write(`beyondcloud-mcp: ${line}\n`)
 function apiUrl(): string {
   const raw = process.env.BEYONDCLOUD_API_URL?.trim() || `http://127.0.0.1:${loadConfig().api.port}`;
   const protocol = URL.canParse(raw) ? new URL(raw).protocol : '';
-  if (protocol !== 'http:' && protocol !== 'https:') throw new ConfigError('BEYONDCLOUD_API_URL', `must be an http(s) URL (got "${raw}")`);
+  if (protocol !== 'http:' && protocol !== 'https:')
+    throw new ConfigError('BEYONDCLOUD_API_URL', `must be an http(s) URL (got "${raw}")`);
   return raw.replace(/\/+$/, '');
 }
 
 async function main() {
   const apiKey = process.env.BEYONDCLOUD_API_KEY?.trim();
-  if (!apiKey) throw new ConfigError('BEYONDCLOUD_API_KEY', 'is required: set it to a BeyondCloud API key (npm start prints the admin key on first start)');
+  if (!apiKey)
+    throw new ConfigError(
+      'BEYONDCLOUD_API_KEY',
+      'is required: set it to a BeyondCloud API key (npm start prints the admin key on first start)',
+    );
   const baseUrl = apiUrl();
   const backend = new HttpBackend({ baseUrl, apiKey });
   const server = createBeyondCloudMcpServer(backend);
@@ -35,9 +40,13 @@ async function main() {
   process.once('SIGINT', stop);
 
   // Only a hint for whoever reads the client's server log: the key is checked again on every call anyway.
-  void fetch(`${baseUrl}/v1/system/me`, { headers: { authorization: `Bearer ${apiKey}` }, signal: AbortSignal.timeout(5000) }).then(
+  void fetch(`${baseUrl}/v1/system/me`, {
+    headers: { authorization: `Bearer ${apiKey}` },
+    signal: AbortSignal.timeout(5000),
+  }).then(
     async (res) => {
-      if (res.ok) say(`authenticated as tenant ${((await res.json()) as { tenant?: { name?: string } }).tenant?.name ?? '?'}`);
+      if (res.ok)
+        say(`authenticated as tenant ${((await res.json()) as { tenant?: { name?: string } }).tenant?.name ?? '?'}`);
       else say(`warning: the API answered ${res.status} to the key check; tool calls will fail until the key is valid`);
     },
     (e: unknown) => say(`warning: the API at ${baseUrl} is not reachable yet (${(e as Error).message})`),

@@ -14,8 +14,10 @@ try {
     const applied = await migrate(orm);
     console.log(applied.length ? `applied: ${applied.join(', ')}` : `up to date: ${redactUrl(config.database.url)}`);
     const bootstrap = await ensureBootstrapAdmin(orm, config.api.bootstrapAdminKey);
-    if (bootstrap?.generated) console.log(`created the admin tenant ${bootstrap.tenantId}; its API key (shown once): ${bootstrap.key}`);
-    else if (bootstrap) console.log(`created the admin tenant ${bootstrap.tenantId} with the key from BOOTSTRAP_ADMIN_KEY`);
+    if (bootstrap?.generated)
+      console.log(`created the admin tenant ${bootstrap.tenantId}; its API key (shown once): ${bootstrap.key}`);
+    else if (bootstrap)
+      console.log(`created the admin tenant ${bootstrap.tenantId} with the key from BOOTSTRAP_ADMIN_KEY`);
   } finally {
     await orm.close();
   }

@@ -15,9 +15,15 @@ try {
   for (const spec of LOCAL_MODELS) {
     // The first call fetches (when missing) and verifies the files, then loads and runs the model.
     const started = performance.now();
-    const { vectors } = await provider.embed(['BeyondCloud checks that the model loads.'], { model: spec.model, timeoutMs: 60_000 });
-    if (vectors[0]?.length !== spec.dimensions) throw new Error(`${spec.model}: expected ${spec.dimensions} dimensions, got ${vectors[0]?.length}`);
-    console.error(`${spec.model}: ok (${spec.dimensions} dimensions, loaded and ran in ${Math.round(performance.now() - started)} ms)`);
+    const { vectors } = await provider.embed(['BeyondCloud checks that the model loads.'], {
+      model: spec.model,
+      timeoutMs: 60_000,
+    });
+    if (vectors[0]?.length !== spec.dimensions)
+      throw new Error(`${spec.model}: expected ${spec.dimensions} dimensions, got ${vectors[0]?.length}`);
+    console.error(
+      `${spec.model}: ok (${spec.dimensions} dimensions, loaded and ran in ${Math.round(performance.now() - started)} ms)`,
+    );
     console.log(join(localModels.dir, spec.name));
   }
 } catch (e) {

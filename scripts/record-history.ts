@@ -14,11 +14,26 @@ if (!workflowId || !out) {
   process.exit(2);
 }
 const config = loadConfig();
-const cli = await acquireTemporalCli({ explicitPath: config.temporal.cliPath, cacheDir: config.temporal.cliCacheDir, log: console.log });
+const cli = await acquireTemporalCli({
+  explicitPath: config.temporal.cliPath,
+  cacheDir: config.temporal.cliCacheDir,
+  log: console.log,
+});
 const address = config.temporal.address ?? `127.0.0.1:${config.temporal.devPort}`;
 const { stdout } = await promisify(execFile)(
   cli,
-  ['workflow', 'show', '--workflow-id', workflowId, '--address', address, '--namespace', config.temporal.namespace, '--output', 'json'],
+  [
+    'workflow',
+    'show',
+    '--workflow-id',
+    workflowId,
+    '--address',
+    address,
+    '--namespace',
+    config.temporal.namespace,
+    '--output',
+    'json',
+  ],
   { maxBuffer: 64 * 1024 * 1024 },
 );
 const history = JSON.parse(stdout) as { events?: unknown[] };

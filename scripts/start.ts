@@ -46,7 +46,11 @@ interface Ready {
   port?: number;
 }
 
-function startChild(name: string, script: string, env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; ready: Ready }> {
+function startChild(
+  name: string,
+  script: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ child: ChildProcess; ready: Ready }> {
   const child = fork(join(root, script), [], {
     env,
     execArgv: ['--import', 'tsx'],
@@ -90,7 +94,8 @@ async function main() {
     if (stopping) return;
     stopping = true;
     say('stopping...');
-    for (const child of [...children].reverse()) await stopChild(child, Math.max(config.worker.shutdownGraceMs, config.api.drainMs));
+    for (const child of [...children].reverse())
+      await stopChild(child, Math.max(config.worker.shutdownGraceMs, config.api.drainMs));
     await temporal?.stop();
     await orm?.close().catch(() => {});
     await pg?.stop().catch(() => {});
@@ -123,7 +128,11 @@ async function main() {
 
     let temporalAddress = config.temporal.address;
     if (!temporalAddress) {
-      const cliPath = await acquireTemporalCli({ explicitPath: config.temporal.cliPath, cacheDir: config.temporal.cliCacheDir, log: say });
+      const cliPath = await acquireTemporalCli({
+        explicitPath: config.temporal.cliPath,
+        cacheDir: config.temporal.cliCacheDir,
+        log: say,
+      });
       temporal = await startDevServer({
         cliPath,
         port: config.temporal.devPort,
@@ -132,7 +141,10 @@ async function main() {
         logFile: join(config.dataDir, 'logs', 'temporal.log'),
         namespace: config.temporal.namespace,
       });
-      await writePidFile(join(runDir, 'temporal.pid'), { pid: temporal.process.pid!, marker: join(config.dataDir, 'temporal') });
+      await writePidFile(join(runDir, 'temporal.pid'), {
+        pid: temporal.process.pid!,
+        marker: join(config.dataDir, 'temporal'),
+      });
       temporalAddress = temporal.address;
       temporal.process.once('exit', (c) => {
         if (!stopping) {
@@ -164,7 +176,9 @@ async function main() {
     say('BeyondCloud is up:');
     say(`  Console      ${apiUrl}/`);
     say(`  API          ${apiUrl}/v1   (health: ${apiUrl}/healthz, readiness: ${apiUrl}/readyz)`);
-    say(`  Temporal     ${temporalAddress}  namespace ${config.temporal.namespace}${temporal?.uiUrl ? `  Web UI ${temporal.uiUrl}` : ''}`);
+    say(
+      `  Temporal     ${temporalAddress}  namespace ${config.temporal.namespace}${temporal?.uiUrl ? `  Web UI ${temporal.uiUrl}` : ''}`,
+    );
     say(`  Postgres     ${redactUrl(databaseUrl)}`);
     say(`  data folder  ${config.dataDir}`);
     if (bootstrap?.generated) {

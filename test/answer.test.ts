@@ -34,13 +34,22 @@ describe('answers (local provider)', () => {
     expect(markers.sort()).toEqual(result.citations.map((c: { n: number }) => c.n).sort());
     const pickle = result.citations.find((c: { text: string }) => c.text.includes('default pickle protocol'));
     expect(pickle).toMatchObject({ source: 'pickle.md', headingPath: expect.arrayContaining(['Protocols']) });
-    const rows = (await ctx.orm.em.getConnection().execute('select text from chunks where id = ?', [pickle.chunkId])) as Array<{ text: string }>;
+    const rows = (await ctx.orm.em
+      .getConnection()
+      .execute('select text from chunks where id = ?', [pickle.chunkId])) as Array<{ text: string }>;
     expect(rows[0]!.text).toBe(pickle.text);
 
     expect(result.grounding).toMatchObject({ method: 'deterministic', passed: true, score: 1 });
     expect(result.grounding.claims.length).toBeGreaterThan(0);
-    for (const c of result.grounding.claims) expect(c).toMatchObject({ verdict: 'supported', evidence: { id: expect.any(String), span: expect.any(String) } });
-    expect(result.steps.map((s: { name: string }) => s.name)).toEqual(['embed', 'retrieve', 'rerank', 'generate', 'ground']);
+    for (const c of result.grounding.claims)
+      expect(c).toMatchObject({ verdict: 'supported', evidence: { id: expect.any(String), span: expect.any(String) } });
+    expect(result.steps.map((s: { name: string }) => s.name)).toEqual([
+      'embed',
+      'retrieve',
+      'rerank',
+      'generate',
+      'ground',
+    ]);
     expect(result.usage.calls).toBeGreaterThanOrEqual(2); // embedding + generation, recorded by the gateway
     expect(result.usage.inputTokens).toBeGreaterThan(0);
     expect(result.model).toBe('local-extractive');
@@ -58,7 +67,10 @@ describe('answers (local provider)', () => {
   });
 
   it('streams step events and tokens, then the result; a reconnect with Last-Event-ID resumes after it', async () => {
-    const start = await api.request('POST', '/v1/answers', { key: ctx.tenant.key, body: { question: 'What does asyncio.gather return?', collectionIds: [collectionId] } });
+    const start = await api.request('POST', '/v1/answers', {
+      key: ctx.tenant.key,
+      body: { question: 'What does asyncio.gather return?', collectionIds: [collectionId] },
+    });
     expect(start.status).toBe(202);
     const url = `${api.base}/v1/answers/${start.body!.id}/events`;
     const all = await readSse(url, { key: ctx.tenant.key });
@@ -70,7 +82,10 @@ describe('answers (local provider)', () => {
     expect(types.indexOf('token')).toBeLessThan(types.indexOf('result'));
     const result = all.events.at(-1)!.data as { answer: string; status: string };
     expect(result.status).toBe('answered');
-    const streamed = all.events.filter((e) => e.event === 'token').map((e) => (e.data as { text: string }).text).join('');
+    const streamed = all.events
+      .filter((e) => e.event === 'token')
+      .map((e) => (e.data as { text: string }).text)
+      .join('');
     expect(streamed.trim()).toBe(result.answer);
     const ids = all.events.map((e) => Number(e.id));
     expect(ids).toEqual([...ids].sort((a, b) => a - b));
@@ -84,28 +99,54 @@ describe('answers (local provider)', () => {
 
   it('checks grounding alone: a wrong number is contradicted, a negation flip is caught', async () => {
     const contexts = ['The default pickle protocol in Python 3.11 is protocol 5.', 'The pickle module is not secure.'];
-    const ok = await api.request('POST', '/v1/grounding', { key: ctx.tenant.key, body: { answer: 'Python 3.11 uses pickle protocol 5 by default.', contexts } });
+    const ok = await api.request('POST', '/v1/grounding', {
+      key: ctx.tenant.key,
+      body: { answer: 'Python 3.11 uses pickle protocol 5 by default.', contexts },
+    });
     expect(ok.status).toBe(200);
     expect(ok.body).toMatchObject({ method: 'deterministic', passed: true, score: 1 });
-    const bad = await api.request('POST', '/v1/grounding', { key: ctx.tenant.key, body: { answer: 'The default pickle protocol in Python 3.11 is protocol 4. The pickle module is secure.', contexts } });
+    const bad = await api.request('POST', '/v1/grounding', {
+      key: ctx.tenant.key,
+      body: {
+        answer: 'The default pickle protocol in Python 3.11 is protocol 4. The pickle module is secure.',
+        contexts,
+      },
+    });
     expect(bad.body!.score).toBe(0);
     expect(bad.body!.passed).toBe(false);
     expect(bad.body!.claims.map((c: { verdict: string }) => c.verdict)).not.toContain('supported');
-    const invalid = await api.request('POST', '/v1/grounding', { key: ctx.tenant.key, body: { answer: 'x', contexts: [] } });
+    const invalid = await api.request('POST', '/v1/grounding', {
+      key: ctx.tenant.key,
+      body: { answer: 'x', contexts: [] },
+    });
     expect(invalid.status).toBe(400);
   });
 
   it('keeps a conversation and rewrites a follow-up into a standalone query', async () => {
-    const conv = await api.request('POST', '/v1/conversations', { key: ctx.tenant.key, body: { collectionIds: [collectionId], title: 'pickle' } });
+    const conv = await api.request('POST', '/v1/conversations', {
+      key: ctx.tenant.key,
+      body: { collectionIds: [collectionId], title: 'pickle' },
+    });
     expect(conv.status).toBe(201);
-    const first = await api.request('POST', `/v1/conversations/${conv.body!.id}/messages?wait=true`, { key: ctx.tenant.key, body: { content: 'Is the pickle module secure?' } });
+    const first = await api.request('POST', `/v1/conversations/${conv.body!.id}/messages?wait=true`, {
+      key: ctx.tenant.key,
+      body: { content: 'Is the pickle module secure?' },
+    });
     expect(first.body!.status).toBe('answered');
-    const follow = await api.request('POST', `/v1/conversations/${conv.body!.id}/messages?wait=true`, { key: ctx.tenant.key, body: { content: 'Which protocol is its default?' } });
+    const follow = await api.request('POST', `/v1/conversations/${conv.body!.id}/messages?wait=true`, {
+      key: ctx.tenant.key,
+      body: { content: 'Which protocol is its default?' },
+    });
     expect(follow.body!.status).toBe('answered');
     expect(follow.body!.result.query).toMatch(/pickle/);
     expect(follow.body!.answer).toMatch(/protocol 5/);
     const history = await api.request('GET', `/v1/conversations/${conv.body!.id}`, { key: ctx.tenant.key });
-    expect(history.body!.messages.map((m: { role: string }) => m.role)).toEqual(['user', 'assistant', 'user', 'assistant']);
+    expect(history.body!.messages.map((m: { role: string }) => m.role)).toEqual([
+      'user',
+      'assistant',
+      'user',
+      'assistant',
+    ]);
   });
 
   it("is tenant-scoped: another tenant's key sees neither the answer nor the collection", async () => {
@@ -119,12 +160,21 @@ describe('answers (local provider)', () => {
   });
 
   it('searches without generating, in every mode', async () => {
-    const res = await api.request('POST', '/v1/search', { key: ctx.tenant.key, body: { query: 'asyncio timeout context manager', collectionIds: [collectionId], topK: 3 } });
+    const res = await api.request('POST', '/v1/search', {
+      key: ctx.tenant.key,
+      body: { query: 'asyncio timeout context manager', collectionIds: [collectionId], topK: 3 },
+    });
     expect(res.status).toBe(200);
     expect(res.body!.results.length).toBeGreaterThan(0);
-    expect(res.body!.results[0]).toMatchObject({ source: 'asyncio.md', text: expect.stringContaining('asyncio.timeout') });
+    expect(res.body!.results[0]).toMatchObject({
+      source: 'asyncio.md',
+      text: expect.stringContaining('asyncio.timeout'),
+    });
     for (const mode of ['vector', 'text']) {
-      const r = await api.request('POST', '/v1/search', { key: ctx.tenant.key, body: { query: 'asyncio timeout', collectionIds: [collectionId], topK: 2, mode } });
+      const r = await api.request('POST', '/v1/search', {
+        key: ctx.tenant.key,
+        body: { query: 'asyncio timeout', collectionIds: [collectionId], topK: 2, mode },
+      });
       expect(r.body!.results[0].source).toBe('asyncio.md');
     }
     const run = await ctx.client.workflow.getHandle(res.body!.workflowId).describe();
@@ -132,16 +182,28 @@ describe('answers (local provider)', () => {
   });
 
   it('rejects bad input with a clear error', async () => {
-    const res = await api.request('POST', '/v1/answers', { key: ctx.tenant.key, body: { question: '', collectionIds: ['nope'] } });
+    const res = await api.request('POST', '/v1/answers', {
+      key: ctx.tenant.key,
+      body: { question: '', collectionIds: ['nope'] },
+    });
     expect(res.status).toBe(400);
     expect(res.body!.error.code).toBeTruthy();
-    const review = await api.request('POST', `/v1/answers/${crypto.randomUUID()}/review`, { key: ctx.tenant.key, body: { decision: 'approve' } });
+    const review = await api.request('POST', `/v1/answers/${crypto.randomUUID()}/review`, {
+      key: ctx.tenant.key,
+      body: { decision: 'approve' },
+    });
     expect(review.status).toBe(404);
     // An LLM judge without a model is a configuration mismatch the caller can fix: 400 at once, not retries then 500.
-    const judge = await api.request('POST', '/v1/answers', { key: ctx.tenant.key, body: { question: 'x?', collectionIds: [collectionId], groundingMethod: 'llm' } });
+    const judge = await api.request('POST', '/v1/answers', {
+      key: ctx.tenant.key,
+      body: { question: 'x?', collectionIds: [collectionId], groundingMethod: 'llm' },
+    });
     expect(judge.status).toBe(400);
     expect(judge.body!.error.code).toBe('judge_not_configured');
-    const grounding = await api.request('POST', '/v1/grounding', { key: ctx.tenant.key, body: { answer: 'x', contexts: ['y'], method: 'llm' } });
+    const grounding = await api.request('POST', '/v1/grounding', {
+      key: ctx.tenant.key,
+      body: { answer: 'x', contexts: ['y'], method: 'llm' },
+    });
     expect(grounding.body!.error.code).toBe('judge_not_configured');
   });
 });

@@ -37,7 +37,11 @@ const importPattern = /^\s*(import|export)\s+(type\s+)?(?:[^'";]*?\s+from\s+)?'(
 const nodeBuiltin = /^node:/;
 
 it('every import goes down the layers (docs/architecture.md)', () => {
-  const files = [...Object.keys(rules).filter((l) => !l.includes('/') || l === 'ui/src').flatMap((l) => sources(l))];
+  const files = [
+    ...Object.keys(rules)
+      .filter((l) => !l.includes('/') || l === 'ui/src')
+      .flatMap((l) => sources(l)),
+  ];
   expect(files.length).toBeGreaterThan(100);
   const violations: string[] = [];
   for (const file of files) {
@@ -46,7 +50,8 @@ it('every import goes down the layers (docs/architecture.md)', () => {
     const text = readFileSync(join(root, file), 'utf8');
     for (const m of text.matchAll(importPattern)) {
       const [, , typeOnly, spec] = m as unknown as [string, string, string | undefined, string];
-      if (layer === 'lib/contracts' && nodeBuiltin.test(spec)) violations.push(`${file}: imports ${spec} (contracts are workflow-safe)`);
+      if (layer === 'lib/contracts' && nodeBuiltin.test(spec))
+        violations.push(`${file}: imports ${spec} (contracts are workflow-safe)`);
       if (!spec.startsWith('.')) continue;
       const target = relative(root, resolve(root, dirname(file), spec));
       if (within(target, rule.may) || (typeOnly && within(target, rule.typeOnly ?? []))) continue;

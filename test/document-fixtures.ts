@@ -39,7 +39,14 @@ export function buildPdf(pages: string[][], options: PdfOptions = {}): Buffer {
   for (const lines of pages) {
     const content =
       lines.length > 0
-        ? ['BT', '/F1 12 Tf', '16 TL', '72 720 Td', ...lines.flatMap((l, i) => (i === 0 ? [] : ['T*']).concat(`${pdfString(l)} Tj`)), 'ET'].join('\n')
+        ? [
+            'BT',
+            '/F1 12 Tf',
+            '16 TL',
+            '72 720 Td',
+            ...lines.flatMap((l, i) => (i === 0 ? [] : ['T*']).concat(`${pdfString(l)} Tj`)),
+            'ET',
+          ].join('\n')
         : '0.5 g\n72 72 468 648 re\nf';
     const stream = add(`<< /Length ${Buffer.byteLength(content, 'latin1')} >>\nstream\n${content}\nendstream`);
     pageRefs.push(
@@ -49,8 +56,12 @@ export function buildPdf(pages: string[][], options: PdfOptions = {}): Buffer {
     );
   }
   objects[catalog - 1] = `<< /Type /Catalog /Pages ${pageTree} 0 R >>`;
-  objects[pageTree - 1] = `<< /Type /Pages /Kids [${pageRefs.map((n) => `${n} 0 R`).join(' ')}] /Count ${pageRefs.length} >>`;
-  const info = options.title !== undefined ? add(`<< /Title ${pdfString(options.title)} /Producer (BeyondCloud tests) >>`) : undefined;
+  objects[pageTree - 1] =
+    `<< /Type /Pages /Kids [${pageRefs.map((n) => `${n} 0 R`).join(' ')}] /Count ${pageRefs.length} >>`;
+  const info =
+    options.title !== undefined
+      ? add(`<< /Title ${pdfString(options.title)} /Producer (BeyondCloud tests) >>`)
+      : undefined;
   const encrypt = options.passwordProtected
     ? add(`<< /Filter /Standard /V 1 /R 2 /O <${'ab'.repeat(32)}> /U <${'cd'.repeat(32)}> /P -44 >>`)
     : undefined;
@@ -153,10 +164,10 @@ export function buildZip(entries: ZipEntry[], options: { compress?: boolean } = 
 // --------------------------------------------------------------------------------------------------------------- DOCX
 
 export type DocxBlock =
-  | { style?: 'Title' | 'Heading1' | 'Heading2' | 'Heading3'; text: string; bold?: boolean }
-  | { table: string[][] };
+  { style?: 'Title' | 'Heading1' | 'Heading2' | 'Heading3'; text: string; bold?: boolean } | { table: string[][] };
 
-const xmlEscape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const xmlEscape = (s: string) =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 const W_NS = 'http://schemas.openxmlformats.org/wordprocessingml/2006/main';
 

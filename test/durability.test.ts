@@ -14,7 +14,9 @@ beforeAll(async () => {
 async function probeRows(workflowId: string) {
   return (await ctx.orm.em
     .getConnection()
-    .execute('select activity_id, attempt from system_probes where workflow_id = ? order by activity_id', [workflowId])) as Array<{
+    .execute('select activity_id, attempt from system_probes where workflow_id = ? order by activity_id', [
+      workflowId,
+    ])) as Array<{
     activity_id: string;
     attempt: number;
   }>;

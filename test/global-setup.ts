@@ -38,7 +38,11 @@ export default async function setup(project: TestProject) {
     const config = loadConfig({ ...process.env, NODE_ENV: 'test' });
 
     const [cliPath, pg, workflowBundlePath, , testTools] = await Promise.all([
-      acquireTemporalCli({ explicitPath: config.temporal.cliPath, cacheDir: config.temporal.cliCacheDir, log: console.log }),
+      acquireTemporalCli({
+        explicitPath: config.temporal.cliPath,
+        cacheDir: config.temporal.cliCacheDir,
+        log: console.log,
+      }),
       startEmbeddedPostgres({ port: 0 }),
       buildWorkflowBundle(join(tmpDir, 'workflow-bundle.js')),
       ensureConsoleBuilt(console.log), // the e2e test and npm start serve it

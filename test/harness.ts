@@ -6,6 +6,7 @@ import { Connection, type Client } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { createApp } from '../api/app';
+import type { AppDeps } from '../api/deps';
 import { createTenantWithKey } from '../api/auth/api-keys';
 import { loadConfig, type Config } from '../lib/config';
 import type { Role } from '../lib/db/entities';
@@ -117,7 +118,13 @@ export async function setupTestContext(overrides: NodeJS.ProcessEnv = {}): Promi
     async startWorker(opts = {}) {
       const mcp = new McpClientPool({ config: config.mcp, secrets: createTenantSecrets({ orm, config }) });
       closers.push(() => mcp.close());
-      const deps = { orm, llm: opts.llm ?? createLlmGateway({ config, orm }), blobs: new BlobStore(config.ingest.blobDir), config, mcp };
+      const deps = {
+        orm,
+        llm: opts.llm ?? createLlmGateway({ config, orm }),
+        blobs: new BlobStore(config.ingest.blobDir),
+        config,
+        mcp,
+      };
       const connection = await workerConnection();
       const worker = await createWorker({
         connection,
@@ -127,7 +134,13 @@ export async function setupTestContext(overrides: NodeJS.ProcessEnv = {}): Promi
         workflowBundlePath: inject('workflowBundlePath'),
         telemetry,
       });
-      const toolsWorker = await createWorker({ connection, namespace: config.temporal.namespace, taskQueue: taskQueues(config.temporal.taskQueue).tools, deps, activitiesOnly: true });
+      const toolsWorker = await createWorker({
+        connection,
+        namespace: config.temporal.namespace,
+        taskQueue: taskQueues(config.temporal.taskQueue).tools,
+        deps,
+        activitiesOnly: true,
+      });
       workers.push(worker, toolsWorker);
       runs.push(worker.run(), toolsWorker.run());
       return worker;
@@ -141,9 +154,19 @@ export async function setupTestContext(overrides: NodeJS.ProcessEnv = {}): Promi
   return context;
 }
 
+/** The API's dependencies as api/server.ts builds them, from a test's config, database and Temporal client. */
+export function testAppDeps(deps: Pick<AppDeps, 'config' | 'orm' | 'temporal'> & Partial<AppDeps>): AppDeps {
+  return {
+    log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', 'api-test'),
+    blobs: new BlobStore(deps.config.ingest.blobDir),
+    secrets: createTenantSecrets({ orm: deps.orm, config: deps.config }),
+    ...deps,
+  };
+}
+
 /** The API on an ephemeral port, built with the test file's dependencies. */
 export async function startTestApi(ctx: TestContext, config: Config = ctx.config) {
-  const app = createApp({ config, orm: ctx.orm, temporal: ctx.client, log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', 'api-test') });
+  const app = createApp(testAppDeps({ config, orm: ctx.orm, temporal: ctx.client }));
   const server = app.listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
   const address = server.address();
@@ -168,7 +191,10 @@ export async function startTestApi(ctx: TestContext, config: Config = ctx.config
 }
 
 /** The real worker process (workers/main.ts, as `npm start` runs it) on the context's task queue and database. */
-async function spawnWorkerProcess(ctx: TestContext, env: NodeJS.ProcessEnv = {}): Promise<ChildProcess & { startOutput: string }> {
+async function spawnWorkerProcess(
+  ctx: TestContext,
+  env: NodeJS.ProcessEnv = {},
+): Promise<ChildProcess & { startOutput: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'workers/main.ts'], {
     cwd: fileURLToPath(new URL('..', import.meta.url)),
     env: {

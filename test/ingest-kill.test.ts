@@ -15,55 +15,75 @@ beforeAll(async () => {
   api = await startTestApi(ctx);
 });
 
-it('finishes a 200-document ingest whose worker is SIGKILLed three times, with no chunk stored twice', { timeout: 480_000 }, async () => {
-  const created = await api.request('POST', '/v1/collections', { key: ctx.tenant.key, body: { name: 'kill-test', chunkSize: 64, chunkOverlap: 8 } });
-  const collectionId = created.body!.id as string;
-  const form = new FormData();
-  let expectedChunks = 0;
-  for (let i = 0; i < 200; i++) {
-    const text = `# Document ${i}\n\n${`Paragraph ${i} explains durable execution with Temporal and pgvector storage. `.repeat(6)}\n\nSecond part of ${i}.`;
-    const bytes = Buffer.from(text);
-    expectedChunks += chunkDocument(await parseDocument({ bytes, filename: 'x.md' }), { chunkSize: 64, chunkOverlap: 8 }).length;
-    form.append('file', new Blob([bytes]), `doc-${String(i).padStart(3, '0')}.md`);
-  }
-  const res = await fetch(`${api.base}/v1/collections/${collectionId}/documents`, { method: 'POST', headers: { authorization: `Bearer ${ctx.tenant.key}` }, body: form });
-  expect(res.status).toBe(202);
-  const { workflowId } = (await res.json()) as { workflowId: string };
-
-  const progress = async () => (await api.request('GET', `/v1/ingests/${encodeURIComponent(workflowId)}`, { key: ctx.tenant.key })).body!;
-  let worker = await ctx.startWorkerProcess({ env: WORKER_ENV });
-  for (const threshold of [30, 80, 140]) {
-    const deadline = Date.now() + 120_000;
-    while (((await progress()).progress?.done ?? 0) < threshold) {
-      if (Date.now() > deadline) throw new Error(`ingest stalled before ${threshold} documents`);
-      await sleep(100);
+it(
+  'finishes a 200-document ingest whose worker is SIGKILLed three times, with no chunk stored twice',
+  { timeout: 480_000 },
+  async () => {
+    const created = await api.request('POST', '/v1/collections', {
+      key: ctx.tenant.key,
+      body: { name: 'kill-test', chunkSize: 64, chunkOverlap: 8 },
+    });
+    const collectionId = created.body!.id as string;
+    const form = new FormData();
+    let expectedChunks = 0;
+    for (let i = 0; i < 200; i++) {
+      const text = `# Document ${i}\n\n${`Paragraph ${i} explains durable execution with Temporal and pgvector storage. `.repeat(6)}\n\nSecond part of ${i}.`;
+      const bytes = Buffer.from(text);
+      expectedChunks += chunkDocument(await parseDocument({ bytes, filename: 'x.md' }), {
+        chunkSize: 64,
+        chunkOverlap: 8,
+      }).length;
+      form.append('file', new Blob([bytes]), `doc-${String(i).padStart(3, '0')}.md`);
     }
-    worker.kill('SIGKILL');
-    await new Promise((r) => worker.once('exit', r));
-    worker = await ctx.startWorkerProcess({ env: WORKER_ENV });
-  }
-  const deadline = Date.now() + 240_000;
-  let run = await progress();
-  while (run.status === 'running' || run.status === 'continued_as_new') {
-    if (Date.now() > deadline) throw new Error('ingest did not finish');
-    await sleep(250);
-    run = await progress();
-  }
-  expect(run.status).toBe('completed');
-  expect(run.progress).toMatchObject({ total: 200, done: 200, failed: 0 });
-  // The collection's HNSW index is built once at the end, by a worker that was killed before.
-  expect(expectedChunks).toBeGreaterThanOrEqual(100);
-  expect(run.progress.vectorIndex).toMatchObject({ status: 'built', rows: expectedChunks });
+    const res = await fetch(`${api.base}/v1/collections/${collectionId}/documents`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ctx.tenant.key}` },
+      body: form,
+    });
+    expect(res.status).toBe(202);
+    const { workflowId } = (await res.json()) as { workflowId: string };
 
-  const conn = ctx.orm.em.getConnection();
-  const [docs] = await conn.execute(`select count(*)::int as n, count(*) filter (where status = 'ready')::int as ready from documents where collection_id = ?`, [collectionId]);
-  expect(docs).toEqual({ n: 200, ready: 200 });
-  // Exactly the chunks one clean pass produces: nothing written twice by a killed attempt and its retry.
-  const [stored] = await conn.execute(`select count(*)::int as n from chunks where collection_id = ?`, [collectionId]);
-  expect(stored?.n).toBe(expectedChunks);
-  const [mismatch] = await conn.execute(
-    `select count(*)::int as n from documents d where d.collection_id = ? and d.chunk_count <> (select count(*) from chunks c where c.document_id = d.id)`,
-    [collectionId],
-  );
-  expect(mismatch?.n).toBe(0);
-});
+    const progress = async () =>
+      (await api.request('GET', `/v1/ingests/${encodeURIComponent(workflowId)}`, { key: ctx.tenant.key })).body!;
+    let worker = await ctx.startWorkerProcess({ env: WORKER_ENV });
+    for (const threshold of [30, 80, 140]) {
+      const deadline = Date.now() + 120_000;
+      while (((await progress()).progress?.done ?? 0) < threshold) {
+        if (Date.now() > deadline) throw new Error(`ingest stalled before ${threshold} documents`);
+        await sleep(100);
+      }
+      worker.kill('SIGKILL');
+      await new Promise((r) => worker.once('exit', r));
+      worker = await ctx.startWorkerProcess({ env: WORKER_ENV });
+    }
+    const deadline = Date.now() + 240_000;
+    let run = await progress();
+    while (run.status === 'running' || run.status === 'continued_as_new') {
+      if (Date.now() > deadline) throw new Error('ingest did not finish');
+      await sleep(250);
+      run = await progress();
+    }
+    expect(run.status).toBe('completed');
+    expect(run.progress).toMatchObject({ total: 200, done: 200, failed: 0 });
+    // The collection's HNSW index is built once at the end, by a worker that was killed before.
+    expect(expectedChunks).toBeGreaterThanOrEqual(100);
+    expect(run.progress.vectorIndex).toMatchObject({ status: 'built', rows: expectedChunks });
+
+    const conn = ctx.orm.em.getConnection();
+    const [docs] = await conn.execute(
+      `select count(*)::int as n, count(*) filter (where status = 'ready')::int as ready from documents where collection_id = ?`,
+      [collectionId],
+    );
+    expect(docs).toEqual({ n: 200, ready: 200 });
+    // Exactly the chunks one clean pass produces: nothing written twice by a killed attempt and its retry.
+    const [stored] = await conn.execute(`select count(*)::int as n from chunks where collection_id = ?`, [
+      collectionId,
+    ]);
+    expect(stored?.n).toBe(expectedChunks);
+    const [mismatch] = await conn.execute(
+      `select count(*)::int as n from documents d where d.collection_id = ? and d.chunk_count <> (select count(*) from chunks c where c.document_id = d.id)`,
+      [collectionId],
+    );
+    expect(mismatch?.n).toBe(0);
+  },
+);

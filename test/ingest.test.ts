@@ -15,7 +15,12 @@ afterAll(() => ctx?.close());
 beforeAll(async () => {
   folderRoot = await mkdtemp(join(inject('tmpDir'), 'folder-root-'));
   // A low index threshold so these small collections get their HNSW index (the default waits for 10,000 chunks).
-  ctx = await setupTestContext({ INGEST_MAX_FILE_BYTES: '200kb', INGEST_MAX_REQUEST_BYTES: '1mb', INGEST_FOLDER_ROOTS: folderRoot, INGEST_VECTOR_INDEX_MIN_ROWS: '5' });
+  ctx = await setupTestContext({
+    INGEST_MAX_FILE_BYTES: '200kb',
+    INGEST_MAX_REQUEST_BYTES: '1mb',
+    INGEST_FOLDER_ROOTS: folderRoot,
+    INGEST_VECTOR_INDEX_MIN_ROWS: '5',
+  });
   api = await startTestApi(ctx);
   await ctx.startWorker();
 });
@@ -39,9 +44,16 @@ function files(): Record<string, Buffer> {
     'notes.txt': Buffer.from('Plain text notes.\n\nThe second paragraph mentions pgvector indexes.'),
     'functions.html': Buffer.from(SPHINX_PAGE),
     'cities.csv': Buffer.from('city,country,population\nParis,France,2100000\nBerlin,Germany,3600000\n'),
-    'records.json': Buffer.from(JSON.stringify([{ name: 'alpha', tags: ['a', 'b'], meta: { owner: 'ops' } }, { name: 'beta' }])),
+    'records.json': Buffer.from(
+      JSON.stringify([{ name: 'alpha', tags: ['a', 'b'], meta: { owner: 'ops' } }, { name: 'beta' }]),
+    ),
     'report.pdf': buildPdf([['Quarterly report', 'Revenue grew by 12 percent.'], ['Page two talks about costs.']]),
-    'spec.docx': buildDocx([{ style: 'Heading1', text: 'Specification' }, { text: 'The system shall be durable.' }, { style: 'Heading2', text: 'Limits' }, { text: 'Uploads are capped per file.' }]),
+    'spec.docx': buildDocx([
+      { style: 'Heading1', text: 'Specification' },
+      { text: 'The system shall be durable.' },
+      { style: 'Heading2', text: 'Limits' },
+      { text: 'Uploads are capped per file.' },
+    ]),
     'broken.pdf': Buffer.concat([Buffer.from('%PDF-1.7\n'), Buffer.alloc(64, 7)]),
   };
 }
@@ -49,7 +61,11 @@ function files(): Record<string, Buffer> {
 async function upload(collectionId: string, entries: Record<string, Buffer>, key = ctx.tenant.key) {
   const form = new FormData();
   for (const [name, bytes] of Object.entries(entries)) form.append('file', new Blob([bytes]), name);
-  const res = await fetch(`${api.base}/v1/collections/${collectionId}/documents`, { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: form });
+  const res = await fetch(`${api.base}/v1/collections/${collectionId}/documents`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}` },
+    body: form,
+  });
   return { status: res.status, body: (await res.json()) as Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
@@ -67,7 +83,10 @@ async function finished(workflowId: string) {
 const chunkRows = async (collectionId: string) =>
   (await ctx.orm.em
     .getConnection()
-    .execute('select id, document_id, ordinal, content_hash, heading_path, page, embedding_dim, text from chunks where collection_id = ? order by document_id, ordinal', [collectionId])) as Array<{
+    .execute(
+      'select id, document_id, ordinal, content_hash, heading_path, page, embedding_dim, text from chunks where collection_id = ? order by document_id, ordinal',
+      [collectionId],
+    )) as Array<{
     id: string;
     document_id: string;
     ordinal: number;
@@ -82,9 +101,18 @@ describe('ingestion', () => {
   let collectionId: string;
 
   it('creates a collection with the configured (local) embedder', async () => {
-    const res = await api.request('POST', '/v1/collections', { key: ctx.tenant.key, body: { name: 'docs', chunkSize: 120, chunkOverlap: 20 } });
+    const res = await api.request('POST', '/v1/collections', {
+      key: ctx.tenant.key,
+      body: { name: 'docs', chunkSize: 120, chunkOverlap: 20 },
+    });
     expect(res.status).toBe(201);
-    expect(res.body).toMatchObject({ name: 'docs', embeddingModel: 'local-embed-384', embeddingDim: 384, chunkSize: 120, combineSections: true });
+    expect(res.body).toMatchObject({
+      name: 'docs',
+      embeddingModel: 'local-embed-384',
+      embeddingDim: 384,
+      chunkSize: 120,
+      combineSections: true,
+    });
     collectionId = res.body!.id;
     const dup = await api.request('POST', '/v1/collections', { key: ctx.tenant.key, body: { name: 'docs' } });
     expect(dup.status).toBe(409);
@@ -97,9 +125,18 @@ describe('ingestion', () => {
     expect(run.status).toBe('completed');
     expect(run.progress).toMatchObject({ total: 8, done: 8, failed: 1, skipped: 0 });
 
-    const docs = (await api.request('GET', `/v1/collections/${collectionId}/documents`, { key: ctx.tenant.key })).body!.documents as Array<{ id: string; source: string; status: string; error: string | null; chunkCount: number }>;
+    const docs = (await api.request('GET', `/v1/collections/${collectionId}/documents`, { key: ctx.tenant.key })).body!
+      .documents as Array<{ id: string; source: string; status: string; error: string | null; chunkCount: number }>;
     const byName = Object.fromEntries(docs.map((d) => [d.source, d]));
-    for (const name of ['guide.md', 'notes.txt', 'functions.html', 'cities.csv', 'records.json', 'report.pdf', 'spec.docx']) {
+    for (const name of [
+      'guide.md',
+      'notes.txt',
+      'functions.html',
+      'cities.csv',
+      'records.json',
+      'report.pdf',
+      'spec.docx',
+    ]) {
       expect(byName[name], name).toMatchObject({ status: 'ready', error: null });
       expect(byName[name]!.chunkCount, name).toBeGreaterThan(0);
     }
@@ -110,31 +147,51 @@ describe('ingestion', () => {
     const chunks = await chunkRows(collectionId);
     expect(chunks.every((c) => c.embedding_dim === 384)).toBe(true);
     // Short sections are packed (the default): one chunk under the page's heading, the sub-headings kept as lines.
-    expect(chunks.filter((c) => c.document_id === byName['guide.md']!.id).map((c) => [c.heading_path, c.text])).toEqual([
+    expect(chunks.filter((c) => c.document_id === byName['guide.md']!.id).map((c) => [c.heading_path, c.text])).toEqual(
       [
-        ['Durable ingestion'],
-        'BeyondCloud ingests documents as Temporal workflows.\n\nRetries\n\nEvery activity has a retry policy. A crashed worker does not lose a document.\n\n' +
-          'Storage\n\nChunks are stored in Postgres with pgvector embeddings and a full-text vector.',
+        [
+          ['Durable ingestion'],
+          'BeyondCloud ingests documents as Temporal workflows.\n\nRetries\n\nEvery activity has a retry policy. A crashed worker does not lose a document.\n\n' +
+            'Storage\n\nChunks are stored in Postgres with pgvector embeddings and a full-text vector.',
+        ],
       ],
-    ]);
+    );
     expect(chunks.some((c) => c.page === 2)).toBe(true);
-    expect(chunks.some((c) => c.heading_path.join(' > ') === 'Specification' && c.text.includes('\n\nLimits\n\nUploads are capped per file.'))).toBe(true);
+    expect(
+      chunks.some(
+        (c) =>
+          c.heading_path.join(' > ') === 'Specification' &&
+          c.text.includes('\n\nLimits\n\nUploads are capped per file.'),
+      ),
+    ).toBe(true);
 
     const [hit] = await ctx.orm.em
       .getConnection()
-      .execute(`select text from chunks where collection_id = ? and tsv @@ plainto_tsquery('english', 'crashed worker')`, [collectionId]);
+      .execute(
+        `select text from chunks where collection_id = ? and tsv @@ plainto_tsquery('english', 'crashed worker')`,
+        [collectionId],
+      );
     expect(hit?.text).toContain('A crashed worker does not lose a document.');
     expect(run.progress.vectorIndex).toMatchObject({ status: 'built', rows: chunks.length });
   });
 
   it('keeps one chunk per section in a collection created with combineSections: false', async () => {
-    const bad = await api.request('POST', '/v1/collections', { key: ctx.tenant.key, body: { name: 'apart', combineSections: 'no' } });
+    const bad = await api.request('POST', '/v1/collections', {
+      key: ctx.tenant.key,
+      body: { name: 'apart', combineSections: 'no' },
+    });
     expect(bad.status).toBe(400);
     expect(bad.body!.error.code).toBe('validation_failed');
-    const created = await api.request('POST', '/v1/collections', { key: ctx.tenant.key, body: { name: 'apart', chunkSize: 120, chunkOverlap: 20, combineSections: false } });
+    const created = await api.request('POST', '/v1/collections', {
+      key: ctx.tenant.key,
+      body: { name: 'apart', chunkSize: 120, chunkOverlap: 20, combineSections: false },
+    });
     expect(created.status).toBe(201);
     const apartId = created.body!.id as string;
-    const listed = (await api.request('GET', '/v1/collections', { key: ctx.tenant.key })).body!.collections as Array<{ id: string; combineSections: boolean }>;
+    const listed = (await api.request('GET', '/v1/collections', { key: ctx.tenant.key })).body!.collections as Array<{
+      id: string;
+      combineSections: boolean;
+    }>;
     expect(listed.find((c) => c.id === apartId)?.combineSections).toBe(false);
     expect(listed.find((c) => c.id === collectionId)?.combineSections).toBe(true);
 
@@ -143,19 +200,32 @@ describe('ingestion', () => {
     expect((await finished(res.body.workflowId)).progress).toMatchObject({ total: 2, done: 2, failed: 0 });
     const chunks = await chunkRows(apartId);
     expect(chunks.map((c) => c.heading_path.join(' > ')).sort()).toEqual(
-      ['Durable ingestion', 'Durable ingestion > Retries', 'Durable ingestion > Storage', 'Specification', 'Specification > Limits'].sort(),
+      [
+        'Durable ingestion',
+        'Durable ingestion > Retries',
+        'Durable ingestion > Storage',
+        'Specification',
+        'Specification > Limits',
+      ].sort(),
     );
-    expect(chunks.find((c) => c.heading_path.at(-1) === 'Retries')?.text).toBe('Every activity has a retry policy. A crashed worker does not lose a document.');
+    expect(chunks.find((c) => c.heading_path.at(-1) === 'Retries')?.text).toBe(
+      'Every activity has a retry policy. A crashed worker does not lose a document.',
+    );
   });
 
   it("builds the collection's HNSW index once, and nearest-neighbour searches of that collection use it", async () => {
     const conn = ctx.orm.em.getConnection();
-    const [index] = await conn.execute(`select indexdef from pg_indexes where tablename = 'chunks' and indexname = ?`, [vectorIndexName(collectionId)]);
+    const [index] = await conn.execute(`select indexdef from pg_indexes where tablename = 'chunks' and indexname = ?`, [
+      vectorIndexName(collectionId),
+    ]);
     expect(index?.indexdef).toContain('USING hnsw (((embedding)::vector(384)) vector_cosine_ops)');
     expect(index?.indexdef).toContain(`WHERE (collection_id = '${collectionId}'::uuid)`);
 
     // The retrieval query's shape (lib/rag): one collection pinned, ordered by the cast embedding's cosine distance.
-    const [probe] = await conn.execute(`select id, embedding::text as embedding from chunks where collection_id = ? order by document_id, ordinal offset 3 limit 1`, [collectionId]);
+    const [probe] = await conn.execute(
+      `select id, embedding::text as embedding from chunks where collection_id = ? order by document_id, ordinal offset 3 limit 1`,
+      [collectionId],
+    );
     const search = `select id from chunks where tenant_id = ? and collection_id = any(?::uuid[]) and embedding_dim = 384
                     order by embedding::vector(384) <=> ?::vector(384) limit 3`;
     const args = [ctx.tenant.id, `{${collectionId}}`, probe!.embedding];
@@ -173,16 +243,29 @@ describe('ingestion', () => {
   });
 
   it('indexes a halfvec collection with a halfvec HNSW index, searched through the same cast', async () => {
-    const res = await api.request('POST', '/v1/collections', { key: ctx.tenant.key, body: { name: 'half', chunkSize: 16, chunkOverlap: 4 } });
+    const res = await api.request('POST', '/v1/collections', {
+      key: ctx.tenant.key,
+      body: { name: 'half', chunkSize: 16, chunkOverlap: 4 },
+    });
     const halfId = res.body!.id as string;
     // No API field for it yet: the column is what ingestion reads.
-    await ctx.orm.em.getConnection().execute(`update collections set embedding_type = 'halfvec' where id = ?`, [halfId]);
-    const run = await finished((await upload(halfId, { 'guide.md': Buffer.from(MARKDOWN), 'functions.html': files()['functions.html']! })).body.workflowId);
+    await ctx.orm.em
+      .getConnection()
+      .execute(`update collections set embedding_type = 'halfvec' where id = ?`, [halfId]);
+    const run = await finished(
+      (await upload(halfId, { 'guide.md': Buffer.from(MARKDOWN), 'functions.html': files()['functions.html']! })).body
+        .workflowId,
+    );
     expect(run.progress).toMatchObject({ done: 2, failed: 0, vectorIndex: { status: 'built' } });
     const conn = ctx.orm.em.getConnection();
-    const [index] = await conn.execute(`select indexdef from pg_indexes where indexname = ?`, [vectorIndexName(halfId)]);
+    const [index] = await conn.execute(`select indexdef from pg_indexes where indexname = ?`, [
+      vectorIndexName(halfId),
+    ]);
     expect(index?.indexdef).toContain('USING hnsw (((embedding)::halfvec(384)) halfvec_cosine_ops)');
-    const [probe] = await conn.execute(`select id, embedding::text as embedding from chunks where collection_id = ? order by ordinal limit 1`, [halfId]);
+    const [probe] = await conn.execute(
+      `select id, embedding::text as embedding from chunks where collection_id = ? order by ordinal limit 1`,
+      [halfId],
+    );
     const [nearest] = await conn.execute(
       `select id from chunks where collection_id = ? order by embedding::halfvec(384) <=> ?::halfvec(384) limit 1`,
       [halfId, probe!.embedding],
@@ -213,34 +296,51 @@ describe('ingestion', () => {
   });
 
   it('answers 413 for an oversize upload and stores nothing', async () => {
-    const docsBefore = (await api.request('GET', `/v1/collections/${collectionId}/documents`, { key: ctx.tenant.key })).body!.documents.length;
-    const res = await upload(collectionId, { 'small.txt': Buffer.from('fine'), 'huge.txt': Buffer.alloc(300 * 1024, 97) });
+    const docsBefore = (await api.request('GET', `/v1/collections/${collectionId}/documents`, { key: ctx.tenant.key }))
+      .body!.documents.length;
+    const res = await upload(collectionId, {
+      'small.txt': Buffer.from('fine'),
+      'huge.txt': Buffer.alloc(300 * 1024, 97),
+    });
     expect(res.status).toBe(413);
     expect(res.body.error.code).toBe('payload_too_large');
     expect(res.body.error.message).toContain('huge.txt');
-    const docsAfter = (await api.request('GET', `/v1/collections/${collectionId}/documents`, { key: ctx.tenant.key })).body!.documents.length;
+    const docsAfter = (await api.request('GET', `/v1/collections/${collectionId}/documents`, { key: ctx.tenant.key }))
+      .body!.documents.length;
     expect(docsAfter).toBe(docsBefore);
   });
 
   it('refuses URLs to loopback, private, link-local and metadata addresses, and non-http schemes', async () => {
-    const bad = await api.request('POST', `/v1/collections/${collectionId}/urls`, { key: ctx.tenant.key, body: { urls: ['file:///etc/passwd'] } });
+    const bad = await api.request('POST', `/v1/collections/${collectionId}/urls`, {
+      key: ctx.tenant.key,
+      body: { urls: ['file:///etc/passwd'] },
+    });
     expect(bad.status).toBe(400);
-    const urls = ['http://127.0.0.1:9/x', 'http://[::1]/', 'http://169.254.169.254/latest/meta-data/', 'http://10.0.0.5/doc'];
-    const res = await api.request('POST', `/v1/collections/${collectionId}/urls`, { key: ctx.tenant.key, body: { urls } });
+    const urls = [
+      'http://127.0.0.1:9/x',
+      'http://[::1]/',
+      'http://169.254.169.254/latest/meta-data/',
+      'http://10.0.0.5/doc',
+    ];
+    const res = await api.request('POST', `/v1/collections/${collectionId}/urls`, {
+      key: ctx.tenant.key,
+      body: { urls },
+    });
     expect(res.status).toBe(202);
     const run = await finished(res.body!.workflowId);
     expect(run.progress).toMatchObject({ total: 4, failed: 4 });
     for (const f of run.progress.failures as Array<{ reason: string }>) expect(f.reason).toMatch(/not fetched/i);
   });
 
-  it("keeps collections and documents away from another tenant: 404 like a missing one", async () => {
+  it('keeps collections and documents away from another tenant: 404 like a missing one', async () => {
     const other = await ctx.addTenant('admin');
     expect((await api.request('GET', '/v1/collections', { key: other.key })).body!.collections).toEqual([]);
     const list = await api.request('GET', `/v1/collections/${collectionId}/documents`, { key: other.key });
     const missing = await api.request('GET', `/v1/collections/${crypto.randomUUID()}/documents`, { key: other.key });
     expect(list.status).toBe(404);
     expect(list).toEqual(missing);
-    const docs = (await api.request('GET', `/v1/collections/${collectionId}/documents`, { key: ctx.tenant.key })).body!.documents as Array<{ id: string }>;
+    const docs = (await api.request('GET', `/v1/collections/${collectionId}/documents`, { key: ctx.tenant.key })).body!
+      .documents as Array<{ id: string }>;
     const del = await api.request('DELETE', `/v1/documents/${docs[0]!.id}`, { key: other.key });
     expect(del.status).toBe(404);
     expect((await upload(collectionId, { 'x.txt': Buffer.from('x') }, other.key)).status).toBe(404);
@@ -257,21 +357,38 @@ describe('ingestion', () => {
     await symlink('/etc', join(folderRoot, 'escape'));
 
     const operator = await ctx.addTenant('operator');
-    expect((await api.request('POST', `/v1/collections/${collectionId}/folder`, { key: operator.key, body: { path: folder } })).status).toBe(403);
+    expect(
+      (
+        await api.request('POST', `/v1/collections/${collectionId}/folder`, {
+          key: operator.key,
+          body: { path: folder },
+        })
+      ).status,
+    ).toBe(403);
     for (const path of ['/etc', join(folderRoot, 'escape'), join(folderRoot, '..')]) {
-      const res = await api.request('POST', `/v1/collections/${collectionId}/folder`, { key: ctx.tenant.key, body: { path } });
+      const res = await api.request('POST', `/v1/collections/${collectionId}/folder`, {
+        key: ctx.tenant.key,
+        body: { path },
+      });
       expect(res.status, path).toBe(403);
       expect(res.body!.error.code).toBe('folder_not_allowed');
     }
-    const res = await api.request('POST', `/v1/collections/${collectionId}/folder`, { key: ctx.tenant.key, body: { path: folder } });
+    const res = await api.request('POST', `/v1/collections/${collectionId}/folder`, {
+      key: ctx.tenant.key,
+      body: { path: folder },
+    });
     expect(res.status).toBe(202);
-    expect(res.body!.documents.map((d: { source: string }) => d.source)).toEqual([join(folder, 'a.md'), join(folder, 'sub', 'b.txt')]);
+    expect(res.body!.documents.map((d: { source: string }) => d.source)).toEqual([
+      join(folder, 'a.md'),
+      join(folder, 'sub', 'b.txt'),
+    ]);
     const run = await finished(res.body!.workflowId);
     expect(run.progress).toMatchObject({ total: 2, done: 2, failed: 0 });
   });
 
   it('deletes a document with its chunks', async () => {
-    const docs = (await api.request('GET', `/v1/collections/${collectionId}/documents`, { key: ctx.tenant.key })).body!.documents as Array<{ id: string; chunkCount: number }>;
+    const docs = (await api.request('GET', `/v1/collections/${collectionId}/documents`, { key: ctx.tenant.key })).body!
+      .documents as Array<{ id: string; chunkCount: number }>;
     const target = docs.find((d) => d.chunkCount > 0)!;
     expect((await api.request('DELETE', `/v1/documents/${target.id}`, { key: ctx.tenant.key })).status).toBe(204);
     expect((await chunkRows(collectionId)).some((c) => c.document_id === target.id)).toBe(false);

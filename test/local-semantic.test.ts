@@ -32,11 +32,26 @@ const HASHING = 'local-embed-384';
 
 /** One topic per document, one short section each. */
 const DOCS: Record<string, { heading: string; text: string }> = {
-  'temp-files.md': { heading: 'Temporary files', text: 'Temporary files are deleted automatically as soon as they are closed.' },
-  'backups.md': { heading: 'Backups', text: 'The database is copied to an offsite bucket every night at two o clock and kept for thirty days.' },
-  'passwords.md': { heading: 'Password policy', text: 'Passwords must be at least twelve characters long and are rotated every ninety days.' },
-  'kitchen.md': { heading: 'Office kitchen', text: 'The espresso machine in the office kitchen is descaled every Friday afternoon.' },
-  'vpn.md': { heading: 'VPN access', text: 'Remote employees connect to the internal network through the company VPN.' },
+  'temp-files.md': {
+    heading: 'Temporary files',
+    text: 'Temporary files are deleted automatically as soon as they are closed.',
+  },
+  'backups.md': {
+    heading: 'Backups',
+    text: 'The database is copied to an offsite bucket every night at two o clock and kept for thirty days.',
+  },
+  'passwords.md': {
+    heading: 'Password policy',
+    text: 'Passwords must be at least twelve characters long and are rotated every ninety days.',
+  },
+  'kitchen.md': {
+    heading: 'Office kitchen',
+    text: 'The espresso machine in the office kitchen is descaled every Friday afternoon.',
+  },
+  'vpn.md': {
+    heading: 'VPN access',
+    text: 'Remote employees connect to the internal network through the company VPN.',
+  },
   'vacation.md': { heading: 'Vacation', text: 'Staff receive twenty-five paid vacation days per year.' },
 };
 const markdown = (name: string) => `# ${DOCS[name]!.heading}\n\n${DOCS[name]!.text}\n`;
@@ -61,27 +76,45 @@ const ids: { minilm?: string; hashing?: string } = {};
 async function ingest(on: { ctx: TestContext; api: Api }, collectionId: string): Promise<IngestProgress> {
   const form = new FormData();
   for (const name of Object.keys(DOCS)) form.append('file', new Blob([markdown(name)]), name);
-  const res = await fetch(`${on.api.base}/v1/collections/${collectionId}/documents`, { method: 'POST', headers: { authorization: `Bearer ${on.ctx.tenant.key}` }, body: form });
+  const res = await fetch(`${on.api.base}/v1/collections/${collectionId}/documents`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${on.ctx.tenant.key}` },
+    body: form,
+  });
   expect(res.status).toBe(202);
   const { workflowId } = (await res.json()) as { workflowId: string };
   return (await on.ctx.client.workflow.getHandle(workflowId).result()) as IngestProgress;
 }
 
 const search = async (collectionId: string, query: string, mode: 'vector' | 'text' | 'hybrid') => {
-  const res = await api.request('POST', '/v1/search', { key: ctx.tenant.key, body: { query, collectionIds: [collectionId], topK: Object.keys(DOCS).length, mode } });
+  const res = await api.request('POST', '/v1/search', {
+    key: ctx.tenant.key,
+    body: { query, collectionIds: [collectionId], topK: Object.keys(DOCS).length, mode },
+  });
   expect(res.status, JSON.stringify(res.body)).toBe(200);
   return res.body!.results as Array<{ source: string; chunkId: string; vectorRank: number | null }>;
 };
 /** 1-based rank of the document's chunk among the results (0 when absent). */
-const rankOf = (results: Array<{ source: string }>, source: string) => results.findIndex((r) => r.source === source) + 1;
+const rankOf = (results: Array<{ source: string }>, source: string) =>
+  results.findIndex((r) => r.source === source) + 1;
 
-const sql = <T>(on: TestContext, query: string, params: unknown[]) => on.orm.em.getConnection().execute(query, params) as Promise<T[]>;
+const sql = <T>(on: TestContext, query: string, params: unknown[]) =>
+  on.orm.em.getConnection().execute(query, params) as Promise<T[]>;
 const chunkOf = async (on: TestContext, collectionId: string, source: string) =>
-  (await sql<{ id: string }>(on, `select c.id from chunks c join documents d on d.id = c.document_id where c.collection_id = ? and d.source = ?`, [collectionId, source]))[0]!.id;
+  (
+    await sql<{ id: string }>(
+      on,
+      `select c.id from chunks c join documents d on d.id = c.document_id where c.collection_id = ? and d.source = ?`,
+      [collectionId, source],
+    )
+  )[0]!.id;
 
 describe('local-minilm-l6 (semantic local embeddings)', () => {
   it('creates a collection with 384 dimensions; a wrong size or an unknown local model is refused and creates nothing', async () => {
-    const created = await api.request('POST', '/v1/collections', { key: ctx.tenant.key, body: { name: 'semantic', embeddingModel: MINILM } });
+    const created = await api.request('POST', '/v1/collections', {
+      key: ctx.tenant.key,
+      body: { name: 'semantic', embeddingModel: MINILM },
+    });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     expect(created.body).toMatchObject({ name: 'semantic', embeddingModel: MINILM, embeddingDim: 384 });
     ids.minilm = created.body!.id;
@@ -89,13 +122,25 @@ describe('local-minilm-l6 (semantic local embeddings)', () => {
     expect(control.body).toMatchObject({ embeddingModel: HASHING, embeddingDim: 384 });
     ids.hashing = control.body!.id;
 
-    const wrongDim = await api.request('POST', '/v1/collections', { key: ctx.tenant.key, body: { name: 'wrong-dim', embeddingModel: MINILM, embeddingDim: 768 } });
+    const wrongDim = await api.request('POST', '/v1/collections', {
+      key: ctx.tenant.key,
+      body: { name: 'wrong-dim', embeddingModel: MINILM, embeddingDim: 768 },
+    });
     expect(wrongDim.status).toBe(400);
-    expect(wrongDim.body!.error).toMatchObject({ code: 'embedding_dim_mismatch', message: expect.stringContaining('384') });
-    const unknown = await api.request('POST', '/v1/collections', { key: ctx.tenant.key, body: { name: 'unknown-model', embeddingModel: 'local-minilm-l12', embeddingDim: 384 } });
+    expect(wrongDim.body!.error).toMatchObject({
+      code: 'embedding_dim_mismatch',
+      message: expect.stringContaining('384'),
+    });
+    const unknown = await api.request('POST', '/v1/collections', {
+      key: ctx.tenant.key,
+      body: { name: 'unknown-model', embeddingModel: 'local-minilm-l12', embeddingDim: 384 },
+    });
     expect(unknown.status).toBe(400);
     expect(unknown.body!.error.code).toBe('unknown_embedding_model');
-    const unknownNoDim = await api.request('POST', '/v1/collections', { key: ctx.tenant.key, body: { name: 'unknown-no-dim', embeddingModel: 'local-minilm-l12' } });
+    const unknownNoDim = await api.request('POST', '/v1/collections', {
+      key: ctx.tenant.key,
+      body: { name: 'unknown-no-dim', embeddingModel: 'local-minilm-l12' },
+    });
     expect(unknownNoDim.status).toBe(400);
     expect(unknownNoDim.body!.error.code).toBe('unknown_embedding_model');
 
@@ -104,15 +149,27 @@ describe('local-minilm-l6 (semantic local embeddings)', () => {
   });
 
   it('ingests every document with the collection model: 384-dimensional unit vectors, usage recorded under local-minilm-l6', async () => {
-    const [semantic, lexical] = await Promise.all([ingest({ ctx, api }, ids.minilm!), ingest({ ctx, api }, ids.hashing!)]);
+    const [semantic, lexical] = await Promise.all([
+      ingest({ ctx, api }, ids.minilm!),
+      ingest({ ctx, api }, ids.hashing!),
+    ]);
     const total = Object.keys(DOCS).length;
     expect(semantic).toMatchObject({ total, done: total, failed: 0, skipped: 0 });
     expect(lexical).toMatchObject({ total, done: total, failed: 0 });
-    const docs = (await api.request('GET', `/v1/collections/${ids.minilm}/documents`, { key: ctx.tenant.key })).body!.documents as Array<{ source: string; status: string; chunkCount: number }>;
+    const docs = (await api.request('GET', `/v1/collections/${ids.minilm}/documents`, { key: ctx.tenant.key })).body!
+      .documents as Array<{ source: string; status: string; chunkCount: number }>;
     expect(docs.map((d) => d.source).sort()).toEqual(Object.keys(DOCS).sort());
     for (const d of docs) expect(d, d.source).toMatchObject({ status: 'ready', chunkCount: 1 });
 
-    const chunks = await sql<{ source: string; heading_path: string[]; text: string; dims: number; embedding_dim: number; norm: number; embedding: string }>(
+    const chunks = await sql<{
+      source: string;
+      heading_path: string[];
+      text: string;
+      dims: number;
+      embedding_dim: number;
+      norm: number;
+      embedding: string;
+    }>(
       ctx,
       `select d.source, c.heading_path, c.text, vector_dims(c.embedding) as dims, c.embedding_dim, vector_norm(c.embedding) as norm, c.embedding::text as embedding
          from chunks c join documents d on d.id = c.document_id where c.collection_id = ? order by d.source`,
@@ -142,7 +199,9 @@ describe('local-minilm-l6 (semantic local embeddings)', () => {
         [ctx.tenant.id, `ingest:${ctx.tenant.id}:${collectionId}:%`],
       );
     const [semanticCalls, lexicalCalls] = await Promise.all([calls(ids.minilm!), calls(ids.hashing!)]);
-    expect(semanticCalls).toEqual([{ provider: 'local', model: MINILM, purpose: 'embedding', outcome: 'ok', tokens: expect.any(Number) }]);
+    expect(semanticCalls).toEqual([
+      { provider: 'local', model: MINILM, purpose: 'embedding', outcome: 'ok', tokens: expect.any(Number) },
+    ]);
     expect(semanticCalls[0]!.tokens).toBeGreaterThan(0);
     expect(lexicalCalls).toMatchObject([{ provider: 'local', model: HASHING, purpose: 'embedding', outcome: 'ok' }]);
   });
@@ -150,11 +209,19 @@ describe('local-minilm-l6 (semantic local embeddings)', () => {
   it('finds the document a paraphrase means; the hashing embedder, on the same documents, does not', async () => {
     // No shared word: not for the hashing embedder's stemmer, and not for Postgres full text (text search finds nothing).
     const docTerms = new Set(Object.values(DOCS).flatMap((d) => contentTerms(`${d.heading} ${d.text}`)));
-    for (const [question] of PARAPHRASES) expect(contentTerms(question).filter((t) => docTerms.has(t)), question).toEqual([]);
+    for (const [question] of PARAPHRASES)
+      expect(
+        contentTerms(question).filter((t) => docTerms.has(t)),
+        question,
+      ).toEqual([]);
 
     const ranks = await Promise.all(
       PARAPHRASES.map(async ([question, source]) => {
-        const [semantic, lexical, text] = await Promise.all([search(ids.minilm!, question, 'vector'), search(ids.hashing!, question, 'vector'), search(ids.minilm!, question, 'text')]);
+        const [semantic, lexical, text] = await Promise.all([
+          search(ids.minilm!, question, 'vector'),
+          search(ids.hashing!, question, 'vector'),
+          search(ids.minilm!, question, 'text'),
+        ]);
         expect(text, question).toEqual([]);
         expect(semantic).toHaveLength(Object.keys(DOCS).length);
         return { question, semantic: rankOf(semantic, source), lexical: rankOf(lexical, source) };
@@ -175,25 +242,45 @@ describe('local-minilm-l6 (semantic local embeddings)', () => {
 
   it('answers offline: the question is embedded with local-minilm-l6 and the right passage is [1]; the extractive model abstains', async () => {
     // topK 1: the context is the single best passage, so what it holds is the retrieval's decision alone.
-    const res = await api.request('POST', '/v1/answers?wait=true', { key: ctx.tenant.key, body: { question: QUESTION, collectionIds: [ids.minilm], topK: 1 } });
+    const res = await api.request('POST', '/v1/answers?wait=true', {
+      key: ctx.tenant.key,
+      body: { question: QUESTION, collectionIds: [ids.minilm], topK: 1 },
+    });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     const { result } = res.body!;
     // The extractive model only quotes sentences that share words with the question, and here none do: it abstains
     // rather than guess, so the result cites nothing.
     expect(res.body).toMatchObject({ status: 'abstained', answer: ABSTAIN_TEXT });
     expect(result.citations).toEqual([]);
-    expect(result.steps.find((s: { name: string }) => s.name === 'retrieve').detail).toMatchObject({ retrieved: 1, passages: 1 });
+    expect(result.steps.find((s: { name: string }) => s.name === 'retrieve').detail).toMatchObject({
+      retrieved: 1,
+      passages: 1,
+    });
 
     // The passage the model was given, as the run's history recorded the retrieval step's result.
     const history = await ctx.client.workflow.getHandle(result.workflowId).fetchHistory();
     const events = history.events ?? [];
-    const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'retrieveContext')!;
-    const completed = events.find((e) => String(e.activityTaskCompletedEventAttributes?.scheduledEventId) === String(scheduled.eventId));
-    const retrieved = defaultPayloadConverter.fromPayload<{ passages: ContextPassage[] }>(completed!.activityTaskCompletedEventAttributes!.result!.payloads![0]!);
+    const scheduled = events.find(
+      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'retrieveContext',
+    )!;
+    const completed = events.find(
+      (e) => String(e.activityTaskCompletedEventAttributes?.scheduledEventId) === String(scheduled.eventId),
+    );
+    const retrieved = defaultPayloadConverter.fromPayload<{ passages: ContextPassage[] }>(
+      completed!.activityTaskCompletedEventAttributes!.result!.payloads![0]!,
+    );
     expect(retrieved.passages).toHaveLength(1);
-    expect(retrieved.passages[0]).toMatchObject({ n: 1, source: ANSWER_DOC, chunkId: await chunkOf(ctx, ids.minilm!, ANSWER_DOC) });
+    expect(retrieved.passages[0]).toMatchObject({
+      n: 1,
+      source: ANSWER_DOC,
+      chunkId: await chunkOf(ctx, ids.minilm!, ANSWER_DOC),
+    });
 
-    const calls = await sql<{ purpose: string; provider: string; model: string }>(ctx, `select purpose, provider, model from llm_calls where workflow_id = ? order by created_at`, [result.workflowId]);
+    const calls = await sql<{ purpose: string; provider: string; model: string }>(
+      ctx,
+      `select purpose, provider, model from llm_calls where workflow_id = ? order by created_at`,
+      [result.workflowId],
+    );
     expect(calls).toEqual([
       { purpose: 'embedding', provider: 'local', model: MINILM },
       { purpose: 'answer', provider: 'local', model: 'local-extractive' },
@@ -203,23 +290,36 @@ describe('local-minilm-l6 (semantic local embeddings)', () => {
   describe('with a hosted answer model (the scripted OpenAI-compatible server)', () => {
     beforeAll(async () => {
       const server = await startOpenAiServer({ apiKey: 'sk-test' });
-      const hostedCtx = await setupTestContext({ LLM_PROVIDER: 'openai', OPENAI_BASE_URL: `${server.url}/v1`, OPENAI_API_KEY: 'sk-test' });
+      const hostedCtx = await setupTestContext({
+        LLM_PROVIDER: 'openai',
+        OPENAI_BASE_URL: `${server.url}/v1`,
+        OPENAI_API_KEY: 'sk-test',
+      });
       hosted = { ctx: hostedCtx, api: await startTestApi(hostedCtx), server };
       await hostedCtx.startWorker();
     });
 
     it('answers with a citation of the right document, while embeddings stay with the local provider', async () => {
       const { ctx: hctx, api: hapi, server } = hosted!;
-      const created = await hapi.request('POST', '/v1/collections', { key: hctx.tenant.key, body: { name: 'semantic', embeddingModel: MINILM } });
+      const created = await hapi.request('POST', '/v1/collections', {
+        key: hctx.tenant.key,
+        body: { name: 'semantic', embeddingModel: MINILM },
+      });
       expect(created.body).toMatchObject({ embeddingModel: MINILM, embeddingDim: 384 });
       const collectionId = created.body!.id as string;
-      expect(await ingest({ ctx: hctx, api: hapi }, collectionId)).toMatchObject({ done: Object.keys(DOCS).length, failed: 0 });
+      expect(await ingest({ ctx: hctx, api: hapi }, collectionId)).toMatchObject({
+        done: Object.keys(DOCS).length,
+        failed: 0,
+      });
 
       // A model that knows nothing of the topic: it quotes the first sentence of passage [1] and cites it. Which
       // document that is, is the retrieval's doing.
       const quoteFirstPassage = (r: RecordedRequest) => {
         const user = messagesOf(r).find((m) => m.role === 'user')!.content;
-        const first = user.split('\n').find((l) => l.startsWith('[1] '))!.slice(4);
+        const first = user
+          .split('\n')
+          .find((l) => l.startsWith('[1] '))!
+          .slice(4);
         return `${/^.*?[.!?](?=\s|$)/.exec(first)?.[0] ?? first} [1]`;
       };
       scriptModel(server, { generate: [quoteFirstPassage] });
@@ -231,13 +331,21 @@ describe('local-minilm-l6 (semantic local embeddings)', () => {
       expect(res.body).toMatchObject({ status: 'answered', answer: `${DOCS[ANSWER_DOC]!.text} [1]` });
       const { result } = res.body!;
       expect(result.citations).toHaveLength(1);
-      expect(result.citations[0]).toMatchObject({ n: 1, source: ANSWER_DOC, chunkId: await chunkOf(hctx, collectionId, ANSWER_DOC) });
+      expect(result.citations[0]).toMatchObject({
+        n: 1,
+        source: ANSWER_DOC,
+        chunkId: await chunkOf(hctx, collectionId, ANSWER_DOC),
+      });
       expect(result.grounding).toMatchObject({ method: 'deterministic', passed: true, score: 1 });
 
       // LLM_PROVIDER is openai, yet the collection's local-* model never reaches the hosted endpoint.
       expect(server.requestsTo('/embeddings')).toEqual([]);
       expect(server.requestsTo('/chat/completions')).toHaveLength(1);
-      const calls = await sql<{ purpose: string; provider: string; model: string }>(hctx, `select purpose, provider, model from llm_calls where workflow_id = ? order by created_at`, [result.workflowId]);
+      const calls = await sql<{ purpose: string; provider: string; model: string }>(
+        hctx,
+        `select purpose, provider, model from llm_calls where workflow_id = ? order by created_at`,
+        [result.workflowId],
+      );
       expect(calls).toMatchObject([
         { purpose: 'embedding', provider: 'local', model: MINILM },
         { purpose: 'answer', provider: 'openai' },

@@ -27,7 +27,13 @@ async function startEverythingOn(port: number): Promise<{ url: string; process: 
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(saysPortInUse(output) ? new PortTaken(port, 'server-everything') : new Error(`server-everything exited (${code}): ${output}`)));
+    child.once('exit', (code) =>
+      reject(
+        saysPortInUse(output)
+          ? new PortTaken(port, 'server-everything')
+          : new Error(`server-everything exited (${code}): ${output}`),
+      ),
+    );
   });
   return { url: `http://127.0.0.1:${port}/mcp`, process: child };
 }

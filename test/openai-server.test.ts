@@ -51,7 +51,11 @@ async function collect<T>(stream: AsyncIterable<T>): Promise<T[]> {
 describe('chat completions', () => {
   it('answers a plain completion with OpenAI’s shape and records the request', async () => {
     server.chat.enqueue({
-      reply: { content: 'Sunny, 21°C.', usage: { prompt_tokens: 20, completion_tokens: 5 }, model: 'gpt-4o-mini-2024-07-18' },
+      reply: {
+        content: 'Sunny, 21°C.',
+        usage: { prompt_tokens: 20, completion_tokens: 5 },
+        model: 'gpt-4o-mini-2024-07-18',
+      },
     });
     const res = await client.chat.completions.create({ model: 'gpt-4o-mini', messages, temperature: 0 });
 
@@ -241,7 +245,6 @@ describe('streaming', () => {
     }
     await until(() => server.requests[0]!.aborted);
   });
-
 });
 
 describe('embeddings', () => {
@@ -265,15 +268,27 @@ describe('embeddings', () => {
     expect(res.usage.prompt_tokens).toBeGreaterThan(0);
     expect(res.usage.total_tokens).toBe(res.usage.prompt_tokens);
 
-    const floats = await client.embeddings.create({ model: 'text-embedding-3-small', input: 'alpha', encoding_format: 'float' });
+    const floats = await client.embeddings.create({
+      model: 'text-embedding-3-small',
+      input: 'alpha',
+      encoding_format: 'float',
+    });
     expect(floats.data).toHaveLength(1);
     expect(floats.data[0]!.embedding).toEqual(deterministicEmbedding('alpha', 8));
   });
 
   it('answers scripted vectors', async () => {
-    server.embeddings.enqueue({ embeddings: [[0.5, -0.25], [1, 0]] });
+    server.embeddings.enqueue({
+      embeddings: [
+        [0.5, -0.25],
+        [1, 0],
+      ],
+    });
     const res = await client.embeddings.create({ model: 'text-embedding-3-small', input: ['a', 'b'] });
-    expect(res.data.map((d) => d.embedding)).toEqual([[0.5, -0.25], [1, 0]]);
+    expect(res.data.map((d) => d.embedding)).toEqual([
+      [0.5, -0.25],
+      [1, 0],
+    ]);
     expect(res.usage.prompt_tokens).toBe(2);
   });
 
@@ -311,7 +326,9 @@ describe('faults', () => {
 
   it('surfaces context_length_exceeded as BadRequestError with the code', async () => {
     server.chat.enqueue({ status: 400, code: 'context_length_exceeded' });
-    const err = await client.chat.completions.create({ model: 'gpt-4o-mini', messages }, { maxRetries: 3 }).catch((e: unknown) => e);
+    const err = await client.chat.completions
+      .create({ model: 'gpt-4o-mini', messages }, { maxRetries: 3 })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);
     const e = err as InstanceType<typeof OpenAI.BadRequestError>;
     expect(e.code).toBe('context_length_exceeded');
@@ -377,7 +394,9 @@ describe('faults', () => {
 
   it('records a client timeout as an abort', async () => {
     server.chat.enqueue({ delayMs: 5_000 });
-    const err = await client.chat.completions.create({ model: 'gpt-4o-mini', messages }, { timeout: 100 }).catch((e: unknown) => e);
+    const err = await client.chat.completions
+      .create({ model: 'gpt-4o-mini', messages }, { timeout: 100 })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.APIConnectionTimeoutError);
     await until(() => server.requests[0]!.aborted);
   });

@@ -112,7 +112,8 @@ export interface ResetConnectionStep {
 
 export type StepFn = (request: RecordedRequest) => Step;
 
-export type Step = ReplyStep | EmbeddingsStep | FaultStep | DelayStep | MalformedJsonStep | ResetConnectionStep | StepFn;
+export type Step =
+  ReplyStep | EmbeddingsStep | FaultStep | DelayStep | MalformedJsonStep | ResetConnectionStep | StepFn;
 
 export interface ScriptQueue {
   /** Append steps; each request to the endpoint takes the next one. */
@@ -188,7 +189,9 @@ function messagesText(messages: unknown): string {
       const content = (m as { content?: unknown }).content;
       if (typeof content === 'string') return content;
       if (Array.isArray(content)) {
-        return content.map((p: unknown) => (p && typeof p === 'object' ? String((p as { text?: unknown }).text ?? '') : '')).join('');
+        return content
+          .map((p: unknown) => (p && typeof p === 'object' ? String((p as { text?: unknown }).text ?? '') : ''))
+          .join('');
       }
       return content == null ? '' : JSON.stringify(content);
     })
@@ -277,11 +280,7 @@ function faultBody(step: FaultStep, body: RequestBody | undefined): ReturnType<t
       );
     }
     case 500:
-      return make(
-        'The server had an error while processing your request. Sorry about that!',
-        'server_error',
-        null,
-      );
+      return make('The server had an error while processing your request. Sorry about that!', 'server_error', null);
     case 502:
       return make('Bad gateway.', 'cf_bad_gateway', 502);
     case 503:
@@ -368,14 +367,18 @@ export async function startOpenAiServer(opts: OpenAiTestServerOptions = {}): Pro
     const toolCalls = (r.toolCalls ?? []).map((t) => ({
       id: t.id ?? nextId('call_', 24),
       type: 'function' as const,
-      function: { name: t.name, arguments: typeof t.arguments === 'string' ? t.arguments : JSON.stringify(t.arguments) },
+      function: {
+        name: t.name,
+        arguments: typeof t.arguments === 'string' ? t.arguments : JSON.stringify(t.arguments),
+      },
     }));
     const content = r.content ?? (toolCalls.length > 0 ? null : '');
     const usage = r.usage ?? {
       prompt_tokens: promptTokens(body),
       completion_tokens: Math.max(
         1,
-        estimateTokens(content ?? '') + toolCalls.reduce((s, t) => s + estimateTokens(t.function.name + t.function.arguments), 0),
+        estimateTokens(content ?? '') +
+          toolCalls.reduce((s, t) => s + estimateTokens(t.function.name + t.function.arguments), 0),
       ),
     };
     return {
@@ -449,7 +452,11 @@ export async function startOpenAiServer(opts: OpenAiTestServerOptions = {}): Pro
     for (const piece of c.content?.match(/\s*\S{1,4}|\s+/g) ?? []) chunks.push(chunk([delta({ content: piece })]));
     c.toolCalls.forEach((t, index) => {
       chunks.push(
-        chunk([delta({ tool_calls: [{ index, id: t.id, type: 'function', function: { name: t.function.name, arguments: '' } }] })]),
+        chunk([
+          delta({
+            tool_calls: [{ index, id: t.id, type: 'function', function: { name: t.function.name, arguments: '' } }],
+          }),
+        ]),
       );
       for (const piece of t.function.arguments.match(/[\s\S]{1,8}/g) ?? []) {
         chunks.push(chunk([delta({ tool_calls: [{ index, function: { arguments: piece } }] })]));
@@ -502,7 +509,11 @@ export async function startOpenAiServer(opts: OpenAiTestServerOptions = {}): Pro
 
   const stream = async (res: ServerResponse, step: ReplyStep, body: RequestBody, markReset: () => void) => {
     const chunks = chatChunks(chatCompletion(step, body), includeUsage(body));
-    res.writeHead(200, { ...baseHeaders(), 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
+    res.writeHead(200, {
+      ...baseHeaders(),
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+    });
     const delayMs = step.reply.streamChunkDelayMs ?? 0;
     const breakAfter = step.reply.streamBreakAfterChunks;
     for (const [i, c] of chunks.entries()) {
@@ -554,7 +565,9 @@ export async function startOpenAiServer(opts: OpenAiTestServerOptions = {}): Pro
         const first = JSON.stringify(chatChunks(chatCompletion({ reply: { content: 'ok' } }, body), false)[0]);
         truncated = `data: ${first}\n\ndata: ${first.slice(0, Math.floor(first.length / 2))}\n\ndata: [DONE]\n\n`;
       } else {
-        const text = JSON.stringify(successJson(endpoint, defaultStep(endpoint, body) as ReplyStep | EmbeddingsStep, body));
+        const text = JSON.stringify(
+          successJson(endpoint, defaultStep(endpoint, body) as ReplyStep | EmbeddingsStep, body),
+        );
         truncated = text.slice(0, Math.floor(text.length / 2));
       }
       res.writeHead(200, {
@@ -596,7 +609,7 @@ export async function startOpenAiServer(opts: OpenAiTestServerOptions = {}): Pro
       return {
         status: 400,
         body: openAiError(
-          'We could not parse the JSON body of your request. (HINT: This likely means you aren\'t using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)',
+          "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)",
           'invalid_request_error',
           null,
         ),
@@ -604,7 +617,12 @@ export async function startOpenAiServer(opts: OpenAiTestServerOptions = {}): Pro
     }
     const missing = (param: string) => ({
       status: 400,
-      body: openAiError(`Missing required parameter: '${param}'.`, 'invalid_request_error', 'missing_required_parameter', param),
+      body: openAiError(
+        `Missing required parameter: '${param}'.`,
+        'invalid_request_error',
+        'missing_required_parameter',
+        param,
+      ),
     });
     if (typeof body.model !== 'string' || body.model === '') {
       return {
@@ -630,7 +648,12 @@ export async function startOpenAiServer(opts: OpenAiTestServerOptions = {}): Pro
       if (embeddingInputs(body.input).length === 0) {
         return {
           status: 400,
-          body: openAiError("'$.input' is invalid. Please check the API reference: https://platform.openai.com/docs/api-reference.", 'invalid_request_error', null, 'input'),
+          body: openAiError(
+            "'$.input' is invalid. Please check the API reference: https://platform.openai.com/docs/api-reference.",
+            'invalid_request_error',
+            null,
+            'input',
+          ),
         };
       }
     }
@@ -676,11 +699,7 @@ export async function startOpenAiServer(opts: OpenAiTestServerOptions = {}): Pro
     const endpoint: Endpoint | undefined =
       route === CHAT_PATH ? 'chat' : route === EMBEDDINGS_PATH ? 'embeddings' : undefined;
     if (endpoint === undefined || record.method !== 'POST') {
-      sendJson(
-        res,
-        404,
-        openAiError(`Invalid URL (${record.method} ${record.path})`, 'invalid_request_error', null),
-      );
+      sendJson(res, 404, openAiError(`Invalid URL (${record.method} ${record.path})`, 'invalid_request_error', null));
       return;
     }
     const refusal = refuse(endpoint, record);

@@ -43,17 +43,29 @@ asyncio.timeout was added in Python 3.11 and is an asynchronous context manager 
 type Api = Awaited<ReturnType<typeof startTestApi>>;
 
 /** Creates a collection, uploads the corpus through the API and waits for its ingest run. */
-export async function ingestCorpus(ctx: TestContext, api: Api, opts: { key?: string; corpus?: Record<string, string>; body?: Record<string, unknown> } = {}) {
+export async function ingestCorpus(
+  ctx: TestContext,
+  api: Api,
+  opts: { key?: string; corpus?: Record<string, string>; body?: Record<string, unknown> } = {},
+) {
   const key = opts.key ?? ctx.tenant.key;
   // One chunk per section (no packing): these tests cite and search at the level of a section's heading.
-  const created = await api.request('POST', '/v1/collections', { key, body: { name: `kb-${crypto.randomUUID().slice(0, 8)}`, combineSections: false, ...opts.body } });
+  const created = await api.request('POST', '/v1/collections', {
+    key,
+    body: { name: `kb-${crypto.randomUUID().slice(0, 8)}`, combineSections: false, ...opts.body },
+  });
   if (created.status !== 201) throw new Error(`collection: ${created.status} ${JSON.stringify(created.body)}`);
   const collectionId = created.body!.id as string;
   const form = new FormData();
   for (const [name, text] of Object.entries(opts.corpus ?? CORPUS)) form.append('file', new Blob([text]), name);
-  const res = await fetch(`${api.base}/v1/collections/${collectionId}/documents`, { method: 'POST', headers: { authorization: `Bearer ${key}` }, body: form });
+  const res = await fetch(`${api.base}/v1/collections/${collectionId}/documents`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}` },
+    body: form,
+  });
   const body = (await res.json()) as { workflowId: string };
-  if (res.status !== 202 && res.status !== 200 && res.status !== 201) throw new Error(`upload: ${res.status} ${JSON.stringify(body)}`);
+  if (res.status !== 202 && res.status !== 200 && res.status !== 201)
+    throw new Error(`upload: ${res.status} ${JSON.stringify(body)}`);
   const progress = (await ctx.client.workflow.getHandle(body.workflowId).result()) as { failed: number; done: number };
   if (progress.failed) throw new Error(`ingest failed: ${JSON.stringify(progress)}`);
   return collectionId;

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import { expect, inject, it } from 'vitest';
-import { workflowInterceptorModules } from '../workers/worker';
+import { workflowInterceptorModules } from '../lib/telemetry/worker-tracing';
 
 const dir = fileURLToPath(new URL('./histories', import.meta.url));
 
@@ -28,7 +28,10 @@ it('replays every recorded history without a determinism violation', async () =>
   expect(histories.length).toBeGreaterThan(0);
   const failures: string[] = [];
   let replayed = 0;
-  for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath: inject('workflowBundlePath') } }, histories)) {
+  for await (const result of Worker.runReplayHistories(
+    { workflowBundle: { codePath: inject('workflowBundlePath') } },
+    histories,
+  )) {
     replayed++;
     if (result.error) failures.push(`${result.workflowId}: ${result.error.name}: ${result.error.message}`);
   }
@@ -37,21 +40,25 @@ it('replays every recorded history without a determinism violation', async () =>
 });
 
 /** The gate can fail: a bundle with one unsafe change fails exactly the histories of the changed workflow. */
-it('fails the histories of a workflow changed in a way unsafe for running workflows (negative control)', { timeout: 180_000 }, async () => {
-  const histories = await recordedHistories();
-  const selfTests = histories.filter((h) => h.file.startsWith('self-test-')).map((h) => h.workflowId);
-  expect(selfTests.length).toBeGreaterThan(0);
-  const { code } = await bundleWorkflowCode({
-    workflowsPath: fileURLToPath(new URL('./replay-control/workflows.ts', import.meta.url)),
-    workflowInterceptorModules,
-    logger: { info() {}, warn() {}, error() {}, debug() {}, trace() {}, log() {} },
-  });
-  const violations: string[] = [];
-  const others: string[] = [];
-  for await (const result of Worker.runReplayHistories({ workflowBundle: { code } }, histories)) {
-    if (result.error?.name === 'DeterminismViolationError') violations.push(result.workflowId);
-    else if (result.error) others.push(`${result.workflowId}: ${result.error.name}: ${result.error.message}`);
-  }
-  expect(others).toEqual([]);
-  expect(violations.sort()).toEqual(selfTests.sort());
-});
+it(
+  'fails the histories of a workflow changed in a way unsafe for running workflows (negative control)',
+  { timeout: 180_000 },
+  async () => {
+    const histories = await recordedHistories();
+    const selfTests = histories.filter((h) => h.file.startsWith('self-test-')).map((h) => h.workflowId);
+    expect(selfTests.length).toBeGreaterThan(0);
+    const { code } = await bundleWorkflowCode({
+      workflowsPath: fileURLToPath(new URL('./replay-control/workflows.ts', import.meta.url)),
+      workflowInterceptorModules,
+      logger: { info() {}, warn() {}, error() {}, debug() {}, trace() {}, log() {} },
+    });
+    const violations: string[] = [];
+    const others: string[] = [];
+    for await (const result of Worker.runReplayHistories({ workflowBundle: { code } }, histories)) {
+      if (result.error?.name === 'DeterminismViolationError') violations.push(result.workflowId);
+      else if (result.error) others.push(`${result.workflowId}: ${result.error.name}: ${result.error.message}`);
+    }
+    expect(others).toEqual([]);
+    expect(violations.sort()).toEqual(selfTests.sort());
+  },
+);

@@ -5,7 +5,8 @@ export type Kind = 'generate' | 'generate_strict' | 'judge' | 'rerank' | 'rewrit
 export const messagesOf = (r: RecordedRequest) => (r.body?.messages ?? []) as Array<{ role: string; content: string }>;
 export function kindOf(r: RecordedRequest): Kind {
   const system = messagesOf(r)[0]?.content ?? '';
-  if (system.startsWith('You answer questions')) return system.includes('Be strictly literal') ? 'generate_strict' : 'generate';
+  if (system.startsWith('You answer questions'))
+    return system.includes('Be strictly literal') ? 'generate_strict' : 'generate';
   if (system.startsWith('You check whether each claim')) return 'judge';
   if (system.startsWith('Rank the numbered passages')) return 'rerank';
   if (system.startsWith('Rewrite the follow-up')) return 'rewrite';
@@ -27,9 +28,22 @@ export function scriptedJudge(r: RecordedRequest): Step {
   const claims = [...user.matchAll(/^Claim (\d+): (.*)$/gm)].map((m) => ({ index: Number(m[1]), text: m[2]! }));
   const verdicts = claims.map((c) => {
     const numbers = c.text.match(/\d+(?:\.\d+)?/g) ?? [];
-    const p = passages.find((p) => numbers.every((n) => p.text.includes(n)) && c.text.split(/\W+/).filter((w) => w.length > 5).every((w) => p.text.toLowerCase().includes(w.toLowerCase())));
+    const p = passages.find(
+      (p) =>
+        numbers.every((n) => p.text.includes(n)) &&
+        c.text
+          .split(/\W+/)
+          .filter((w) => w.length > 5)
+          .every((w) => p.text.toLowerCase().includes(w.toLowerCase())),
+    );
     return p
-      ? { index: c.index, verdict: 'supported', passage: p.id, evidence: p.text.slice(0, 120), reason: 'stated by the passage' }
+      ? {
+          index: c.index,
+          verdict: 'supported',
+          passage: p.id,
+          evidence: p.text.slice(0, 120),
+          reason: 'stated by the passage',
+        }
       : { index: c.index, verdict: 'unsupported', passage: null, evidence: null, reason: 'no passage states it' };
   });
   return { reply: { content: JSON.stringify({ claims: verdicts }) } };
@@ -38,7 +52,11 @@ export function scriptedJudge(r: RecordedRequest): Step {
 /** Routes every chat request by its kind; `generate` gets the scripted answers in order (the last one repeats). */
 export function scriptModel(
   server: OpenAiTestServer,
-  answers: { generate: Array<(r: RecordedRequest) => string>; strict?: Array<(r: RecordedRequest) => string>; judgeDelayMs?: (nth: number) => number | undefined },
+  answers: {
+    generate: Array<(r: RecordedRequest) => string>;
+    strict?: Array<(r: RecordedRequest) => string>;
+    judgeDelayMs?: (nth: number) => number | undefined;
+  },
 ) {
   const gen = [...answers.generate];
   const strict = [...(answers.strict ?? [])];
@@ -51,7 +69,9 @@ export function scriptModel(
         return { reply: { content: (strict.length > 1 ? strict.shift()! : strict[0]!)(r) } };
       case 'judge':
         judged++;
-        return answers.judgeDelayMs?.(judged) ? { delayMs: answers.judgeDelayMs(judged)!, then: scriptedJudge(r) } : scriptedJudge(r);
+        return answers.judgeDelayMs?.(judged)
+          ? { delayMs: answers.judgeDelayMs(judged)!, then: scriptedJudge(r) }
+          : scriptedJudge(r);
       case 'rerank': {
         const ns = [...(messagesOf(r)[1]?.content ?? '').matchAll(/^Passage (\d+):/gm)].map((m) => Number(m[1]));
         return { reply: { content: JSON.stringify({ ranking: ns }) } };
@@ -63,4 +83,3 @@ export function scriptModel(
   server.chat.clear();
   server.chat.enqueue(...Array.from({ length: 40 }, () => route));
 }
-

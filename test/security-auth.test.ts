@@ -8,7 +8,7 @@ import { createApp } from '../api/app';
 import { createApiKey } from '../api/auth/api-keys';
 import { McpServerEntity, McpToolEntity, type Role } from '../lib/db/entities';
 import { createLogger } from '../lib/log';
-import { setupTestContext, type TestContext } from './harness';
+import { setupTestContext, testAppDeps, type TestContext } from './harness';
 import { startOpenAiServer, type OpenAiTestServer, type RecordedRequest } from './openai-server';
 import { ingestCorpus, CORPUS } from './rag-fixtures';
 import { passageWith, scriptModel } from './scripted-model';
@@ -17,8 +17,10 @@ import { passageWith, scriptModel } from './scripted-model';
 // routers' own stacks, so a route added later is covered without touching this file.
 
 const PROTOCOL = 'default pickle protocol';
-const truthful = (r: RecordedRequest) => `The default pickle protocol in Python 3.11 is protocol 5 [${passageWith(r, PROTOCOL)}].`;
-const fabricated = (r: RecordedRequest) => `The default pickle protocol in Python 3.11 is protocol 4 [${passageWith(r, PROTOCOL)}].`;
+const truthful = (r: RecordedRequest) =>
+  `The default pickle protocol in Python 3.11 is protocol 5 [${passageWith(r, PROTOCOL)}].`;
+const fabricated = (r: RecordedRequest) =>
+  `The default pickle protocol in Python 3.11 is protocol 4 [${passageWith(r, PROTOCOL)}].`;
 
 interface Route {
   method: string;
@@ -46,7 +48,11 @@ async function request(method: string, path: string, opts: { key?: string; body?
   const headers: Record<string, string> = { accept: 'application/json' };
   if (opts.key) headers.authorization = `Bearer ${opts.key}`;
   if (opts.body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(base + path, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
+  const res = await fetch(base + path, {
+    method,
+    headers,
+    body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+  });
   const text = await res.text();
   let body: Record<string, any> | null = null; // eslint-disable-line @typescript-eslint/no-explicit-any -- fields are asserted one by one
   try {
@@ -69,8 +75,20 @@ afterAll(async () => {
 });
 beforeAll(async () => {
   server = await startOpenAiServer({ apiKey: 'sk-test' });
-  ctx = await setupTestContext({ LLM_PROVIDER: 'openai', OPENAI_BASE_URL: `${server.url}/v1`, OPENAI_API_KEY: 'sk-test', LLM_EMBEDDING_DIMENSIONS: '8' });
-  const app = createApp({ config: ctx.config, orm: ctx.orm, temporal: ctx.client, log: createLogger('silent', 'security-auth') });
+  ctx = await setupTestContext({
+    LLM_PROVIDER: 'openai',
+    OPENAI_BASE_URL: `${server.url}/v1`,
+    OPENAI_API_KEY: 'sk-test',
+    LLM_EMBEDDING_DIMENSIONS: '8',
+  });
+  const app = createApp(
+    testAppDeps({
+      config: ctx.config,
+      orm: ctx.orm,
+      temporal: ctx.client,
+      log: createLogger('silent', 'security-auth'),
+    }),
+  );
   routes = [];
   for (const mw of app.middleware as Array<Middleware & { router?: Router }>) {
     for (const layer of mw.router?.stack ?? []) {
@@ -81,7 +99,8 @@ beforeAll(async () => {
       };
       layer.stack.splice(layer.stack.length - 1, 0, spy as never);
       // (HEAD and OPTIONS follow GET and the allowed-methods answer; `all` routes are tried with the usual verbs.)
-      for (const method of layer.methods.filter((m) => ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].includes(m))) routes.push({ method, path: String(layer.path), layer });
+      for (const method of layer.methods.filter((m) => ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].includes(m)))
+        routes.push({ method, path: String(layer.path), layer });
     }
   }
   const http: Server = app.listen(0, '127.0.0.1');
@@ -102,7 +121,8 @@ beforeAll(async () => {
 });
 
 /** A concrete path for a route pattern: every `:param` filled. */
-const fill = (path: string, value: (param: string) => string) => path.replace(/:(\w+)/g, (_, p: string) => encodeURIComponent(value(p)));
+const fill = (path: string, value: (param: string) => string) =>
+  path.replace(/:(\w+)/g, (_, p: string) => encodeURIComponent(value(p)));
 const authenticated = (path: string) => path.startsWith('/v1/') || path === '/mcp';
 const mutating = (r: Route) => !['GET', 'HEAD', 'OPTIONS'].includes(r.method) && r.path.startsWith('/v1/');
 
@@ -122,7 +142,15 @@ function spellings(path: string): string[] {
 describe('routing and authentication agree in every letter case', () => {
   it('finds the routes of every router', () => {
     const paths = routes.map((r) => `${r.method} ${r.path}`);
-    expect(paths).toEqual(expect.arrayContaining(['GET /v1/system/me', 'POST /v1/answers', 'POST /v1/mcp/servers', 'GET /healthz', 'POST /mcp']));
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        'GET /v1/system/me',
+        'POST /v1/answers',
+        'POST /v1/mcp/servers',
+        'GET /healthz',
+        'POST /mcp',
+      ]),
+    );
     expect(routes.length).toBeGreaterThan(40);
   });
 
@@ -142,12 +170,15 @@ describe('routing and authentication agree in every letter case', () => {
       for (const spelled of [...(authenticated(r.path) ? [path] : []), ...spellings(path)]) {
         const anon = await request(r.method, spelled);
         // Without a key: 401 anywhere under /v1 (any case), 404 where nothing routes; never a success or a crash.
-        if (anon.status >= 200 && anon.status < 300) failures.push(`${r.method} ${spelled} without a key: ${anon.status}`);
+        if (anon.status >= 200 && anon.status < 300)
+          failures.push(`${r.method} ${spelled} without a key: ${anon.status}`);
         if (anon.status >= 500) failures.push(`${r.method} ${spelled} without a key: ${anon.status}`);
-        if (/^\/v1\//i.test(spelled) && anon.status !== 401) failures.push(`${r.method} ${spelled} without a key: ${anon.status}, not 401`);
+        if (/^\/v1\//i.test(spelled) && anon.status !== 401)
+          failures.push(`${r.method} ${spelled} without a key: ${anon.status}, not 401`);
         if (spelled !== path) {
           const keyed = await request(r.method, spelled, { key: admin.key });
-          if (keyed.status !== 404 || keyed.body?.error.code !== 'route_not_found') failures.push(`${r.method} ${spelled} with a key: ${keyed.status} ${JSON.stringify(keyed.body)}`);
+          if (keyed.status !== 404 || keyed.body?.error.code !== 'route_not_found')
+            failures.push(`${r.method} ${spelled} with a key: ${keyed.status} ${JSON.stringify(keyed.body)}`);
         }
       }
     }
@@ -164,7 +195,10 @@ async function tenantRows(tenantId: string): Promise<Record<string, string>> {
   )) as Array<{ t: string }>;
   const out: Record<string, string> = {};
   for (const { t } of tables) {
-    const [row] = (await conn.execute(`select count(*)::int as n, coalesce(md5(string_agg(x::text, '|' order by x::text)), '') as h from "${t}" x where tenant_id = ?`, [tenantId])) as Array<{ n: number; h: string }>;
+    const [row] = (await conn.execute(
+      `select count(*)::int as n, coalesce(md5(string_agg(x::text, '|' order by x::text)), '') as h from "${t}" x where tenant_id = ?`,
+      [tenantId],
+    )) as Array<{ n: number; h: string }>;
     out[t] = `${row!.n}:${row!.h}`;
   }
   return out;
@@ -177,7 +211,13 @@ async function heldForReview(key: string) {
   scriptModel(server, { generate: [fabricated] });
   const res = await request('POST', '/v1/answers?wait=true', {
     key,
-    body: { question: 'What is the default pickle protocol?', collectionIds: [collectionId], groundingMethod: 'deterministic', policy: 'review', reviewTimeout: '1 hour' },
+    body: {
+      question: 'What is the default pickle protocol?',
+      collectionIds: [collectionId],
+      groundingMethod: 'deterministic',
+      policy: 'review',
+      reviewTimeout: '1 hour',
+    },
   });
   expect(res.body?.status).toBe('pending_review');
   return res.body!.id as string;
@@ -197,18 +237,38 @@ describe('roles', () => {
 
   beforeAll(async () => {
     pendingAnswerId = await heldForReview(operator.key);
-    documentId = (await request('GET', `/v1/collections/${collectionId}/documents`, { key: viewer.key })).body!.documents[0].id;
-    conversationId = (await request('POST', '/v1/conversations', { key: operator.key, body: { collectionIds: [collectionId] } })).body!.id;
+    documentId = (await request('GET', `/v1/collections/${collectionId}/documents`, { key: viewer.key })).body!
+      .documents[0].id;
+    conversationId = (
+      await request('POST', '/v1/conversations', { key: operator.key, body: { collectionIds: [collectionId] } })
+    ).body!.id;
     const em = ctx.orm.em.fork();
-    const mcp = em.create(McpServerEntity, { tenantId: ctx.tenant.id, name: 'docs', transport: 'http', url: 'https://mcp.example.com/mcp' });
+    const mcp = em.create(McpServerEntity, {
+      tenantId: ctx.tenant.id,
+      name: 'docs',
+      transport: 'http',
+      url: 'https://mcp.example.com/mcp',
+    });
     await em.flush();
     serverId = mcp.id;
-    em.create(McpToolEntity, { tenantId: ctx.tenant.id, serverId, name: toolName, definition: { name: toolName, inputSchema: { type: 'object' } }, definitionHash: 'a'.repeat(64) });
+    em.create(McpToolEntity, {
+      tenantId: ctx.tenant.id,
+      serverId,
+      name: toolName,
+      definition: { name: toolName, inputSchema: { type: 'object' } },
+      definitionHash: 'a'.repeat(64),
+    });
     await em.flush();
     // A run that holds (after writing its one probe row) for the cancel route to aim at.
-    runningId = (await request('POST', '/v1/system/self-test', { key: operator.key, body: { probes: 1, holdMs: 60_000 } })).body!.workflowId;
+    runningId = (
+      await request('POST', '/v1/system/self-test', { key: operator.key, body: { probes: 1, holdMs: 60_000 } })
+    ).body!.workflowId;
     for (const until = Date.now() + 20_000; Date.now() < until; await sleep(100)) {
-      const [row] = (await ctx.orm.em.getConnection().execute('select count(*)::int as n from system_probes where workflow_id = ?', [runningId])) as Array<{ n: number }>;
+      const [row] = (await ctx.orm.em
+        .getConnection()
+        .execute('select count(*)::int as n from system_probes where workflow_id = ?', [runningId])) as Array<{
+        n: number;
+      }>;
       if (row!.n > 0) break;
     }
     ctx.onClose(() => ctx.client.workflow.getHandle(runningId).terminate());
@@ -227,25 +287,35 @@ describe('roles', () => {
   };
   /** A body each route would accept from a key allowed to use it (so only the role stands in the way). */
   const bodyOf = (r: Route): unknown =>
-    (({
-      'POST /v1/system/self-test': { probes: 1 },
-      'POST /v1/llm/completions': { messages: [{ role: 'user', content: 'hi' }] },
-      'POST /v1/collections': { name: 'viewer-made' },
-      'POST /v1/collections/:id/urls': { urls: ['https://example.com/page.html'] },
-      'POST /v1/collections/:id/folder': { path: '/tmp' },
-      'POST /v1/answers': { question: 'What is the default pickle protocol?', collectionIds: [collectionId] },
-      'POST /v1/answers/:id/review': { decision: 'approve' },
-      'POST /v1/grounding': { answer: 'Protocol 5 is the default.', contexts: ['The default pickle protocol is protocol 5.'] },
-      'POST /v1/search': { query: 'pickle protocol', collectionIds: [collectionId] },
-      'POST /v1/conversations': { collectionIds: [collectionId] },
-      'POST /v1/conversations/:id/messages': { content: 'What is the default pickle protocol?' },
-      'POST /v1/mcp/servers': { transport: 'http', name: 'viewer-made', url: 'https://mcp.example.com/other', discover: false },
-      'PATCH /v1/mcp/servers/:id': { enabled: false },
-      'POST /v1/mcp/servers/:id/tools/:name/approve': { definitionHash: 'a'.repeat(64) },
-      'POST /v1/agents/runs': { goal: 'Say hello.' },
-      'POST /v1/agents/runs/:id/approvals': { callId: 'c1', approve: true },
-      'PUT /v1/secrets/:name': { value: 'hunter2' },
-    }) as Record<string, unknown>)[`${r.method} ${r.path}`] ?? {};
+    (
+      ({
+        'POST /v1/system/self-test': { probes: 1 },
+        'POST /v1/llm/completions': { messages: [{ role: 'user', content: 'hi' }] },
+        'POST /v1/collections': { name: 'viewer-made' },
+        'POST /v1/collections/:id/urls': { urls: ['https://example.com/page.html'] },
+        'POST /v1/collections/:id/folder': { path: '/tmp' },
+        'POST /v1/answers': { question: 'What is the default pickle protocol?', collectionIds: [collectionId] },
+        'POST /v1/answers/:id/review': { decision: 'approve' },
+        'POST /v1/grounding': {
+          answer: 'Protocol 5 is the default.',
+          contexts: ['The default pickle protocol is protocol 5.'],
+        },
+        'POST /v1/search': { query: 'pickle protocol', collectionIds: [collectionId] },
+        'POST /v1/conversations': { collectionIds: [collectionId] },
+        'POST /v1/conversations/:id/messages': { content: 'What is the default pickle protocol?' },
+        'POST /v1/mcp/servers': {
+          transport: 'http',
+          name: 'viewer-made',
+          url: 'https://mcp.example.com/other',
+          discover: false,
+        },
+        'PATCH /v1/mcp/servers/:id': { enabled: false },
+        'POST /v1/mcp/servers/:id/tools/:name/approve': { definitionHash: 'a'.repeat(64) },
+        'POST /v1/agents/runs': { goal: 'Say hello.' },
+        'POST /v1/agents/runs/:id/approvals': { callId: 'c1', approve: true },
+        'PUT /v1/secrets/:name': { value: 'hunter2' },
+      }) as Record<string, unknown>
+    )[`${r.method} ${r.path}`] ?? {};
 
   it('guards every mutating route with the roles of the role model', () => {
     const guards = routes.filter(mutating).map((r) => {
@@ -262,8 +332,13 @@ describe('roles', () => {
     reached.length = 0;
     const answered: string[] = [];
     for (const r of routes.filter(mutating)) {
-      const res = await request(r.method, fill(r.path, (p) => paramOf(r.path, p)), { key: viewer.key, body: bodyOf(r) });
-      if (res.status !== 403 || res.body?.error.code !== 'forbidden') answered.push(`${r.method} ${r.path}: ${res.status} ${JSON.stringify(res.body)}`);
+      const res = await request(
+        r.method,
+        fill(r.path, (p) => paramOf(r.path, p)),
+        { key: viewer.key, body: bodyOf(r) },
+      );
+      if (res.status !== 403 || res.body?.error.code !== 'forbidden')
+        answered.push(`${r.method} ${r.path}: ${res.status} ${JSON.stringify(res.body)}`);
     }
     expect(answered).toEqual([]);
     expect(reached).toEqual([]);
@@ -271,11 +346,25 @@ describe('roles', () => {
     expect(await runsOf(ctx.tenant.id)).toBe(runsBefore);
     expect(await tenantRows(ctx.tenant.id)).toEqual(rowsBefore);
     expect((await ctx.client.workflow.getHandle(runningId).describe()).status.name).toBe('RUNNING');
-    expect((await request('GET', `/v1/answers/${pendingAnswerId}`, { key: viewer.key })).body).toMatchObject({ status: 'pending_review' });
+    expect((await request('GET', `/v1/answers/${pendingAnswerId}`, { key: viewer.key })).body).toMatchObject({
+      status: 'pending_review',
+    });
   });
 
   it('lets a viewer read everything of its tenant', async () => {
-    for (const path of ['/v1/system/me', '/v1/runs', `/v1/runs/${encodeURIComponent(runningId)}`, '/v1/answers', `/v1/answers/${pendingAnswerId}`, '/v1/collections', `/v1/collections/${collectionId}/documents`, '/v1/conversations', `/v1/conversations/${conversationId}`, '/v1/mcp/servers', `/v1/mcp/servers/${serverId}/tools`]) {
+    for (const path of [
+      '/v1/system/me',
+      '/v1/runs',
+      `/v1/runs/${encodeURIComponent(runningId)}`,
+      '/v1/answers',
+      `/v1/answers/${pendingAnswerId}`,
+      '/v1/collections',
+      `/v1/collections/${collectionId}/documents`,
+      '/v1/conversations',
+      `/v1/conversations/${conversationId}`,
+      '/v1/mcp/servers',
+      `/v1/mcp/servers/${serverId}/tools`,
+    ]) {
       const res = await request('GET', path, { key: viewer.key });
       expect(res.status, path).toBe(200);
     }
@@ -284,29 +373,51 @@ describe('roles', () => {
   it('refuses an operator the configuration routes, and lets it run and write content', async () => {
     reached.length = 0;
     for (const r of routes.filter((r) => mutating(r) && expectedRoles(r.path).length === 1)) {
-      const res = await request(r.method, fill(r.path, (p) => paramOf(r.path, p)), { key: operator.key, body: bodyOf(r) });
+      const res = await request(
+        r.method,
+        fill(r.path, (p) => paramOf(r.path, p)),
+        { key: operator.key, body: bodyOf(r) },
+      );
       expect(res.status, `${r.method} ${r.path}`).toBe(403);
       expect(res.body?.error.code).toBe('forbidden');
     }
     expect(reached).toEqual([]);
     expect((await ctx.orm.em.fork().findOneOrFail(McpToolEntity, { serverId, name: toolName })).status).toBe('pending');
 
-    const search = await request('POST', '/v1/search', { key: operator.key, body: { query: 'pickle protocol', collectionIds: [collectionId] } });
+    const search = await request('POST', '/v1/search', {
+      key: operator.key,
+      body: { query: 'pickle protocol', collectionIds: [collectionId] },
+    });
     expect(search.status).toBe(200);
     expect(search.body!.results.length).toBeGreaterThan(0);
   });
 
   it('records the deciding key as the reviewer, and refuses a reviewer named in the body', async () => {
-    const named = await request('POST', `/v1/answers/${pendingAnswerId}/review`, { key: operator.key, body: { decision: 'approve', reviewer: 'the CEO' } });
+    const named = await request('POST', `/v1/answers/${pendingAnswerId}/review`, {
+      key: operator.key,
+      body: { decision: 'approve', reviewer: 'the CEO' },
+    });
     expect(named.status).toBe(400);
     expect(named.body?.error.code).toBe('validation_failed');
-    expect((await request('GET', `/v1/answers/${pendingAnswerId}`, { key: viewer.key })).body).toMatchObject({ status: 'pending_review' });
+    expect((await request('GET', `/v1/answers/${pendingAnswerId}`, { key: viewer.key })).body).toMatchObject({
+      status: 'pending_review',
+    });
 
-    const decided = await request('POST', `/v1/answers/${pendingAnswerId}/review`, { key: operator.key, body: { decision: 'approve', note: 'checked' } });
+    const decided = await request('POST', `/v1/answers/${pendingAnswerId}/review`, {
+      key: operator.key,
+      body: { decision: 'approve', note: 'checked' },
+    });
     expect(decided.status).toBe(200);
     expect(decided.body).toMatchObject({
       status: 'answered',
-      result: { review: { decision: 'approve', note: 'checked', reviewer: `${operator.keyName} (${operator.key.slice(0, 10)}…)`, reviewerKeyId: operator.keyId } },
+      result: {
+        review: {
+          decision: 'approve',
+          note: 'checked',
+          reviewer: `${operator.keyName} (${operator.key.slice(0, 10)}…)`,
+          reviewerKeyId: operator.keyId,
+        },
+      },
     });
   });
 });
@@ -314,7 +425,8 @@ describe('roles', () => {
 /** A response with what differs between any two starts (ids, times, the run's own numbers) left out. */
 function comparable(res: { status: number; body: Record<string, unknown> | null }) {
   const body = { ...res.body };
-  for (const k of ['id', 'workflowId', 'runId', 'conversationId', 'createdAt', 'completedAt', 'result', 'live']) if (k in body) body[k] = typeof body[k];
+  for (const k of ['id', 'workflowId', 'runId', 'conversationId', 'createdAt', 'completedAt', 'result', 'live'])
+    if (k in body) body[k] = typeof body[k];
   return { status: res.status, body };
 }
 
@@ -323,7 +435,15 @@ describe('client-chosen ids are per tenant: another tenant’s id reads as unuse
     scriptModel(server, { generate: [truthful] });
     const id = randomUUID();
     const ask = (key: string, collection: string, answerId: string) =>
-      request('POST', '/v1/answers?wait=true', { key, body: { id: answerId, question: 'What is the default pickle protocol?', collectionIds: [collection], groundingMethod: 'deterministic' } });
+      request('POST', '/v1/answers?wait=true', {
+        key,
+        body: {
+          id: answerId,
+          question: 'What is the default pickle protocol?',
+          collectionIds: [collection],
+          groundingMethod: 'deterministic',
+        },
+      });
     const mine = await ask(admin.key, collectionId, id);
     expect(mine.status).toBe(200);
     const aBefore = (await request('GET', `/v1/answers/${id}`, { key: admin.key })).body;
@@ -333,16 +453,24 @@ describe('client-chosen ids are per tenant: another tenant’s id reads as unuse
     expect(comparable(foreign)).toEqual(comparable(fresh));
     expect(foreign.body).toMatchObject({ id, status: 'answered', workflowId: `answer:${tenantB.id}:${id}` });
     // The same id again is the same answer, for each tenant.
-    expect((await ask(tenantB.admin.key, collectionB, id)).body).toMatchObject({ id, workflowId: foreign.body!.workflowId, createdAt: foreign.body!.createdAt });
+    expect((await ask(tenantB.admin.key, collectionB, id)).body).toMatchObject({
+      id,
+      workflowId: foreign.body!.workflowId,
+      createdAt: foreign.body!.createdAt,
+    });
     expect((await request('GET', `/v1/answers/${id}`, { key: admin.key })).body).toEqual(aBefore);
   });
 
   it('conversation messages: B’s message with A’s id is answered like one with a fresh id; A’s conversation is untouched', async () => {
     scriptModel(server, { generate: [truthful] });
     const id = randomUUID();
-    const conversation = async (key: string, collection: string) => (await request('POST', '/v1/conversations', { key, body: { collectionIds: [collection] } })).body!.id as string;
+    const conversation = async (key: string, collection: string) =>
+      (await request('POST', '/v1/conversations', { key, body: { collectionIds: [collection] } })).body!.id as string;
     const say = (key: string, conversationId: string, messageId: string) =>
-      request('POST', `/v1/conversations/${conversationId}/messages?wait=true`, { key, body: { id: messageId, content: 'What is the default pickle protocol?' } });
+      request('POST', `/v1/conversations/${conversationId}/messages?wait=true`, {
+        key,
+        body: { id: messageId, content: 'What is the default pickle protocol?' },
+      });
     const a = await conversation(admin.key, collectionId);
     expect((await say(admin.key, a, id)).status).toBe(200);
     const aBefore = (await request('GET', `/v1/conversations/${a}`, { key: admin.key })).body;
@@ -361,7 +489,8 @@ describe('client-chosen ids are per tenant: another tenant’s id reads as unuse
       ['/v1/agents/runs', { goal: 'Say hello.' }],
     ] as const) {
       const id = `shared-${randomUUID().slice(0, 8)}`;
-      const start = (key: string, runId: string) => request('POST', `${path}?wait=true`, { key, body: { ...body, id: runId } });
+      const start = (key: string, runId: string) =>
+        request('POST', `${path}?wait=true`, { key, body: { ...body, id: runId } });
       const mine = await start(admin.key, id);
       expect(mine.status, path).toBe(200);
       const aRun = await ctx.client.workflow.getHandle(mine.body!.workflowId).describe();

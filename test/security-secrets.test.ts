@@ -34,7 +34,9 @@ async function startHeaderRecordingMcpServer() {
   const http: Server = createServer((req, res) => {
     requests.push(req.headers);
     const server = new McpServer({ name: 'header-recorder', version: '1.0.0' });
-    server.registerTool('ping', { description: 'Answers pong.', inputSchema: {} }, async () => ({ content: [{ type: 'text', text: 'pong' }] }));
+    server.registerTool('ping', { description: 'Answers pong.', inputSchema: {} }, async () => ({
+      content: [{ type: 'text', text: 'pong' }],
+    }));
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
     res.on('close', () => void transport.close().then(() => server.close()));
     void server
@@ -71,15 +73,22 @@ beforeAll(async () => {
   ctx = await setupTestContext({ FETCH_ALLOW_HOSTS: '127.0.0.1', TENANT_SECRETS_KEY: platformKey.toString('base64') });
   api = await startTestApi(ctx);
   // What a worker holds: the same configuration, so the same key.
-  pool = new McpClientPool({ config: ctx.config.mcp, secrets: createTenantSecrets({ orm: ctx.orm, config: ctx.config }) });
+  pool = new McpClientPool({
+    config: ctx.config.mcp,
+    secrets: createTenantSecrets({ orm: ctx.orm, config: ctx.config }),
+  });
 });
 
 async function register(key: string, body: Record<string, unknown>) {
-  const res = await api.request('POST', '/v1/mcp/servers', { key, body: { transport: 'http', url: target.url, discover: false, ...body } });
+  const res = await api.request('POST', '/v1/mcp/servers', {
+    key,
+    body: { transport: 'http', url: target.url, discover: false, ...body },
+  });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
   return res.body!.server.id as string;
 }
-const putSecret = (key: string, name: string, value: string) => api.request('PUT', `/v1/secrets/${name}`, { key, body: { value } });
+const putSecret = (key: string, name: string, value: string) =>
+  api.request('PUT', `/v1/secrets/${name}`, { key, body: { value } });
 const serverRow = (id: string) => ctx.orm.em.fork().findOneOrFail(McpServerEntity, { id });
 const uniqueName = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;
 
@@ -87,7 +96,10 @@ describe('secret references a tenant gives', () => {
   it('refuses env:, file: and vault: references at PATCH and POST with secret_ref_not_allowed, storing nothing', async () => {
     const key = ctx.tenant.key;
     const id = await register(key, { name: uniqueName('leak') });
-    const patch = await api.request('PATCH', `/v1/mcp/servers/${id}`, { key, body: { bearerSecret: 'env:DATABASE_URL', headers: { 'X-Leak': 'env:OPENAI_API_KEY' } } });
+    const patch = await api.request('PATCH', `/v1/mcp/servers/${id}`, {
+      key,
+      body: { bearerSecret: 'env:DATABASE_URL', headers: { 'X-Leak': 'env:OPENAI_API_KEY' } },
+    });
     expect(patch.status).toBe(400);
     expect(patch.body!.error.code).toBe('secret_ref_not_allowed');
     expect(JSON.stringify(patch.body)).not.toMatch(/DATABASE_URL|OPENAI_API_KEY/);
@@ -104,7 +116,10 @@ describe('secret references a tenant gives', () => {
       { headers: { Authorization: 'vault:kv/data/tenants/x/y#k' } },
     ];
     for (const settings of refused) {
-      const post = await api.request('POST', '/v1/mcp/servers', { key, body: { name: uniqueName('p'), transport: 'http', url: target.url, discover: false, ...settings } });
+      const post = await api.request('POST', '/v1/mcp/servers', {
+        key,
+        body: { name: uniqueName('p'), transport: 'http', url: target.url, discover: false, ...settings },
+      });
       expect(post.status, JSON.stringify(settings)).toBe(400);
       expect(post.body!.error.code).toBe('secret_ref_not_allowed');
       expect(post.body!.error.message).not.toMatch(/BC_TEST|db-password|openai_key|platform\/llm|api_key/);
@@ -158,7 +173,13 @@ describe('secret references a tenant gives', () => {
     const from = target.requests.length;
     const res = await api.request('POST', '/v1/mcp/servers', {
       key,
-      body: { name: uniqueName('mine'), transport: 'http', url: target.url, bearerSecret: 'secret:mcp-token', headers: { 'X-Team': 'secret:team.id', 'X-Plain': 'literal' } },
+      body: {
+        name: uniqueName('mine'),
+        transport: 'http',
+        url: target.url,
+        bearerSecret: 'secret:mcp-token',
+        headers: { 'X-Team': 'secret:team.id', 'X-Plain': 'literal' },
+      },
     });
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     expect(res.body!.discovery.error).toBeUndefined();
@@ -166,11 +187,13 @@ describe('secret references a tenant gives', () => {
     expect(res.body!.server.bearerSecret).toBe('secret:mcp-token');
     const sent = target.requests.slice(from);
     expect(sent.length).toBeGreaterThan(0);
-    for (const h of sent) expect(h).toMatchObject({ authorization: `Bearer ${token}`, 'x-team': team, 'x-plain': 'literal' });
+    for (const h of sent)
+      expect(h).toMatchObject({ authorization: `Bearer ${token}`, 'x-team': team, 'x-plain': 'literal' });
 
     const fromPool = target.requests.length;
     expect((await pool.listTools(await serverRow(res.body!.server.id as string))).map((t) => t.name)).toEqual(['ping']);
-    for (const h of target.requests.slice(fromPool)) expect(h).toMatchObject({ authorization: `Bearer ${token}`, 'x-team': team });
+    for (const h of target.requests.slice(fromPool))
+      expect(h).toMatchObject({ authorization: `Bearer ${token}`, 'x-team': team });
   });
 
   it('says a missing secret is missing, naming only the tenant’s own secret', async () => {
@@ -215,15 +238,23 @@ describe('/v1/secrets', () => {
     const value = `v-${randomBytes(12).toString('hex')}`;
     const created = await putSecret(t.key, 'api-token', value);
     expect(created.status).toBe(201);
-    expect(created.body!.secret).toEqual({ name: 'api-token', createdAt: expect.any(String), updatedAt: expect.any(String) });
+    expect(created.body!.secret).toEqual({
+      name: 'api-token',
+      createdAt: expect.any(String),
+      updatedAt: expect.any(String),
+    });
     const updated = await putSecret(t.key, 'api-token', `${value}-2`);
     expect(updated.status).toBe(200);
     expect(updated.body!.secret.createdAt).toBe(created.body!.secret.createdAt);
-    expect(Date.parse(updated.body!.secret.updatedAt)).toBeGreaterThanOrEqual(Date.parse(created.body!.secret.updatedAt));
+    expect(Date.parse(updated.body!.secret.updatedAt)).toBeGreaterThanOrEqual(
+      Date.parse(created.body!.secret.updatedAt),
+    );
 
     const list = await api.request('GET', '/v1/secrets', { key: t.key });
     expect(list.status).toBe(200);
-    expect(list.body!.secrets).toEqual([{ name: 'api-token', createdAt: created.body!.secret.createdAt, updatedAt: updated.body!.secret.updatedAt }]);
+    expect(list.body!.secrets).toEqual([
+      { name: 'api-token', createdAt: created.body!.secret.createdAt, updatedAt: updated.body!.secret.updatedAt },
+    ]);
     expect(JSON.stringify([created.body, updated.body, list.body])).not.toContain(value);
 
     const operator = await ctx.addTenant('operator');
@@ -238,8 +269,12 @@ describe('/v1/secrets', () => {
       expect(res.body!.error.code).toBe('invalid_secret_name');
     }
     expect((await api.request('PUT', '/v1/secrets/empty', { key: t.key, body: { value: '' } })).status).toBe(400);
-    expect((await api.request('PUT', '/v1/secrets/extra', { key: t.key, body: { value: 'abcdefgh', note: 1 } })).status).toBe(400);
-    expect((await api.request('PUT', '/v1/secrets/big', { key: t.key, body: { value: 'x'.repeat(16 * 1024 + 1) } })).status).toBe(400);
+    expect(
+      (await api.request('PUT', '/v1/secrets/extra', { key: t.key, body: { value: 'abcdefgh', note: 1 } })).status,
+    ).toBe(400);
+    expect(
+      (await api.request('PUT', '/v1/secrets/big', { key: t.key, body: { value: 'x'.repeat(16 * 1024 + 1) } })).status,
+    ).toBe(400);
 
     expect((await api.request('DELETE', '/v1/secrets/api-token', { key: t.key })).status).toBe(204);
     expect((await api.request('DELETE', '/v1/secrets/api-token', { key: t.key })).status).toBe(404);
@@ -250,22 +285,39 @@ describe('/v1/secrets', () => {
     const t = await ctx.addTenant('admin');
     const value = `at-rest-${randomBytes(12).toString('hex')}`;
     expect((await putSecret(t.key, 'db-pass', value)).status).toBe(201);
-    const rows = await ctx.orm.em.getConnection().execute<Array<Record<string, unknown>>>(`select * from tenant_secrets where tenant_id = ?`, [t.id]);
+    const rows = await ctx.orm.em
+      .getConnection()
+      .execute<Array<Record<string, unknown>>>(`select * from tenant_secrets where tenant_id = ?`, [t.id]);
     expect(rows).toHaveLength(1);
     expect(JSON.stringify(rows)).not.toContain(value);
-    expect(Buffer.concat([rows[0]!.nonce as Buffer, rows[0]!.ciphertext as Buffer, rows[0]!.auth_tag as Buffer]).includes(Buffer.from(value))).toBe(false);
+    expect(
+      Buffer.concat([rows[0]!.nonce as Buffer, rows[0]!.ciphertext as Buffer, rows[0]!.auth_tag as Buffer]).includes(
+        Buffer.from(value),
+      ),
+    ).toBe(false);
     expect(rows[0]!.key_id).toBe(tenantSecretsKeyId(platformKey));
 
     expect(await new TenantSecrets({ orm: ctx.orm, key: async () => platformKey }).read(t.id, 'db-pass')).toBe(value);
-    await expect(new TenantSecrets({ orm: ctx.orm, key: async () => randomBytes(32) }).read(t.id, 'db-pass')).rejects.toThrow(/another TENANT_SECRETS_KEY/);
+    await expect(
+      new TenantSecrets({ orm: ctx.orm, key: async () => randomBytes(32) }).read(t.id, 'db-pass'),
+    ).rejects.toThrow(/another TENANT_SECRETS_KEY/);
 
     // The ciphertext copied into another tenant's row does not open there.
     const other = await ctx.addTenant('admin');
     const em = ctx.orm.em.fork();
     const row = await em.findOneOrFail(TenantSecretEntity, { tenantId: t.id, name: 'db-pass' });
-    em.create(TenantSecretEntity, { tenantId: other.id, name: 'db-pass', keyId: row.keyId, nonce: row.nonce, ciphertext: row.ciphertext, authTag: row.authTag });
+    em.create(TenantSecretEntity, {
+      tenantId: other.id,
+      name: 'db-pass',
+      keyId: row.keyId,
+      nonce: row.nonce,
+      ciphertext: row.ciphertext,
+      authTag: row.authTag,
+    });
     await em.flush();
-    await expect(createTenantSecrets({ orm: ctx.orm, config: ctx.config }).read(other.id, 'db-pass')).rejects.toThrow(/does not decrypt/);
+    await expect(createTenantSecrets({ orm: ctx.orm, config: ctx.config }).read(other.id, 'db-pass')).rejects.toThrow(
+      /does not decrypt/,
+    );
   });
 });
 
@@ -273,13 +325,21 @@ describe('the stdio allow-list', () => {
   it('does not take an inherited property name for an allowed server', async () => {
     expect(ctx.config.mcp.stdioAllowList.size).toBe(0);
     for (const stdioName of ['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf']) {
-      const res = await api.request('POST', '/v1/mcp/servers', { key: ctx.tenant.key, body: { name: uniqueName('stdio'), transport: 'stdio', stdioName, discover: false } });
+      const res = await api.request('POST', '/v1/mcp/servers', {
+        key: ctx.tenant.key,
+        body: { name: uniqueName('stdio'), transport: 'stdio', stdioName, discover: false },
+      });
       expect(res.status, stdioName).toBe(400);
       expect(['mcp_stdio_not_allowed', 'validation_failed']).toContain(res.body!.error.code);
     }
-    const constructor = await api.request('POST', '/v1/mcp/servers', { key: ctx.tenant.key, body: { name: uniqueName('stdio'), transport: 'stdio', stdioName: 'constructor' } });
+    const constructor = await api.request('POST', '/v1/mcp/servers', {
+      key: ctx.tenant.key,
+      body: { name: uniqueName('stdio'), transport: 'stdio', stdioName: 'constructor' },
+    });
     expect(constructor.body!.error.code).toBe('mcp_stdio_not_allowed');
-    const servers = (await api.request('GET', '/v1/mcp/servers', { key: ctx.tenant.key })).body!.servers as Array<{ transport: string }>;
+    const servers = (await api.request('GET', '/v1/mcp/servers', { key: ctx.tenant.key })).body!.servers as Array<{
+      transport: string;
+    }>;
     expect(servers.filter((s) => s.transport === 'stdio')).toEqual([]);
   });
 });

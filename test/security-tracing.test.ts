@@ -28,7 +28,12 @@ interface SpanOut {
   attributes: Record<string, unknown>;
 }
 
-async function call(method: string, path: string, key: string, opts: { body?: unknown; headers?: Record<string, string> } = {}) {
+async function call(
+  method: string,
+  path: string,
+  key: string,
+  opts: { body?: unknown; headers?: Record<string, string> } = {},
+) {
   const res = await fetch(api.base + path, {
     method,
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...opts.headers },
@@ -47,7 +52,12 @@ async function selfTest(key: string, headers: Record<string, string> = {}) {
   return { workflowId: res.body!.workflowId as string, traceId: traceparent![1]!, spanId: traceparent![2]! };
 }
 
-const wanted = ['POST /v1/system/self-test', 'StartWorkflow:selfTest', 'RunWorkflow:selfTest', 'RunActivity:writeProbe'];
+const wanted = [
+  'POST /v1/system/self-test',
+  'StartWorkflow:selfTest',
+  'RunWorkflow:selfTest',
+  'RunActivity:writeProbe',
+];
 
 /** The run's trace once the spans named are all stored (they reach Postgres in batches). */
 async function traceOf(key: string, workflowId: string, mustInclude = wanted, timeoutMs = 20_000) {
@@ -73,22 +83,33 @@ describe('tracing under hostile input', () => {
     expect(probe.status).toBeLessThan(500);
     const noted = await call('POST', '/v1/system/self-test', attacker.key, { body: { probes: 1, note: 'a\u0000b' } });
     expect([202, 400]).toContain(noted.status);
-    if (noted.status === 202) ctx.onClose(() => ctx.client.workflow.getHandle(noted.body!.workflowId as string).terminate());
+    if (noted.status === 202)
+      ctx.onClose(() => ctx.client.workflow.getHandle(noted.body!.workflowId as string).terminate());
     // Whatever check a route has, a span can carry caller text (an error message, an id): one with a NUL and a lone
     // surrogate, and one the database refuses for a reason nobody foresaw (its kind does not fit the column).
     const tag = `poison-${randomBytes(4).toString('hex')}`;
     const tracer = trace.getTracer('security-test');
-    const nul = tracer.startSpan(`${tag}\u0000`, { attributes: { [ATTR.tenantId]: attacker.id, 'url.path': '/v1/runs/selftest\u0000x\uD800' } });
+    const nul = tracer.startSpan(`${tag}\u0000`, {
+      attributes: { [ATTR.tenantId]: attacker.id, 'url.path': '/v1/runs/selftest\u0000x\uD800' },
+    });
     nul.setStatus({ code: SpanStatusCode.ERROR, message: 'workflow id selftest\u0000x' });
     nul.end();
     const refused = tracer.startSpan(`${tag}-refused`);
     refused.end();
     const rejectedBefore = store.stats.rejected;
-    store.onEnd(new Proxy(refused as unknown as ReadableSpan, { get: (t, p) => (p === 'kind' ? 70_000 : Reflect.get(t, p)) }));
+    store.onEnd(
+      new Proxy(refused as unknown as ReadableSpan, { get: (t, p) => (p === 'kind' ? 70_000 : Reflect.get(t, p)) }),
+    );
     await store.flush();
 
-    const stored = await ctx.orm.em.getConnection().execute(`select tenant_id, attributes->>'url.path' as path, status_message from spans where name = ?`, [`${tag}\uFFFD`]);
-    expect(stored).toEqual([{ tenant_id: attacker.id, path: '/v1/runs/selftest\uFFFDx\uFFFD', status_message: 'workflow id selftest\uFFFDx' }]);
+    const stored = await ctx.orm.em
+      .getConnection()
+      .execute(`select tenant_id, attributes->>'url.path' as path, status_message from spans where name = ?`, [
+        `${tag}\uFFFD`,
+      ]);
+    expect(stored).toEqual([
+      { tenant_id: attacker.id, path: '/v1/runs/selftest\uFFFDx\uFFFD', status_message: 'workflow id selftest\uFFFDx' },
+    ]);
     expect(store.stats.rejected).toBe(rejectedBefore + 1);
 
     // Another tenant's next run is traced end to end.
@@ -113,7 +134,11 @@ describe('tracing under hostile input', () => {
     }
     const http = trace.spans.find((s) => s.name === 'POST /v1/system/self-test')!;
     expect(http.parentSpanId).toBeNull();
-    expect(http.attributes).toMatchObject({ 'bc.caller.trace_id': victim.traceId, 'bc.caller.span_id': victim.spanId, 'bc.tenant_id': attacker.id });
+    expect(http.attributes).toMatchObject({
+      'bc.caller.trace_id': victim.traceId,
+      'bc.caller.span_id': victim.spanId,
+      'bc.tenant_id': attacker.id,
+    });
   });
 
   it("hides another tenant's spans in a trace both touched, also the unlabelled client and activity spans under them", async () => {
@@ -162,7 +187,9 @@ describe('tracing under hostile input', () => {
   it("follows a caller's traceparent into the caller's trace only when the caller's span is the same tenant's", async () => {
     const tenant = await ctx.addTenant('admin');
     const first = await call('GET', '/v1/system/me', tenant.key);
-    const [, callerTrace, callerSpan] = /^00-([0-9a-f]{32})-([0-9a-f]{16})-01$/.exec(first.headers.get('traceparent')!)!;
+    const [, callerTrace, callerSpan] = /^00-([0-9a-f]{32})-([0-9a-f]{16})-01$/.exec(
+      first.headers.get('traceparent')!,
+    )!;
     const run = await selfTest(tenant.key, { traceparent: `00-${callerTrace}-${callerSpan}-01` });
     const trace = await traceOf(tenant.key, run.workflowId, [...wanted, 'GET /v1/system/me']);
     expect(trace.traceIds).toEqual([run.traceId, callerTrace]);

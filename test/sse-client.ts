@@ -10,13 +10,20 @@ export interface SseEvent {
  * Reads a Server-Sent Events stream with fetch and eventsource-parser, as a browser's EventSource would, until the
  * server ends it or `stop` returns true (then the connection is dropped, like a client going away).
  */
-export async function readSse(url: string, opts: { key: string; lastEventId?: string; stop?: (e: SseEvent, all: SseEvent[]) => boolean; timeoutMs?: number }) {
+export async function readSse(
+  url: string,
+  opts: { key: string; lastEventId?: string; stop?: (e: SseEvent, all: SseEvent[]) => boolean; timeoutMs?: number },
+) {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new Error('SSE read timed out')), opts.timeoutMs ?? 60_000);
   const events: SseEvent[] = [];
   let stopped = false;
   const res = await fetch(url, {
-    headers: { authorization: `Bearer ${opts.key}`, accept: 'text/event-stream', ...(opts.lastEventId ? { 'last-event-id': opts.lastEventId } : {}) },
+    headers: {
+      authorization: `Bearer ${opts.key}`,
+      accept: 'text/event-stream',
+      ...(opts.lastEventId ? { 'last-event-id': opts.lastEventId } : {}),
+    },
     signal: controller.signal,
   });
   const parser = createParser({

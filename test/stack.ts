@@ -65,7 +65,11 @@ export async function prepareStack(): Promise<Stack> {
     },
     launch(extraEnv = {}, via = 'node') {
       const [cmd, args] =
-        via === 'npm' ? ['npm', ['start']] : via === 'bin' ? [join(root, 'bin', 'start'), []] : [process.execPath, ['--import', 'tsx', 'scripts/start.ts']];
+        via === 'npm'
+          ? ['npm', ['start']]
+          : via === 'bin'
+            ? [join(root, 'bin', 'start'), []]
+            : [process.execPath, ['--import', 'tsx', 'scripts/start.ts']];
       const child = spawn(cmd, args, {
         cwd: root,
         env: { ...env, ...extraEnv },
@@ -80,7 +84,8 @@ export async function prepareStack(): Promise<Stack> {
     async untilUp(l) {
       const deadline = Date.now() + 180_000;
       while (!l.output().includes('Ctrl-C stops everything.')) {
-        if (l.child.exitCode !== null || Date.now() > deadline) throw new Error(`npm start did not come up:\n${l.output()}`);
+        if (l.child.exitCode !== null || Date.now() > deadline)
+          throw new Error(`npm start did not come up:\n${l.output()}`);
         await sleep(100);
       }
       const apiUrl = /\[start\] {3}Console {6}(http:\/\/\S+?)\/\s/.exec(l.output())?.[1];
@@ -91,4 +96,5 @@ export async function prepareStack(): Promise<Stack> {
   };
 }
 
-export const adminKeyFrom = (output: string) => /Admin API key \(shown once, only its hash is stored\): (bc_\S+)/.exec(output)?.[1];
+export const adminKeyFrom = (output: string) =>
+  /Admin API key \(shown once, only its hash is stored\): (bc_\S+)/.exec(output)?.[1];

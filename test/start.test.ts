@@ -74,14 +74,22 @@ describe('npm start', () => {
     workflowId = ((await res.json()) as { workflowId: string }).workflowId;
     expect(res.status).toBe(200);
 
-    const { stdout } = await promisify(execFile)(inject('temporalCliPath'), ['workflow', 'list', '--address', stack.temporalAddress]);
+    const { stdout } = await promisify(execFile)(inject('temporalCliPath'), [
+      'workflow',
+      'list',
+      '--address',
+      stack.temporalAddress,
+    ]);
     expect(stdout).toContain(workflowId);
 
     const kids = childrenOf(l.child.pid!);
     // The worker, the API and the Temporal server (tsx may add its esbuild helper beside them).
     const roles = kids.map(commandOf);
     for (const role of ['workers/main.ts', 'api/server.ts', 'temporal server start-dev']) {
-      expect(roles.filter((c) => c.includes(role)), role).toHaveLength(1);
+      expect(
+        roles.filter((c) => c.includes(role)),
+        role,
+      ).toHaveLength(1);
     }
     l.child.kill('SIGTERM');
     expect(await l.exited).toBe(0);
@@ -101,7 +109,12 @@ describe('npm start', () => {
     const temporalPid = JSON.parse(await readFile(join(env.BC_DATA_DIR!, 'run', 'temporal.pid'), 'utf8')).pid as number;
     l.child.kill('SIGKILL');
     await l.exited;
-    expect(await gone(kids.filter((p) => p !== temporalPid), 20_000)).toEqual([]);
+    expect(
+      await gone(
+        kids.filter((p) => p !== temporalPid),
+        20_000,
+      ),
+    ).toEqual([]);
     expect(isAlive(temporalPid)).toBe(true);
 
     // ...and the next start ends it (its data folder and locks are free again) and comes up.
@@ -135,13 +148,20 @@ describe('npm start', () => {
     const l = launch({ DATABASE_URL: 'postgres://nope' });
     expect(await l.exited).toBe(1);
     expect(Date.now() - started).toBeLessThan(30_000);
-    const errors = l.output().split('\n').filter((line) => line.includes('error'));
-    expect(errors).toEqual([expect.stringMatching(/^\[start\] error: cannot connect to DATABASE_URL postgres:\/\/nope.*: .+/)]);
+    const errors = l
+      .output()
+      .split('\n')
+      .filter((line) => line.includes('error'));
+    expect(errors).toEqual([
+      expect.stringMatching(/^\[start\] error: cannot connect to DATABASE_URL postgres:\/\/nope.*: .+/),
+    ]);
   });
 
   it('refuses a bad setting with one line naming it', async () => {
     const l = launch({ API_PORT: 'eighty' });
     expect(await l.exited).toBe(1);
-    expect(l.output().trim().split('\n').at(-1)).toBe('[start] error: config: API_PORT must be a port number from 0 to 65535 (0: any free port) (got "eighty")');
+    expect(l.output().trim().split('\n').at(-1)).toBe(
+      '[start] error: config: API_PORT must be a port number from 0 to 65535 (0: any free port) (got "eighty")',
+    );
   });
 });

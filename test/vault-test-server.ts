@@ -100,7 +100,9 @@ export async function startFakeVault(): Promise<FakeVault> {
       const namespace = req.headers['x-vault-namespace'] as string | undefined;
       fake.requests.push({ method: req.method ?? '', path: url.pathname, token, namespace });
       const denied = (extra: string[] = []) =>
-        send(res, 403, { errors: ['permission denied', ...(fake.echoCredentials ? [`token ${token}`, ...extra] : [])] });
+        send(res, 403, {
+          errors: ['permission denied', ...(fake.echoCredentials ? [`token ${token}`, ...extra] : [])],
+        });
 
       if (req.method === 'POST' && url.pathname === '/v1/auth/approle/login') {
         const body = (await readBody(req)) as { role_id?: string; secret_id?: string };
@@ -193,7 +195,10 @@ async function startOpenBaoOn(bin: string, port: number): Promise<VaultBackend> 
   try {
     const deadline = Date.now() + 30_000;
     for (;;) {
-      if (child.exitCode !== null) throw saysPortInUse(output) ? new PortTaken(port, 'bao') : new Error(`bao exited with ${child.exitCode}:\n${output}`);
+      if (child.exitCode !== null)
+        throw saysPortInUse(output)
+          ? new PortTaken(port, 'bao')
+          : new Error(`bao exited with ${child.exitCode}:\n${output}`);
       try {
         const res = await fetch(`${address}/v1/sys/health`, { signal: AbortSignal.timeout(1000) });
         if (res.status === 200) break;

@@ -10,7 +10,11 @@ beforeAll(async () => {
   ctx = await setupTestContext();
 });
 
-async function probe(url: string): Promise<{ status: number; body: { status: string; workers: Array<{ taskQueue: string; state: string }> } } | 'refused'> {
+async function probe(
+  url: string,
+): Promise<
+  { status: number; body: { status: string; workers: Array<{ taskQueue: string; state: string }> } } | 'refused'
+> {
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
     return { status: res.status, body: (await res.json()) as never };
@@ -34,7 +38,13 @@ it('the worker process serves /readyz once both task queues poll, and stops bein
   }
   expect(ready).toEqual({
     status: 200,
-    body: { status: 'ok', workers: [{ taskQueue: queue, state: 'RUNNING' }, { taskQueue: `${queue}-tools`, state: 'RUNNING' }] },
+    body: {
+      status: 'ok',
+      workers: [
+        { taskQueue: queue, state: 'RUNNING' },
+        { taskQueue: `${queue}-tools`, state: 'RUNNING' },
+      ],
+    },
   });
   expect(await probe(`${base}/healthz`)).toMatchObject({ status: 200, body: { status: 'ok' } });
 

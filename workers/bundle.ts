@@ -1,7 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { workflowInterceptorModules, workflowsPath } from './worker';
+import { workflowInterceptorModules } from '../lib/telemetry/worker-tracing';
+import { workflowsPath } from './worker';
 
 /** Prebuilds the workflow bundle so production workers (and tests) skip webpack at start. */
 export async function buildWorkflowBundle(outFile: string): Promise<string> {

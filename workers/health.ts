@@ -24,21 +24,32 @@ export interface HealthServer {
  * Both answer JSON `{ status, workers: [{ taskQueue, state }] }`; anything else is 404, a method other than GET or
  * HEAD 405.
  */
-export async function startHealthServer(source: HealthSource, opts: { port: number; host: string }): Promise<HealthServer> {
+export async function startHealthServer(
+  source: HealthSource,
+  opts: { port: number; host: string },
+): Promise<HealthServer> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const send = (status: number, body: unknown) => {
       const text = JSON.stringify(body);
-      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
+      res.writeHead(status, {
+        'content-type': 'application/json; charset=utf-8',
+        'cache-control': 'no-store',
+        'content-length': Buffer.byteLength(text),
+      });
       res.end(req.method === 'HEAD' ? undefined : text);
     };
-    if (path !== '/healthz' && path !== '/readyz') return send(404, { error: { code: 'not_found', message: 'Only /healthz and /readyz are served here.' } });
+    if (path !== '/healthz' && path !== '/readyz')
+      return send(404, { error: { code: 'not_found', message: 'Only /healthz and /readyz are served here.' } });
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('allow', 'GET, HEAD');
       return send(405, { error: { code: 'method_not_allowed', message: 'Use GET.' } });
     }
     const workers = source.workers();
-    const ok = path === '/healthz' ? workers.every((w) => w.state !== 'FAILED') : workers.length > 0 && workers.every((w) => w.state === 'RUNNING');
+    const ok =
+      path === '/healthz'
+        ? workers.every((w) => w.state !== 'FAILED')
+        : workers.length > 0 && workers.every((w) => w.state === 'RUNNING');
     send(ok ? 200 : 503, { status: ok ? 'ok' : 'unavailable', workers });
   });
   await new Promise<void>((resolve, reject) => {

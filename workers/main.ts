@@ -19,7 +19,12 @@ import { createWorker } from './worker';
 async function main() {
   const config = await resolveConfigSecrets(loadConfig());
   const log = createLogger(config.logLevel, 'worker');
-  const telemetry = startTelemetry({ serviceName: 'beyondcloud-worker', tracing: config.telemetry.tracing, otlpEndpoint: config.telemetry.otlpEndpoint, log });
+  const telemetry = startTelemetry({
+    serviceName: 'beyondcloud-worker',
+    tracing: config.telemetry.tracing,
+    otlpEndpoint: config.telemetry.otlpEndpoint,
+    log,
+  });
   // The SDK's own logger stays at WARN: its INFO lines (webpack output, state changes) drown ours.
   // Signals are handled below (once), not also by the SDK's runtime, which would shut the worker down twice.
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
@@ -31,7 +36,13 @@ async function main() {
   const connection = await createWorkerConnection({ ...config.temporal, address: config.temporal.address });
   const queues = taskQueues(config.temporal.taskQueue);
   const mcp = new McpClientPool({ config: config.mcp, secrets: createTenantSecrets({ orm, config }), log });
-  const deps = { orm, llm: createLlmGateway({ config, orm, log }), blobs: new BlobStore(config.ingest.blobDir), config, mcp };
+  const deps = {
+    orm,
+    llm: createLlmGateway({ config, orm, log }),
+    blobs: new BlobStore(config.ingest.blobDir),
+    config,
+    mcp,
+  };
   const workers = await Promise.all(
     config.worker.taskQueues.map((queue) =>
       createWorker({

@@ -1,5 +1,4 @@
 import {
-  ActivityCancellationType,
   condition,
   continueAsNew,
   defineQuery,
@@ -15,8 +14,6 @@ import type { createActivities } from '../activities';
 import type { AgentModelTurnResult } from '../activities/agent';
 import {
   ANSWER_DEFAULTS,
-  NON_RETRYABLE_LLM_FAILURES,
-  nonRetryableTypes,
   runSearchAttributes,
   taskQueues,
   workflowIds,
@@ -34,34 +31,24 @@ import {
   type SearchHit,
   type ToolApprovalInput,
 } from '../lib/contracts';
-import type { answer, searchKnowledge } from './answer';
+import type { answer } from './answer';
+import { agentEventStep, gatewayCallStep, kbToolPlanStep, toolCallStep, toolResolveStep } from './policies';
+import type { searchKnowledge } from './search';
 
 type Activities = ReturnType<typeof createActivities>;
 
-const { agentModelTurn } = proxyActivities<Activities>({
-  // The gateway's own per-call timeout is shorter; this bounds an attempt including recording its usage.
-  startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 6, nonRetryableErrorTypes: [...NON_RETRYABLE_LLM_FAILURES] },
-});
-const { emitAgentEvents } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumAttempts: 10 },
-});
-const { resolveAgentTools } = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', maximumAttempts: 5, nonRetryableErrorTypes: nonRetryableTypes('agent') },
-});
+const { agentModelTurn } = proxyActivities<Activities>(gatewayCallStep);
+const { emitAgentEvents } = proxyActivities<Activities>(agentEventStep);
+const { resolveAgentTools } = proxyActivities<Activities>(toolResolveStep);
+const { prepareKbToolCall } = proxyActivities<Activities>(kbToolPlanStep);
 
 /** The live state of a run: turns, usage, the call waiting for a person, the tool trace. */
 export const agentStateQuery = defineQuery<AgentState>('agentState');
-const { prepareKbToolCall } = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', maximumAttempts: 5 },
-});
 
 /** A person's decision on the call in `pendingApproval` (its callId); refused when no such call waits. */
-export const approveToolCall = defineUpdate<{ callId: string; approved: boolean }, [ToolApprovalInput]>('approveToolCall');
+export const approveToolCall = defineUpdate<{ callId: string; approved: boolean }, [ToolApprovalInput]>(
+  'approveToolCall',
+);
 
 const PLATFORM_RULES = [
   'You are an agent acting for a user of BeyondCloud. Use the tools when they help; when the task is done, answer with a final message and no tool call.',
@@ -101,7 +88,13 @@ function answerToolText(a: AnswerResult): string {
     status: a.status,
     answer: a.answer,
     groundingScore: a.grounding ? Math.round(a.grounding.score * 1e3) / 1e3 : null,
-    citations: a.citations.map((c) => ({ n: c.n, source: c.source, ...(c.documentTitle ? { title: c.documentTitle } : {}), heading: c.headingPath.join(' > '), ...(c.page !== null ? { page: c.page } : {}) })),
+    citations: a.citations.map((c) => ({
+      n: c.n,
+      source: c.source,
+      ...(c.documentTitle ? { title: c.documentTitle } : {}),
+      heading: c.headingPath.join(' > '),
+      ...(c.page !== null ? { page: c.page } : {}),
+    })),
   });
 }
 
@@ -144,7 +137,8 @@ export async function agent(input: AgentRunInput): Promise<AgentRunResult> {
     },
     {
       validator: (decision) => {
-        if (state.pendingApproval?.callId !== decision.callId) throw new Error(`No tool call ${decision.callId} is waiting for approval.`);
+        if (state.pendingApproval?.callId !== decision.callId)
+          throw new Error(`No tool call ${decision.callId} is waiting for approval.`);
       },
     },
   );
@@ -171,9 +165,17 @@ export async function agent(input: AgentRunInput): Promise<AgentRunResult> {
   let emissions = 0;
   const emit = (...events: AgentRunEvent[]) => {
     const batch = emissions++;
-    return emitAgentEvents({ tenantId: input.tenantId, workflowId: info.workflowId, events: events.map((e, i) => ({ ...e, key: `${info.runId}:${batch}:${i}` })) });
+    return emitAgentEvents({
+      tenantId: input.tenantId,
+      workflowId: info.workflowId,
+      events: events.map((e, i) => ({ ...e, key: `${info.runId}:${batch}:${i}` })),
+    });
   };
-  const finish = async (status: AgentRunResult['status'], finalText: string | null, stopReason: string | null): Promise<AgentRunResult> => {
+  const finish = async (
+    status: AgentRunResult['status'],
+    finalText: string | null,
+    stopReason: string | null,
+  ): Promise<AgentRunResult> => {
     state.status = status;
     state.finalText = finalText;
     state.stopReason = stopReason;
@@ -203,18 +205,27 @@ export async function agent(input: AgentRunInput): Promise<AgentRunResult> {
       entry.durationMs = Date.now() - started;
       carry.trace.push(entry);
       // Calls the tool activity made report themselves; outcomes decided here are reported here.
-      if (!fromActivity) await emit({ type: 'tool_call', data: { callId: callKey, tool: call.name, outcome, preview: entry.resultPreview } });
+      if (!fromActivity)
+        await emit({
+          type: 'tool_call',
+          data: { callId: callKey, tool: call.name, outcome, preview: entry.resultPreview },
+        });
       return untrustedToolResult(call.name, outcome, text, truncated);
     };
 
-    if (!tool) return done('invalid', `There is no tool named "${call.name}". Available tools: ${tools.map((t) => t.alias).join(', ') || 'none'}.`);
+    if (!tool)
+      return done(
+        'invalid',
+        `There is no tool named "${call.name}". Available tools: ${tools.map((t) => t.alias).join(', ') || 'none'}.`,
+      );
     let args: unknown;
     try {
       args = call.arguments.trim() === '' ? {} : JSON.parse(call.arguments);
     } catch {
       return done('invalid', 'The arguments are not valid JSON; send a JSON object matching the input schema.');
     }
-    if (!args || typeof args !== 'object' || Array.isArray(args)) return done('invalid', 'The arguments must be a JSON object.');
+    if (!args || typeof args !== 'object' || Array.isArray(args))
+      return done('invalid', 'The arguments must be a JSON object.');
     if (tool.builtin) return runKbToolCall(tool, args as Record<string, unknown>, callKey, done);
 
     if (tool.sensitive) {
@@ -233,28 +244,30 @@ export async function agent(input: AgentRunInput): Promise<AgentRunResult> {
       state.pendingApproval = null;
       state.status = 'running';
       const decision = decisions.get(callKey);
-      entry.approval = decided && decision ? { approved: decision.approve, ...(decision.reason ? { reason: decision.reason } : {}), ...(decision.by ? { by: decision.by } : {}) } : { approved: false, reason: 'no decision before the approval timeout' };
+      entry.approval =
+        decided && decision
+          ? {
+              approved: decision.approve,
+              ...(decision.reason ? { reason: decision.reason } : {}),
+              ...(decision.by ? { by: decision.by } : {}),
+            }
+          : { approved: false, reason: 'no decision before the approval timeout' };
       if (!entry.approval.approved) {
-        return done('rejected', `The call was not approved by a person${entry.approval.reason ? `: ${entry.approval.reason}` : ''}. It was not executed; do not repeat it unchanged.`);
+        return done(
+          'rejected',
+          `The call was not approved by a person${entry.approval.reason ? `: ${entry.approval.reason}` : ''}. It was not executed; do not repeat it unchanged.`,
+        );
       }
     }
 
-    const { callAgentTool } = proxyActivities<Activities>({
-      taskQueue: toolsQueue,
-      // Listing the live definition and writing the ledger come on top of the call itself.
-      startToCloseTimeout: tool.timeoutMs + 60_000,
-      heartbeatTimeout: '10 seconds',
-      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-      retry: {
-        initialInterval: '1 second',
-        backoffCoefficient: 2,
-        maximumInterval: '30 seconds',
-        maximumAttempts: tool.maxAttempts,
-        nonRetryableErrorTypes: nonRetryableTypes('agent'),
-      },
-    });
+    const { callAgentTool } = proxyActivities<Activities>({ taskQueue: toolsQueue, ...toolCallStep(tool) });
     try {
-      const result = await callAgentTool({ tenantId: input.tenantId, callKey, tool, arguments: args as Record<string, unknown> });
+      const result = await callAgentTool({
+        tenantId: input.tenantId,
+        callKey,
+        tool,
+        arguments: args as Record<string, unknown>,
+      });
       if (result.fromLedger) entry.fromLedger = true;
       return await done(result.outcome, result.text, result.truncated, !result.fromLedger);
     } catch (e) {
@@ -267,10 +280,23 @@ export async function agent(input: AgentRunInput): Promise<AgentRunResult> {
    * A knowledge-base call as a child workflow on the main queue: its own durable, visible run, named after this run
    * and the call so a retried or replayed call is the same child. Read-only, so it needs no approval or ledger.
    */
-  const runKbToolCall = async (tool: AgentTool, args: Record<string, unknown>, callKey: string, done: (outcome: AgentToolCallOutcome, text: string, truncated?: boolean) => Promise<string>): Promise<string> => {
-    const plan = await prepareKbToolCall({ tenantId: input.tenantId, workflowId: info.workflowId, callKey, tool: tool.builtin!, arguments: args, defaultCollectionIds: input.collectionIds });
+  const runKbToolCall = async (
+    tool: AgentTool,
+    args: Record<string, unknown>,
+    callKey: string,
+    done: (outcome: AgentToolCallOutcome, text: string, truncated?: boolean) => Promise<string>,
+  ): Promise<string> => {
+    const plan = await prepareKbToolCall({
+      tenantId: input.tenantId,
+      workflowId: info.workflowId,
+      callKey,
+      tool: tool.builtin!,
+      arguments: args,
+      defaultCollectionIds: input.collectionIds,
+    });
     if (!plan.ok) return done(plan.outcome, plan.message);
-    const searchAttributes = (kind: RunKind) => runSearchAttributes({ tenantId: input.tenantId, kind, collectionId: plan.collectionIds[0]! });
+    const searchAttributes = (kind: RunKind) =>
+      runSearchAttributes({ tenantId: input.tenantId, kind, collectionId: plan.collectionIds[0]! });
     let text: string;
     try {
       if (tool.builtin === 'kb/search') {
@@ -278,7 +304,15 @@ export async function agent(input: AgentRunInput): Promise<AgentRunResult> {
         const hits = await executeChild<typeof searchKnowledge>('searchKnowledge', {
           workflowId: workflowIds.search(input.tenantId, `agent-${runKey}-${callKey}`),
           taskQueue: info.taskQueue,
-          args: [{ tenantId: input.tenantId, collectionIds: plan.collectionIds, query: plan.text, topK: plan.topK, mode: 'hybrid' }],
+          args: [
+            {
+              tenantId: input.tenantId,
+              collectionIds: plan.collectionIds,
+              query: plan.text,
+              topK: plan.topK,
+              mode: 'hybrid',
+            },
+          ],
           typedSearchAttributes: searchAttributes('search'),
         });
         text = searchToolText(hits);
@@ -286,7 +320,15 @@ export async function agent(input: AgentRunInput): Promise<AgentRunResult> {
         const result = await executeChild<typeof answer>('answer', {
           workflowId: workflowIds.answer(input.tenantId, plan.answerId!),
           taskQueue: info.taskQueue,
-          args: [{ tenantId: input.tenantId, answerId: plan.answerId!, question: plan.text, collectionIds: plan.collectionIds, options: ANSWER_DEFAULTS }],
+          args: [
+            {
+              tenantId: input.tenantId,
+              answerId: plan.answerId!,
+              question: plan.text,
+              collectionIds: plan.collectionIds,
+              options: ANSWER_DEFAULTS,
+            },
+          ],
           typedSearchAttributes: searchAttributes('answer'),
         });
         text = answerToolText(result);
@@ -305,16 +347,30 @@ export async function agent(input: AgentRunInput): Promise<AgentRunResult> {
       const stop = budgetStop();
       if (stop) return await finish('budget_exhausted', null, stop);
       if (turnsThisRun >= input.turnsPerRun) {
-        return await continueAsNew<typeof agent>({ ...input, carry: { ...carry, continuedRuns: carry.continuedRuns + 1 } });
+        return await continueAsNew<typeof agent>({
+          ...input,
+          carry: { ...carry, continuedRuns: carry.continuedRuns + 1 },
+        });
       }
-      const turn: AgentModelTurnResult = await agentModelTurn({ tenantId: input.tenantId, turn: carry.turns + 1, messages, tools: specs, model: input.model, temperature: input.temperature });
+      const turn: AgentModelTurnResult = await agentModelTurn({
+        tenantId: input.tenantId,
+        turn: carry.turns + 1,
+        messages,
+        tools: specs,
+        model: input.model,
+        temperature: input.temperature,
+      });
       turnsThisRun++;
       carry.turns++;
       state.turns = carry.turns;
       carry.usage.inputTokens += turn.usage.inputTokens;
       carry.usage.outputTokens += turn.usage.outputTokens;
       carry.usage.costUsd += turn.costUsd;
-      messages.push({ role: 'assistant', content: turn.text || null, ...(turn.toolCalls.length ? { toolCalls: turn.toolCalls } : {}) } satisfies AgentMessage);
+      messages.push({
+        role: 'assistant',
+        content: turn.text || null,
+        ...(turn.toolCalls.length ? { toolCalls: turn.toolCalls } : {}),
+      } satisfies AgentMessage);
       if (turn.toolCalls.length === 0) return await finish('completed', turn.text, null);
       for (const call of turn.toolCalls) {
         // The turn limit allows this turn's calls; tokens, cost and wall time stop the run before any further call.
@@ -329,4 +385,3 @@ export async function agent(input: AgentRunInput): Promise<AgentRunResult> {
     throw e;
   }
 }
-

@@ -14,7 +14,6 @@ import type { createActivities } from '../activities';
 import {
   ABSTAIN_TEXT,
   durationMs,
-  nonRetryableTypes,
   type AnswerInput,
   type AnswerPhase,
   type AnswerResult,
@@ -23,28 +22,17 @@ import {
   type AnswerStatus,
   type AnswerStep,
   type ContextPassage,
-  type GroundingCheckInput,
   type GroundingReport,
   type ReviewInput,
-  type SearchHit,
-  type SearchInput,
 } from '../lib/contracts';
+import { databaseStep, localStep, longModelStep, quickModelStep } from './policies';
 
 type Activities = ReturnType<typeof createActivities>;
 
-const retry = {
-  initialInterval: '1 second',
-  backoffCoefficient: 2,
-  maximumInterval: '30 seconds',
-  maximumAttempts: 6,
-  nonRetryableErrorTypes: nonRetryableTypes('llm', 'retrieval', 'judge'),
-};
-// Model calls heartbeat every second: a dead worker is noticed in 20 s and the step retried elsewhere.
-const quick = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', heartbeatTimeout: '20 seconds', retry });
-// Database-only steps do not heartbeat: a heartbeat timeout would fail a slow query that is still running.
-const db = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', retry });
-const model = proxyActivities<Activities>({ startToCloseTimeout: '10 minutes', heartbeatTimeout: '20 seconds', retry });
-const local = proxyLocalActivities<Activities>({ startToCloseTimeout: '15 seconds', retry: { maximumAttempts: 5 } });
+const quick = proxyActivities<Activities>(quickModelStep);
+const db = proxyActivities<Activities>(databaseStep);
+const model = proxyActivities<Activities>(longModelStep);
+const local = proxyLocalActivities<Activities>(localStep);
 
 export const answerStateQuery = defineQuery<AnswerState>('answerState');
 export const reviewAnswer = defineUpdate<{ accepted: true }, [ReviewInput]>('review');
@@ -71,7 +59,8 @@ export async function answer(input: AnswerInput): Promise<AnswerResult> {
     {
       validator: (r) => {
         if (!state.pendingReview || review) throw new Error('This answer is not waiting for review.');
-        if (r?.decision !== 'approve' && r?.decision !== 'reject') throw new Error('decision must be "approve" or "reject".');
+        if (r?.decision !== 'approve' && r?.decision !== 'reject')
+          throw new Error('decision must be "approve" or "reject".');
       },
     },
   );
@@ -83,14 +72,26 @@ export async function answer(input: AnswerInput): Promise<AnswerResult> {
   const setPhase = async (phase: AnswerPhase, extra: AnswerRunEvent[] = []) => {
     state.phase = phase;
     const batch = transitions++;
-    const events = [...pending, ...extra, { type: 'phase', data: { phase } } satisfies AnswerRunEvent].map((e, i) => ({ ...e, key: `${runId}:${batch}:${i}` }));
+    const events = [...pending, ...extra, { type: 'phase', data: { phase } } satisfies AnswerRunEvent].map((e, i) => ({
+      ...e,
+      key: `${runId}:${batch}:${i}`,
+    }));
     pending = [];
     await local.emitAnswerEvents({ tenantId, workflowId, events });
   };
-  const step = async <T>(name: string, run: () => Promise<T>, detail?: (r: T) => Record<string, unknown>): Promise<T> => {
+  const step = async <T>(
+    name: string,
+    run: () => Promise<T>,
+    detail?: (r: T) => Record<string, unknown>,
+  ): Promise<T> => {
     const t = Date.now();
     const r = await run();
-    const s: AnswerStep = { name, startedAtMs: t - started, ms: Date.now() - t, ...(detail ? { detail: detail(r) } : {}) };
+    const s: AnswerStep = {
+      name,
+      startedAtMs: t - started,
+      ms: Date.now() - t,
+      ...(detail ? { detail: detail(r) } : {}),
+    };
     state.steps.push(s);
     pending.push({ type: 'step', data: s });
     return r;
@@ -99,7 +100,14 @@ export async function answer(input: AnswerInput): Promise<AnswerResult> {
   const ground = (name: string, text: string, passages: ContextPassage[]) =>
     step(
       name,
-      () => model.groundAnswer({ tenantId, answer: text, passages: asEvidence(passages), threshold: options.groundingThreshold, method: options.groundingMethod }),
+      () =>
+        model.groundAnswer({
+          tenantId,
+          answer: text,
+          passages: asEvidence(passages),
+          threshold: options.groundingThreshold,
+          method: options.groundingMethod,
+        }),
       (g) => ({ score: g.score, passed: g.passed, method: g.method, claims: g.claims.length }),
     );
 
@@ -107,17 +115,49 @@ export async function answer(input: AnswerInput): Promise<AnswerResult> {
     let query = input.question;
     if (input.history?.length) {
       await setPhase('rewriting');
-      query = (await step('rewrite', () => quick.rewriteQuestion({ tenantId, question: input.question, history: input.history!, model: options.model }), (r) => ({ query: r.query, method: r.method }))).query;
+      query = (
+        await step(
+          'rewrite',
+          () =>
+            quick.rewriteQuestion({
+              tenantId,
+              question: input.question,
+              history: input.history!,
+              model: options.model,
+            }),
+          (r) => ({ query: r.query, method: r.method }),
+        )
+      ).query;
     }
     await setPhase('retrieving');
-    const { vector } = await step('embed', () => quick.embedQuestion({ tenantId, collectionIds: input.collectionIds, text: query }));
+    const { vector } = await step('embed', () =>
+      quick.embedQuestion({ tenantId, collectionIds: input.collectionIds, text: query }),
+    );
     let { passages } = await step(
       'retrieve',
-      () => db.retrieveContext({ tenantId, collectionIds: input.collectionIds, query, vector, topK: options.topK, maxContextTokens: options.maxContextTokens }),
-      (r) => ({ retrieved: r.retrieved, passages: r.passages.length, tokens: r.passages.reduce((s, p) => s + p.tokens, 0) }),
+      () =>
+        db.retrieveContext({
+          tenantId,
+          collectionIds: input.collectionIds,
+          query,
+          vector,
+          topK: options.topK,
+          maxContextTokens: options.maxContextTokens,
+        }),
+      (r) => ({
+        retrieved: r.retrieved,
+        passages: r.passages.length,
+        tokens: r.passages.reduce((s, p) => s + p.tokens, 0),
+      }),
     );
     if (options.rerank && passages.length > 1) {
-      passages = (await step('rerank', () => quick.rerankContext({ tenantId, question: query, passages }), (r) => ({ reranked: r.reranked }))).passages;
+      passages = (
+        await step(
+          'rerank',
+          () => quick.rerankContext({ tenantId, question: query, passages }),
+          (r) => ({ reranked: r.reranked }),
+        )
+      ).passages;
     }
 
     let text = ABSTAIN_TEXT;
@@ -131,7 +171,11 @@ export async function answer(input: AnswerInput): Promise<AnswerResult> {
 
     if (passages.length) {
       await setPhase('generating');
-      let gen = await step('generate', () => model.generateAnswer({ tenantId, question: query, passages, strict: false, model: options.model }), (g) => ({ model: g.model, citations: g.citations }));
+      let gen = await step(
+        'generate',
+        () => model.generateAnswer({ tenantId, question: query, passages, strict: false, model: options.model }),
+        (g) => ({ model: g.model, citations: g.citations }),
+      );
       await setPhase('grounding');
       grounding = await ground('ground', gen.text, passages);
 
@@ -145,10 +189,23 @@ export async function answer(input: AnswerInput): Promise<AnswerResult> {
             spans.set(n, [...(spans.get(n) ?? []), c.evidence.span]);
           }
         }
-        const evidence = passages.filter((p) => spans.has(p.n)).map((p) => ({ ...p, text: [...new Set(spans.get(p.n))].join(' ') }));
+        const evidence = passages
+          .filter((p) => spans.has(p.n))
+          .map((p) => ({ ...p, text: [...new Set(spans.get(p.n))].join(' ') }));
         if (evidence.length) {
           await setPhase('regenerating', [{ type: 'grounding', data: grounding }]);
-          gen = await step('regenerate', () => model.generateAnswer({ tenantId, question: query, passages: evidence, strict: true, model: options.model }), (g) => ({ model: g.model, citations: g.citations }));
+          gen = await step(
+            'regenerate',
+            () =>
+              model.generateAnswer({
+                tenantId,
+                question: query,
+                passages: evidence,
+                strict: true,
+                model: options.model,
+              }),
+            (g) => ({ model: g.model, citations: g.citations }),
+          );
           await setPhase('grounding');
           grounding = await ground('ground_again', gen.text, evidence);
           regenerated = true;
@@ -167,12 +224,17 @@ export async function answer(input: AnswerInput): Promise<AnswerResult> {
         state.pendingReview = { answer: gen.text, grounding, deadline };
         state.phase = 'pending_review';
         await db.markAnswerPendingReview({ tenantId, answerId: input.answerId });
-        await setPhase('pending_review', [{ type: 'grounding', data: grounding }, { type: 'review_pending', data: { deadline } }]);
+        await setPhase('pending_review', [
+          { type: 'grounding', data: grounding },
+          { type: 'review_pending', data: { deadline } },
+        ]);
         const decided = await condition(() => review !== undefined, waitMs);
         state.pendingReview = undefined;
         if (decided && review!.decision === 'approve') status = 'answered';
         else status = decided ? 'rejected' : 'abstained';
-        reviewed = decided ? { ...review!, at: new Date().toISOString() } : { decision: 'reject', at: new Date().toISOString(), timedOut: true, note: 'no review before the deadline' };
+        reviewed = decided
+          ? { ...review!, at: new Date().toISOString() }
+          : { decision: 'reject', at: new Date().toISOString(), timedOut: true, note: 'no review before the deadline' };
       }
       if (status !== 'answered') {
         text = ABSTAIN_TEXT;
@@ -206,21 +268,17 @@ export async function answer(input: AnswerInput): Promise<AnswerResult> {
     return result;
   } catch (err) {
     if (!isCancellation(err)) {
-      await db.failAnswer({ tenantId, answerId: input.answerId, workflowId, message: rootCause(err) ?? (err as Error).message });
+      await db.failAnswer({
+        tenantId,
+        answerId: input.answerId,
+        workflowId,
+        message: rootCause(err) ?? (err as Error).message,
+      });
     } else {
-      await CancellationScope.nonCancellable(() => db.failAnswer({ tenantId, answerId: input.answerId, workflowId, message: 'cancelled' }));
+      await CancellationScope.nonCancellable(() =>
+        db.failAnswer({ tenantId, answerId: input.answerId, workflowId, message: 'cancelled' }),
+      );
     }
     throw err;
   }
-}
-
-/** A grounding check on its own, for answers produced elsewhere (POST /v1/grounding). */
-export async function groundingCheck(input: GroundingCheckInput): Promise<GroundingReport> {
-  return model.groundAnswer(input);
-}
-
-/** Hybrid search without generation (POST /v1/search, the MCP `search_knowledge` tool): embed, then retrieve. */
-export async function searchKnowledge(input: SearchInput): Promise<SearchHit[]> {
-  const { vector } = input.mode === 'text' ? { vector: [] as number[] } : await quick.embedQuestion({ tenantId: input.tenantId, collectionIds: input.collectionIds, text: input.query });
-  return db.searchChunks({ ...input, vector });
 }

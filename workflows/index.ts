@@ -3,4 +3,6 @@ export * from './self-test';
 export * from './completion';
 export * from './ingest';
 export * from './answer';
+export * from './search';
+export * from './grounding';
 export * from './agent';

@@ -12,27 +12,13 @@ import {
 import type { createActivities } from '../activities';
 import type { IngestDocumentRef } from '../activities/ingest';
 import type { IngestCollectionInput, IngestDocumentResult, IngestProgress } from '../lib/contracts';
+import { documentStep, indexStep, vectorIndexStep } from './policies';
 
-const retry = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 8 };
+type Activities = ReturnType<typeof createActivities>;
 
-// Both heartbeat every second: a dead worker is noticed in 10 s and the step retried elsewhere.
-const { acquireDocument, markDocumentFailed } = proxyActivities<ReturnType<typeof createActivities>>({
-  startToCloseTimeout: '5 minutes',
-  heartbeatTimeout: '10 seconds',
-  retry,
-});
-const { indexDocument, acquireAndIndexDocument } = proxyActivities<ReturnType<typeof createActivities>>({
-  startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '10 seconds',
-  retry,
-});
-// Building a big collection's index takes minutes; the longer heartbeat timeout covers a database that runs in the
-// worker's own process (the benchmark's PGlite), whose build blocks the event loop that would send heartbeats.
-const { buildCollectionVectorIndex } = proxyActivities<ReturnType<typeof createActivities>>({
-  startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '2 minutes',
-  retry,
-});
+const { acquireDocument, markDocumentFailed } = proxyActivities<Activities>(documentStep);
+const { indexDocument, acquireAndIndexDocument } = proxyActivities<Activities>(indexStep);
+const { buildCollectionVectorIndex } = proxyActivities<Activities>(vectorIndexStep);
 
 /** Patch ids: runs started before each change replay their recorded path (test/histories/ingest-*.json). */
 const ONE_ACTIVITY_PER_DOCUMENT = 'ingest-one-activity-per-document';
@@ -67,7 +53,14 @@ const DOCS_PER_RUN = 200;
  * counted with its reason and the batch goes on. Progress is a query.
  */
 export async function ingestCollection(input: IngestCollectionInput): Promise<IngestProgress> {
-  const progress: IngestProgress = input.progress ?? { total: input.documentIds.length, done: 0, skipped: 0, failed: 0, chunks: 0, failures: [] };
+  const progress: IngestProgress = input.progress ?? {
+    total: input.documentIds.length,
+    done: 0,
+    skipped: 0,
+    failed: 0,
+    chunks: 0,
+    failures: [],
+  };
   setHandler(ingestProgressQuery, () => progress);
   const batch = input.documentIds.slice(0, DOCS_PER_RUN);
   const rest = input.documentIds.slice(DOCS_PER_RUN);
@@ -97,7 +90,10 @@ export async function ingestCollection(input: IngestCollectionInput): Promise<In
   if (patched(VECTOR_INDEX_AFTER_INGEST)) {
     // The documents are stored whatever happens here: a failed build leaves exact searches, and the next run retries.
     try {
-      progress.vectorIndex = await buildCollectionVectorIndex({ tenantId: input.tenantId, collectionId: input.collectionId });
+      progress.vectorIndex = await buildCollectionVectorIndex({
+        tenantId: input.tenantId,
+        collectionId: input.collectionId,
+      });
     } catch (err) {
       progress.vectorIndex = { status: 'failed', reason: (err as Error).message };
     }

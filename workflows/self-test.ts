@@ -1,13 +1,15 @@
 import { defineQuery, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
-import { applicationFailure, FAILURES, SELF_TEST_LIMITS, type SelfTestInput, type SelfTestResult } from '../lib/contracts';
+import {
+  applicationFailure,
+  FAILURES,
+  SELF_TEST_LIMITS,
+  type SelfTestInput,
+  type SelfTestResult,
+} from '../lib/contracts';
+import { probeStep } from './policies';
 
-const { writeProbe } = proxyActivities<ReturnType<typeof createActivities>>({
-  startToCloseTimeout: '2 minutes',
-  // A dead worker is noticed within the heartbeat timeout and the probe is retried elsewhere.
-  heartbeatTimeout: '3 seconds',
-  retry: { initialInterval: '200 milliseconds', backoffCoefficient: 2, maximumInterval: '5 seconds', maximumAttempts: 10 },
-});
+const { writeProbe } = proxyActivities<ReturnType<typeof createActivities>>(probeStep);
 
 export const selfTestProgressQuery = defineQuery<{ done: number; total: number }>('selfTestProgress');
 
@@ -17,7 +19,10 @@ export const selfTestProgressQuery = defineQuery<{ done: number; total: number }
  */
 export async function selfTest(input: SelfTestInput): Promise<SelfTestResult> {
   if (!Number.isInteger(input.probes) || input.probes < 1 || input.probes > SELF_TEST_LIMITS.maxProbes) {
-    throw applicationFailure(FAILURES.selfTest.badInput.type, `probes must be an integer from 1 to ${SELF_TEST_LIMITS.maxProbes}`);
+    throw applicationFailure(
+      FAILURES.selfTest.badInput.type,
+      `probes must be an integer from 1 to ${SELF_TEST_LIMITS.maxProbes}`,
+    );
   }
   const result: SelfTestResult = { probesWritten: 0, probesAlreadyPresent: 0, attempts: [] };
   setHandler(selfTestProgressQuery, () => ({ done: result.attempts.length, total: input.probes }));

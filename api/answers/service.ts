@@ -1,7 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { z } from 'zod';
-import { ANSWER_DEFAULTS, applicationFailureOf, failureStatus, workflowIds, type AnswerInput, type AnswerOptions, type AnswerState, type GroundingMethod, type GroundingReport, type HistoryMessage, type SearchHit, type SearchInput } from '../../lib/contracts';
+import {
+  ANSWER_DEFAULTS,
+  applicationFailureOf,
+  failureStatus,
+  workflowIds,
+  type AnswerInput,
+  type AnswerOptions,
+  type AnswerState,
+  type GroundingMethod,
+  type GroundingReport,
+  type HistoryMessage,
+  type SearchHit,
+  type SearchInput,
+} from '../../lib/contracts';
 import type { Config } from '../../lib/config';
 import type { AnswerRecord, AnswerRecordStatus, Conversation, Message } from '../../lib/db/entities';
 import type { Orm } from '../../lib/db/orm';
@@ -10,12 +22,14 @@ import { appendRunEvents } from '../../lib/events/run-events';
 import * as store from '../../lib/rag/answer-store';
 import { answerableCollections } from '../../lib/rag/collections';
 import type { Principal } from '../auth/api-keys';
-import { answer, answerStateQuery, groundingCheck, reviewAnswer, searchKnowledge } from '../../workflows/answer';
+import { answer, answerStateQuery, reviewAnswer } from '../../workflows/answer';
+import { groundingCheck } from '../../workflows/grounding';
+import { searchKnowledge } from '../../workflows/search';
 import { startRun } from '../runs/start';
+import { isUuid } from '../schemas';
 
 /** Earlier turns a follow-up is rewritten with. */
 const HISTORY_MESSAGES = 12;
-const isUuid = (id: string) => z.uuid().safeParse(id).success;
 
 export type PublicAnswer = ReturnType<typeof publicAnswer>;
 
@@ -57,7 +71,8 @@ export interface GroundingCheckInput {
 }
 
 /** A short run's outcome within its bound: the value, or its id while it still runs. */
-export type ShortRun<T> = { id: string; workflowId: string; done: true; value: T } | { id: string; workflowId: string; done: false };
+export type ShortRun<T> =
+  { id: string; workflowId: string; done: true; value: T } | { id: string; workflowId: string; done: false };
 
 function optionsOf(given: Partial<AnswerOptions>, base: Partial<AnswerOptions> = {}): AnswerOptions {
   const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
@@ -76,7 +91,12 @@ export class AnswersService {
   async ask(tenantId: string, q: AskInput, wait: Wait): Promise<PublicAnswer> {
     await this.checkCollections(tenantId, q.collectionIds);
     this.checkGroundingMethod(q.options.groundingMethod);
-    await this.startAnswer(tenantId, { id: q.id, question: q.question, collectionIds: q.collectionIds, options: optionsOf(q.options) });
+    await this.startAnswer(tenantId, {
+      id: q.id,
+      question: q.question,
+      collectionIds: q.collectionIds,
+      options: optionsOf(q.options),
+    });
     return this.view(tenantId, q.id, wait);
   }
 
@@ -112,12 +132,24 @@ export class AnswersService {
    * A decision on an answer held for review, recorded as the caller's key's; then waits for the answer it releases
    * (or abstains).
    */
-  async review(a: AnswerRecord, decision: { decision: 'approve' | 'reject'; note?: string }, by: Principal, wait: Pick<Wait, 'gone'>): Promise<PublicAnswer> {
+  async review(
+    a: AnswerRecord,
+    decision: { decision: 'approve' | 'reject'; note?: string },
+    by: Principal,
+    wait: Pick<Wait, 'gone'>,
+  ): Promise<PublicAnswer> {
     try {
-      await this.temporal.workflow.getHandle(a.workflowId).executeUpdate(reviewAnswer, { args: [{ ...decision, reviewer: `${by.keyName} (${by.keyPrefix}…)`, reviewerKeyId: by.keyId }] });
+      await this.temporal.workflow.getHandle(a.workflowId).executeUpdate(reviewAnswer, {
+        args: [{ ...decision, reviewer: `${by.keyName} (${by.keyPrefix}…)`, reviewerKeyId: by.keyId }],
+      });
     } catch (e) {
       if (e instanceof WorkflowUpdateFailedError || (e as Error).name === 'WorkflowNotFoundError') {
-        throw new AppError({ code: 'not_pending_review', message: 'This answer is not waiting for review.', status: 409, category: 'conflict' });
+        throw new AppError({
+          code: 'not_pending_review',
+          message: 'This answer is not waiting for review.',
+          status: 409,
+          category: 'conflict',
+        });
       }
       throw e;
     }
@@ -161,7 +193,10 @@ export class AnswersService {
     return { id, workflowId: handle.workflowId, ...(await shortRunResult<SearchHit[]>(handle)) };
   }
 
-  async createConversation(tenantId: string, c: { title?: string; collectionIds: string[]; options?: Partial<AnswerOptions> }): Promise<Conversation> {
+  async createConversation(
+    tenantId: string,
+    c: { title?: string; collectionIds: string[]; options?: Partial<AnswerOptions> },
+  ): Promise<Conversation> {
     this.checkGroundingMethod(c.options?.groundingMethod);
     await this.checkCollections(tenantId, c.collectionIds);
     return store.createConversation(this.orm.em.fork(), { tenantId, ...c });
@@ -207,7 +242,10 @@ export class AnswersService {
 
   private checkGroundingMethod(method: GroundingMethod | undefined) {
     if (method === 'llm' && this.config.llm.provider === 'local') {
-      throw badRequest('judge_not_configured', 'An LLM judge was asked for (method "llm"), but no model is configured (LLM_PROVIDER is local); use "auto" or "deterministic".');
+      throw badRequest(
+        'judge_not_configured',
+        'An LLM judge was asked for (method "llm"), but no model is configured (LLM_PROVIDER is local); use "auto" or "deterministic".',
+      );
     }
   }
 
@@ -218,19 +256,54 @@ export class AnswersService {
   private async claimAnswerId(tenantId: string, id: string, conversationId?: string) {
     const existing = await store.findAnswer(this.orm.em.fork(), tenantId, id);
     if (existing && (existing.conversationId ?? undefined) !== conversationId) {
-      throw new AppError({ code: 'id_conflict', message: 'This id is taken; choose another.', status: 409, category: 'conflict' });
+      throw new AppError({
+        code: 'id_conflict',
+        message: 'This id is taken; choose another.',
+        status: 409,
+        category: 'conflict',
+      });
     }
     return existing;
   }
 
-  private async startAnswer(tenantId: string, a: { id: string; question: string; collectionIds: string[]; options: AnswerOptions; conversationId?: string; history?: HistoryMessage[] }) {
+  private async startAnswer(
+    tenantId: string,
+    a: {
+      id: string;
+      question: string;
+      collectionIds: string[];
+      options: AnswerOptions;
+      conversationId?: string;
+      history?: HistoryMessage[];
+    },
+  ) {
     const workflowId = workflowIds.answer(tenantId, a.id);
     const em = this.orm.em.fork();
     const existing = await this.claimAnswerId(tenantId, a.id, a.conversationId);
-    if (!existing) await store.insertRunningAnswer(em, { tenantId, id: a.id, workflowId, question: a.question, conversationId: a.conversationId });
-    const input: AnswerInput = { tenantId, answerId: a.id, question: a.question, collectionIds: a.collectionIds, options: a.options, ...(a.conversationId ? { conversationId: a.conversationId, history: a.history ?? [] } : {}) };
+    if (!existing)
+      await store.insertRunningAnswer(em, {
+        tenantId,
+        id: a.id,
+        workflowId,
+        question: a.question,
+        conversationId: a.conversationId,
+      });
+    const input: AnswerInput = {
+      tenantId,
+      answerId: a.id,
+      question: a.question,
+      collectionIds: a.collectionIds,
+      options: a.options,
+      ...(a.conversationId ? { conversationId: a.conversationId, history: a.history ?? [] } : {}),
+    };
     try {
-      await startRun(this.temporal, this.config.temporal.taskQueue, answer, { workflowId, args: [input], tenantId, kind: 'answer', collectionId: a.collectionIds[0] });
+      await startRun(this.temporal, this.config.temporal.taskQueue, answer, {
+        workflowId,
+        args: [input],
+        tenantId,
+        kind: 'answer',
+        collectionId: a.collectionIds[0],
+      });
     } catch (e) {
       // Not started (Temporal unreachable): no record may claim a run that does not exist. A start that timed out
       // may still have started the run, so the record goes only when Temporal confirms there is none.
@@ -277,7 +350,8 @@ export class AnswersService {
     const fresh = await store.findAnswer(em, a.tenantId, a.id);
     if (!fresh || (fresh.status !== 'running' && fresh.status !== 'pending_review')) return;
     const message = `The run ended (${runStatus.toLowerCase()}) without a result.`;
-    if (await store.failAnswerRecord(em, a.tenantId, a.id, message, fresh.status)) await appendRunEvents(em, a.tenantId, a.workflowId, [{ type: 'failed', data: { message } }]);
+    if (await store.failAnswerRecord(em, a.tenantId, a.id, message, fresh.status))
+      await appendRunEvents(em, a.tenantId, a.workflowId, [{ type: 'failed', data: { message } }]);
     Object.assign(a, { status: 'failed', result: { error: message } });
   }
 }
@@ -286,7 +360,10 @@ export class AnswersService {
  * The result of a short run (grounding check, search) within a bound: a run still going after it answers with
  * `done: false`; a failed run maps its failure type to a 4xx (bad input) or a 502 (the model), never a bare 500.
  */
-async function shortRunResult<T>(handle: { workflowId: string; result: () => Promise<unknown> }, timeoutMs = 60_000): Promise<{ done: true; value: T } | { done: false }> {
+async function shortRunResult<T>(
+  handle: { workflowId: string; result: () => Promise<unknown> },
+  timeoutMs = 60_000,
+): Promise<{ done: true; value: T } | { done: false }> {
   let timer: NodeJS.Timeout | undefined;
   try {
     const timeout = new Promise<{ done: false }>((r) => (timer = setTimeout(() => r({ done: false }), timeoutMs)));
@@ -296,7 +373,13 @@ async function shortRunResult<T>(handle: { workflowId: string; result: () => Pro
     if (failure) {
       const type = failure.type ?? 'run_failed';
       const status = failureStatus(type, failure.nonRetryable);
-      throw new AppError({ code: type, message: failure.message, status, category: status === 502 ? 'dependency' : 'user', details: { workflowId: handle.workflowId } });
+      throw new AppError({
+        code: type,
+        message: failure.message,
+        status,
+        category: status === 502 ? 'dependency' : 'user',
+        details: { workflowId: handle.workflowId },
+      });
     }
     throw e;
   } finally {

@@ -51,7 +51,10 @@ async function insertTenantWithKey(em: EntityManager, opts: NewTenant): Promise<
   return insertApiKey(em, { tenantId: tenant.id, keyName: opts.keyName, role: opts.role, key: opts.key });
 }
 
-async function insertApiKey(em: EntityManager, opts: { tenantId: string; keyName: string; role: Role; key?: string }): Promise<TenantWithKey> {
+async function insertApiKey(
+  em: EntityManager,
+  opts: { tenantId: string; keyName: string; role: Role; key?: string },
+): Promise<TenantWithKey> {
   const key = opts.key ?? generateApiKey();
   const apiKey = em.create(ApiKeyEntity, {
     id: randomUUID(),
@@ -70,7 +73,10 @@ export function createTenantWithKey(orm: Orm, opts: NewTenant): Promise<TenantWi
 }
 
 /** Another key for an existing tenant (each key has its own role). */
-export function createApiKey(orm: Orm, opts: { tenantId: string; keyName: string; role: Role }): Promise<TenantWithKey> {
+export function createApiKey(
+  orm: Orm,
+  opts: { tenantId: string; keyName: string; role: Role },
+): Promise<TenantWithKey> {
   return orm.em.fork().transactional((em) => insertApiKey(em, opts));
 }
 
@@ -84,9 +90,21 @@ export async function ensureBootstrapAdmin(
   presetKey?: string,
 ): Promise<{ key: string; tenantId: string; generated: boolean } | null> {
   return orm.em.fork().transactional(async (em) => {
-    await em.getConnection().execute(`select pg_advisory_xact_lock(hashtext('beyondcloud.bootstrap'))`, [], 'all', em.getTransactionContext());
+    await em
+      .getConnection()
+      .execute(
+        `select pg_advisory_xact_lock(hashtext('beyondcloud.bootstrap'))`,
+        [],
+        'all',
+        em.getTransactionContext(),
+      );
     if ((await em.count(TenantEntity, {})) > 0) return null;
-    const created = await insertTenantWithKey(em, { tenantName: 'admin', keyName: 'bootstrap', role: 'admin', key: presetKey });
+    const created = await insertTenantWithKey(em, {
+      tenantName: 'admin',
+      keyName: 'bootstrap',
+      role: 'admin',
+      key: presetKey,
+    });
     return { key: created.key, tenantId: created.tenantId, generated: !presetKey };
   });
 }

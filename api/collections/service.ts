@@ -12,6 +12,7 @@ import { MINILM_L6, localEmbeddingDimensions } from '../../lib/llm/local-models'
 import type { BlobStore, StoredBlob } from '../../lib/storage/blobs';
 import { ingestCollection, ingestProgressQuery } from '../../workflows/ingest';
 import { startRun } from '../runs/start';
+import { isUuid } from '../schemas';
 
 /** Known embedding sizes; other models need `embeddingDim` in the request. */
 const KNOWN_DIMS: Record<string, number> = {
@@ -21,9 +22,9 @@ const KNOWN_DIMS: Record<string, number> = {
 };
 
 const MAX_FOLDER_FILES = 10_000;
-const ID = /^[0-9a-f-]{36}$/i;
 
-export const payloadTooLarge = (message: string) => new AppError({ code: 'payload_too_large', message, status: 413, category: 'user' });
+export const payloadTooLarge = (message: string) =>
+  new AppError({ code: 'payload_too_large', message, status: 413, category: 'user' });
 
 export interface NewCollection {
   name: string;
@@ -76,7 +77,12 @@ export class CollectionsService {
     const dim = this.embeddingSize(model, body.embeddingDim);
     const em = this.orm.em.fork();
     if (await em.count(CollectionEntity, { tenantId, name: body.name })) {
-      throw new AppError({ code: 'collection_exists', message: `A collection named "${body.name}" exists already.`, status: 409, category: 'conflict' });
+      throw new AppError({
+        code: 'collection_exists',
+        message: `A collection named "${body.name}" exists already.`,
+        status: 409,
+        category: 'conflict',
+      });
     }
     const c = em.create(CollectionEntity, {
       id: randomUUID(),
@@ -122,7 +128,7 @@ export class CollectionsService {
 
   /** The tenant's collection; another tenant's id is "not found", like a missing one. */
   async own(tenantId: string, id: string): Promise<Collection> {
-    if (!ID.test(id)) throw notFound('Collection');
+    if (!isUuid(id)) throw notFound('Collection');
     const c = await this.orm.em.fork().findOne(CollectionEntity, { id, tenantId });
     if (!c) throw notFound('Collection');
     return c;
@@ -133,7 +139,13 @@ export class CollectionsService {
   }
 
   async documents(c: Collection, status?: Document['status']): Promise<{ documents: PublicDocument[] }> {
-    const docs = await this.orm.em.fork().find(DocumentEntity, { tenantId: c.tenantId, collectionId: c.id, ...(status ? { status } : {}) }, { orderBy: { createdAt: 'asc' } });
+    const docs = await this.orm.em
+      .fork()
+      .find(
+        DocumentEntity,
+        { tenantId: c.tenantId, collectionId: c.id, ...(status ? { status } : {}) },
+        { orderBy: { createdAt: 'asc' } },
+      );
     return { documents: docs.map(publicDocument) };
   }
 
@@ -142,19 +154,32 @@ export class CollectionsService {
     if (!files.length) throw badRequest('no_files', 'Send one or more files as multipart/form-data.');
     const docs = await this.upsertDocuments(
       c,
-      files.map((f) => ({ sourceKind: 'upload' as const, source: f.filename, title: f.filename, mimeType: f.mimeType, sizeBytes: f.blob.size, blobSha256: f.blob.sha256 })),
+      files.map((f) => ({
+        sourceKind: 'upload' as const,
+        source: f.filename,
+        title: f.filename,
+        mimeType: f.mimeType,
+        sizeBytes: f.blob.size,
+        blobSha256: f.blob.sha256,
+      })),
     );
     return { workflowId: await this.startIngest(c, docs), documents: docs.map(publicDocument) };
   }
 
   /** URLs (each once) become documents, ingested by a new run. */
   async addUrls(c: Collection, urls: string[]): Promise<{ workflowId: string; documents: PublicDocument[] }> {
-    const docs = await this.upsertDocuments(c, [...new Set(urls)].map((u) => ({ sourceKind: 'url' as const, source: u })));
+    const docs = await this.upsertDocuments(
+      c,
+      [...new Set(urls)].map((u) => ({ sourceKind: 'url' as const, source: u })),
+    );
     return { workflowId: await this.startIngest(c, docs), documents: docs.map(publicDocument) };
   }
 
   /** Every file under a folder inside one of INGEST_FOLDER_ROOTS (never a path outside them); too large ones are left out. */
-  async addFolder(c: Collection, path: string): Promise<{ workflowId: string; documents: PublicDocument[]; skippedTooLarge: string[] }> {
+  async addFolder(
+    c: Collection,
+    path: string,
+  ): Promise<{ workflowId: string; documents: PublicDocument[]; skippedTooLarge: string[] }> {
     const { maxFileBytes, folderRoots } = this.config.ingest;
     const root = await allowedFolder(path, folderRoots);
     const files = await listFolder(root, MAX_FOLDER_FILES);
@@ -166,28 +191,43 @@ export class CollectionsService {
     }
     const docs = await this.upsertDocuments(
       c,
-      stored.map(({ file, blob }) => ({ sourceKind: 'folder' as const, source: file.path, title: basename(file.path), sizeBytes: blob.size, blobSha256: blob.sha256 })),
+      stored.map(({ file, blob }) => ({
+        sourceKind: 'folder' as const,
+        source: file.path,
+        title: basename(file.path),
+        sizeBytes: blob.size,
+        blobSha256: blob.sha256,
+      })),
     );
     const skipped = files.filter((f) => f.size > maxFileBytes).map((f) => f.path);
     if (!docs.length) throw payloadTooLarge(`Every file under ${path} is larger than the ${maxFileBytes}-byte limit.`);
-    return { workflowId: await this.startIngest(c, docs), documents: docs.map(publicDocument), skippedTooLarge: skipped };
+    return {
+      workflowId: await this.startIngest(c, docs),
+      documents: docs.map(publicDocument),
+      skippedTooLarge: skipped,
+    };
   }
 
   /** Every document of the collection ingested again by a new run. */
   async reingest(c: Collection): Promise<{ workflowId: string; documents: number }> {
-    const docs = await this.orm.em.fork().find(DocumentEntity, { tenantId: c.tenantId, collectionId: c.id }, { fields: ['id'] });
+    const docs = await this.orm.em
+      .fork()
+      .find(DocumentEntity, { tenantId: c.tenantId, collectionId: c.id }, { fields: ['id'] });
     if (!docs.length) throw badRequest('no_documents', 'The collection has no documents.');
     return { workflowId: await this.startIngest(c, docs), documents: docs.length };
   }
 
   async deleteDocument(tenantId: string, id: string): Promise<void> {
-    if (!ID.test(id)) throw notFound('Document');
+    if (!isUuid(id)) throw notFound('Document');
     const deleted = await this.orm.em.fork().nativeDelete(DocumentEntity, { id, tenantId });
     if (!deleted) throw notFound('Document');
   }
 
   /** An ingest run of the tenant: its status and progress (the result once it completed). */
-  async ingestStatus(tenantId: string, workflowId: string): Promise<{ workflowId: string; status: string; progress: IngestProgress | null }> {
+  async ingestStatus(
+    tenantId: string,
+    workflowId: string,
+  ): Promise<{ workflowId: string; status: string; progress: IngestProgress | null }> {
     if (!workflowId.startsWith(`ingest:${tenantId}:`)) throw notFound('Ingest run');
     try {
       const handle = this.temporal.workflow.getHandle<typeof ingestCollection>(workflowId);
@@ -206,11 +246,21 @@ export class CollectionsService {
   /** The size of `model`'s vectors: a local model's is fixed by its name; an unknown local-* name is refused whatever `given` says. */
   private embeddingSize(model: string, given: number | undefined): number {
     const localSize = localEmbeddingDimensions(model);
-    if (localSize === null) throw badRequest('unknown_embedding_model', `${model} is not a local embedding model; the local ones are local-embed-<dimensions> and ${MINILM_L6.model}.`);
+    if (localSize === null)
+      throw badRequest(
+        'unknown_embedding_model',
+        `${model} is not a local embedding model; the local ones are local-embed-<dimensions> and ${MINILM_L6.model}.`,
+      );
     const { models, embeddingDimensions } = this.config.llm;
-    const dim = given ?? localSize ?? (model === models.embedding ? embeddingDimensions : undefined) ?? KNOWN_DIMS[model];
-    if (dim === undefined || !Number.isInteger(dim)) throw badRequest('embedding_dim_required', `The size of ${model}'s vectors is not known here: give embeddingDim.`);
-    if (localSize !== undefined && dim !== localSize) throw badRequest('embedding_dim_mismatch', `${model} makes ${localSize}-dimensional vectors, not ${dim}.`);
+    const dim =
+      given ?? localSize ?? (model === models.embedding ? embeddingDimensions : undefined) ?? KNOWN_DIMS[model];
+    if (dim === undefined || !Number.isInteger(dim))
+      throw badRequest(
+        'embedding_dim_required',
+        `The size of ${model}'s vectors is not known here: give embeddingDim.`,
+      );
+    if (localSize !== undefined && dim !== localSize)
+      throw badRequest('embedding_dim_mismatch', `${model} makes ${localSize}-dimensional vectors, not ${dim}.`);
     return dim;
   }
 
@@ -218,7 +268,14 @@ export class CollectionsService {
     const workflowId = workflowIds.ingest(c.tenantId, c.id, randomUUID());
     await startRun(this.temporal, this.config.temporal.taskQueue, ingestCollection, {
       workflowId,
-      args: [{ tenantId: c.tenantId, collectionId: c.id, documentIds: docs.map((d) => d.id), concurrency: this.config.ingest.concurrency }],
+      args: [
+        {
+          tenantId: c.tenantId,
+          collectionId: c.id,
+          documentIds: docs.map((d) => d.id),
+          concurrency: this.config.ingest.concurrency,
+        },
+      ],
       tenantId: c.tenantId,
       kind: 'ingest',
       collectionId: c.id,
@@ -227,14 +284,27 @@ export class CollectionsService {
   }
 
   /** New sources become documents; a source already in the collection is updated and ingested again. */
-  private async upsertDocuments(c: Collection, items: Array<Pick<Document, 'sourceKind' | 'source'> & Partial<Document>>): Promise<Document[]> {
+  private async upsertDocuments(
+    c: Collection,
+    items: Array<Pick<Document, 'sourceKind' | 'source'> & Partial<Document>>,
+  ): Promise<Document[]> {
     const em = this.orm.em.fork();
-    const existing = await em.find(DocumentEntity, { tenantId: c.tenantId, collectionId: c.id, source: { $in: items.map((i) => i.source) } });
+    const existing = await em.find(DocumentEntity, {
+      tenantId: c.tenantId,
+      collectionId: c.id,
+      source: { $in: items.map((i) => i.source) },
+    });
     const bySource = new Map(existing.map((d) => [d.source, d]));
     const docs = items.map((item) => {
       const doc = bySource.get(item.source);
       if (doc) return em.assign(doc, { ...item, status: doc.status === 'ready' ? 'ready' : 'pending' });
-      return em.create(DocumentEntity, { id: randomUUID(), tenantId: c.tenantId, collectionId: c.id, metadata: {}, ...item });
+      return em.create(DocumentEntity, {
+        id: randomUUID(),
+        tenantId: c.tenantId,
+        collectionId: c.id,
+        metadata: {},
+        ...item,
+      });
     });
     await em.flush();
     return docs;
@@ -243,25 +313,46 @@ export class CollectionsService {
 
 /** The folder's real path, if it lies inside an allowed root (symbolic links resolved first). */
 async function allowedFolder(path: string, roots: string[]): Promise<string> {
-  if (!roots.length) throw new AppError({ code: 'folder_ingest_disabled', message: 'Folder ingestion is off: set INGEST_FOLDER_ROOTS.', status: 403, category: 'auth' });
+  if (!roots.length)
+    throw new AppError({
+      code: 'folder_ingest_disabled',
+      message: 'Folder ingestion is off: set INGEST_FOLDER_ROOTS.',
+      status: 403,
+      category: 'auth',
+    });
   const real = await realpath(path).catch(() => null);
-  if (!real || !(await stat(real)).isDirectory()) throw badRequest('folder_not_found', `${path} is not a folder on the server.`);
+  if (!real || !(await stat(real)).isDirectory())
+    throw badRequest('folder_not_found', `${path} is not a folder on the server.`);
   for (const root of roots) {
     const realRoot = await realpath(root).catch(() => null);
     if (realRoot && (real === realRoot || real.startsWith(realRoot + sep))) return real;
   }
-  throw new AppError({ code: 'folder_not_allowed', message: `${path} is outside INGEST_FOLDER_ROOTS.`, status: 403, category: 'auth' });
+  throw new AppError({
+    code: 'folder_not_allowed',
+    message: `${path} is outside INGEST_FOLDER_ROOTS.`,
+    status: 403,
+    category: 'auth',
+  });
 }
 
 /** Regular files under `dir` (dot-files and symbolic links skipped), sorted, at most `max`. */
 async function listFolder(dir: string, max: number): Promise<Array<{ path: string; size: number }>> {
   const out: Array<{ path: string; size: number }> = [];
-  const entries = (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile() && !e.name.startsWith('.'));
+  const entries = (await readdir(dir, { recursive: true, withFileTypes: true })).filter(
+    (e) => e.isFile() && !e.name.startsWith('.'),
+  );
   for (const e of entries) {
     const path = join(e.parentPath, e.name);
-    if (path.slice(dir.length).split(sep).some((part) => part.startsWith('.'))) continue;
+    if (
+      path
+        .slice(dir.length)
+        .split(sep)
+        .some((part) => part.startsWith('.'))
+    )
+      continue;
     out.push({ path, size: (await stat(path)).size });
-    if (out.length > max) throw badRequest('folder_too_large', `More than ${max} files under ${dir}; ingest a smaller folder.`);
+    if (out.length > max)
+      throw badRequest('folder_too_large', `More than ${max} files under ${dir}; ingest a smaller folder.`);
   }
   return out.sort((a, b) => a.path.localeCompare(b.path));
 }

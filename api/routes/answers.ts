@@ -4,21 +4,22 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { durationMs } from '../../lib/contracts';
 import { AnswersService, type PublicAnswer } from '../answers/service';
-import type { AppDeps } from '../app';
+import type { AppDeps } from '../deps';
 import { requireRole, type AuthState } from '../auth/middleware';
+import { collectionIdList, modelName, pageSize, uuid, waitMsParam } from '../schemas';
 import { streamRunEvents } from '../sse';
-
-const uuid = z.uuid({ error: 'must be a UUID' });
 
 const answerOptions = z
   .object({
     topK: z.number().int().min(1).max(50).optional(),
-    model: z.string().regex(/^[A-Za-z0-9._:/-]{1,200}$/).optional(),
+    model: modelName.optional(),
     groundingThreshold: z.number().min(0).max(1).optional(),
     policy: z.enum(['abstain', 'review']).optional(),
     reviewTimeout: z
       .string()
-      .refine((s) => (durationMs(s) ?? 0) >= 1000 && (durationMs(s) ?? 0) <= 30 * 86_400_000, { message: "must be a duration from 1 second to 30 days, like '24 hours'" })
+      .refine((s) => (durationMs(s) ?? 0) >= 1000 && (durationMs(s) ?? 0) <= 30 * 86_400_000, {
+        message: "must be a duration from 1 second to 30 days, like '24 hours'",
+      })
       .optional(),
     maxContextTokens: z.number().int().min(100).max(100_000).optional(),
     groundingMethod: z.enum(['auto', 'llm', 'deterministic']).optional(),
@@ -29,7 +30,7 @@ const answerOptions = z
 const answerBody = answerOptions
   .extend({
     question: z.string().trim().min(1).max(4000),
-    collectionIds: z.array(uuid).min(1).max(20),
+    collectionIds: collectionIdList,
     /** A client-chosen id makes the start idempotent: sending it again returns the same answer. */
     id: uuid.optional(),
   })
@@ -39,39 +40,41 @@ const groundingBody = z
   .object({
     answer: z.string().trim().min(1).max(20_000),
     contexts: z
-      .array(z.union([z.string().min(1).max(50_000), z.object({ id: z.string().min(1).max(100), text: z.string().min(1).max(50_000) }).strict()]))
+      .array(
+        z.union([
+          z.string().min(1).max(50_000),
+          z.object({ id: z.string().min(1).max(100), text: z.string().min(1).max(50_000) }).strict(),
+        ]),
+      )
       .min(1)
       .max(100),
     threshold: z.number().min(0).max(1).optional(),
     method: z.enum(['auto', 'llm', 'deterministic']).optional(),
-    model: z.string().regex(/^[A-Za-z0-9._:/-]{1,200}$/).optional(),
+    model: modelName.optional(),
   })
   .strict();
 
 const searchBody = z
   .object({
     query: z.string().trim().min(1).max(4000),
-    collectionIds: z.array(uuid).min(1).max(20),
+    collectionIds: collectionIdList,
     topK: z.number().int().min(1).max(50).default(8),
     mode: z.enum(['hybrid', 'vector', 'text']).default('hybrid'),
   })
   .strict();
 
 const conversationBody = z
-  .object({ title: z.string().trim().min(1).max(200).optional(), collectionIds: z.array(uuid).min(1).max(20), options: answerOptions.optional() })
+  .object({
+    title: z.string().trim().min(1).max(200).optional(),
+    collectionIds: collectionIdList,
+    options: answerOptions.optional(),
+  })
   .strict();
 const messageBody = z.object({ content: z.string().trim().min(1).max(4000), id: uuid.optional() }).strict();
 /** No `reviewer`: the decision is recorded as the key's (strict, so a body naming someone else is refused). */
-const reviewBody = z.object({ decision: z.enum(['approve', 'reject']), note: z.string().max(2000).optional() }).strict();
-
-const MAX_WAIT_MS = 120_000;
-
-const waitParam = (q: unknown) => {
-  const { wait, timeoutMs } = z
-    .object({ wait: z.enum(['true', 'false', '1', '0']).optional(), timeoutMs: z.coerce.number().int().min(1).max(MAX_WAIT_MS).optional() })
-    .parse(q);
-  return wait === 'true' || wait === '1' ? (timeoutMs ?? MAX_WAIT_MS) : 0;
-};
+const reviewBody = z
+  .object({ decision: z.enum(['approve', 'reject']), note: z.string().max(2000).optional() })
+  .strict();
 
 /** The response closing before it was written means the client went away: a wait for it stops. */
 function clientGone(ctx: Context): () => boolean {
@@ -93,23 +96,44 @@ export function answersRoutes({ orm, temporal, config }: AppDeps) {
   const operate = requireRole('admin', 'operator');
 
   router.post('/answers', operate, async (ctx) => {
-    const waitMs = waitParam(ctx.query);
+    const waitMs = waitMsParam(ctx.query);
     const { question, collectionIds, id = randomUUID(), ...options } = answerBody.parse(ctx.request.body ?? {});
-    respond(ctx, await answers.ask(ctx.state.principal.tenantId, { id, question, collectionIds, options }, { ms: waitMs, gone: clientGone(ctx) }));
+    respond(
+      ctx,
+      await answers.ask(
+        ctx.state.principal.tenantId,
+        { id, question, collectionIds, options },
+        { ms: waitMs, gone: clientGone(ctx) },
+      ),
+    );
   });
 
   router.get('/answers', async (ctx) => {
-    const { limit, before } = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50), before: z.iso.datetime().optional() }).parse(ctx.query);
-    ctx.body = await answers.list(ctx.state.principal.tenantId, { limit, before: before ? new Date(before) : undefined });
+    const { limit, before } = z.object({ limit: pageSize, before: z.iso.datetime().optional() }).parse(ctx.query);
+    ctx.body = await answers.list(ctx.state.principal.tenantId, {
+      limit,
+      before: before ? new Date(before) : undefined,
+    });
   });
 
   router.get('/answers/:id', async (ctx) => {
-    respond(ctx, await answers.view(ctx.state.principal.tenantId, ctx.params.id!, { ms: waitParam(ctx.query), gone: clientGone(ctx) }));
+    respond(
+      ctx,
+      await answers.view(ctx.state.principal.tenantId, ctx.params.id!, {
+        ms: waitMsParam(ctx.query),
+        gone: clientGone(ctx),
+      }),
+    );
   });
 
   router.get('/answers/:id/events', async (ctx) => {
     const a = await answers.own(ctx.state.principal.tenantId, ctx.params.id!);
-    await streamRunEvents(ctx, { orm, tenantId: a.tenantId, workflowId: a.workflowId, isClosed: () => answers.runClosed(a) });
+    await streamRunEvents(ctx, {
+      orm,
+      tenantId: a.tenantId,
+      workflowId: a.workflowId,
+      isClosed: () => answers.runClosed(a),
+    });
   });
 
   router.post('/answers/:id/review', operate, async (ctx) => {
@@ -151,12 +175,14 @@ export function answersRoutes({ orm, temporal, config }: AppDeps) {
   });
 
   router.get('/conversations/:id', async (ctx) => {
-    ctx.body = await answers.conversationWithMessages(await answers.conversation(ctx.state.principal.tenantId, ctx.params.id!));
+    ctx.body = await answers.conversationWithMessages(
+      await answers.conversation(ctx.state.principal.tenantId, ctx.params.id!),
+    );
   });
 
   /** A follow-up: stored, then answered with the conversation's history (rewritten into a standalone query). */
   router.post('/conversations/:id/messages', operate, async (ctx) => {
-    const waitMs = waitParam(ctx.query);
+    const waitMs = waitMsParam(ctx.query);
     const c = await answers.conversation(ctx.state.principal.tenantId, ctx.params.id!);
     const { content, id = randomUUID() } = messageBody.parse(ctx.request.body ?? {});
     respond(ctx, await answers.followUp(c, { id, content }, { ms: waitMs, gone: clientGone(ctx) }));

@@ -3,17 +3,18 @@ import Busboy from 'busboy';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import { AppError, badRequest } from '../../lib/errors';
-import { BlobStore, BlobTooLargeError } from '../../lib/storage/blobs';
-import type { AppDeps } from '../app';
+import { BlobTooLargeError, type BlobStore } from '../../lib/storage/blobs';
+import type { AppDeps } from '../deps';
 import { requireRole, type AuthState } from '../auth/middleware';
 import { CollectionsService, payloadTooLarge, type ReceivedFile } from '../collections/service';
 import { invalidCharacters, isValidText } from '../input-guard';
+import { modelName } from '../schemas';
 
 const collectionBody = z
   .object({
     name: z.string().trim().min(1).max(200),
     description: z.string().max(2000).optional(),
-    embeddingModel: z.string().regex(/^[A-Za-z0-9._:/-]{1,200}$/).optional(),
+    embeddingModel: modelName.optional(),
     embeddingDim: z.number().int().min(1).max(16_000).optional(),
     /** `halfvec` halves the vector index (and search) size at a small precision cost; stored vectors keep full precision. */
     embeddingType: z.enum(['vector', 'halfvec']).default('vector'),
@@ -23,7 +24,10 @@ const collectionBody = z
     combineSections: z.boolean().default(true),
   })
   .strict()
-  .refine((b) => b.chunkOverlap < b.chunkSize / 2, { message: 'chunkOverlap must be less than half of chunkSize', path: ['chunkOverlap'] });
+  .refine((b) => b.chunkOverlap < b.chunkSize / 2, {
+    message: 'chunkOverlap must be less than half of chunkSize',
+    path: ['chunkOverlap'],
+  });
 
 const urlsBody = z
   .object({
@@ -35,8 +39,7 @@ const urlsBody = z
   .strict();
 
 /** Collections and their documents: create, upload (streamed), register URLs, list, re-ingest, delete. */
-export function collectionsRoutes({ orm, temporal, config }: AppDeps) {
-  const blobs = new BlobStore(config.ingest.blobDir);
+export function collectionsRoutes({ orm, temporal, config, blobs }: AppDeps) {
   const collections = new CollectionsService(temporal, orm, config, blobs);
   const router = new Router<AuthState>({ prefix: '/v1', sensitive: true });
   const write = requireRole('admin', 'operator');
@@ -135,10 +138,23 @@ function refuseUrlCredentials(urls: string[]) {
 const folderBody = z.object({ path: z.string().startsWith('/', 'must be an absolute path').max(4096) }).strict();
 
 /** Streams each part of a multipart request into the blob store, within the per-file and per-request limits. */
-function receiveFiles(ctx: Context, blobs: BlobStore, tenantId: string, maxFile: number, maxRequest: number): Promise<ReceivedFile[]> {
+function receiveFiles(
+  ctx: Context,
+  blobs: BlobStore,
+  tenantId: string,
+  maxFile: number,
+  maxRequest: number,
+): Promise<ReceivedFile[]> {
   const type = ctx.get('content-type');
   if (!type.startsWith('multipart/form-data')) {
-    return Promise.reject(new AppError({ code: 'unsupported_media_type', message: 'Upload files as multipart/form-data.', status: 415, category: 'user' }));
+    return Promise.reject(
+      new AppError({
+        code: 'unsupported_media_type',
+        message: 'Upload files as multipart/form-data.',
+        status: 415,
+        category: 'user',
+      }),
+    );
   }
   const declared = Number(ctx.get('content-length'));
   if (Number.isFinite(declared) && declared > maxRequest) {
@@ -147,7 +163,11 @@ function receiveFiles(ctx: Context, blobs: BlobStore, tenantId: string, maxFile:
   let bb: Busboy.Busboy;
   try {
     // Raw filename="..." parameters are UTF-8 as browsers send them (busboy's default reads them as latin1).
-    bb = Busboy({ headers: ctx.req.headers, defParamCharset: 'utf8', limits: { files: 1000, fileSize: maxFile, fields: 100 } });
+    bb = Busboy({
+      headers: ctx.req.headers,
+      defParamCharset: 'utf8',
+      limits: { files: 1000, fileSize: maxFile, fields: 100 },
+    });
   } catch (e) {
     return Promise.reject(badRequest('bad_multipart', `The multipart body could not be read: ${(e as Error).message}`));
   }
@@ -174,21 +194,26 @@ function receiveFiles(ctx: Context, blobs: BlobStore, tenantId: string, maxFile:
         blobs.put(tenantId, stream, maxFile).then(
           (blob) => {
             total += blob.size;
-            if (total > maxRequest) failed ??= payloadTooLarge(`The upload is larger than the ${maxRequest}-byte limit per request.`);
+            if (total > maxRequest)
+              failed ??= payloadTooLarge(`The upload is larger than the ${maxRequest}-byte limit per request.`);
             return { filename, mimeType: info.mimeType, blob };
           },
           (e: unknown) => {
-            failed ??= e instanceof BlobTooLargeError ? payloadTooLarge(`${filename} is larger than the ${maxFile}-byte limit per file.`) : (e as Error);
+            failed ??=
+              e instanceof BlobTooLargeError
+                ? payloadTooLarge(`${filename} is larger than the ${maxFile}-byte limit per file.`)
+                : (e as Error);
             return { filename, mimeType: info.mimeType, blob: { sha256: '', size: 0 } };
           },
         ),
       );
     });
-    bb.on('error', (e: Error) => reject(badRequest('bad_multipart', `The multipart body could not be read: ${e.message}`)));
+    bb.on('error', (e: Error) =>
+      reject(badRequest('bad_multipart', `The multipart body could not be read: ${e.message}`)),
+    );
     bb.on('close', () => {
       Promise.all(stored).then((files) => (failed ? reject(failed) : resolve(files)), reject);
     });
     ctx.req.pipe(bb);
   });
 }
-

@@ -23,8 +23,14 @@ describe('POST /v1/llm/completions', () => {
       body: { messages: [{ role: 'user', content: 'Capital of France?' }] },
     });
     expect(res.status).toBe(200);
-    expect(res.body!.result).toMatchObject({ text: 'Paris.', usage: { inputTokens: 9, outputTokens: 2 }, finishReason: 'stop' });
-    expect(server.requestsTo('/chat/completions').at(-1)!.body!.messages).toEqual([{ role: 'user', content: 'Capital of France?' }]);
+    expect(res.body!.result).toMatchObject({
+      text: 'Paris.',
+      usage: { inputTokens: 9, outputTokens: 2 },
+      finishReason: 'stop',
+    });
+    expect(server.requestsTo('/chat/completions').at(-1)!.body!.messages).toEqual([
+      { role: 'user', content: 'Capital of France?' },
+    ]);
 
     const listed = await api.request('GET', '/v1/runs?kind=llm', { key: ctx.tenant.key });
     expect(listed.body!.runs.map((r: { workflowId: string }) => r.workflowId)).toContain(res.body!.workflowId);
@@ -45,10 +51,16 @@ describe('POST /v1/llm/completions', () => {
     const bad = await api.request('POST', '/v1/llm/completions', { key: ctx.tenant.key, body: { messages: [] } });
     expect(bad.status).toBe(400);
     expect(bad.body!.error.code).toBe('validation_failed');
-    const tool = await api.request('POST', '/v1/llm/completions', { key: ctx.tenant.key, body: { messages: [{ role: 'tool', content: 'x' }] } });
+    const tool = await api.request('POST', '/v1/llm/completions', {
+      key: ctx.tenant.key,
+      body: { messages: [{ role: 'tool', content: 'x' }] },
+    });
     expect(tool.status).toBe(400);
     const viewer = await ctx.addTenant('viewer');
-    const forbidden = await api.request('POST', '/v1/llm/completions', { key: viewer.key, body: { messages: [{ role: 'user', content: 'hi' }] } });
+    const forbidden = await api.request('POST', '/v1/llm/completions', {
+      key: viewer.key,
+      body: { messages: [{ role: 'user', content: 'hi' }] },
+    });
     expect(forbidden.status).toBe(403);
   });
 });

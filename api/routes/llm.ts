@@ -5,8 +5,9 @@ import { applicationFailureOf, failureStatus, isLlmFailureType, workflowIds } fr
 import { completion } from '../../workflows/completion';
 import { startRun } from '../runs/start';
 import { AppError } from '../../lib/errors';
-import type { AppDeps } from '../app';
+import type { AppDeps } from '../deps';
 import { requireRole, type AuthState } from '../auth/middleware';
+import { clientRunId, modelName, waitsForResult } from '../schemas';
 
 const message = z.discriminatedUnion('role', [
   z.object({ role: z.enum(['system', 'user']), content: z.string().min(1).max(200_000) }).strict(),
@@ -17,17 +18,24 @@ const completionBody = z
   .object({
     purpose: z.enum(['answer', 'judge', 'agent']).default('answer'),
     messages: z.array(message).min(1).max(200),
-    model: z.string().regex(/^[A-Za-z0-9._:/-]{1,200}$/).optional(),
+    model: modelName.optional(),
     temperature: z.number().min(0).max(2).optional(),
     maxTokens: z.number().int().min(1).max(100_000).optional(),
     responseFormat: z
       .union([
         z.object({ type: z.literal('json_object') }).strict(),
-        z.object({ type: z.literal('json_schema'), name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/), schema: z.record(z.string(), z.unknown()), strict: z.boolean().optional() }).strict(),
+        z
+          .object({
+            type: z.literal('json_schema'),
+            name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+            schema: z.record(z.string(), z.unknown()),
+            strict: z.boolean().optional(),
+          })
+          .strict(),
       ])
       .optional(),
     /** Client-chosen id makes the start idempotent. */
-    id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
+    id: clientRunId.optional(),
   })
   .strict();
 
@@ -54,7 +62,7 @@ export function llmRoutes({ temporal, config }: AppDeps) {
       tenantId,
       kind: 'llm',
     });
-    if (ctx.query.wait !== 'true') {
+    if (!waitsForResult(ctx.query)) {
       ctx.status = 202;
       ctx.body = { workflowId, status: 'running' };
       return;
@@ -65,7 +73,13 @@ export function llmRoutes({ temporal, config }: AppDeps) {
       const failure = e instanceof WorkflowFailedError ? applicationFailureOf(e.cause) : undefined;
       if (failure && isLlmFailureType(failure.type)) {
         // The run failed for a reason of the model call: a 502 naming it, the run id to look at.
-        throw new AppError({ code: failure.type, message: failure.message, status: failureStatus(failure.type, failure.nonRetryable), category: 'dependency', details: { workflowId } });
+        throw new AppError({
+          code: failure.type,
+          message: failure.message,
+          status: failureStatus(failure.type, failure.nonRetryable),
+          category: 'dependency',
+          details: { workflowId },
+        });
       }
       throw e;
     }

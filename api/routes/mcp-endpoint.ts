@@ -5,7 +5,7 @@ import { context, propagation } from '@opentelemetry/api';
 import { AppError } from '../../lib/errors';
 import { HttpBackend } from '../../lib/mcp-server/backend';
 import { createBeyondCloudMcpServer } from '../../lib/mcp-server/server';
-import type { AppDeps } from '../app';
+import type { AppDeps } from '../deps';
 import { authenticate, type AuthState } from '../auth/middleware';
 
 /**
@@ -20,7 +20,12 @@ export function mcpEndpointRoutes({ orm, log }: Pick<AppDeps, 'orm' | 'log'>) {
     if (ctx.method !== 'POST') {
       // Stateless: no server-initiated stream to GET and no session to DELETE.
       ctx.set('allow', 'POST');
-      throw new AppError({ code: 'method_not_allowed', message: 'The MCP endpoint is stateless: send JSON-RPC messages with POST.', status: 405, category: 'user' });
+      throw new AppError({
+        code: 'method_not_allowed',
+        message: 'The MCP endpoint is stateless: send JSON-RPC messages with POST.',
+        status: 405,
+        category: 'user',
+      });
     }
     const apiKey = /^Bearer\s+(\S+)$/i.exec(ctx.get('authorization'))![1]!;
     const headers: Record<string, string> = {};

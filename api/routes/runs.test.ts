@@ -13,7 +13,10 @@ beforeAll(async () => {
 });
 
 async function selfTest(body: Record<string, unknown>, wait = true) {
-  const res = await api.request('POST', `/v1/system/self-test${wait ? '?wait=true' : ''}`, { key: ctx.tenant.key, body });
+  const res = await api.request('POST', `/v1/system/self-test${wait ? '?wait=true' : ''}`, {
+    key: ctx.tenant.key,
+    body,
+  });
   expect(res.status).toBe(wait ? 200 : 202);
   return res.body!.workflowId as string;
 }
@@ -47,9 +50,13 @@ describe('runs API', () => {
     let token: string | null = null;
     let pages = 0;
     do {
-      const res = await api.request('GET', `/v1/runs?kind=system&status=completed&pageSize=2${token ? `&pageToken=${token}` : ''}`, {
-        key: ctx.tenant.key,
-      });
+      const res = await api.request(
+        'GET',
+        `/v1/runs?kind=system&status=completed&pageSize=2${token ? `&pageToken=${token}` : ''}`,
+        {
+          key: ctx.tenant.key,
+        },
+      );
       expect(res.status).toBe(200);
       expect(res.body!.runs.length).toBeLessThanOrEqual(2);
       for (const r of res.body!.runs) {
@@ -80,7 +87,13 @@ describe('runs API', () => {
     const id = await selfTest({ probes: 2, note: 'hello' });
     const run = await api.request('GET', `/v1/runs/${encodeURIComponent(id)}`, { key: ctx.tenant.key });
     expect(run.status).toBe(200);
-    expect(run.body).toMatchObject({ workflowId: id, type: 'selfTest', status: 'completed', kind: 'system', pendingActivities: [] });
+    expect(run.body).toMatchObject({
+      workflowId: id,
+      type: 'selfTest',
+      status: 'completed',
+      kind: 'system',
+      pendingActivities: [],
+    });
     expect(run.body!.input).toEqual([{ tenantId: ctx.tenant.id, probes: 2, holdMs: 0, note: 'hello' }]);
     expect(run.body!.result).toEqual({ probesWritten: 2, probesAlreadyPresent: 0, attempts: [1, 1] });
 
@@ -96,12 +109,21 @@ describe('runs API', () => {
 
   it('has one trace from the HTTP request through the workflow into each activity, with parent links', async () => {
     const id = await selfTest({ probes: 2 });
-    const { traceIds, spans } = await traceOf(id, ['RunWorkflow:selfTest', 'RunActivity:writeProbe', 'StartWorkflow:selfTest']);
+    const { traceIds, spans } = await traceOf(id, [
+      'RunWorkflow:selfTest',
+      'RunActivity:writeProbe',
+      'StartWorkflow:selfTest',
+    ]);
     expect(traceIds).toHaveLength(1);
     const byId = new Map(spans.map((s) => [s.spanId, s]));
     const ancestors = (s: SpanOut) => {
       const chain: string[] = [];
-      for (let p = s.parentSpanId && byId.get(s.parentSpanId); p; p = p.parentSpanId ? byId.get(p.parentSpanId) : undefined) chain.push(p.name);
+      for (
+        let p = s.parentSpanId && byId.get(s.parentSpanId);
+        p;
+        p = p.parentSpanId ? byId.get(p.parentSpanId) : undefined
+      )
+        chain.push(p.name);
       return chain;
     };
     const http = spans.find((s) => s.name === 'POST /v1/system/self-test')!;
@@ -116,7 +138,12 @@ describe('runs API', () => {
     const activities = spans.filter((s) => s.name === 'RunActivity:writeProbe');
     expect(activities).toHaveLength(2);
     for (const a of activities) {
-      expect(ancestors(a)).toEqual(['StartActivity:writeProbe', 'RunWorkflow:selfTest', 'StartWorkflow:selfTest', 'POST /v1/system/self-test']);
+      expect(ancestors(a)).toEqual([
+        'StartActivity:writeProbe',
+        'RunWorkflow:selfTest',
+        'StartWorkflow:selfTest',
+        'POST /v1/system/self-test',
+      ]);
     }
   });
 
@@ -145,7 +172,9 @@ describe('runs API', () => {
       ['POST', '/cancel'],
     ] as const) {
       const foreign = await api.request(method, `/v1/runs/${encodeURIComponent(id)}${suffix}`, { key: other.key });
-      const missing = await api.request(method, `/v1/runs/${encodeURIComponent(`${id}-missing`)}${suffix}`, { key: other.key });
+      const missing = await api.request(method, `/v1/runs/${encodeURIComponent(`${id}-missing`)}${suffix}`, {
+        key: other.key,
+      });
       expect(foreign.status).toBe(404);
       expect(foreign).toEqual(missing);
     }
@@ -153,12 +182,21 @@ describe('runs API', () => {
 
   it('filters by every kind of the contracts: search and llm runs are listed by their kind (was a 400 for search)', async () => {
     const key = ctx.tenant.key;
-    const collection = await api.request('POST', '/v1/collections', { key, body: { name: `runs-by-kind-${Date.now()}` } });
+    const collection = await api.request('POST', '/v1/collections', {
+      key,
+      body: { name: `runs-by-kind-${Date.now()}` },
+    });
     expect(collection.status).toBe(201);
-    const search = await api.request('POST', '/v1/search', { key, body: { query: 'durable runs', collectionIds: [collection.body!.id], mode: 'text' } });
+    const search = await api.request('POST', '/v1/search', {
+      key,
+      body: { query: 'durable runs', collectionIds: [collection.body!.id], mode: 'text' },
+    });
     expect([200, 202]).toContain(search.status);
     // Whether or not a model is configured, the call is a run of kind llm.
-    const llm = await api.request('POST', '/v1/llm/completions', { key, body: { messages: [{ role: 'user', content: 'hi' }] } });
+    const llm = await api.request('POST', '/v1/llm/completions', {
+      key,
+      body: { messages: [{ role: 'user', content: 'hi' }] },
+    });
     expect(llm.status).toBe(202);
 
     for (const [kind, workflowId] of [
@@ -170,7 +208,10 @@ describe('runs API', () => {
         const res = await api.request('GET', `/v1/runs?kind=${kind}`, { key });
         expect(res.status, kind).toBe(200);
         const runs = res.body!.runs as Array<{ workflowId: string; kind: string }>;
-        expect(runs.every((r) => r.kind === kind), kind).toBe(true);
+        expect(
+          runs.every((r) => r.kind === kind),
+          kind,
+        ).toBe(true);
         if (runs.some((r) => r.workflowId === workflowId)) break;
         if (Date.now() > deadline) throw new Error(`${workflowId} is not listed under kind=${kind}`);
         await sleep(200);

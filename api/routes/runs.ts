@@ -1,9 +1,10 @@
 import { Router } from '@koa/router';
 import { z } from 'zod';
 import { RUN_KINDS, RUN_STATUSES } from '../../lib/contracts';
-import type { AppDeps } from '../app';
+import type { AppDeps } from '../deps';
 import { requireRole, type AuthState } from '../auth/middleware';
 import { RunsService } from '../runs/service';
+import { pageSize } from '../schemas';
 
 const listQuery = z
   .object({
@@ -11,9 +12,15 @@ const listQuery = z
     status: z.enum(RUN_STATUSES).optional(),
     from: z.coerce.date().optional(),
     to: z.coerce.date().optional(),
-    q: z.string().regex(/^[A-Za-z0-9:_.-]{1,200}$/, 'may contain letters, digits and : _ . - only').optional(),
-    pageSize: z.coerce.number().int().min(1).max(200).default(50),
-    pageToken: z.string().regex(/^[A-Za-z0-9_-]{1,4096}$/, 'is not a page token from this API').optional(),
+    q: z
+      .string()
+      .regex(/^[A-Za-z0-9:_.-]{1,200}$/, 'may contain letters, digits and : _ . - only')
+      .optional(),
+    pageSize,
+    pageToken: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,4096}$/, 'is not a page token from this API')
+      .optional(),
   })
   .strict();
 

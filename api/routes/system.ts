@@ -6,8 +6,9 @@ import { SELF_TEST_LIMITS, workflowIds } from '../../lib/contracts';
 import { selfTest } from '../../workflows/self-test';
 import { startRun } from '../runs/start';
 import { notFound } from '../../lib/errors';
-import type { AppDeps } from '../app';
+import type { AppDeps } from '../deps';
 import { requireRole, type AuthState } from '../auth/middleware';
+import { clientRunId, waitsForResult } from '../schemas';
 
 const selfTestBody = z
   .object({
@@ -15,7 +16,7 @@ const selfTestBody = z
     holdMs: z.number().int().min(0).max(SELF_TEST_LIMITS.maxHoldMs).default(0),
     note: z.string().max(500).optional(),
     /** Client-chosen id makes the start idempotent: a retried POST finds the same run. */
-    id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
+    id: clientRunId.optional(),
   })
   .strict();
 
@@ -25,7 +26,11 @@ export function systemRoutes({ temporal, config }: AppDeps) {
 
   router.get('/me', (ctx) => {
     const p = ctx.state.principal;
-    ctx.body = { tenant: { id: p.tenantId, name: p.tenantName }, role: p.role, key: { id: p.keyId, name: p.keyName, prefix: p.keyPrefix } };
+    ctx.body = {
+      tenant: { id: p.tenantId, name: p.tenantName },
+      role: p.role,
+      key: { id: p.keyId, name: p.keyName, prefix: p.keyPrefix },
+    };
   });
 
   router.post('/self-test', requireRole('admin', 'operator'), async (ctx) => {
@@ -39,13 +44,17 @@ export function systemRoutes({ temporal, config }: AppDeps) {
       tenantId,
       kind: 'system',
     });
-    if (ctx.query.wait === 'true') {
+    if (waitsForResult(ctx.query)) {
       const result = await handle.result();
       ctx.body = { workflowId, status: 'completed', result };
       return;
     }
     ctx.status = 202;
-    ctx.body = { workflowId, runId: 'firstExecutionRunId' in handle ? handle.firstExecutionRunId : null, status: 'running' };
+    ctx.body = {
+      workflowId,
+      runId: 'firstExecutionRunId' in handle ? handle.firstExecutionRunId : null,
+      status: 'running',
+    };
   });
 
   router.get('/self-test/:id', async (ctx) => {

@@ -4,11 +4,18 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
 import { arrayFromPayloads } from '@temporalio/common';
 import { optionalTsToMs } from '@temporalio/common/lib/time';
-import { RUN_STATUSES, SEARCH_ATTRIBUTES, type RunKind, type RunStatus, type Step, type StepAttempt } from '../../lib/contracts';
-import { SpanEntity, type Span as SpanRow } from '../../lib/db/entities';
+import {
+  RUN_STATUSES,
+  SEARCH_ATTRIBUTES,
+  type RunKind,
+  type RunStatus,
+  type Step,
+  type StepAttempt,
+} from '../../lib/contracts';
 import type { Orm } from '../../lib/db/orm';
 import { badRequest, notFound } from '../../lib/errors';
 import { ATTR } from '../../lib/telemetry/attributes';
+import { readActivitySpans, readRunTrace } from '../../lib/telemetry/trace-reader';
 import { stepsFromHistory, type HistoryStep } from './history';
 
 /** Status names in visibility queries. */
@@ -57,8 +64,10 @@ function summarize(info: Omit<WorkflowExecutionInfo, 'raw'>): RunSummary {
 const quote = (v: string) => `'${v.replace(/['\\]/g, '')}'`;
 
 const PAGE_TOKEN_CHECK_BYTES = 8;
-const pageTokenCheck = (tenantId: string, bytes: Uint8Array) => createHash('sha256').update(`runs-page:${tenantId}:`).update(bytes).digest().subarray(0, PAGE_TOKEN_CHECK_BYTES);
-const invalidPageToken = () => badRequest('invalid_page_token', 'pageToken is not a page token this list handed out; list again without it.');
+const pageTokenCheck = (tenantId: string, bytes: Uint8Array) =>
+  createHash('sha256').update(`runs-page:${tenantId}:`).update(bytes).digest().subarray(0, PAGE_TOKEN_CHECK_BYTES);
+const invalidPageToken = () =>
+  badRequest('invalid_page_token', 'pageToken is not a page token this list handed out; list again without it.');
 
 /**
  * Temporal's page token with a check appended: a token this API did not hand out (to this tenant) is refused at once.
@@ -71,7 +80,11 @@ export function encodePageToken(tenantId: string, bytes: Uint8Array): string {
 export function decodePageToken(tenantId: string, token: string): Buffer {
   const raw = Buffer.from(token, 'base64url');
   const bytes = raw.subarray(0, -PAGE_TOKEN_CHECK_BYTES);
-  if (raw.length <= PAGE_TOKEN_CHECK_BYTES || !timingSafeEqual(raw.subarray(-PAGE_TOKEN_CHECK_BYTES), pageTokenCheck(tenantId, bytes))) throw invalidPageToken();
+  if (
+    raw.length <= PAGE_TOKEN_CHECK_BYTES ||
+    !timingSafeEqual(raw.subarray(-PAGE_TOKEN_CHECK_BYTES), pageTokenCheck(tenantId, bytes))
+  )
+    throw invalidPageToken();
   return bytes;
 }
 
@@ -149,7 +162,9 @@ export class RunsService {
       pendingActivities: (description.raw.pendingActivities ?? []).map((p) => ({
         activityId: p.activityId,
         activityType: p.activityType?.name,
-        state: ['unspecified', 'scheduled', 'started', 'cancel_requested', 'paused', 'pause_requested'][p.state ?? 0] ?? 'unknown',
+        state:
+          ['unspecified', 'scheduled', 'started', 'cancel_requested', 'paused', 'pause_requested'][p.state ?? 0] ??
+          'unknown',
         attempt: p.attempt,
         lastFailure: p.lastFailure?.message ?? undefined,
         scheduledTime: iso(optionalTsToMs(p.scheduledTime)),
@@ -163,9 +178,13 @@ export class RunsService {
     if (failed) {
       body.failure = { message: failed.message ?? 'failed', type: failed.applicationFailureInfo?.type ?? undefined };
     }
-    if (last?.workflowExecutionTimedOutEventAttributes) body.failure = { message: 'The run timed out.', type: 'timeout' };
+    if (last?.workflowExecutionTimedOutEventAttributes)
+      body.failure = { message: 'The run timed out.', type: 'timeout' };
     if (last?.workflowExecutionTerminatedEventAttributes) {
-      body.failure = { message: `Terminated: ${last.workflowExecutionTerminatedEventAttributes.reason || 'no reason given'}`, type: 'terminated' };
+      body.failure = {
+        message: `Terminated: ${last.workflowExecutionTerminatedEventAttributes.reason || 'no reason given'}`,
+        type: 'terminated',
+      };
     }
     return body;
   }
@@ -175,11 +194,7 @@ export class RunsService {
     const history = await this.client.workflow.getHandle(workflowId, description.runId).fetchHistory();
     const steps = stepsFromHistory(history.events ?? []);
     const pending = new Map((description.raw.pendingActivities ?? []).map((p) => [p.activityId, p]));
-    const spans = await this.orm.em.fork().find(
-      SpanEntity,
-      { workflowId, runId: description.runId, name: { $like: 'RunActivity:%' }, $or: [{ tenantId }, { tenantId: null }] },
-      { orderBy: { startTime: 'asc' } },
-    );
+    const spans = await readActivitySpans(this.orm, tenantId, { workflowId, runId: description.runId });
     return {
       steps: steps.map((step) => {
         const p = pending.get(step.activityId);
@@ -187,57 +202,21 @@ export class RunsService {
           step.attempts = p.attempt ?? step.attempts;
           if (p.lastFailure?.message) step.lastFailure = p.lastFailure.message;
         }
-        return { ...step, attemptsDetail: attemptsFromSpans(step, spans.filter((s) => s.attributes[ATTR.activityId] === step.activityId)) };
+        return {
+          ...step,
+          attemptsDetail: attemptsFromSpans(
+            step,
+            spans.filter((s) => s.attributes[ATTR.activityId] === step.activityId),
+          ),
+        };
       }),
     };
   }
 
-  /**
-   * Every span of the traces that touched this run (the HTTP request, the client call, the workflow, activities) and
-   * of the requests of this tenant that called them (the MCP endpoint's loopback calls); only this tenant's spans.
-   */
+  /** The spans of the traces that touched this run, only this tenant's (lib/telemetry/trace-reader.ts). */
   async trace(tenantId: string, workflowId: string, runId?: string) {
     const { description } = await this.describe(tenantId, workflowId, runId);
-    const conn = this.orm.em.getConnection();
-    const traceRows = (await conn.execute(
-      // Reads of the run (describe, query) carry its id too but are not part of it.
-      `select distinct trace_id from spans where workflow_id = ? and (run_id = ? or run_id is null) and (tenant_id = ? or tenant_id is null)
-         and name not like 'DescribeWorkflow%' and name not like 'QueryWorkflow%'`,
-      [workflowId, description.runId, tenantId],
-    )) as Array<{ trace_id: string }>;
-    const traceIds = traceRows.map((r) => r.trace_id);
-    if (traceIds.length === 0) return { traceIds, spans: [] };
-    // A request names its caller's span only as a link (api/tracing.ts); follow it when that span is this tenant's.
-    for (let depth = 0; depth < 3; depth++) {
-      const callers = (await conn.execute(
-        `select distinct c.trace_id from spans s
-           join spans c on c.trace_id = s.attributes->>'${ATTR.callerTraceId}' and c.span_id = s.attributes->>'${ATTR.callerSpanId}'
-           where s.trace_id in (?) and s.tenant_id = ? and c.tenant_id = ? and c.trace_id not in (?)`,
-        [traceIds, tenantId, tenantId, traceIds],
-      )) as Array<{ trace_id: string }>;
-      if (callers.length === 0) break;
-      traceIds.push(...callers.map((r) => r.trace_id));
-    }
-    const all = await this.orm.em.fork().find(SpanEntity, { traceId: { $in: traceIds } }, { orderBy: { startTime: 'asc', spanId: 'asc' } });
-    const spans = visibleTo(tenantId, workflowId, all);
-    return {
-      traceIds,
-      spans: spans.map((s) => ({
-        traceId: s.traceId,
-        spanId: s.spanId,
-        parentSpanId: s.parentSpanId ?? null,
-        name: s.name,
-        kind: s.kind,
-        service: s.service,
-        startTime: s.startTime.toISOString(),
-        endTime: s.endTime.toISOString(),
-        durationMs: s.durationMs,
-        statusCode: s.statusCode,
-        statusMessage: s.statusMessage ?? null,
-        attributes: s.attributes,
-        events: s.events,
-      })),
-    };
+    return readRunTrace(this.orm, tenantId, { workflowId, runId: description.runId });
   }
 
   async cancel(tenantId: string, workflowId: string) {
@@ -248,45 +227,16 @@ export class RunsService {
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 
-/**
- * The spans of a trace a tenant may see. Only the API's request spans, workflow spans and LLM spans are labelled
- * with a tenant; client calls and activities inherit it from their nearest labelled ancestor. So another tenant's
- * spans stay hidden even in a trace both touched (traces joined through a caller's `traceparent` before it was only
- * linked). An unlabelled span with no labelled ancestor stored (yet) is shown only if it is of this run.
- */
-function visibleTo<S extends Pick<SpanRow, 'traceId' | 'spanId' | 'parentSpanId' | 'tenantId' | 'workflowId'>>(
-  tenantId: string,
-  workflowId: string,
-  spans: S[],
-): S[] {
-  const key = (traceId: string, spanId: string) => `${traceId}/${spanId}`;
-  const byId = new Map(spans.map((s) => [key(s.traceId, s.spanId), s]));
-  const owners = new Map<S, string | null>();
-  const ownerOf = (span: S): string | null => {
-    const chain = new Set<S>();
-    let owner: string | null = null;
-    for (let s: S | undefined = span; s && !chain.has(s); s = s.parentSpanId ? byId.get(key(s.traceId, s.parentSpanId)) : undefined) {
-      const known = owners.get(s);
-      if (known !== undefined) {
-        owner = known;
-        break;
-      }
-      chain.add(s);
-      if (s.tenantId) {
-        owner = s.tenantId;
-        break;
-      }
-    }
-    for (const s of chain) owners.set(s, owner);
-    return owner;
-  };
-  return spans.filter((s) => {
-    const owner = ownerOf(s);
-    return owner === tenantId || (owner === null && s.workflowId === workflowId);
-  });
-}
-
-function attemptsFromSpans(step: HistoryStep, spans: Array<{ startTime: Date; endTime: Date; durationMs: number; statusCode: number; statusMessage?: string | null }>): StepAttempt[] {
+function attemptsFromSpans(
+  step: HistoryStep,
+  spans: Array<{
+    startTime: Date;
+    endTime: Date;
+    durationMs: number;
+    statusCode: number;
+    statusMessage?: string | null;
+  }>,
+): StepAttempt[] {
   // The last finished span is the final attempt of a closed step; an open step's current attempt has no span yet.
   const finalAttempt = step.closeTime ? step.attempts : step.attempts - 1;
   return spans.map((s, i) => ({

@@ -1,4 +1,10 @@
-import { WorkflowExecutionAlreadyStartedError, type Client, type Workflow, type WorkflowHandle, type WorkflowStartOptions } from '@temporalio/client';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  type Client,
+  type Workflow,
+  type WorkflowHandle,
+  type WorkflowStartOptions,
+} from '@temporalio/client';
 import { runSearchAttributes, taskQueues, type RunKind } from '../../lib/contracts';
 
 export interface StartRunOptions<W extends Workflow> {
@@ -15,7 +21,12 @@ export interface StartRunOptions<W extends Workflow> {
  * listed and scoped per tenant), idempotent by workflow id — a client retrying a start gets the same run, running
  * or finished, never a second one. The workflow function itself names the type and types the arguments and result.
  */
-export async function startRun<W extends Workflow>(temporal: Client, taskQueuePrefix: string, workflow: W, o: StartRunOptions<W>): Promise<WorkflowHandle<W>> {
+export async function startRun<W extends Workflow>(
+  temporal: Client,
+  taskQueuePrefix: string,
+  workflow: W,
+  o: StartRunOptions<W>,
+): Promise<WorkflowHandle<W>> {
   try {
     const options: WorkflowStartOptions<Workflow> = {
       workflowId: o.workflowId,

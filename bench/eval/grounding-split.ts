@@ -56,7 +56,11 @@ function score(items: Pair[], predicted: boolean[]): Scores {
   return { balancedAccuracy: (supportedRecall + unsupportedRecall) / 2, supportedRecall, unsupportedRecall, perKind };
 }
 
-const words = (s: string): string[] => s.normalize('NFKC').toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+const words = (s: string): string[] =>
+  s
+    .normalize('NFKC')
+    .toLowerCase()
+    .match(/[\p{L}\p{N}]+/gu) ?? [];
 function wordOverlap(answer: string, context: string): number {
   const inContext = new Set(words(context));
   const answerWords = words(answer);
@@ -105,7 +109,16 @@ for (const [kind, d] of oursDev.perKind) {
     f(baseTest.perKind.get(kind)!.accuracy),
   ]);
 }
-rows.push(['balanced accuracy', '', String(dev.length), f(oursDev.balancedAccuracy), f(baseDev.balancedAccuracy), String(test.length), f(oursTest.balancedAccuracy), f(baseTest.balancedAccuracy)]);
+rows.push([
+  'balanced accuracy',
+  '',
+  String(dev.length),
+  f(oursDev.balancedAccuracy),
+  f(baseDev.balancedAccuracy),
+  String(test.length),
+  f(oursTest.balancedAccuracy),
+  f(baseTest.balancedAccuracy),
+]);
 rows.push([
   'recall supported / unsupported',
   '',
@@ -117,7 +130,8 @@ rows.push([
   `${f(baseTest.supportedRecall)} / ${f(baseTest.unsupportedRecall)}`,
 ]);
 const widths = header.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-const line = (r: string[]): string => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
+const line = (r: string[]): string =>
+  r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
 console.log(`grounding split: DEV ${dev.length} pairs (even positions), TEST ${test.length} pairs (odd positions)`);
 console.log(`word overlap threshold fitted on DEV: ${threshold.toFixed(3)}`);
 console.log(line(header));
@@ -134,6 +148,9 @@ if (process.argv.includes('--dev-failures')) {
     console.log(`\n[${p.id}] ${p.kind} (${p.label}), predicted ${predicted ? 'supported' : 'unsupported'}`);
     console.log(`  context: ${p.context}`);
     console.log(`  answer:  ${p.answer}`);
-    for (const c of res.claims) console.log(`  - ${c.verdict}: ${c.claim}\n      ${c.reason}${c.evidence ? `\n      span: ${c.evidence.span}` : ''}`);
+    for (const c of res.claims)
+      console.log(
+        `  - ${c.verdict}: ${c.claim}\n      ${c.reason}${c.evidence ? `\n      span: ${c.evidence.span}` : ''}`,
+      );
   }
 }

@@ -73,7 +73,11 @@ const QuestionSchema = z.object({
   gold: z.array(z.string().regex(/^library\/[\w.-]+\.html$/)).min(1),
   answer_hint: z.string().min(1),
 });
-const CorpusSchema = z.object({ source: z.string(), rule: z.string(), pages: z.array(z.string().regex(/^library\/[\w.-]+\.html$/)).min(3) });
+const CorpusSchema = z.object({
+  source: z.string(),
+  rule: z.string(),
+  pages: z.array(z.string().regex(/^library\/[\w.-]+\.html$/)).min(3),
+});
 const GroundingSchema = z.object({
   id: z.string(),
   source: z.string(),
@@ -123,11 +127,20 @@ interface CitationOutcome {
 /** The answer the local provider generates from the top 5, and how many of its citations point at a gold page. */
 async function citeFrom(llm: LocalProvider, q: Question, hits: Hit[]): Promise<CitationOutcome> {
   const top = hits.slice(0, TOP_K);
-  const passages: Passage[] = top.map((h, i) => ({ n: i + 1, text: h.text, title: h.title, headingPath: h.headingPath }));
+  const passages: Passage[] = top.map((h, i) => ({
+    n: i + 1,
+    text: h.text,
+    title: h.title,
+    headingPath: h.headingPath,
+  }));
   const result = await llm.generate(buildAnswerMessages({ question: q.question, passages }), CALL);
   if (isAbstention(result.text)) return { answered: false, cited: 0, citedGold: 0 };
   const cited = citedNumbers(result.text).filter((n) => n >= 1 && n <= top.length);
-  return { answered: true, cited: cited.length, citedGold: cited.filter((n) => q.gold.includes(top[n - 1]!.source)).length };
+  return {
+    answered: true,
+    cited: cited.length,
+    citedGold: cited.filter((n) => q.gold.includes(top[n - 1]!.source)).length,
+  };
 }
 
 interface SystemResult {
@@ -140,9 +153,17 @@ function summarise(questions: Question[], scores: RankScores[]): SystemResult {
   const byStyle: SystemResult['byStyle'] = {};
   for (const style of [...new Set(questions.map((q) => q.style))].sort()) {
     const idx = questions.map((q, i) => (q.style === style ? i : -1)).filter((i) => i >= 0);
-    byStyle[style] = { n: idx.length, recallAt5: round(mean(idx.map((i) => scores[i]!.recallAt5))), mrrAt10: round(mean(idx.map((i) => scores[i]!.mrrAt10))) };
+    byStyle[style] = {
+      n: idx.length,
+      recallAt5: round(mean(idx.map((i) => scores[i]!.recallAt5))),
+      mrrAt10: round(mean(idx.map((i) => scores[i]!.mrrAt10))),
+    };
   }
-  return { recallAt5: round(mean(scores.map((s) => s.recallAt5))), mrrAt10: round(mean(scores.map((s) => s.mrrAt10))), byStyle };
+  return {
+    recallAt5: round(mean(scores.map((s) => s.recallAt5))),
+    mrrAt10: round(mean(scores.map((s) => s.mrrAt10))),
+    byStyle,
+  };
 }
 
 function summariseCitations(outcomes: CitationOutcome[]) {
@@ -156,7 +177,9 @@ function summariseCitations(outcomes: CitationOutcome[]) {
     answered,
     answeredShare: round(answered / outcomes.length),
     // Answers whose every citation is a gold page, over all questions (abstentions count as misses).
-    allCitationsGoldShare: round(outcomes.filter((o) => o.cited > 0 && o.citedGold === o.cited).length / outcomes.length),
+    allCitationsGoldShare: round(
+      outcomes.filter((o) => o.cited > 0 && o.citedGold === o.cited).length / outcomes.length,
+    ),
   };
 }
 
@@ -175,24 +198,38 @@ function groundingScores(items: Classified[]) {
   const perKind: Record<string, { n: number; accuracy: number }> = {};
   for (const kind of [...new Set(items.map((c) => c.pair.kind))].sort()) {
     const of = items.filter((c) => c.pair.kind === kind);
-    perKind[kind] = { n: of.length, accuracy: round(of.filter((c) => c.predictedSupported === (c.pair.label === 'supported')).length / of.length) };
+    perKind[kind] = {
+      n: of.length,
+      accuracy: round(of.filter((c) => c.predictedSupported === (c.pair.label === 'supported')).length / of.length),
+    };
   }
   const supportedRecall = recall('supported');
   const unsupportedRecall = recall('unsupported');
-  return { balancedAccuracy: round((supportedRecall + unsupportedRecall) / 2), supportedRecall: round(supportedRecall), unsupportedRecall: round(unsupportedRecall), perKind };
+  return {
+    balancedAccuracy: round((supportedRecall + unsupportedRecall) / 2),
+    supportedRecall: round(supportedRecall),
+    unsupportedRecall: round(unsupportedRecall),
+    perKind,
+  };
 }
 
 /** The threshold t (among the observed values) for which "supported iff value >= t" has the best balanced accuracy. */
 function bestThreshold(pairs: GroundingPair[], values: number[]): { threshold: number; balancedAccuracy: number } {
   let best = { threshold: 0, balancedAccuracy: -1 };
   for (const t of [...new Set(values)].sort((a, b) => a - b)) {
-    const { balancedAccuracy } = groundingScores(pairs.map((pair, i) => ({ pair, predictedSupported: values[i]! >= t })));
+    const { balancedAccuracy } = groundingScores(
+      pairs.map((pair, i) => ({ pair, predictedSupported: values[i]! >= t })),
+    );
     if (balancedAccuracy > best.balancedAccuracy) best = { threshold: t, balancedAccuracy };
   }
   return best;
 }
 
-const words = (s: string) => s.normalize('NFKC').toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+const words = (s: string) =>
+  s
+    .normalize('NFKC')
+    .toLowerCase()
+    .match(/[\p{L}\p{N}]+/gu) ?? [];
 
 /** The baseline: the share of the answer's lower-cased words (with repeats) that occur in the context. */
 function wordOverlap(answer: string, context: string): number {
@@ -213,13 +250,18 @@ async function main(): Promise<void> {
     const corpus = await loadJson('corpus.json', CorpusSchema);
     const grounding = await loadJson('grounding.json', z.array(GroundingSchema).min(2));
     for (const q of questions) {
-      for (const g of q.gold) if (!corpus.pages.includes(g)) throw new Error(`${q.id}: gold page ${g} is not in corpus.json`);
+      for (const g of q.gold)
+        if (!corpus.pages.includes(g)) throw new Error(`${q.id}: gold page ${g} is not in corpus.json`);
     }
-    if (new Set(questions.map((q) => q.id)).size !== questions.length) throw new Error('questions.json has duplicate ids');
-    if (new Set(grounding.map((p) => p.id)).size !== grounding.length) throw new Error('grounding.json has duplicate ids');
+    if (new Set(questions.map((q) => q.id)).size !== questions.length)
+      throw new Error('questions.json has duplicate ids');
+    if (new Set(grounding.map((p) => p.id)).size !== grounding.length)
+      throw new Error('grounding.json has duplicate ids');
     const dir = corpusDir();
     const bytes = await Promise.all(corpus.pages.map((p) => readFile(join(dir, p))));
-    console.error(`corpus: ${corpus.pages.length} pages of ${dir} (${(bytes.reduce((a, b) => a + b.length, 0) / 1048576).toFixed(1)} MiB), ${questions.length} questions, ${grounding.length} grounding pairs`);
+    console.error(
+      `corpus: ${corpus.pages.length} pages of ${dir} (${(bytes.reduce((a, b) => a + b.length, 0) / 1048576).toFixed(1)} MiB), ${questions.length} questions, ${grounding.length} grounding pairs`,
+    );
 
     console.error('starting Postgres (in memory) and migrating ...');
     const db = await bounded(startEmbeddedPostgres({ port: 0 }));
@@ -237,8 +279,26 @@ async function main(): Promise<void> {
       em.create(TenantEntity, { id: tenantId, name: `bench-eval-${tenantId.slice(0, 8)}` });
       // The entities declare no relations, so the unit of work does not order the inserts: the tenant goes first.
       await bounded(em.flush());
-      em.create(CollectionEntity, { id: collectionId, tenantId, name: 'python-3.11-docs', description: null, embeddingModel: EMBED_MODEL, embeddingDim: EMBED_DIM, chunkSize: CHUNK_SIZE, chunkOverlap: CHUNK_OVERLAP });
-      em.create(CollectionEntity, { id: hashCollectionId, tenantId, name: 'python-3.11-docs-hashing', description: null, embeddingModel: HASH_MODEL, embeddingDim: EMBED_DIM, chunkSize: CHUNK_SIZE, chunkOverlap: CHUNK_OVERLAP });
+      em.create(CollectionEntity, {
+        id: collectionId,
+        tenantId,
+        name: 'python-3.11-docs',
+        description: null,
+        embeddingModel: EMBED_MODEL,
+        embeddingDim: EMBED_DIM,
+        chunkSize: CHUNK_SIZE,
+        chunkOverlap: CHUNK_OVERLAP,
+      });
+      em.create(CollectionEntity, {
+        id: hashCollectionId,
+        tenantId,
+        name: 'python-3.11-docs-hashing',
+        description: null,
+        embeddingModel: HASH_MODEL,
+        embeddingDim: EMBED_DIM,
+        chunkSize: CHUNK_SIZE,
+        chunkOverlap: CHUNK_OVERLAP,
+      });
       await bounded(em.flush());
     }
 
@@ -268,27 +328,63 @@ async function main(): Promise<void> {
         }
         const documentId = randomUUID();
         const title = parsed.title ?? source;
-        em.create(DocumentEntity, { id: documentId, tenantId, collectionId, sourceKind: 'upload', source, title, mimeType: 'text/html', sizeBytes: bytes[d]!.length, status: 'ready', chunkCount: pieces.length, metadata: {} });
+        em.create(DocumentEntity, {
+          id: documentId,
+          tenantId,
+          collectionId,
+          sourceKind: 'upload',
+          source,
+          title,
+          mimeType: 'text/html',
+          sizeBytes: bytes[d]!.length,
+          status: 'ready',
+          chunkCount: pieces.length,
+          metadata: {},
+        });
         titles.set(documentId, title);
         sourceOf.set(documentId, source);
         rows.push(...chunkRows({ tenantId, collectionId, documentId, embeddingDim: EMBED_DIM }, pieces, vectors));
         const hashDocumentId = randomUUID();
-        em.create(DocumentEntity, { id: hashDocumentId, tenantId, collectionId: hashCollectionId, sourceKind: 'upload', source, title, mimeType: 'text/html', sizeBytes: bytes[d]!.length, status: 'ready', chunkCount: pieces.length, metadata: {} });
+        em.create(DocumentEntity, {
+          id: hashDocumentId,
+          tenantId,
+          collectionId: hashCollectionId,
+          sourceKind: 'upload',
+          source,
+          title,
+          mimeType: 'text/html',
+          sizeBytes: bytes[d]!.length,
+          status: 'ready',
+          chunkCount: pieces.length,
+          metadata: {},
+        });
         titles.set(hashDocumentId, title);
         sourceOf.set(hashDocumentId, source);
-        hashRows.push(...chunkRows({ tenantId, collectionId: hashCollectionId, documentId: hashDocumentId, embeddingDim: EMBED_DIM }, pieces, hashVectors));
+        hashRows.push(
+          ...chunkRows(
+            { tenantId, collectionId: hashCollectionId, documentId: hashDocumentId, embeddingDim: EMBED_DIM },
+            pieces,
+            hashVectors,
+          ),
+        );
       }
       await bounded(em.flush());
     }
     await bounded(orm.em.fork().transactional((em) => insertChunks(em, rows)));
     await bounded(orm.em.fork().transactional((em) => insertChunks(em, hashRows)));
-    const [stored] = (await orm.em.getConnection().execute('select count(*)::int as n from chunks where collection_id = ?', [collectionId])) as Array<{ n: number }>;
+    const [stored] = (await orm.em
+      .getConnection()
+      .execute('select count(*)::int as n from chunks where collection_id = ?', [collectionId])) as Array<{
+      n: number;
+    }>;
     if (stored!.n !== rows.length) throw new Error(`stored ${stored!.n} chunks, expected ${rows.length}`);
     // PGlite runs no autovacuum: without statistics the planner takes the 5 000+ chunk rows for one and picks plans
     // that rescan them per row (a real Postgres would have analyzed the table after this bulk load).
     await bounded(orm.em.getConnection().execute('analyze chunks'));
     const ingestMs = performance.now() - ingestStarted;
-    console.error(`ingested ${rows.length} chunks in ${(ingestMs / 1000).toFixed(1)} s (${EMBED_MODEL} embeddings ${(embedMs / 1000).toFixed(1)} s)`);
+    console.error(
+      `ingested ${rows.length} chunks in ${(ingestMs / 1000).toFixed(1)} s (${EMBED_MODEL} embeddings ${(embedMs / 1000).toFixed(1)} s)`,
+    );
 
     // ---- the BM25 baseline over the same chunk texts
     const engine = bm25();
@@ -303,18 +399,40 @@ async function main(): Promise<void> {
     const bm25Hits = (query: string): Hit[] =>
       engine.search(query, MRR_DEPTH).map(([id]) => {
         const r = chunkById.get(id)!;
-        return { chunkId: id, source: sourceOf.get(r.documentId)!, title: titles.get(r.documentId) ?? null, text: r.text, headingPath: r.headingPath };
+        return {
+          chunkId: id,
+          source: sourceOf.get(r.documentId)!,
+          title: titles.get(r.documentId) ?? null,
+          text: r.text,
+          headingPath: r.headingPath,
+        };
       });
 
     // ---- retrieval and citations, per question
     const modes = ['hybrid', 'vector', 'text', 'hybridHashing', 'vectorHashing'] as const;
-    const scores: Record<(typeof modes)[number] | 'bm25', RankScores[]> = { hybrid: [], vector: [], text: [], hybridHashing: [], vectorHashing: [], bm25: [] };
+    const scores: Record<(typeof modes)[number] | 'bm25', RankScores[]> = {
+      hybrid: [],
+      vector: [],
+      text: [],
+      hybridHashing: [],
+      vectorHashing: [],
+      bm25: [],
+    };
     const citations: Record<'hybrid' | 'bm25', CitationOutcome[]> = { hybrid: [], bm25: [] };
     const perQuestion: Array<Record<string, unknown>> = [];
-    const modeMs: Record<(typeof modes)[number], number> = { hybrid: 0, vector: 0, text: 0, hybridHashing: 0, vectorHashing: 0 };
+    const modeMs: Record<(typeof modes)[number], number> = {
+      hybrid: 0,
+      vector: 0,
+      text: 0,
+      hybridHashing: 0,
+      vectorHashing: 0,
+    };
     const evalStarted = performance.now();
     for (const [qi, q] of questions.entries()) {
-      if (qi % 10 === 0) console.error(`question ${qi + 1}/${questions.length}, ${((performance.now() - evalStarted) / 1000).toFixed(1)} s`);
+      if (qi % 10 === 0)
+        console.error(
+          `question ${qi + 1}/${questions.length}, ${((performance.now() - evalStarted) / 1000).toFixed(1)} s`,
+        );
       const [queryVector] = (await llm.embed([q.question], { model: EMBED_MODEL, timeoutMs: 60_000 })).vectors;
       const [hashQueryVector] = (await llm.embed([q.question], { model: HASH_MODEL, timeoutMs: 60_000 })).vectors;
       const ranked: Partial<Record<(typeof modes)[number], Hit[]>> = {};
@@ -335,7 +453,13 @@ async function main(): Promise<void> {
         );
         modeMs[mode] += performance.now() - t;
         if (got.length === 0) throw new Error(`${q.id}: retrieveHybrid (${mode}) returned nothing`);
-        ranked[mode] = got.map((c) => ({ chunkId: c.chunkId, source: c.source, title: c.documentTitle, text: c.text, headingPath: c.headingPath }));
+        ranked[mode] = got.map((c) => ({
+          chunkId: c.chunkId,
+          source: c.source,
+          title: c.documentTitle,
+          text: c.text,
+          headingPath: c.headingPath,
+        }));
         scores[mode].push(rankScores(ranked[mode], q.gold));
       }
       const bm = bm25Hits(q.question);
@@ -357,7 +481,12 @@ async function main(): Promise<void> {
     // ---- grounding
     const oursChecked = grounding.map((pair) => {
       const res = checkAnswerDeterministic(pair.answer, [{ id: 'ctx', text: pair.context }]);
-      return { pair, predictedSupported: res.claims.every((c) => c.verdict === 'supported'), score: res.score, claims: res.claims.length };
+      return {
+        pair,
+        predictedSupported: res.claims.every((c) => c.verdict === 'supported'),
+        score: res.score,
+        claims: res.claims.length,
+      };
     });
     const overlaps = grounding.map((pair) => wordOverlap(pair.answer, pair.context));
     const baselineFit = bestThreshold(grounding, overlaps);
@@ -366,8 +495,12 @@ async function main(): Promise<void> {
       oursChecked.map((c) => c.score),
     );
     const groundingOurs = groundingScores(oursChecked);
-    const groundingOursFitted = groundingScores(grounding.map((pair, i) => ({ pair, predictedSupported: oursChecked[i]!.score >= oursFit.threshold })));
-    const groundingBaseline = groundingScores(grounding.map((pair, i) => ({ pair, predictedSupported: overlaps[i]! >= baselineFit.threshold })));
+    const groundingOursFitted = groundingScores(
+      grounding.map((pair, i) => ({ pair, predictedSupported: oursChecked[i]!.score >= oursFit.threshold })),
+    );
+    const groundingBaseline = groundingScores(
+      grounding.map((pair, i) => ({ pair, predictedSupported: overlaps[i]! >= baselineFit.threshold })),
+    );
 
     // ---- report
     const retrieval = {
@@ -387,7 +520,8 @@ async function main(): Promise<void> {
       groundingBalancedAccuracy: ratio(groundingOurs.balancedAccuracy, groundingBaseline.balancedAccuracy),
     };
     const goals = {
-      retrievalBeatsBm25: retrieval.hybrid.recallAt5 > retrieval.bm25.recallAt5 && retrieval.hybrid.mrrAt10 > retrieval.bm25.mrrAt10,
+      retrievalBeatsBm25:
+        retrieval.hybrid.recallAt5 > retrieval.bm25.recallAt5 && retrieval.hybrid.mrrAt10 > retrieval.bm25.mrrAt10,
       groundingBeatsWordOverlap: groundingOurs.balancedAccuracy > groundingBaseline.balancedAccuracy,
     };
     const env = {
@@ -400,17 +534,51 @@ async function main(): Promise<void> {
     const nSup = grounding.filter((p) => p.label === 'supported').length;
 
     console.log('');
-    console.log(`Answer quality: ${questions.length} questions over ${corpus.pages.length} pages of the Python 3.11 docs (${rows.length} chunks of ${CHUNK_SIZE}/${CHUNK_OVERLAP} tokens), ${grounding.length} grounding pairs (${nSup} supported, ${grounding.length - nSup} unsupported)`);
-    console.log(`node ${env.node}, ${env.cpus} CPUs (${env.cpuModel}), ${env.database}; embeddings ${EMBED_MODEL} (and ${HASH_MODEL} as extra rows), answers local-extractive`);
+    console.log(
+      `Answer quality: ${questions.length} questions over ${corpus.pages.length} pages of the Python 3.11 docs (${rows.length} chunks of ${CHUNK_SIZE}/${CHUNK_OVERLAP} tokens), ${grounding.length} grounding pairs (${nSup} supported, ${grounding.length - nSup} unsupported)`,
+    );
+    console.log(
+      `node ${env.node}, ${env.cpus} CPUs (${env.cpuModel}), ${env.database}; embeddings ${EMBED_MODEL} (and ${HASH_MODEL} as extra rows), answers local-extractive`,
+    );
     console.log('');
     printTable([
       ['metric', 'ours', 'baseline', 'ratio', 'baseline is'],
-      ['recall@5', f(retrieval.hybrid.recallAt5), f(retrieval.bm25.recallAt5), r(ratios.recallAt5), 'BM25 (wink-bm25-text-search), same chunks'],
+      [
+        'recall@5',
+        f(retrieval.hybrid.recallAt5),
+        f(retrieval.bm25.recallAt5),
+        r(ratios.recallAt5),
+        'BM25 (wink-bm25-text-search), same chunks',
+      ],
       ['MRR@10', f(retrieval.hybrid.mrrAt10), f(retrieval.bm25.mrrAt10), r(ratios.mrrAt10), 'BM25, same chunks'],
-      ['citation accuracy (cited passages from a gold page)', f(cite.hybrid.citationAccuracy), f(cite.bm25.citationAccuracy), r(ratios.citationAccuracy), 'the same generator on BM25 top 5'],
-      ['questions answered (not abstained)', f(cite.hybrid.answeredShare), f(cite.bm25.answeredShare), r(ratio(cite.hybrid.answeredShare, cite.bm25.answeredShare)), ''],
-      ['answers citing only gold pages (share of all questions)', f(cite.hybrid.allCitationsGoldShare), f(cite.bm25.allCitationsGoldShare), r(ratio(cite.hybrid.allCitationsGoldShare, cite.bm25.allCitationsGoldShare)), ''],
-      ['grounding balanced accuracy', f(groundingOurs.balancedAccuracy), f(groundingBaseline.balancedAccuracy), r(ratios.groundingBalancedAccuracy), `word overlap >= ${baselineFit.threshold.toFixed(3)} (best threshold on this data)`],
+      [
+        'citation accuracy (cited passages from a gold page)',
+        f(cite.hybrid.citationAccuracy),
+        f(cite.bm25.citationAccuracy),
+        r(ratios.citationAccuracy),
+        'the same generator on BM25 top 5',
+      ],
+      [
+        'questions answered (not abstained)',
+        f(cite.hybrid.answeredShare),
+        f(cite.bm25.answeredShare),
+        r(ratio(cite.hybrid.answeredShare, cite.bm25.answeredShare)),
+        '',
+      ],
+      [
+        'answers citing only gold pages (share of all questions)',
+        f(cite.hybrid.allCitationsGoldShare),
+        f(cite.bm25.allCitationsGoldShare),
+        r(ratio(cite.hybrid.allCitationsGoldShare, cite.bm25.allCitationsGoldShare)),
+        '',
+      ],
+      [
+        'grounding balanced accuracy',
+        f(groundingOurs.balancedAccuracy),
+        f(groundingBaseline.balancedAccuracy),
+        r(ratios.groundingBalancedAccuracy),
+        `word overlap >= ${baselineFit.threshold.toFixed(3)} (best threshold on this data)`,
+      ],
     ]);
     console.log('');
     console.log('retrieval by mode and question style (recall@5 / MRR@10):');
@@ -434,7 +602,14 @@ async function main(): Promise<void> {
     console.log('grounding, accuracy per kind of answer:');
     const kinds = Object.keys(groundingOurs.perKind);
     printTable([
-      ['kind', 'label', 'n', 'ours (all claims supported)', `ours (score >= ${oursFit.threshold.toFixed(2)}, fitted)`, 'word overlap (fitted)'],
+      [
+        'kind',
+        'label',
+        'n',
+        'ours (all claims supported)',
+        `ours (score >= ${oursFit.threshold.toFixed(2)}, fitted)`,
+        'word overlap (fitted)',
+      ],
       ...kinds.map((k) => [
         k,
         grounding.find((p) => p.kind === k)!.label,
@@ -443,21 +618,53 @@ async function main(): Promise<void> {
         f(groundingOursFitted.perKind[k]!.accuracy),
         f(groundingBaseline.perKind[k]!.accuracy),
       ]),
-      ['balanced accuracy', '', String(grounding.length), f(groundingOurs.balancedAccuracy), f(groundingOursFitted.balancedAccuracy), f(groundingBaseline.balancedAccuracy)],
-      ['recall on supported / unsupported', '', '', `${f(groundingOurs.supportedRecall)} / ${f(groundingOurs.unsupportedRecall)}`, `${f(groundingOursFitted.supportedRecall)} / ${f(groundingOursFitted.unsupportedRecall)}`, `${f(groundingBaseline.supportedRecall)} / ${f(groundingBaseline.unsupportedRecall)}`],
+      [
+        'balanced accuracy',
+        '',
+        String(grounding.length),
+        f(groundingOurs.balancedAccuracy),
+        f(groundingOursFitted.balancedAccuracy),
+        f(groundingBaseline.balancedAccuracy),
+      ],
+      [
+        'recall on supported / unsupported',
+        '',
+        '',
+        `${f(groundingOurs.supportedRecall)} / ${f(groundingOurs.unsupportedRecall)}`,
+        `${f(groundingOursFitted.supportedRecall)} / ${f(groundingOursFitted.unsupportedRecall)}`,
+        `${f(groundingBaseline.supportedRecall)} / ${f(groundingBaseline.unsupportedRecall)}`,
+      ],
     ]);
     console.log('');
     console.log(`goal, retrieval beats BM25 (recall@5 and MRR@10): ${goals.retrievalBeatsBm25 ? 'met' : 'NOT met'}`);
-    console.log(`goal, grounding beats word overlap (balanced accuracy): ${goals.groundingBeatsWordOverlap ? 'met' : 'NOT met'}`);
-    console.log(`ingest ${(ingestMs / 1000).toFixed(1)} s, retrieval + generation for ${questions.length} questions ${(retrievalMs / 1000).toFixed(1)} s (retrieveHybrid: hybrid ${(modeMs.hybrid / 1000).toFixed(1)} s, vector ${(modeMs.vector / 1000).toFixed(1)} s, text ${(modeMs.text / 1000).toFixed(1)} s)`);
+    console.log(
+      `goal, grounding beats word overlap (balanced accuracy): ${goals.groundingBeatsWordOverlap ? 'met' : 'NOT met'}`,
+    );
+    console.log(
+      `ingest ${(ingestMs / 1000).toFixed(1)} s, retrieval + generation for ${questions.length} questions ${(retrievalMs / 1000).toFixed(1)} s (retrieveHybrid: hybrid ${(modeMs.hybrid / 1000).toFixed(1)} s, vector ${(modeMs.vector / 1000).toFixed(1)} s, text ${(modeMs.text / 1000).toFixed(1)} s)`,
+    );
     console.log('');
     console.log(
       'RESULT ' +
         JSON.stringify({
           benchmark: 'eval',
           date: new Date().toISOString(),
-          data: { questions: questions.length, corpusPages: corpus.pages.length, chunks: rows.length, groundingPairs: grounding.length, groundingSupported: nSup },
-          settings: { chunkSize: CHUNK_SIZE, chunkOverlap: CHUNK_OVERLAP, embedding: EMBED_MODEL, extraEmbedding: HASH_MODEL, generator: LOCAL_EXTRACTIVE_MODEL, topK: TOP_K, mrrDepth: MRR_DEPTH },
+          data: {
+            questions: questions.length,
+            corpusPages: corpus.pages.length,
+            chunks: rows.length,
+            groundingPairs: grounding.length,
+            groundingSupported: nSup,
+          },
+          settings: {
+            chunkSize: CHUNK_SIZE,
+            chunkOverlap: CHUNK_OVERLAP,
+            embedding: EMBED_MODEL,
+            extraEmbedding: HASH_MODEL,
+            generator: LOCAL_EXTRACTIVE_MODEL,
+            topK: TOP_K,
+            mrrDepth: MRR_DEPTH,
+          },
           env,
           retrieval,
           citations: cite,
@@ -469,7 +676,11 @@ async function main(): Promise<void> {
           ratios,
           goals,
           perQuestion,
-          ms: { ingest: round(ingestMs, 0), retrievalAndGeneration: round(retrievalMs, 0), retrieveHybrid: Object.fromEntries(modes.map((m) => [m, round(modeMs[m], 0)])) },
+          ms: {
+            ingest: round(ingestMs, 0),
+            retrievalAndGeneration: round(retrievalMs, 0),
+            retrieveHybrid: Object.fromEntries(modes.map((m) => [m, round(modeMs[m], 0)])),
+          },
         }),
     );
   } finally {

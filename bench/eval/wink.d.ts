@@ -2,7 +2,10 @@
 declare module 'wink-bm25-text-search' {
   type PrepTask = (input: never) => unknown;
   interface BM25Engine {
-    defineConfig(cfg: { fldWeights: Record<string, number>; bm25Params?: { k1?: number; b?: number; k?: number } }): boolean;
+    defineConfig(cfg: {
+      fldWeights: Record<string, number>;
+      bm25Params?: { k1?: number; b?: number; k?: number };
+    }): boolean;
     definePrepTasks(tasks: PrepTask[], field?: string): number;
     addDoc(doc: Record<string, string>, id: string | number): number;
     consolidate(fp?: number): boolean;

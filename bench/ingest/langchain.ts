@@ -72,7 +72,11 @@ export async function runLangChain(opts: {
   let store: PGVectorStore | undefined;
   try {
     // Setup, as our migrations are: the extension and the table (untimed).
-    store = await PGVectorStore.initialize(embeddings, { pool, tableName: opts.tableName, dimensions: opts.dimensions });
+    store = await PGVectorStore.initialize(embeddings, {
+      pool,
+      tableName: opts.tableName,
+      dimensions: opts.dimensions,
+    });
 
     const t0 = performance.now();
     const raw = [];
@@ -95,7 +99,13 @@ export async function runLangChain(opts: {
       documents: raw.length,
       chunks: chunks.length,
       ms: t4 - t0,
-      stepsMs: { load: t1 - t0, transform: t2 - t1, split: t3 - t2, embed: embeddings.embedMs, store: t4 - t3 - embeddings.embedMs },
+      stepsMs: {
+        load: t1 - t0,
+        transform: t2 - t1,
+        split: t3 - t2,
+        embed: embeddings.embedMs,
+        store: t4 - t3 - embeddings.embedMs,
+      },
       hnswIndexMs,
       rowsInTable,
       avgChunkChars: chunks.reduce((a, c) => a + c.pageContent.length, 0) / Math.max(1, chunks.length),

@@ -96,13 +96,18 @@ interface Corpus {
  * apart from the worker; inline: in this process, sharing the worker's thread.
  */
 const PGLITE_MODE = (process.env.BENCH_PGLITE ?? 'process').trim();
-if (PGLITE_MODE !== 'process' && PGLITE_MODE !== 'inline') throw new Error(`BENCH_PGLITE must be process or inline, got ${PGLITE_MODE}`);
+if (PGLITE_MODE !== 'process' && PGLITE_MODE !== 'inline')
+  throw new Error(`BENCH_PGLITE must be process or inline, got ${PGLITE_MODE}`);
 
 async function startPgliteProcess(port: number): Promise<{ url: string; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./pglite-process.ts', import.meta.url)), String(port)], {
-    cwd: fileURLToPath(new URL('../..', import.meta.url)), // where `--import tsx` resolves
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(new URL('./pglite-process.ts', import.meta.url)), String(port)],
+    {
+      cwd: fileURLToPath(new URL('../..', import.meta.url)), // where `--import tsx` resolves
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
@@ -127,7 +132,9 @@ async function startPgliteProcess(port: number): Promise<{ url: string; stop: ()
 async function loadCorpus(limit: number | 'all', from: 'start' | 'end' = 'start'): Promise<Corpus> {
   const dir = corpusDir();
   const all = (await readdir(join(dir, 'library'))).filter((f) => f.endsWith('.html')).sort();
-  const names = (limit === 'all' ? all : from === 'start' ? all.slice(0, limit) : all.slice(-limit)).map((f) => `library/${f}`);
+  const names = (limit === 'all' ? all : from === 'start' ? all.slice(0, limit) : all.slice(-limit)).map(
+    (f) => `library/${f}`,
+  );
   if (names.length === 0) throw new Error(`no library/*.html in ${dir}`);
   const bytes = await Promise.all(names.map((n) => readFile(join(dir, n))));
   return { dir, names, bytes };
@@ -142,25 +149,54 @@ interface Measured {
 }
 
 /** Upload as the route does (untimed), then the workflow, timed from start until its result. */
-async function runOurs(opts: { client: Client; orm: Orm; blobs: BlobStore; taskQueue: string; tenantId: string; collectionId: string; corpus: Corpus }) {
+async function runOurs(opts: {
+  client: Client;
+  orm: Orm;
+  blobs: BlobStore;
+  taskQueue: string;
+  tenantId: string;
+  collectionId: string;
+  corpus: Corpus;
+}) {
   const { orm, collectionId } = opts;
   const docs = await uploadCorpus(opts);
-  const { progress, ms, workflowId } = await ingestRun(opts, docs.map((d) => d.id));
+  const { progress, ms, workflowId } = await ingestRun(
+    opts,
+    docs.map((d) => d.id),
+  );
   if (progress.done !== docs.length || progress.failed !== 0 || progress.skipped !== 0) {
-    throw new Error(`ingestCollection returned ${JSON.stringify(progress).slice(0, 2000)}, expected ${docs.length} documents ready`);
+    throw new Error(
+      `ingestCollection returned ${JSON.stringify(progress).slice(0, 2000)}, expected ${docs.length} documents ready`,
+    );
   }
-  const [row] = (await orm.em.getConnection().execute('select count(*)::int as n from chunks where collection_id = ?', [collectionId])) as Array<{ n: number }>;
-  if (row!.n !== progress.chunks) throw new Error(`the workflow reports ${progress.chunks} chunks, the table holds ${row!.n}`);
+  const [row] = (await orm.em
+    .getConnection()
+    .execute('select count(*)::int as n from chunks where collection_id = ?', [collectionId])) as Array<{ n: number }>;
+  if (row!.n !== progress.chunks)
+    throw new Error(`the workflow reports ${progress.chunks} chunks, the table holds ${row!.n}`);
   // Built when the collection reaches INGEST_VECTOR_INDEX_MIN_ROWS chunks; below that it is searched exactly.
   const indexed = progress.vectorIndex?.status;
   if ((indexed !== 'built' && indexed !== 'below_threshold') || progress.vectorIndex?.rows !== progress.chunks) {
-    throw new Error(`the collection's vector index: ${JSON.stringify(progress.vectorIndex)}, ${progress.chunks} chunks`);
+    throw new Error(
+      `the collection's vector index: ${JSON.stringify(progress.vectorIndex)}, ${progress.chunks} chunks`,
+    );
   }
-  return { result: { documents: docs.length, chunks: progress.chunks, ms } satisfies Measured, docs, workflowId, vectorIndex: progress.vectorIndex };
+  return {
+    result: { documents: docs.length, chunks: progress.chunks, ms } satisfies Measured,
+    docs,
+    workflowId,
+    vectorIndex: progress.vectorIndex,
+  };
 }
 
 /** Blobs and document rows, written as the upload route does (untimed). */
-async function uploadCorpus(opts: { orm: Orm; blobs: BlobStore; tenantId: string; collectionId: string; corpus: Corpus }) {
+async function uploadCorpus(opts: {
+  orm: Orm;
+  blobs: BlobStore;
+  tenantId: string;
+  collectionId: string;
+  corpus: Corpus;
+}) {
   const { orm, tenantId, collectionId, corpus } = opts;
   const em = orm.em.fork();
   const docs = [];
@@ -187,7 +223,10 @@ async function uploadCorpus(opts: { orm: Orm; blobs: BlobStore; tenantId: string
 }
 
 /** One ingestCollection run over `documentIds`, timed from start until its result. */
-async function ingestRun(opts: { client: Client; taskQueue: string; tenantId: string; collectionId: string }, documentIds: string[]) {
+async function ingestRun(
+  opts: { client: Client; taskQueue: string; tenantId: string; collectionId: string },
+  documentIds: string[],
+) {
   const { tenantId, collectionId } = opts;
   const input: IngestCollectionInput = { tenantId, collectionId, documentIds, concurrency: CONCURRENCY };
   const workflowId = workflowIds.ingest(tenantId, collectionId, randomUUID());
@@ -212,16 +251,28 @@ async function ingestRun(opts: { client: Client; taskQueue: string; tenantId: st
  * workflow and its activity (which loads the document row and finds its content already indexed), but nothing is
  * parsed, embedded or stored: what durable ingestion costs per document before any work, on this server and machine.
  */
-async function runFloor(opts: { client: Client; taskQueue: string; tenantId: string; collectionId: string }, documentIds: string[], chunks: number): Promise<Measured> {
+async function runFloor(
+  opts: { client: Client; taskQueue: string; tenantId: string; collectionId: string },
+  documentIds: string[],
+  chunks: number,
+): Promise<Measured> {
   const { progress, ms } = await ingestRun(opts, documentIds);
   if (progress.done !== documentIds.length || progress.skipped !== documentIds.length || progress.chunks !== chunks) {
-    throw new Error(`the re-run returned ${JSON.stringify(progress).slice(0, 2000)}, expected all ${documentIds.length} documents skipped with ${chunks} chunks`);
+    throw new Error(
+      `the re-run returned ${JSON.stringify(progress).slice(0, 2000)}, expected all ${documentIds.length} documents skipped with ${chunks} chunks`,
+    );
   }
   return { documents: documentIds.length, chunks: 0, ms };
 }
 
 /** Our parse → chunk → embed in-process (what indexDocument does before storing), rows as indexDocument builds them. */
-async function buildRows(opts: { llm: LlmGateway; tenantId: string; collectionId: string; corpus: Corpus; docIds: Map<string, string> }) {
+async function buildRows(opts: {
+  llm: LlmGateway;
+  tenantId: string;
+  collectionId: string;
+  corpus: Corpus;
+  docIds: Map<string, string>;
+}) {
   const steps = { parse: 0, chunk: 0, embed: 0 };
   const rows: Chunk[] = [];
   const now = new Date();
@@ -236,12 +287,23 @@ async function buildRows(opts: { llm: LlmGateway; tenantId: string; collectionId
     t = performance.now();
     const vectors: number[][] = [];
     for (let i = 0; i < pieces.length; i += EMBED_BATCH) {
-      const res = await opts.llm.embed({ tenantId: opts.tenantId }, pieces.slice(i, i + EMBED_BATCH).map(contextualText), { model: EMBED_MODEL });
+      const res = await opts.llm.embed(
+        { tenantId: opts.tenantId },
+        pieces.slice(i, i + EMBED_BATCH).map(contextualText),
+        { model: EMBED_MODEL },
+      );
       vectors.push(...res.vectors);
     }
     steps.embed += performance.now() - t;
     const documentId = opts.docIds.get(filename)!;
-    rows.push(...chunkRows({ tenantId: opts.tenantId, collectionId: opts.collectionId, documentId, embeddingDim: EMBED_DIM }, pieces, vectors, now));
+    rows.push(
+      ...chunkRows(
+        { tenantId: opts.tenantId, collectionId: opts.collectionId, documentId, embeddingDim: EMBED_DIM },
+        pieces,
+        vectors,
+        now,
+      ),
+    );
   }
   return { rows, steps };
 }
@@ -250,19 +312,31 @@ async function buildRows(opts: { llm: LlmGateway; tenantId: string; collectionId
  * Our storage step: the same insertChunks batches of 200 as indexDocument, in one transaction, into `chunks`, then the
  * collection's HNSW index built as the workflow's last activity builds it.
  */
-async function storeOurs(orm: Orm, rows: Chunk[], collectionId: string): Promise<{ insertMs: number; indexMs: number }> {
+async function storeOurs(
+  orm: Orm,
+  rows: Chunk[],
+  collectionId: string,
+): Promise<{ insertMs: number; indexMs: number }> {
   const started = performance.now();
   await orm.em.fork().transactional(async (em) => {
     await insertChunks(em, rows);
   });
   const inserted = performance.now();
-  const outcome = await ensureCollectionVectorIndex(orm.em.fork(), { collectionId, embeddingDim: EMBED_DIM, embeddingType: 'vector' }, { minRows: 0 });
+  const outcome = await ensureCollectionVectorIndex(
+    orm.em.fork(),
+    { collectionId, embeddingDim: EMBED_DIM, embeddingType: 'vector' },
+    { minRows: 0 },
+  );
   if (outcome.status !== 'built') throw new Error(`the storage step's index was not built: ${JSON.stringify(outcome)}`);
   return { insertMs: inserted - started, indexMs: performance.now() - inserted };
 }
 
 /** The bound: every row in one statement, arrays of values unnested server-side, into a copy of `chunks`; the same index. */
-async function storeBulk(databaseUrl: string, rows: Chunk[], collectionId: string): Promise<{ insertMs: number; indexMs: number }> {
+async function storeBulk(
+  databaseUrl: string,
+  rows: Chunk[],
+  collectionId: string,
+): Promise<{ insertMs: number; indexMs: number }> {
   // A plain pg client: the 16 arrays travel as bind parameters (the ORM's raw execute would inline them as lists).
   const pgClient = new pg.Client({ connectionString: databaseUrl });
   await pgClient.connect();
@@ -270,7 +344,9 @@ async function storeBulk(databaseUrl: string, rows: Chunk[], collectionId: strin
     const insertMs = await bulkInsert(pgClient, rows);
     const { column, opclass } = searchExpression({ embeddingDim: EMBED_DIM, embeddingType: 'vector' });
     const started = performance.now();
-    await pgClient.query(`create index chunks_bulk_hnsw on chunks_bulk using hnsw ((${column}) ${opclass}) where collection_id = '${collectionId}'`);
+    await pgClient.query(
+      `create index chunks_bulk_hnsw on chunks_bulk using hnsw ((${column}) ${opclass}) where collection_id = '${collectionId}'`,
+    );
     return { insertMs, indexMs: performance.now() - started };
   } finally {
     await pgClient.end();
@@ -300,7 +376,10 @@ async function bulkInsert(conn: pg.Client, rows: Chunk[]): Promise<number> {
   // Vectors as one binary vector[] parameter (array_recv → vector_recv), as ours sends them, so neither side pays for
   // parsing 384 floats of text per row and the bound stays a bound.
   const vectorOid = Number((await conn.query(`select 'vector'::regtype::oid as oid`)).rows[0].oid);
-  const embeddings = binaryArray(vectorOid, rows.map((r) => vectorToBinary(r.embedding!)));
+  const embeddings = binaryArray(
+    vectorOid,
+    rows.map((r) => vectorToBinary(r.embedding!)),
+  );
   const started = performance.now();
   await conn.query(
     `insert into chunks_bulk (id, tenant_id, collection_id, document_id, ordinal, text, content_hash, heading_path, page,
@@ -375,26 +454,43 @@ async function main(): Promise<void> {
   // Everything opened is closed in reverse order on every path: success, failure, watchdog or a signal.
   // Everything opened is closed in reverse order on every path; PGlite lives in this process.
   let server: DevServer | undefined;
-  const { cleanups, cleanup, bounded, dispose } = benchLifecycle({ timeoutS, graceS: 60, onHardStop: () => server?.process.kill('SIGKILL') });
+  const { cleanups, cleanup, bounded, dispose } = benchLifecycle({
+    timeoutS,
+    graceS: 60,
+    onHardStop: () => server?.process.kill('SIGKILL'),
+  });
 
   try {
     const tmp = await mkdtemp(join(tmpdir(), 'beyondcloud-bench-ingest-'));
     cleanups.push(() => rm(tmp, { recursive: true, force: true }));
 
-    console.error(`corpus: ${corpus.names.length} pages of ${corpus.dir}/library (${(corpus.bytes.reduce((a, b) => a + b.length, 0) / 1048576).toFixed(1)} MiB)`);
+    console.error(
+      `corpus: ${corpus.names.length} pages of ${corpus.dir}/library (${(corpus.bytes.reduce((a, b) => a + b.length, 0) / 1048576).toFixed(1)} MiB)`,
+    );
     // BENCH_DATABASE_URL: a real Postgres with pgvector instead of PGlite; the run gets a fresh database there, dropped
     // at the end.
     const external = process.env.BENCH_DATABASE_URL;
-    console.error(`acquiring the Temporal CLI, ${external ? 'creating a fresh database on BENCH_DATABASE_URL' : 'starting Postgres (in memory)'} ...`);
+    console.error(
+      `acquiring the Temporal CLI, ${external ? 'creating a fresh database on BENCH_DATABASE_URL' : 'starting Postgres (in memory)'} ...`,
+    );
     const pgStarted = external
       ? freshDatabase(external)
-      : freePort().then((port) => (PGLITE_MODE === 'process' ? startPgliteProcess(port) : startEmbeddedPostgres({ port })));
+      : freePort().then((port) =>
+          PGLITE_MODE === 'process' ? startPgliteProcess(port) : startEmbeddedPostgres({ port }),
+        );
     void pgStarted.then(
       (pg) => cleanups.push(() => pg.stop()),
       () => {},
     );
     const [cliPath, db] = await bounded(
-      Promise.all([acquireTemporalCli({ explicitPath: baseConfig.temporal.cliPath, cacheDir: baseConfig.temporal.cliCacheDir, log: (l) => console.error(l) }), pgStarted]),
+      Promise.all([
+        acquireTemporalCli({
+          explicitPath: baseConfig.temporal.cliPath,
+          cacheDir: baseConfig.temporal.cliCacheDir,
+          log: (l) => console.error(l),
+        }),
+        pgStarted,
+      ]),
     );
     console.error('starting the Temporal dev server (in memory) ...');
     server = await bounded(startDevServer({ cliPath, port: 0, uiPort: null }));
@@ -412,18 +508,36 @@ async function main(): Promise<void> {
       TEMPORAL_TASK_QUEUE: taskQueue,
       BLOB_DIR: join(tmp, 'blobs'),
     });
-    if (config.llm.models.embedding !== EMBED_MODEL) throw new Error(`expected the local embedder, got ${config.llm.models.embedding}`);
+    if (config.llm.models.embedding !== EMBED_MODEL)
+      throw new Error(`expected the local embedder, got ${config.llm.models.embedding}`);
 
     const orm = await bounded(createOrm(db.url, 4));
     cleanups.push(() => orm.close());
     await bounded(migrate(orm));
-    const serverVersion = ((await orm.em.getConnection().execute('show server_version')) as Array<{ server_version: string }>)[0]?.server_version ?? '?';
-    const tenant = await bounded(createTenantWithKey(orm, { tenantName: `bench-ingest-${randomUUID().slice(0, 8)}`, keyName: 'bench', role: 'admin' }));
+    const serverVersion =
+      ((await orm.em.getConnection().execute('show server_version')) as Array<{ server_version: string }>)[0]
+        ?.server_version ?? '?';
+    const tenant = await bounded(
+      createTenantWithKey(orm, {
+        tenantName: `bench-ingest-${randomUUID().slice(0, 8)}`,
+        keyName: 'bench',
+        role: 'admin',
+      }),
+    );
     const tenantId = tenant.tenantId;
     const collectionId = randomUUID();
     {
       const em = orm.em.fork();
-      em.create(CollectionEntity, { id: collectionId, tenantId, name: 'python-3.11-docs', description: null, embeddingModel: EMBED_MODEL, embeddingDim: EMBED_DIM, chunkSize: CHUNK_SIZE, chunkOverlap: CHUNK_OVERLAP });
+      em.create(CollectionEntity, {
+        id: collectionId,
+        tenantId,
+        name: 'python-3.11-docs',
+        description: null,
+        embeddingModel: EMBED_MODEL,
+        embeddingDim: EMBED_DIM,
+        chunkSize: CHUNK_SIZE,
+        chunkOverlap: CHUNK_OVERLAP,
+      });
       await bounded(em.flush());
     }
 
@@ -435,7 +549,14 @@ async function main(): Promise<void> {
     const llm = createLlmGateway({ config, orm });
     const blobs = new BlobStore(config.ingest.blobDir);
     console.error('bundling the workflows and starting an in-process worker ...');
-    const worker = await bounded(createWorker({ connection: nativeConnection, namespace: NAMESPACE, taskQueue, deps: { orm, llm, blobs, config } }));
+    const worker = await bounded(
+      createWorker({
+        connection: nativeConnection,
+        namespace: NAMESPACE,
+        taskQueue,
+        deps: { orm, llm, blobs, config },
+      }),
+    );
 
     const loadAtStart = round(loadavg()[0]!);
     const measured = await worker.runUntil(
@@ -445,21 +566,47 @@ async function main(): Promise<void> {
             console.error(`warm-up (untimed): both pipelines over the last ${warmup.names.length} pages ...`);
             const warmCollection = randomUUID();
             const em = orm.em.fork();
-            em.create(CollectionEntity, { id: warmCollection, tenantId, name: 'warm-up', description: null, embeddingModel: EMBED_MODEL, embeddingDim: EMBED_DIM, chunkSize: CHUNK_SIZE, chunkOverlap: CHUNK_OVERLAP });
+            em.create(CollectionEntity, {
+              id: warmCollection,
+              tenantId,
+              name: 'warm-up',
+              description: null,
+              embeddingModel: EMBED_MODEL,
+              embeddingDim: EMBED_DIM,
+              chunkSize: CHUNK_SIZE,
+              chunkOverlap: CHUNK_OVERLAP,
+            });
             await em.flush();
             const warmDocs = await uploadCorpus({ orm, blobs, tenantId, collectionId: warmCollection, corpus: warmup });
-            const { progress } = await ingestRun({ client, taskQueue, tenantId, collectionId: warmCollection }, warmDocs.map((d) => d.id));
-            if (progress.done !== warmup.names.length || progress.failed !== 0) throw new Error(`warm-up: ${JSON.stringify(progress).slice(0, 1000)}`);
-            await runLangChain({ databaseUrl: db.url, tableName: 'langchain_warmup', files: warmup.names.map((n) => join(warmup.dir, n)), dimensions: EMBED_DIM, chunkSize: CHUNK_SIZE * 4, chunkOverlap: CHUNK_OVERLAP * 4 });
+            const { progress } = await ingestRun(
+              { client, taskQueue, tenantId, collectionId: warmCollection },
+              warmDocs.map((d) => d.id),
+            );
+            if (progress.done !== warmup.names.length || progress.failed !== 0)
+              throw new Error(`warm-up: ${JSON.stringify(progress).slice(0, 1000)}`);
+            await runLangChain({
+              databaseUrl: db.url,
+              tableName: 'langchain_warmup',
+              files: warmup.names.map((n) => join(warmup.dir, n)),
+              dimensions: EMBED_DIM,
+              chunkSize: CHUNK_SIZE * 4,
+              chunkOverlap: CHUNK_OVERLAP * 4,
+            });
           }
           console.error(`ours: ingestCollection over ${corpus.names.length} documents, concurrency ${CONCURRENCY} ...`);
           const ours = await runOurs({ client, orm, blobs, taskQueue, tenantId, collectionId, corpus });
           console.error(`  ${ours.result.chunks} chunks in ${(ours.result.ms / 1000).toFixed(1)} s`);
           console.error('floor: the same run again, every document unchanged ...');
-          const floor = await runFloor({ client, taskQueue, tenantId, collectionId }, ours.docs.map((d) => d.id), ours.result.chunks);
+          const floor = await runFloor(
+            { client, taskQueue, tenantId, collectionId },
+            ours.docs.map((d) => d.id),
+            ours.result.chunks,
+          );
           console.error(`  ${floor.documents} documents skipped in ${(floor.ms / 1000).toFixed(1)} s`);
 
-          console.error('langchain: TextLoader + HtmlToTextTransformer + RecursiveCharacterTextSplitter + PGVectorStore ...');
+          console.error(
+            'langchain: TextLoader + HtmlToTextTransformer + RecursiveCharacterTextSplitter + PGVectorStore ...',
+          );
           const peer: PeerResult = await runLangChain({
             databaseUrl: db.url,
             tableName: 'langchain_chunks',
@@ -468,13 +615,17 @@ async function main(): Promise<void> {
             chunkSize: CHUNK_SIZE * 4,
             chunkOverlap: CHUNK_OVERLAP * 4,
           });
-          if (peer.rowsInTable !== peer.chunks) throw new Error(`LangChain split ${peer.chunks} chunks, its table holds ${peer.rowsInTable}`);
+          if (peer.rowsInTable !== peer.chunks)
+            throw new Error(`LangChain split ${peer.chunks} chunks, its table holds ${peer.rowsInTable}`);
           console.error(`  ${peer.chunks} chunks in ${(peer.ms / 1000).toFixed(1)} s`);
 
-          console.error('storage: our chunks recomputed in-process, then insertChunks batches vs one bulk statement ...');
+          console.error(
+            'storage: our chunks recomputed in-process, then insertChunks batches vs one bulk statement ...',
+          );
           const docIds = new Map(ours.docs.map((d) => [d.source, d.id]));
           const built = await buildRows({ llm, tenantId, collectionId, corpus, docIds });
-          if (built.rows.length !== ours.result.chunks) throw new Error(`in-process: ${built.rows.length} chunks, the workflow stored ${ours.result.chunks}`);
+          if (built.rows.length !== ours.result.chunks)
+            throw new Error(`in-process: ${built.rows.length} chunks, the workflow stored ${ours.result.chunks}`);
           const conn = orm.em.getConnection();
           // Both inserts start from an empty table with the same indexes, generated column and foreign keys, and no
           // vector index, which each side then builds the same way.
@@ -508,7 +659,12 @@ async function main(): Promise<void> {
             oursWorkflowId: ours.workflowId,
             vectorIndex: ours.vectorIndex,
             peer,
-            built: { chunks: built.rows.length, steps: built.steps, avgChunkChars: chars / built.rows.length, charsPerToken: chars / tokens },
+            built: {
+              chunks: built.rows.length,
+              steps: built.steps,
+              avgChunkChars: chars / built.rows.length,
+              charsPerToken: chars / tokens,
+            },
             storeMs,
             bulkMs,
             storeSteps,
@@ -521,7 +677,10 @@ async function main(): Promise<void> {
 
     // ---- report
     const { ours, peer } = measured;
-    const rate = (m: Measured) => ({ docsPerS: round(m.documents / (m.ms / 1000)), chunksPerS: round(m.chunks / (m.ms / 1000)) });
+    const rate = (m: Measured) => ({
+      docsPerS: round(m.documents / (m.ms / 1000)),
+      chunksPerS: round(m.chunks / (m.ms / 1000)),
+    });
     const oursRate = rate(ours);
     const peerRate = rate(peer);
     const storageRows = measured.built.chunks;
@@ -533,7 +692,9 @@ async function main(): Promise<void> {
       // Both sides with an HNSW index: LangChain's user builds it afterwards; ours is built by the run when the
       // collection reaches the threshold, else it costs what the storage step's build of the same rows cost.
       endToEndDocsVsLangChainPlusIndex: round(
-        ours.documents / ((ours.ms + (measured.vectorIndex.status === 'built' ? 0 : measured.storeSteps.indexMs)) / 1000) / (peer.documents / ((peer.ms + peer.hnswIndexMs) / 1000)),
+        ours.documents /
+          ((ours.ms + (measured.vectorIndex.status === 'built' ? 0 : measured.storeSteps.indexMs)) / 1000) /
+          (peer.documents / ((peer.ms + peer.hnswIndexMs) / 1000)),
         3,
       ),
     };
@@ -545,20 +706,50 @@ async function main(): Promise<void> {
       ...machineFacts(),
       temporalCli: TEMPORAL_CLI_VERSION,
       temporalServer: 'dev server, in-memory SQLite',
-      database: process.env.BENCH_DATABASE_URL ? `Postgres ${serverVersion} (BENCH_DATABASE_URL)` : `PGlite (in memory) over pglite-socket, ${PGLITE_MODE === 'process' ? 'in a process of its own' : 'in the worker\'s process'}`,
+      database: process.env.BENCH_DATABASE_URL
+        ? `Postgres ${serverVersion} (BENCH_DATABASE_URL)`
+        : `PGlite (in memory) over pglite-socket, ${PGLITE_MODE === 'process' ? 'in a process of its own' : "in the worker's process"}`,
       loadAverage1m: { atStart: loadAtStart, atEnd: loadAtEnd },
     };
     const s1 = (ms: number) => (ms / 1000).toFixed(2);
     console.log('');
-    console.log(`Ingestion throughput: ${corpus.names.length} pages of the Python 3.11 docs (library/*.html, sorted), one run each`);
-    console.log(`node ${env.node}, ${env.cpus} CPUs (${env.cpuModel}), Temporal CLI ${env.temporalCli} dev server in memory, ${env.database}`);
+    console.log(
+      `Ingestion throughput: ${corpus.names.length} pages of the Python 3.11 docs (library/*.html, sorted), one run each`,
+    );
+    console.log(
+      `node ${env.node}, ${env.cpus} CPUs (${env.cpuModel}), Temporal CLI ${env.temporalCli} dev server in memory, ${env.database}`,
+    );
     console.log(`1-minute load average ${loadAtStart} at the start, ${loadAtEnd} at the end`);
     console.log('');
     printTable([
       ['pipeline', 'documents', 'chunks', 'seconds', 'docs/s', 'chunks/s', 'docs/s vs LangChain'],
-      [`ours: ingestCollection (durable, concurrency ${CONCURRENCY})`, String(ours.documents), String(ours.chunks), s1(ours.ms), oursRate.docsPerS.toFixed(2), oursRate.chunksPerS.toFixed(1), `${ratios.endToEndDocsVsLangChain.toFixed(2)}x`],
-      ['LangChain.js (TextLoader, html-to-text, splitter, PGVectorStore)', String(peer.documents), String(peer.chunks), s1(peer.ms), peerRate.docsPerS.toFixed(2), peerRate.chunksPerS.toFixed(1), '1.00x'],
-      ['floor: ours again, every document unchanged (no parse/embed/store)', String(measured.floor.documents), '0', s1(measured.floor.ms), floorRate.docsPerS.toFixed(2), '-', `${floorVsLangChain.toFixed(2)}x`],
+      [
+        `ours: ingestCollection (durable, concurrency ${CONCURRENCY})`,
+        String(ours.documents),
+        String(ours.chunks),
+        s1(ours.ms),
+        oursRate.docsPerS.toFixed(2),
+        oursRate.chunksPerS.toFixed(1),
+        `${ratios.endToEndDocsVsLangChain.toFixed(2)}x`,
+      ],
+      [
+        'LangChain.js (TextLoader, html-to-text, splitter, PGVectorStore)',
+        String(peer.documents),
+        String(peer.chunks),
+        s1(peer.ms),
+        peerRate.docsPerS.toFixed(2),
+        peerRate.chunksPerS.toFixed(1),
+        '1.00x',
+      ],
+      [
+        'floor: ours again, every document unchanged (no parse/embed/store)',
+        String(measured.floor.documents),
+        '0',
+        s1(measured.floor.ms),
+        floorRate.docsPerS.toFixed(2),
+        '-',
+        `${floorVsLangChain.toFixed(2)}x`,
+      ],
     ]);
     console.log('');
     console.log(
@@ -572,43 +763,102 @@ async function main(): Promise<void> {
         `mean chunk ${Math.round(measured.built.avgChunkChars)} vs ${Math.round(peer.avgChunkChars)} characters (ours packs short sections whole, splits long ones)`,
     );
     console.log(`ours, the collection's vector index at the end of the run: ${JSON.stringify(measured.vectorIndex)}`);
-    console.log(`both with an HNSW index (LangChain's built afterwards, ${s1(peer.hnswIndexMs)} s; ours in the run or, below the threshold, the storage step's build): ${ratios.endToEndDocsVsLangChainPlusIndex.toFixed(2)}x`);
+    console.log(
+      `both with an HNSW index (LangChain's built afterwards, ${s1(peer.hnswIndexMs)} s; ours in the run or, below the threshold, the storage step's build): ${ratios.endToEndDocsVsLangChainPlusIndex.toFixed(2)}x`,
+    );
     if (measured.vectorIndex.status !== 'built') {
       // A collection this size is searched exactly (the index waits for INGEST_VECTOR_INDEX_MIN_ROWS chunks). Had it
       // been built, it would have cost what the storage step's build of the same rows costs.
       const withIndex = ours.documents / ((ours.ms + measured.storeSteps.indexMs) / 1000);
-      console.log(`ours, had the run also built the HNSW index (the storage step's build, ${s1(measured.storeSteps.indexMs)} s): ${(withIndex / peerRate.docsPerS).toFixed(2)}x LangChain`);
+      console.log(
+        `ours, had the run also built the HNSW index (the storage step's build, ${s1(measured.storeSteps.indexMs)} s): ${(withIndex / peerRate.docsPerS).toFixed(2)}x LangChain`,
+      );
     }
     console.log('');
-    console.log(`storage step, the same ${storageRows} rows of our pipeline into an empty chunks table (tsvector, GIN, foreign keys), then the collection's HNSW index:`);
+    console.log(
+      `storage step, the same ${storageRows} rows of our pipeline into an empty chunks table (tsvector, GIN, foreign keys), then the collection's HNSW index:`,
+    );
     printTable([
       ['storage', 'rows', 'insert s', 'index s', 'seconds', 'rows/s', 'vs bulk bound'],
-      ['ours: insertChunks x 200 in one transaction', String(storageRows), s1(measured.storeSteps.insertMs), s1(measured.storeSteps.indexMs), s1(measured.storeMs), storageRate(measured.storeMs).toFixed(1), `${ratios.storageVsBulkBound.toFixed(2)}x`],
-      ['bound: one insert … select from unnest', String(storageRows), s1(measured.bulkSteps.insertMs), s1(measured.bulkSteps.indexMs), s1(measured.bulkMs), storageRate(measured.bulkMs).toFixed(1), '1.00x'],
+      [
+        'ours: insertChunks x 200 in one transaction',
+        String(storageRows),
+        s1(measured.storeSteps.insertMs),
+        s1(measured.storeSteps.indexMs),
+        s1(measured.storeMs),
+        storageRate(measured.storeMs).toFixed(1),
+        `${ratios.storageVsBulkBound.toFixed(2)}x`,
+      ],
+      [
+        'bound: one insert … select from unnest',
+        String(storageRows),
+        s1(measured.bulkSteps.insertMs),
+        s1(measured.bulkSteps.indexMs),
+        s1(measured.bulkMs),
+        storageRate(measured.bulkMs).toFixed(1),
+        '1.00x',
+      ],
     ]);
     const b = measured.built.steps;
     const p = peer.stepsMs;
     console.log('');
-    console.log(`ours in-process, no workflow: parse ${s1(b.parse)} s, chunk ${s1(b.chunk)} s, embed ${s1(b.embed)} s, store ${s1(measured.storeMs)} s`);
-    console.log(`LangChain steps: load ${s1(p.load)} s, html-to-text ${s1(p.transform)} s, split ${s1(p.split)} s, embed ${s1(p.embed)} s, insert ${s1(p.store)} s (no index on its table; an HNSW index built afterwards took ${s1(peer.hnswIndexMs)} s, not counted)`);
+    console.log(
+      `ours in-process, no workflow: parse ${s1(b.parse)} s, chunk ${s1(b.chunk)} s, embed ${s1(b.embed)} s, store ${s1(measured.storeMs)} s`,
+    );
+    console.log(
+      `LangChain steps: load ${s1(p.load)} s, html-to-text ${s1(p.transform)} s, split ${s1(p.split)} s, embed ${s1(p.embed)} s, insert ${s1(p.store)} s (no index on its table; an HNSW index built afterwards took ${s1(peer.hnswIndexMs)} s, not counted)`,
+    );
     console.log('');
-    console.log(`goal, end to end >= 1.5x LangChain (docs/s): ${ratios.endToEndDocsVsLangChain.toFixed(2)}x, ${goals.endToEnd ? 'met' : 'NOT met'}`);
-    console.log(`goal, storage >= 0.5x the bulk bound: ${ratios.storageVsBulkBound.toFixed(2)}x, ${goals.storage ? 'met' : 'NOT met'}`);
+    console.log(
+      `goal, end to end >= 1.5x LangChain (docs/s): ${ratios.endToEndDocsVsLangChain.toFixed(2)}x, ${goals.endToEnd ? 'met' : 'NOT met'}`,
+    );
+    console.log(
+      `goal, storage >= 0.5x the bulk bound: ${ratios.storageVsBulkBound.toFixed(2)}x, ${goals.storage ? 'met' : 'NOT met'}`,
+    );
     console.log('');
     console.log(
       'RESULT ' +
         JSON.stringify({
           benchmark: 'ingest',
           date: new Date().toISOString(),
-          corpus: { source: 'python3.11-doc library/*.html', documents: corpus.names.length, bytes: corpus.bytes.reduce((a, x) => a + x.length, 0) },
-          settings: { chunkSize: CHUNK_SIZE, chunkOverlap: CHUNK_OVERLAP, langchainChars: [CHUNK_SIZE * 4, CHUNK_OVERLAP * 4], embedding: EMBED_MODEL, concurrency: CONCURRENCY },
+          corpus: {
+            source: 'python3.11-doc library/*.html',
+            documents: corpus.names.length,
+            bytes: corpus.bytes.reduce((a, x) => a + x.length, 0),
+          },
+          settings: {
+            chunkSize: CHUNK_SIZE,
+            chunkOverlap: CHUNK_OVERLAP,
+            langchainChars: [CHUNK_SIZE * 4, CHUNK_OVERLAP * 4],
+            embedding: EMBED_MODEL,
+            concurrency: CONCURRENCY,
+          },
           env,
           ours: { ...ours, ms: round(ours.ms), ...oursRate, workflowId: measured.oursWorkflowId },
           floor: { documents: measured.floor.documents, ms: round(measured.floor.ms), docsPerS: floorRate.docsPerS },
-          langchain: { ...peer, ms: round(peer.ms), hnswIndexMs: round(peer.hnswIndexMs), stepsMs: Object.fromEntries(Object.entries(p).map(([k, v]) => [k, round(v)])), ...peerRate },
-          inProcess: { chunks: storageRows, avgChunkChars: round(measured.built.avgChunkChars), charsPerToken: round(measured.built.charsPerToken), stepsMs: Object.fromEntries(Object.entries(b).map(([k, v]) => [k, round(v)])) },
+          langchain: {
+            ...peer,
+            ms: round(peer.ms),
+            hnswIndexMs: round(peer.hnswIndexMs),
+            stepsMs: Object.fromEntries(Object.entries(p).map(([k, v]) => [k, round(v)])),
+            ...peerRate,
+          },
+          inProcess: {
+            chunks: storageRows,
+            avgChunkChars: round(measured.built.avgChunkChars),
+            charsPerToken: round(measured.built.charsPerToken),
+            stepsMs: Object.fromEntries(Object.entries(b).map(([k, v]) => [k, round(v)])),
+          },
           vectorIndex: measured.vectorIndex,
-          storage: { rows: storageRows, oursMs: round(measured.storeMs), bulkBoundMs: round(measured.bulkMs), oursSteps: measured.storeSteps, bulkSteps: measured.bulkSteps, oursRowsPerS: storageRate(measured.storeMs), bulkRowsPerS: storageRate(measured.bulkMs) },
+          storage: {
+            rows: storageRows,
+            oursMs: round(measured.storeMs),
+            bulkBoundMs: round(measured.bulkMs),
+            oursSteps: measured.storeSteps,
+            bulkSteps: measured.bulkSteps,
+            oursRowsPerS: storageRate(measured.storeMs),
+            bulkRowsPerS: storageRate(measured.bulkMs),
+          },
           ratios: { ...ratios, floorDocsVsLangChain: floorVsLangChain },
           goals,
         }),

@@ -32,11 +32,14 @@ export function benchLifecycle(opts: {
       for (const c of cleanups.reverse()) await c().catch((e: unknown) => console.error('cleanup:', e));
     })());
 
-  const hardStop = setTimeout(() => {
-    console.error(`bench: did not finish within ${opts.timeoutS + opts.graceS}s, killing what it started`);
-    opts.onHardStop();
-    process.exit(2);
-  }, (opts.timeoutS + opts.graceS) * 1000);
+  const hardStop = setTimeout(
+    () => {
+      console.error(`bench: did not finish within ${opts.timeoutS + opts.graceS}s, killing what it started`);
+      opts.onHardStop();
+      process.exit(2);
+    },
+    (opts.timeoutS + opts.graceS) * 1000,
+  );
   hardStop.unref();
 
   const abort = new AbortController();
@@ -47,7 +50,10 @@ export function benchLifecycle(opts: {
     abort.abort(reason);
     rejectInterrupted(reason);
   };
-  const watchdog = setTimeout(() => interrupt(new Error(`bench: watchdog, still running after ${opts.timeoutS}s`)), opts.timeoutS * 1000);
+  const watchdog = setTimeout(
+    () => interrupt(new Error(`bench: watchdog, still running after ${opts.timeoutS}s`)),
+    opts.timeoutS * 1000,
+  );
   watchdog.unref();
   const onSignal = (signal: NodeJS.Signals) => {
     console.error(`bench: ${signal}, stopping`);

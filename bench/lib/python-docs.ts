@@ -12,9 +12,14 @@ export function corpusDir(): string {
   if (process.env.BENCH_CORPUS_DIR) throw new Error(`${dir}/library does not exist`);
   console.error(`${dir} is missing: installing python3.11-doc with apt-get ...`);
   const asRoot = process.getuid?.() === 0;
-  const run = (args: string[]) => execFileSync(asRoot ? args[0]! : 'sudo', asRoot ? args.slice(1) : args, { stdio: ['ignore', 'inherit', 'inherit'], timeout: 600_000 });
+  const run = (args: string[]) =>
+    execFileSync(asRoot ? args[0]! : 'sudo', asRoot ? args.slice(1) : args, {
+      stdio: ['ignore', 'inherit', 'inherit'],
+      timeout: 600_000,
+    });
   run(['apt-get', 'update']);
   run(['apt-get', 'install', '-y', '--no-install-recommends', 'python3.11-doc']);
-  if (!existsSync(join(dir, 'library'))) throw new Error(`python3.11-doc installed, but ${dir}/library is still missing`);
+  if (!existsSync(join(dir, 'library')))
+    throw new Error(`python3.11-doc installed, but ${dir}/library is still missing`);
   return dir;
 }

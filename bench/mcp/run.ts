@@ -42,7 +42,6 @@ import { createWorker } from '../../workers/worker';
 import { benchLifecycle, runMain } from '../lib/lifecycle';
 import { intFromEnv, median } from '../lib/env';
 
-
 const round = (x: number, digits = 3) => Number(x.toFixed(digits));
 
 async function main(): Promise<void> {
@@ -65,16 +64,40 @@ async function main(): Promise<void> {
 
   try {
     const base = loadConfig({ ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'silent' });
-    const cliPath = await bounded(acquireTemporalCli({ explicitPath: base.temporal.cliPath, cacheDir: base.temporal.cliCacheDir, log: (l) => console.error(l) }));
+    const cliPath = await bounded(
+      acquireTemporalCli({
+        explicitPath: base.temporal.cliPath,
+        cacheDir: base.temporal.cliCacheDir,
+        log: (l) => console.error(l),
+      }),
+    );
     console.error('starting Temporal, Postgres (PGlite), the scripted model and server-everything ...');
-    const [t, pg, llm, mcpPort] = await bounded(Promise.all([startDevServer({ cliPath, port: 0, uiPort: null }), startEmbeddedPostgres({ port: 0 }), startOpenAiServer(), freePort()]));
+    const [t, pg, llm, mcpPort] = await bounded(
+      Promise.all([
+        startDevServer({ cliPath, port: 0, uiPort: null }),
+        startEmbeddedPostgres({ port: 0 }),
+        startOpenAiServer(),
+        freePort(),
+      ]),
+    );
     temporal = t;
-    cleanups.push(() => t.stop(), () => pg.stop(), () => llm.close());
+    cleanups.push(
+      () => t.stop(),
+      () => pg.stop(),
+      () => llm.close(),
+    );
     everything = (await bounded(startEverythingHttp(mcpPort))).process;
     const ev = everything;
     cleanups.push(async () => void ev.kill('SIGTERM'));
 
-    const config = loadConfig({ ...process.env, NODE_ENV: 'test', LOG_LEVEL: 'silent', OPENAI_BASE_URL: `${llm.url}/v1`, OPENAI_API_KEY: 'sk-bench', TEMPORAL_TASK_QUEUE: `bench-mcp-${randomUUID()}` });
+    const config = loadConfig({
+      ...process.env,
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'silent',
+      OPENAI_BASE_URL: `${llm.url}/v1`,
+      OPENAI_API_KEY: 'sk-bench',
+      TEMPORAL_TASK_QUEUE: `bench-mcp-${randomUUID()}`,
+    });
     const orm = await bounded(createOrm(pg.url, 4));
     cleanups.push(() => orm.close());
     await bounded(migrate(orm));
@@ -83,11 +106,21 @@ async function main(): Promise<void> {
     const url = `http://127.0.0.1:${mcpPort}/mcp`;
 
     const em = orm.em.fork();
-    const server = em.create(McpServerEntity, { tenantId: tenant.tenantId, name: 'everything', transport: 'http', url, headers: {} });
+    const server = em.create(McpServerEntity, {
+      tenantId: tenant.tenantId,
+      name: 'everything',
+      transport: 'http',
+      url,
+      headers: {},
+    });
     await em.flush();
     await bounded(discoverTools(orm, server, { stdioAllowList: new Map(), secrets }));
     const echo = await orm.em.fork().findOneOrFail(McpToolEntity, { serverId: server.id, name: 'echo' });
-    const approved = await approveTool(orm, tenant.tenantId, server.id, 'echo', { definitionHash: echo.definitionHash, sensitive: false, by: 'bench' });
+    const approved = await approveTool(orm, tenant.tenantId, server.id, 'echo', {
+      definitionHash: echo.definitionHash,
+      sensitive: false,
+      by: 'bench',
+    });
     if (!approved.ok) throw new Error(`could not approve echo: ${approved.reason}`);
 
     const nativeConnection = await bounded(NativeConnection.connect({ address: t.address }));
@@ -97,11 +130,27 @@ async function main(): Promise<void> {
     const client = new Client({ connection, namespace: 'default' });
     const pool = new McpClientPool({ config: config.mcp, secrets });
     cleanups.push(() => pool.close());
-    const deps = { orm, llm: createLlmGateway({ config, orm }), blobs: new BlobStore(config.ingest.blobDir), config, mcp: pool };
+    const deps = {
+      orm,
+      llm: createLlmGateway({ config, orm }),
+      blobs: new BlobStore(config.ingest.blobDir),
+      config,
+      mcp: pool,
+    };
     const queues = taskQueues(config.temporal.taskQueue);
     console.error('bundling the workflows and starting the workers ...');
-    const mainWorker = await bounded(createWorker({ connection: nativeConnection, namespace: 'default', taskQueue: queues.main, deps }));
-    const toolsWorker = await bounded(createWorker({ connection: nativeConnection, namespace: 'default', taskQueue: queues.tools, deps, activitiesOnly: true }));
+    const mainWorker = await bounded(
+      createWorker({ connection: nativeConnection, namespace: 'default', taskQueue: queues.main, deps }),
+    );
+    const toolsWorker = await bounded(
+      createWorker({
+        connection: nativeConnection,
+        namespace: 'default',
+        taskQueue: queues.tools,
+        deps,
+        activitiesOnly: true,
+      }),
+    );
 
     const direct = await bounded(connectMcp({ transport: 'http', url, headers: {} }));
     cleanups.push(() => direct.close());
@@ -111,24 +160,50 @@ async function main(): Promise<void> {
       for (let i = 0; i < n; i++) {
         if (withCheck) await direct.listTools();
         const r = await direct.callTool({ name: 'echo', arguments: { message: `m${i}` } });
-        if (!JSON.stringify(r.content).includes(`Echo: m${i}`)) throw new Error(`direct: unexpected answer ${JSON.stringify(r.content)}`);
+        if (!JSON.stringify(r.content).includes(`Echo: m${i}`))
+          throw new Error(`direct: unexpected answer ${JSON.stringify(r.content)}`);
       }
       return performance.now() - started;
     };
     const timeAgent = async (calls: number) => {
       llm.chat.enqueue(
-        { reply: { toolCalls: Array.from({ length: calls }, (_, i) => ({ name: 'everything__echo', arguments: { message: `m${i}` } })) } },
+        {
+          reply: {
+            toolCalls: Array.from({ length: calls }, (_, i) => ({
+              name: 'everything__echo',
+              arguments: { message: `m${i}` },
+            })),
+          },
+        },
         { reply: { content: 'done' } },
       );
-      const input: AgentRunInput = { tenantId: tenant.tenantId, goal: 'Echo.', tools: ['everything/echo'], budgets: { ...AGENT_DEFAULTS.budgets }, approvalTimeoutMs: 60_000, turnsPerRun: 10 };
+      const input: AgentRunInput = {
+        tenantId: tenant.tenantId,
+        goal: 'Echo.',
+        tools: ['everything/echo'],
+        budgets: { ...AGENT_DEFAULTS.budgets },
+        approvalTimeoutMs: 60_000,
+        turnsPerRun: 10,
+      };
       const started = performance.now();
-      const r = await client.workflow.execute<(i: AgentRunInput) => Promise<AgentRunResult>>('agent', { taskQueue: queues.main, workflowId: `agent:${tenant.tenantId}:${randomUUID()}`, args: [input], workflowExecutionTimeout: '10 minutes' });
+      const r = await client.workflow.execute<(i: AgentRunInput) => Promise<AgentRunResult>>('agent', {
+        taskQueue: queues.main,
+        workflowId: `agent:${tenant.tenantId}:${randomUUID()}`,
+        args: [input],
+        workflowExecutionTimeout: '10 minutes',
+      });
       const ms = performance.now() - started;
-      if (r.status !== 'completed' || r.trace.length !== calls || r.trace.some((c) => c.outcome !== 'ok')) throw new Error(`agent(${calls}): ${JSON.stringify(r).slice(0, 500)}`);
+      if (r.status !== 'completed' || r.trace.length !== calls || r.trace.some((c) => c.outcome !== 'ok'))
+        throw new Error(`agent(${calls}): ${JSON.stringify(r).slice(0, 500)}`);
       return ms;
     };
 
-    const runs = { direct: [] as number[], directChecked: [] as number[], agentN: [] as number[], agent1: [] as number[] };
+    const runs = {
+      direct: [] as number[],
+      directChecked: [] as number[],
+      agentN: [] as number[],
+      agent1: [] as number[],
+    };
     await Promise.all([
       mainWorker.runUntil(
         toolsWorker.runUntil(
@@ -156,15 +231,25 @@ async function main(): Promise<void> {
     const perCallWorkflow = (median(runs.agentN) - median(runs.agent1)) / (n - 1);
     const fmt = (x: number) => x.toFixed(2).padStart(9);
     console.log('');
-    console.log(`MCP tool-call overhead: server-everything echo over streamable HTTP, N=${n} calls per run, ${repeat} repetitions, medians`);
-    console.log(`node ${process.version}, ${availableParallelism()} CPUs (${cpus()[0]?.model.trim() ?? 'unknown'}), Temporal CLI ${TEMPORAL_CLI_VERSION} dev server, PGlite`);
+    console.log(
+      `MCP tool-call overhead: server-everything echo over streamable HTTP, N=${n} calls per run, ${repeat} repetitions, medians`,
+    );
+    console.log(
+      `node ${process.version}, ${availableParallelism()} CPUs (${cpus()[0]?.model.trim() ?? 'unknown'}), Temporal CLI ${TEMPORAL_CLI_VERSION} dev server, PGlite`,
+    );
     console.log('');
     console.log('mode                          per call ms   ratio vs direct');
     console.log(`direct callTool                ${fmt(perCallDirect)}   1.0x`);
-    console.log(`direct listTools + callTool    ${fmt(perCallChecked)}   ${(perCallChecked / perCallDirect).toFixed(1)}x`);
-    console.log(`through the agent workflow     ${fmt(perCallWorkflow)}   ${(perCallWorkflow / perCallDirect).toFixed(1)}x`);
+    console.log(
+      `direct listTools + callTool    ${fmt(perCallChecked)}   ${(perCallChecked / perCallDirect).toFixed(1)}x`,
+    );
+    console.log(
+      `through the agent workflow     ${fmt(perCallWorkflow)}   ${(perCallWorkflow / perCallDirect).toFixed(1)}x`,
+    );
     console.log('');
-    console.log(`agent(${n}) ${median(runs.agentN).toFixed(0)} ms, agent(1) ${median(runs.agent1).toFixed(0)} ms per run (two model turns each, scripted)`);
+    console.log(
+      `agent(${n}) ${median(runs.agentN).toFixed(0)} ms, agent(1) ${median(runs.agent1).toFixed(0)} ms per run (two model turns each, scripted)`,
+    );
     console.log('');
     console.log(
       'RESULT ' +
@@ -174,8 +259,15 @@ async function main(): Promise<void> {
           n,
           repeat,
           runsMs: Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, v.map((x) => round(x, 1))])),
-          perCallMs: { direct: round(perCallDirect), directWithListTools: round(perCallChecked), workflow: round(perCallWorkflow) },
-          ratioVsDirect: { directWithListTools: round(perCallChecked / perCallDirect, 2), workflow: round(perCallWorkflow / perCallDirect, 2) },
+          perCallMs: {
+            direct: round(perCallDirect),
+            directWithListTools: round(perCallChecked),
+            workflow: round(perCallWorkflow),
+          },
+          ratioVsDirect: {
+            directWithListTools: round(perCallChecked / perCallDirect, 2),
+            workflow: round(perCallWorkflow / perCallDirect, 2),
+          },
         }),
     );
   } finally {

@@ -94,7 +94,10 @@ function bootstrapMedianCi(xs: number[], resamples = 2000): [number, number] {
 async function withTimeout<T>(p: Promise<T>, ms: number, message: () => string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message())), ms)))]);
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message())), ms))),
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -171,7 +174,9 @@ async function startWorkerProcess(opts: {
     }
   });
   child.stderr!.on('data', (b: Buffer) => (recent = (recent + b.toString()).slice(-4000)));
-  void exitedPromise.then(() => failed(new Error(`${opts.mode} worker exited (${exitCode}) before starting: ${recent.trim().slice(-1500)}`)));
+  void exitedPromise.then(() =>
+    failed(new Error(`${opts.mode} worker exited (${exitCode}) before starting: ${recent.trim().slice(-1500)}`)),
+  );
 
   const worker: WorkerProcess = {
     mode: opts.mode,
@@ -189,11 +194,14 @@ async function startWorkerProcess(opts: {
         child.kill('SIGKILL');
         await withTimeout(exitedPromise, 5_000, () => '').catch(() => {});
       }
-      if (exitCode !== 0) console.error(`${opts.mode} worker exited (${exitCode ?? 'still running'}): ${recent.trim().slice(-800)}`);
+      if (exitCode !== 0)
+        console.error(`${opts.mode} worker exited (${exitCode ?? 'still running'}): ${recent.trim().slice(-800)}`);
     },
   };
   opts.onSpawn(worker);
-  await opts.bounded(withTimeout(ready, 120_000, () => `${opts.mode} worker did not start within 120 s: ${recent.trim().slice(-1500)}`));
+  await opts.bounded(
+    withTimeout(ready, 120_000, () => `${opts.mode} worker did not start within 120 s: ${recent.trim().slice(-1500)}`),
+  );
   return worker;
 }
 
@@ -272,7 +280,11 @@ async function countSpans(orm: Orm, workflowIdList: string[]): Promise<SpanCount
     byWorkflowId: byService.reduce((a, r) => a + r.n, 0),
     inTraces: byName.reduce((a, r) => a + r.n, 0),
     byService: Object.fromEntries(byService.map((r) => [r.service, r.n])),
-    perRunByName: byName.map((r) => ({ service: r.service, name: r.name, perRun: round(r.n / workflowIdList.length, 2) })),
+    perRunByName: byName.map((r) => ({
+      service: r.service,
+      name: r.name,
+      perRun: round(r.n / workflowIdList.length, 2),
+    })),
   };
 }
 
@@ -316,7 +328,8 @@ async function measure(opts: {
       result.probesAlreadyPresent === 0 &&
       result.attempts.length === probes &&
       result.attempts.every((a) => a === 1);
-    if (!ok) throw new Error(`${mode} run ${workflowId} returned ${JSON.stringify(result)}, expected ${probes} fresh probes`);
+    if (!ok)
+      throw new Error(`${mode} run ${workflowId} returned ${JSON.stringify(result)}, expected ${probes} fresh probes`);
     return { workflowId, ms };
   };
 
@@ -352,7 +365,11 @@ async function measure(opts: {
 async function waitForSpans(orm: Orm, ids: string[], minWaitMs: number, maxWaitMs: number) {
   const conn = orm.em.getConnection();
   const count = async () =>
-    ((await conn.execute('select count(*)::int as n from spans where workflow_id in (?)', [ids])) as Array<{ n: number }>)[0]!.n;
+    (
+      (await conn.execute('select count(*)::int as n from spans where workflow_id in (?)', [ids])) as Array<{
+        n: number;
+      }>
+    )[0]!.n;
   const startedAt = Date.now();
   let last = -1;
   let stable = 0;
@@ -404,7 +421,13 @@ async function main(): Promise<void> {
   // Everything opened is closed in reverse order on every path; PGlite lives in this process.
   let server: DevServer | undefined;
   const workers: WorkerProcess[] = [];
-  const { cleanups, cleanup, bounded, dispose, signal: abortSignal } = benchLifecycle({
+  const {
+    cleanups,
+    cleanup,
+    bounded,
+    dispose,
+    signal: abortSignal,
+  } = benchLifecycle({
     timeoutS,
     graceS: 90,
     onHardStop: () => {
@@ -429,7 +452,11 @@ async function main(): Promise<void> {
     );
     const [cliPath, db, workflowBundle] = await bounded(
       Promise.all([
-        acquireTemporalCli({ explicitPath: config.temporal.cliPath, cacheDir: config.temporal.cliCacheDir, log: (l) => console.error(l) }),
+        acquireTemporalCli({
+          explicitPath: config.temporal.cliPath,
+          cacheDir: config.temporal.cliCacheDir,
+          log: (l) => console.error(l),
+        }),
         pgStarted,
         buildWorkflowBundle(join(tmp, 'workflow-bundle.js')),
       ]),
@@ -445,7 +472,13 @@ async function main(): Promise<void> {
     await bounded(migrate(orm));
     telemetry.spanStore?.attach(orm);
     cleanups.push(() => telemetry.shutdown());
-    const tenant = await bounded(createTenantWithKey(orm, { tenantName: `bench-tracing-${randomUUID().slice(0, 8)}`, keyName: 'bench', role: 'admin' }));
+    const tenant = await bounded(
+      createTenantWithKey(orm, {
+        tenantName: `bench-tracing-${randomUUID().slice(0, 8)}`,
+        keyName: 'bench',
+        role: 'admin',
+      }),
+    );
 
     const connection = await bounded(Connection.connect({ address: s.address }));
     cleanups.push(() => connection.close());
@@ -453,7 +486,10 @@ async function main(): Promise<void> {
 
     console.error('starting two worker processes (TRACING=false, TRACING=true) ...');
     const suffix = randomUUID().slice(0, 8);
-    const taskQueues: Record<Mode, string> = { untraced: `bench-tracing-off-${suffix}`, traced: `bench-tracing-on-${suffix}` };
+    const taskQueues: Record<Mode, string> = {
+      untraced: `bench-tracing-off-${suffix}`,
+      traced: `bench-tracing-on-${suffix}`,
+    };
     // Stopped first on the way out: they need Temporal and Postgres to drain and flush.
     cleanups.push(() => Promise.all(workers.map((w) => w.stop())));
     const byMode = {} as Record<Mode, WorkerProcess>;
@@ -492,7 +528,8 @@ async function main(): Promise<void> {
         },
       }),
     );
-    for (const w of workers) if (w.exited()) throw new Error(`${w.mode} worker died during the benchmark: ${w.recentOutput().slice(-1500)}`);
+    for (const w of workers)
+      if (w.exited()) throw new Error(`${w.mode} worker died during the benchmark: ${w.recentOutput().slice(-1500)}`);
     const loadAtEnd = round(loadavg()[0]!);
     // Worker CPU over the timed phase per timed run (idle polling during the pauses included, alike for both).
     const cpuMsPerRun = Object.fromEntries(
@@ -502,7 +539,10 @@ async function main(): Promise<void> {
         return [m, end === null || start === null || start === undefined ? null : round((end - start) / repeat, 1)];
       }),
     ) as Record<Mode, number | null>;
-    const memoryAtEnd = Object.fromEntries(MODES.map((m) => [m, memoryOf(byMode[m].child.pid)])) as Record<Mode, ReturnType<typeof memoryOf>>;
+    const memoryAtEnd = Object.fromEntries(MODES.map((m) => [m, memoryOf(byMode[m].child.pid)])) as Record<
+      Mode,
+      ReturnType<typeof memoryOf>
+    >;
 
     const idsOf = (mode: Mode) => runs.filter((r) => r.mode === mode).map((r) => r.workflowId);
     console.error('waiting for the span stores to flush ...');
@@ -514,7 +554,9 @@ async function main(): Promise<void> {
     };
     if (spans.traced.byWorkflowId === 0) throw new Error('no spans were written for the traced runs');
     if (spans.untraced.inTraces !== 0) {
-      throw new Error(`${spans.untraced.inTraces} spans were written for the untraced runs, expected none: ${JSON.stringify(spans.untraced.byService)}`);
+      throw new Error(
+        `${spans.untraced.inTraces} spans were written for the untraced runs, expected none: ${JSON.stringify(spans.untraced.byService)}`,
+      );
     }
 
     // ---- report
@@ -525,15 +567,32 @@ async function main(): Promise<void> {
       return at('traced') - at('untraced');
     });
     const [ciLow, ciHigh] = bootstrapMedianCi(paired);
-    const pairedDiff = { medianMs: round(median(paired)), ci95Ms: [round(ciLow), round(ciHigh)], tracedSlowerIn: paired.filter((d) => d > 0).length, of: repeat };
+    const pairedDiff = {
+      medianMs: round(median(paired)),
+      ci95Ms: [round(ciLow), round(ciHigh)],
+      tracedSlowerIn: paired.filter((d) => d > 0).length,
+      of: repeat,
+    };
     const ratio = {
       median: round(stats.traced.medianMs / stats.untraced.medianMs, 3),
       p95: round(stats.traced.p95Ms / stats.untraced.p95Ms, 3),
-      rss: memoryAtEnd.traced && memoryAtEnd.untraced ? round(memoryAtEnd.traced.rssMiB / memoryAtEnd.untraced.rssMiB, 3) : null,
-      peakRss: memoryAtEnd.traced && memoryAtEnd.untraced ? round(memoryAtEnd.traced.peakRssMiB / memoryAtEnd.untraced.peakRssMiB, 3) : null,
-      workerCpu: cpuMsPerRun.traced !== null && cpuMsPerRun.untraced ? round(cpuMsPerRun.traced / cpuMsPerRun.untraced, 3) : null,
+      rss:
+        memoryAtEnd.traced && memoryAtEnd.untraced
+          ? round(memoryAtEnd.traced.rssMiB / memoryAtEnd.untraced.rssMiB, 3)
+          : null,
+      peakRss:
+        memoryAtEnd.traced && memoryAtEnd.untraced
+          ? round(memoryAtEnd.traced.peakRssMiB / memoryAtEnd.untraced.peakRssMiB, 3)
+          : null,
+      workerCpu:
+        cpuMsPerRun.traced !== null && cpuMsPerRun.untraced
+          ? round(cpuMsPerRun.traced / cpuMsPerRun.untraced, 3)
+          : null,
     };
-    const spansPerRun = { untraced: round(spans.untraced.inTraces / (repeat + warmup), 2), traced: round(spans.traced.inTraces / repeat, 2) };
+    const spansPerRun = {
+      untraced: round(spans.untraced.inTraces / (repeat + warmup), 2),
+      traced: round(spans.traced.inTraces / repeat, 2),
+    };
     const env = {
       ...machineFacts(),
       temporalCli: TEMPORAL_CLI_VERSION,
@@ -545,12 +604,27 @@ async function main(): Promise<void> {
     const mib = (m: { rssMiB: number } | null | undefined) => (m ? m.rssMiB.toFixed(1) : '-');
     const peak = (m: { peakRssMiB: number } | null | undefined) => (m ? m.peakRssMiB.toFixed(1) : '-');
     console.log('');
-    console.log(`Tracing overhead: selfTest with ${probes} probe(s) per run, ${repeat} repetitions (after ${warmup} warm-up runs per mode), ${gapMs} ms between runs`);
-    console.log(`node ${env.node}, ${env.cpus} CPUs (${env.cpuModel}), Temporal CLI ${env.temporalCli} dev server in memory, ${env.database}`);
+    console.log(
+      `Tracing overhead: selfTest with ${probes} probe(s) per run, ${repeat} repetitions (after ${warmup} warm-up runs per mode), ${gapMs} ms between runs`,
+    );
+    console.log(
+      `node ${env.node}, ${env.cpus} CPUs (${env.cpuModel}), Temporal CLI ${env.temporalCli} dev server in memory, ${env.database}`,
+    );
     console.log(`1-minute load average: ${loadAtStart} at the start of the timed runs, ${loadAtEnd} at the end`);
     console.log('');
     printTable([
-      ['mode', 'median ms', 'p95 ms', 'mean ms', 'min ms', 'max ms', 'spans/run', 'worker CPU ms/run', 'worker RSS MiB', 'peak RSS MiB'],
+      [
+        'mode',
+        'median ms',
+        'p95 ms',
+        'mean ms',
+        'min ms',
+        'max ms',
+        'spans/run',
+        'worker CPU ms/run',
+        'worker RSS MiB',
+        'peak RSS MiB',
+      ],
       ...MODES.map((m) => [
         m === 'traced' ? 'traced (TRACING=true)' : 'untraced (TRACING=false)',
         stats[m].medianMs.toFixed(1),
@@ -563,17 +637,33 @@ async function main(): Promise<void> {
         mib(memoryAtEnd[m]),
         peak(memoryAtEnd[m]),
       ]),
-      ['traced / untraced', `${ratio.median.toFixed(3)}x`, `${ratio.p95.toFixed(3)}x`, '', '', '', '', ratio.workerCpu === null ? '-' : `${ratio.workerCpu.toFixed(3)}x`, ratio.rss === null ? '-' : `${ratio.rss.toFixed(3)}x`, ratio.peakRss === null ? '-' : `${ratio.peakRss.toFixed(3)}x`],
+      [
+        'traced / untraced',
+        `${ratio.median.toFixed(3)}x`,
+        `${ratio.p95.toFixed(3)}x`,
+        '',
+        '',
+        '',
+        '',
+        ratio.workerCpu === null ? '-' : `${ratio.workerCpu.toFixed(3)}x`,
+        ratio.rss === null ? '-' : `${ratio.rss.toFixed(3)}x`,
+        ratio.peakRss === null ? '-' : `${ratio.peakRss.toFixed(3)}x`,
+      ],
     ]);
     console.log('');
     console.log(
       `paired difference (traced - untraced, same repetition): median ${pairedDiff.medianMs.toFixed(1)} ms, ` +
         `95% bootstrap CI ${pairedDiff.ci95Ms[0]!.toFixed(1)} .. ${pairedDiff.ci95Ms[1]!.toFixed(1)} ms; traced slower in ${pairedDiff.tracedSlowerIn}/${repeat}`,
     );
-    console.log(`worker RSS after warm-up: untraced ${mib(memoryAfterWarmup.untraced)} MiB, traced ${mib(memoryAfterWarmup.traced)} MiB`);
+    console.log(
+      `worker RSS after warm-up: untraced ${mib(memoryAfterWarmup.untraced)} MiB, traced ${mib(memoryAfterWarmup.traced)} MiB`,
+    );
     console.log('');
-    console.log(`spans of one traced run (rows in its traces: ${spans.traced.inTraces} for ${repeat} runs; with a workflow id: ${spans.traced.byWorkflowId}):`);
-    for (const s of spans.traced.perRunByName) console.log(`  ${s.perRun.toFixed(2).padStart(6)}  ${s.service.padEnd(20)} ${s.name}`);
+    console.log(
+      `spans of one traced run (rows in its traces: ${spans.traced.inTraces} for ${repeat} runs; with a workflow id: ${spans.traced.byWorkflowId}):`,
+    );
+    for (const s of spans.traced.perRunByName)
+      console.log(`  ${s.perRun.toFixed(2).padStart(6)}  ${s.service.padEnd(20)} ${s.name}`);
     console.log('');
     console.log(
       'RESULT ' +

@@ -117,7 +117,8 @@ export interface AnswerResult {
   model: string | null;
 }
 
-export type AnswerPhase = 'rewriting' | 'retrieving' | 'generating' | 'grounding' | 'regenerating' | 'pending_review' | 'saving' | 'done';
+export type AnswerPhase =
+  'rewriting' | 'retrieving' | 'generating' | 'grounding' | 'regenerating' | 'pending_review' | 'saving' | 'done';
 
 /** The live state, as the `answerState` query returns it. */
 export interface AnswerState {
@@ -151,10 +152,22 @@ export const ABSTAIN_TEXT = 'The documents do not say.';
 
 /** Milliseconds of a duration like '24 hours', '90 minutes', '30s', '500ms'; null when it is not one. */
 export function durationMs(duration: string): number | null {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|milliseconds?|s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?|d|days?)\s*$/i.exec(duration);
+  const m =
+    /^\s*(\d+(?:\.\d+)?)\s*(ms|milliseconds?|s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?|d|days?)\s*$/i.exec(
+      duration,
+    );
   if (!m) return null;
   const unit = m[2]!.toLowerCase();
-  const factor = unit === 'ms' || unit.startsWith('milli') ? 1 : unit.startsWith('s') ? 1e3 : unit.startsWith('m') ? 6e4 : unit.startsWith('h') ? 36e5 : 864e5;
+  const factor =
+    unit === 'ms' || unit.startsWith('milli')
+      ? 1
+      : unit.startsWith('s')
+        ? 1e3
+        : unit.startsWith('m')
+          ? 6e4
+          : unit.startsWith('h')
+            ? 36e5
+            : 864e5;
   return Number(m[1]) * factor;
 }
 

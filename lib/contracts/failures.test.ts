@@ -28,9 +28,15 @@ function sources(dir: string): string[] {
   });
 }
 
-const code = ['workflows', 'activities', 'lib', 'api', 'workers'].flatMap(sources).map((file) => ({ file, text: readFileSync(join(root, file), 'utf8') }));
-const literals = (pattern: RegExp) => code.flatMap(({ file, text }) => [...text.matchAll(pattern)].map((m) => ({ file: relative(root, join(root, file)), type: m[1]! })));
-const uncatalogued = (found: Array<{ file: string; type: string }>) => found.filter(({ type }) => !FAILURE_SPECS.has(type));
+const code = ['workflows', 'activities', 'lib', 'api', 'workers']
+  .flatMap(sources)
+  .map((file) => ({ file, text: readFileSync(join(root, file), 'utf8') }));
+const literals = (pattern: RegExp) =>
+  code.flatMap(({ file, text }) =>
+    [...text.matchAll(pattern)].map((m) => ({ file: relative(root, join(root, file)), type: m[1]! })),
+  );
+const uncatalogued = (found: Array<{ file: string; type: string }>) =>
+  found.filter(({ type }) => !FAILURE_SPECS.has(type));
 
 describe('the failure catalogue', () => {
   it('keeps the type names recorded histories and clients depend on', () => {
@@ -87,7 +93,9 @@ describe('the failure catalogue', () => {
     // AppError codes of the retrieval checks become failure types of answer steps (activities/answer.ts).
     const retrieval = code.filter(({ file }) => /lib\/rag\/(collections|retrieve)\.ts$/.test(file));
     expect(retrieval).toHaveLength(2);
-    const codes = retrieval.flatMap(({ file, text }) => [...text.matchAll(/(?:badRequest\(|code:\s*)'([^']+)'/g)].map((m) => ({ file, type: m[1]! })));
+    const codes = retrieval.flatMap(({ file, text }) =>
+      [...text.matchAll(/(?:badRequest\(\s*|code:\s*)'([^']+)'/g)].map((m) => ({ file, type: m[1]! })),
+    );
     expect(codes.length).toBeGreaterThanOrEqual(5);
     expect(uncatalogued(codes)).toEqual([]);
   });
@@ -115,16 +123,35 @@ describe('the failure catalogue', () => {
       'mixed_embedding_dimensions',
       'judge_not_configured',
     ]);
-    expect(nonRetryableTypes('agent')).toEqual(['agent_tool_unavailable', 'mcp_not_configured', 'mcp_stdio_not_allowed', 'mcp_secret_unresolved', 'mcp_url_not_allowed']);
+    expect(nonRetryableTypes('agent')).toEqual([
+      'agent_tool_unavailable',
+      'mcp_not_configured',
+      'mcp_stdio_not_allowed',
+      'mcp_secret_unresolved',
+      'mcp_url_not_allowed',
+    ]);
     for (const [type, spec] of FAILURE_SPECS) {
-      const group = Object.keys(FAILURES).find((g) => Object.values(FAILURES[g as keyof typeof FAILURES]).some((s) => s.type === type)) as keyof typeof FAILURES;
+      const group = Object.keys(FAILURES).find((g) =>
+        Object.values(FAILURES[g as keyof typeof FAILURES]).some((s) => s.type === type),
+      ) as keyof typeof FAILURES;
       expect((nonRetryableTypes(group) as string[]).includes(type)).toBe(!spec.retryable);
     }
-    expect(Object.values(LLM_FAILURES).sort()).toEqual([...FAILURE_SPECS.keys()].filter((t) => t.startsWith('llm_')).sort());
+    expect(Object.values(LLM_FAILURES).sort()).toEqual(
+      [...FAILURE_SPECS.keys()].filter((t) => t.startsWith('llm_')).sort(),
+    );
     expect(Object.values(LLM_FAILURES).every(isLlmFailureType)).toBe(true);
     expect(isLlmFailureType('judge_invalid_output')).toBe(false);
-    expect(INGEST_FAILURES).toEqual({ fetch: 'fetch_refused', parse: 'parse_failed', missing: 'document_missing', embedding: 'embedding_mismatch' });
-    expect(AGENT_FAILURES).toMatchObject({ toolUnavailable: 'agent_tool_unavailable', mcpNotConfigured: 'mcp_not_configured', mcpServerUnavailable: 'mcp_server_unavailable' });
+    expect(INGEST_FAILURES).toEqual({
+      fetch: 'fetch_refused',
+      parse: 'parse_failed',
+      missing: 'document_missing',
+      embedding: 'embedding_mismatch',
+    });
+    expect(AGENT_FAILURES).toMatchObject({
+      toolUnavailable: 'agent_tool_unavailable',
+      mcpNotConfigured: 'mcp_not_configured',
+      mcpServerUnavailable: 'mcp_server_unavailable',
+    });
   });
 
   it('raises failures as retryable as the catalogue says', () => {
@@ -133,24 +160,55 @@ describe('the failure catalogue', () => {
       expect(failure.type).toBe(type);
       expect(failure.nonRetryable).toBe(!spec.retryable);
     }
-    expect(applicationFailure(LLM_FAILURES.rateLimited, 'slow down', { nextRetryDelayMs: 2000 }).nextRetryDelay).toBe(2000);
+    expect(applicationFailure(LLM_FAILURES.rateLimited, 'slow down', { nextRetryDelayMs: 2000 }).nextRetryDelay).toBe(
+      2000,
+    );
     // The provider classifier agrees with the catalogue.
     expect(classifyLlmError(new Error('boom'))).toMatchObject({ type: 'llm_bad_response', nonRetryable: false });
   });
 
   it('converts AppErrors to failures of the same type', () => {
-    const missing = new AppError({ code: 'collection_not_found', message: 'Collection x was not found.', status: 404, category: 'not_found' });
-    expect(toApplicationFailure(missing)).toMatchObject({ type: 'collection_not_found', message: 'Collection x was not found.', nonRetryable: true });
-    expect(toApplicationFailure({ code: 'mcp_connect_failed', message: 'down' })).toMatchObject({ type: 'mcp_connect_failed', nonRetryable: false });
+    const missing = new AppError({
+      code: 'collection_not_found',
+      message: 'Collection x was not found.',
+      status: 404,
+      category: 'not_found',
+    });
+    expect(toApplicationFailure(missing)).toMatchObject({
+      type: 'collection_not_found',
+      message: 'Collection x was not found.',
+      nonRetryable: true,
+    });
+    expect(toApplicationFailure({ code: 'mcp_connect_failed', message: 'down' })).toMatchObject({
+      type: 'mcp_connect_failed',
+      nonRetryable: false,
+    });
     // Outside the catalogue: the status decides.
-    expect(toApplicationFailure(badRequest('some_new_check', 'no'))).toMatchObject({ type: 'some_new_check', nonRetryable: true });
-    expect(toApplicationFailure(new AppError({ code: 'db_down', message: 'no' }))).toMatchObject({ type: 'db_down', nonRetryable: false });
+    expect(toApplicationFailure(badRequest('some_new_check', 'no'))).toMatchObject({
+      type: 'some_new_check',
+      nonRetryable: true,
+    });
+    expect(toApplicationFailure(new AppError({ code: 'db_down', message: 'no' }))).toMatchObject({
+      type: 'db_down',
+      nonRetryable: false,
+    });
   });
 
   it('maps a failed run to the HTTP status the API answered before the catalogue', () => {
     // The rule the answers routes used: collection_not_found 404, model and judge output 502, else bad input 400.
-    const before = (type: string, nonRetryable: boolean) => (type === 'collection_not_found' ? 404 : type.startsWith('llm_') || type === 'judge_invalid_output' ? 502 : nonRetryable ? 400 : 502);
-    for (const type of [...Object.values(FAILURES.llm), ...Object.values(FAILURES.retrieval), ...Object.values(FAILURES.judge)].map((s) => s.type)) {
+    const before = (type: string, nonRetryable: boolean) =>
+      type === 'collection_not_found'
+        ? 404
+        : type.startsWith('llm_') || type === 'judge_invalid_output'
+          ? 502
+          : nonRetryable
+            ? 400
+            : 502;
+    for (const type of [
+      ...Object.values(FAILURES.llm),
+      ...Object.values(FAILURES.retrieval),
+      ...Object.values(FAILURES.judge),
+    ].map((s) => s.type)) {
       const nonRetryable = !FAILURE_SPECS.get(type)!.retryable;
       expect(failureStatus(type, nonRetryable), type).toBe(before(type, nonRetryable));
     }

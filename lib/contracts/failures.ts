@@ -75,18 +75,27 @@ export type FailureType = SpecOf<GroupName>['type'];
 type NonRetryableType<G extends GroupName> = Extract<SpecOf<G>, { retryable: false }>['type'];
 
 const typesOf = <G extends GroupName>(group: G) =>
-  Object.fromEntries(Object.entries(FAILURES[group]).map(([name, spec]) => [name, spec.type])) as { readonly [K in keyof Groups[G]]: Groups[G][K] extends { type: infer T } ? T : never };
+  Object.fromEntries(Object.entries(FAILURES[group]).map(([name, spec]) => [name, spec.type])) as {
+    readonly [K in keyof Groups[G]]: Groups[G][K] extends { type: infer T } ? T : never;
+  };
 
 /** The catalogue by type. */
 export const FAILURE_SPECS: ReadonlyMap<string, FailureSpec> = new Map(
-  Object.values(FAILURES).flatMap((group) => Object.values(group).map((spec: FailureSpec) => [spec.type, spec] as const)),
+  Object.values(FAILURES).flatMap((group) =>
+    Object.values(group).map((spec: FailureSpec) => [spec.type, spec] as const),
+  ),
 );
 
-export const isFailureType = (type: string | undefined | null): type is FailureType => type != null && FAILURE_SPECS.has(type);
+export const isFailureType = (type: string | undefined | null): type is FailureType =>
+  type != null && FAILURE_SPECS.has(type);
 
 /** The types of these groups that retrying cannot fix, in catalogue order: a retry policy's `nonRetryableErrorTypes`. */
 export function nonRetryableTypes<G extends GroupName>(...groups: G[]): Array<NonRetryableType<G>> {
-  return groups.flatMap((g) => Object.values(FAILURES[g]).filter((spec: FailureSpec) => !spec.retryable).map((spec: FailureSpec) => spec.type)) as Array<NonRetryableType<G>>;
+  return groups.flatMap((g) =>
+    Object.values(FAILURES[g])
+      .filter((spec: FailureSpec) => !spec.retryable)
+      .map((spec: FailureSpec) => spec.type),
+  ) as Array<NonRetryableType<G>>;
 }
 
 export const LLM_FAILURES = typesOf('llm');
@@ -104,7 +113,11 @@ export const NON_RETRYABLE_LLM_FAILURES = nonRetryableTypes('llm');
  * The one way code raises a catalogued failure: the catalogue says whether Temporal may retry it, so a retry policy
  * and the raising code cannot disagree. An AppError becomes one with `toApplicationFailure` (lib/errors.ts).
  */
-export function applicationFailure(type: FailureType, message: string, opts: { details?: unknown[]; nextRetryDelayMs?: number } = {}): ApplicationFailure {
+export function applicationFailure(
+  type: FailureType,
+  message: string,
+  opts: { details?: unknown[]; nextRetryDelayMs?: number } = {},
+): ApplicationFailure {
   return ApplicationFailure.create({
     type,
     message,
@@ -128,6 +141,7 @@ export function failureStatus(type: string | undefined | null, nonRetryable: boo
  */
 export function applicationFailureOf(err: unknown): ApplicationFailure | undefined {
   let found: ApplicationFailure | undefined;
-  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) if (e instanceof ApplicationFailure) found = e;
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++)
+    if (e instanceof ApplicationFailure) found = e;
   return found;
 }

@@ -18,7 +18,11 @@ export const SEARCH_ATTRIBUTES = {
 } as const;
 
 /** The search attributes of a run: its tenant (every list is scoped by it), its kind, and its first collection. */
-export const runSearchAttributes = (o: { tenantId: string; kind: RunKind; collectionId?: string }): SearchAttributePair[] => [
+export const runSearchAttributes = (o: {
+  tenantId: string;
+  kind: RunKind;
+  collectionId?: string;
+}): SearchAttributePair[] => [
   { key: SEARCH_ATTRIBUTES.TenantId, value: o.tenantId },
   { key: SEARCH_ATTRIBUTES.RunKind, value: o.kind },
   ...(o.collectionId ? [{ key: SEARCH_ATTRIBUTES.CollectionId, value: o.collectionId }] : []),
@@ -115,7 +119,13 @@ export const AGENT_DEFAULTS = {
   turnsPerRun: 10,
 } as const;
 
-export const AGENT_LIMITS = { maxTurns: 500, maxTokens: 10_000_000, maxWallMs: 30 * 24 * 60 * 60_000, maxCostUsd: 1000, maxTools: 64 } as const;
+export const AGENT_LIMITS = {
+  maxTurns: 500,
+  maxTokens: 10_000_000,
+  maxWallMs: 30 * 24 * 60 * 60_000,
+  maxCostUsd: 1000,
+  maxTools: 64,
+} as const;
 
 /** A tool as pinned for one agent run when it starts: the approved definition, its hash and its call policy. */
 export interface AgentTool {
@@ -328,7 +338,11 @@ export const KB_TOOLS: Record<KbToolRef, AgentTool> = {
 };
 
 /** Splits a run's refs into the built-in `kb/...` tools and the MCP refs; an unknown `kb/...` ref is a problem. */
-export function resolveKbToolRefs(refs: string[]): { tools: AgentTool[]; mcpRefs: string[]; problems: Array<{ ref: string; problem: string }> } {
+export function resolveKbToolRefs(refs: string[]): {
+  tools: AgentTool[];
+  mcpRefs: string[];
+  problems: Array<{ ref: string; problem: string }>;
+} {
   const tools = new Map<string, AgentTool>();
   const mcpRefs: string[] = [];
   const problems: Array<{ ref: string; problem: string }> = [];

@@ -27,8 +27,7 @@ export interface ToolSpec {
 }
 
 export type ResponseFormat =
-  | { type: 'json_schema'; name: string; schema: Record<string, unknown>; strict?: boolean }
-  | { type: 'json_object' };
+  { type: 'json_schema'; name: string; schema: Record<string, unknown>; strict?: boolean } | { type: 'json_object' };
 
 export interface Usage {
   inputTokens: number;
@@ -44,4 +43,3 @@ export interface GenerateResult {
   /** The model that answered (may differ from the requested one, e.g. a dated snapshot). */
   model: string;
 }
-

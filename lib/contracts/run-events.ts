@@ -21,11 +21,28 @@ export type AnswerRunEvent =
 
 /** The `agent` workflow and its activities. */
 export type AgentRunEvent =
-  | { type: 'turn'; data: { turn: number; text: string; toolCalls: Array<{ id: string; name: string }>; usage: Usage; costUsd: number } }
+  | {
+      type: 'turn';
+      data: {
+        turn: number;
+        text: string;
+        toolCalls: Array<{ id: string; name: string }>;
+        usage: Usage;
+        costUsd: number;
+      };
+    }
   | {
       type: 'tool_call';
       /** `server`, `toolName` and `truncated` come with calls the tool activity made. */
-      data: { callId: string; tool: string; server?: string; toolName?: string; outcome: AgentToolCallOutcome; preview?: string; truncated?: boolean };
+      data: {
+        callId: string;
+        tool: string;
+        server?: string;
+        toolName?: string;
+        outcome: AgentToolCallOutcome;
+        preview?: string;
+        truncated?: boolean;
+      };
     }
   | { type: 'approval_requested'; data: AgentPendingApproval }
   | { type: 'result'; data: AgentRunResult };

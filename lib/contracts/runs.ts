@@ -8,7 +8,15 @@ export const RUN_KINDS = ['system', 'llm', 'ingest', 'answer', 'grounding', 'sea
 export type RunKind = (typeof RUN_KINDS)[number];
 
 /** A run's status as the API reports it and filters by it (`?status=`). */
-export const RUN_STATUSES = ['running', 'completed', 'failed', 'canceled', 'terminated', 'continued_as_new', 'timed_out'] as const;
+export const RUN_STATUSES = [
+  'running',
+  'completed',
+  'failed',
+  'canceled',
+  'terminated',
+  'continued_as_new',
+  'timed_out',
+] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
 
 export type StepStatus = 'scheduled' | 'running' | 'completed' | 'failed' | 'timed_out' | 'canceled';
@@ -36,4 +44,28 @@ export interface Step {
   lastFailure?: string;
   retryState?: string;
   attemptsDetail: StepAttempt[];
+}
+
+/** A stored span as the runs API returns it (`GET /v1/runs/:id/trace`). */
+export interface TraceSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId: string | null;
+  name: string;
+  kind: number;
+  service: string;
+  startTime: string;
+  endTime: string;
+  durationMs: number;
+  /** 0 unset, 1 ok, 2 error. */
+  statusCode: number;
+  statusMessage: string | null;
+  attributes: Record<string, unknown>;
+  events: unknown[];
+}
+
+/** The spans of every trace a run took part in, filtered to the reader's tenant. */
+export interface RunTrace {
+  traceIds: string[];
+  spans: TraceSpan[];
 }

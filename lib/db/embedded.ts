@@ -33,7 +33,8 @@ export async function startEmbeddedPostgres(opts: {
   } catch (e) {
     await db.close();
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') throw new Error(`embedded Postgres port ${host}:${opts.port} is already in use (set PGLITE_PORT)`);
+    if (code === 'EADDRINUSE')
+      throw new Error(`embedded Postgres port ${host}:${opts.port} is already in use (set PGLITE_PORT)`);
     throw e;
   }
   // pglite-socket reports the port it was given; the one bound is on its net.Server.

@@ -17,7 +17,13 @@ const unit = (dim: number, hot: number) => Array.from({ length: dim }, (_, i) =>
 
 async function seedCollection(tenantId: string) {
   const em = ctx.orm.em.fork();
-  const collection = em.create(CollectionEntity, { id: randomUUID(), tenantId, name: `c-${randomUUID()}`, embeddingModel: 'local-384', embeddingDim: 384 });
+  const collection = em.create(CollectionEntity, {
+    id: randomUUID(),
+    tenantId,
+    name: `c-${randomUUID()}`,
+    embeddingModel: 'local-384',
+    embeddingDim: 384,
+  });
   await em.flush();
   const document = em.create(DocumentEntity, {
     id: randomUUID(),
@@ -28,7 +34,11 @@ async function seedCollection(tenantId: string) {
     metadata: {},
   });
   await em.flush();
-  const texts = ['Temporal retries activities with backoff', 'Postgres stores vectors with pgvector', 'Cats sleep most of the day'];
+  const texts = [
+    'Temporal retries activities with backoff',
+    'Postgres stores vectors with pgvector',
+    'Cats sleep most of the day',
+  ];
   texts.forEach((text, ordinal) =>
     em.create(ChunkEntity, {
       id: randomUUID(),
@@ -56,7 +66,9 @@ describe('schema v1', () => {
 
   it('round-trips embeddings and heading paths through the ORM', async () => {
     const { document } = await seedCollection(ctx.tenant.id);
-    const chunks = await ctx.orm.em.fork().find(ChunkEntity, { documentId: document.id }, { orderBy: { ordinal: 'asc' } });
+    const chunks = await ctx.orm.em
+      .fork()
+      .find(ChunkEntity, { documentId: document.id }, { orderBy: { ordinal: 'asc' } });
     expect(chunks).toHaveLength(3);
     expect(chunks[1]!.embedding).toEqual(unit(384, 1));
     expect(chunks[1]!.headingPath).toEqual(['Notes', 'Part 1']);
@@ -64,7 +76,11 @@ describe('schema v1', () => {
 
   it("answers nearest-neighbour queries through the collection's own HNSW index", async () => {
     const { collection } = await seedCollection(ctx.tenant.id);
-    await ensureCollectionVectorIndex(ctx.orm.em.fork(), { collectionId: collection.id, embeddingDim: 384, embeddingType: 'vector' }, { minRows: 0 });
+    await ensureCollectionVectorIndex(
+      ctx.orm.em.fork(),
+      { collectionId: collection.id, embeddingDim: 384, embeddingType: 'vector' },
+      { minRows: 0 },
+    );
     const conn = ctx.orm.em.getConnection();
     const query = `select text from chunks where tenant_id = ? and collection_id = ? and embedding_dim = 384
                    order by embedding::vector(384) <=> ?::vector(384) limit 1`;
@@ -86,7 +102,10 @@ describe('schema v1', () => {
     const { collection } = await seedCollection(ctx.tenant.id);
     const rows = await ctx.orm.em
       .getConnection()
-      .execute(`select text from chunks where collection_id = ? and tsv @@ plainto_tsquery('english', 'retrying activity')`, [collection.id]);
+      .execute(
+        `select text from chunks where collection_id = ? and tsv @@ plainto_tsquery('english', 'retrying activity')`,
+        [collection.id],
+      );
     expect(rows).toEqual([{ text: 'Temporal retries activities with backoff' }]);
   });
 
@@ -134,7 +153,9 @@ describe('migrations on a fresh database', () => {
       expect(await migrate(orm)).toEqual(all);
       expect(await pendingMigrations(orm)).toEqual([]);
       await orm.getMigrator().down({ to: 0 });
-      const [tables] = await orm.em.getConnection().execute(`select count(*)::int as n from pg_tables where schemaname = 'public' and tablename = 'chunks'`);
+      const [tables] = await orm.em
+        .getConnection()
+        .execute(`select count(*)::int as n from pg_tables where schemaname = 'public' and tablename = 'chunks'`);
       expect(tables?.n).toBe(0);
       expect(await migrate(orm)).toEqual(all);
     } finally {

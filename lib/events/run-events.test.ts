@@ -10,7 +10,8 @@ beforeAll(async () => {
   ctx = await setupTestContext();
 });
 
-const summary = async (workflowId: string) => (await readRunEvents(ctx.orm.em.fork(), ctx.tenant.id, workflowId)).map((e) => [e.type, e.data]);
+const summary = async (workflowId: string) =>
+  (await readRunEvents(ctx.orm.em.fork(), ctx.tenant.id, workflowId)).map((e) => [e.type, e.data]);
 
 describe('run events', () => {
   it('writes a keyed event once however often its activity runs, in order', async () => {
@@ -22,7 +23,10 @@ describe('run events', () => {
     await appendRunEvents(ctx.orm.em.fork(), ctx.tenant.id, workflowId, batch);
     await appendRunEvents(ctx.orm.em.fork(), ctx.tenant.id, workflowId, batch); // the retried activity
     // A later batch that repeats one stored event writes only the new one.
-    await appendRunEvents(ctx.orm.em.fork(), ctx.tenant.id, workflowId, [batch[1]!, { type: 'phase', data: { phase: 'grounding' }, key: 'run-1:1:0' }]);
+    await appendRunEvents(ctx.orm.em.fork(), ctx.tenant.id, workflowId, [
+      batch[1]!,
+      { type: 'phase', data: { phase: 'grounding' }, key: 'run-1:1:0' },
+    ]);
     expect(await summary(workflowId)).toEqual([
       ['step', { name: 'retrieve' }],
       ['phase', { phase: 'generating' }],
@@ -40,8 +44,12 @@ describe('run events', () => {
       ['token', { text: 'Hello' }],
     ]);
     const other = `answer:${randomUUID()}`;
-    await appendRunEvents(ctx.orm.em.fork(), ctx.tenant.id, other, [{ type: 'phase', data: { phase: 'retrieving' }, key: 'run-1:0:0' }]);
-    await appendRunEvents(ctx.orm.em.fork(), ctx.tenant.id, `${other}-b`, [{ type: 'phase', data: { phase: 'retrieving' }, key: 'run-1:0:0' }]);
+    await appendRunEvents(ctx.orm.em.fork(), ctx.tenant.id, other, [
+      { type: 'phase', data: { phase: 'retrieving' }, key: 'run-1:0:0' },
+    ]);
+    await appendRunEvents(ctx.orm.em.fork(), ctx.tenant.id, `${other}-b`, [
+      { type: 'phase', data: { phase: 'retrieving' }, key: 'run-1:0:0' },
+    ]);
     expect(await summary(other)).toHaveLength(1);
     expect(await summary(`${other}-b`)).toHaveLength(1);
   });

@@ -17,31 +17,53 @@ export type NewRunEvent<E extends RunEvent = RunEvent> = E & {
 /** Event types that end a run's stream. */
 export const TERMINAL_EVENT_TYPES: ReadonlySet<string> = new Set<RunEventType>(['result', 'failed']);
 
-export async function appendRunEvents(em: EntityManager, tenantId: string, workflowId: string, events: NewRunEvent[]): Promise<void> {
+export async function appendRunEvents(
+  em: EntityManager,
+  tenantId: string,
+  workflowId: string,
+  events: NewRunEvent[],
+): Promise<void> {
   if (!events.length) return;
   const values = events.map(() => '(?, ?, ?, ?::jsonb, ?)').join(', ');
   const params = events.flatMap((e) => [tenantId, workflowId, e.type, JSON.stringify(e.data ?? {}), e.key ?? null]);
-  await em
-    .getConnection()
-    .execute(
-      `insert into run_events (tenant_id, workflow_id, type, data, dedupe_key) values ${values}
+  await em.getConnection().execute(
+    `insert into run_events (tenant_id, workflow_id, type, data, dedupe_key) values ${values}
        on conflict (workflow_id, dedupe_key) where dedupe_key is not null do nothing`,
-      params,
-      'run',
-    );
+    params,
+    'run',
+  );
 }
 
 /** The run's events after `afterId` (0 = from the start), oldest first, at most `limit`. Tenant-scoped. */
-export async function readRunEvents(em: EntityManager, tenantId: string, workflowId: string, afterId = 0, limit = 500): Promise<StoredRunEvent[]> {
-  const rows = (await em
-    .getConnection()
-    .execute(
-      `select id, workflow_id, type, data, created_at from run_events
+export async function readRunEvents(
+  em: EntityManager,
+  tenantId: string,
+  workflowId: string,
+  afterId = 0,
+  limit = 500,
+): Promise<StoredRunEvent[]> {
+  const rows = (await em.getConnection().execute(
+    `select id, workflow_id, type, data, created_at from run_events
         where tenant_id = ? and workflow_id = ? and id > ? order by id limit ?`,
-      [tenantId, workflowId, afterId, limit],
-    )) as Array<{ id: string | number; workflow_id: string; type: RunEvent['type']; data: RunEvent['data']; created_at: Date }>;
+    [tenantId, workflowId, afterId, limit],
+  )) as Array<{
+    id: string | number;
+    workflow_id: string;
+    type: RunEvent['type'];
+    data: RunEvent['data'];
+    created_at: Date;
+  }>;
   // The log holds only what appendRunEvents wrote: a type and the data of that type.
-  return rows.map((r) => ({ id: Number(r.id), workflowId: r.workflow_id, type: r.type, data: r.data, createdAt: new Date(r.created_at) }) as StoredRunEvent);
+  return rows.map(
+    (r) =>
+      ({
+        id: Number(r.id),
+        workflowId: r.workflow_id,
+        type: r.type,
+        data: r.data,
+        createdAt: new Date(r.created_at),
+      }) as StoredRunEvent,
+  );
 }
 
 /**
@@ -62,7 +84,8 @@ export class RunEventBuffer {
   /** Consecutive `token` events become one (their texts joined), so a flush writes one row per burst. */
   push(event: NewRunEvent): void {
     const last = this.pending.at(-1);
-    if (event.type === 'token' && last?.type === 'token') last.data = { ...last.data, text: `${last.data.text}${event.data.text}` };
+    if (event.type === 'token' && last?.type === 'token')
+      last.data = { ...last.data, text: `${last.data.text}${event.data.text}` };
     else this.pending.push(event);
     this.timer ??= setTimeout(() => void this.drain(), this.intervalMs);
   }

@@ -49,7 +49,7 @@ const REAL_TEXT: Doc = {
       headingPath: ['Lighthouses', 'Keepers'],
       page: 2,
       text:
-        'A keeper\'s day was ruled by the lamp. Wicks had to be trimmed, oil carried up the stairs, and the glass ' +
+        "A keeper's day was ruled by the lamp. Wicks had to be trimmed, oil carried up the stairs, and the glass " +
         'polished until not a single smear could dim the beam. Logbooks recorded the weather, passing ships and ' +
         'every hour the light was lit.\n\n' +
         'Isolation was the hardest part of the job. On rock stations far from shore, supply boats could be delayed ' +
@@ -76,7 +76,11 @@ const OPTS: ChunkOptions = { chunkSize: 200, chunkOverlap: 40 };
 /** documentText by its documented rule: each section's text after the headings it opens, parts joined by a blank line. */
 function layoutOf(doc: Doc) {
   const parts: string[] = [];
-  const sections: Array<{ textStart: number; textEnd: number; headings: Array<{ level: number; start: number; end: number }> }> = [];
+  const sections: Array<{
+    textStart: number;
+    textEnd: number;
+    headings: Array<{ level: number; start: number; end: number }>;
+  }> = [];
   let pos = -2;
   const add = (part: string) => {
     pos += 2;
@@ -88,7 +92,13 @@ function layoutOf(doc: Doc) {
   doc.sections.forEach((section, i) => {
     const prev = i > 0 ? doc.sections[i - 1]!.headingPath : [];
     let shared = 0;
-    while (i > 0 && shared < prev.length && shared < section.headingPath.length && prev[shared] === section.headingPath[shared]) shared++;
+    while (
+      i > 0 &&
+      shared < prev.length &&
+      shared < section.headingPath.length &&
+      prev[shared] === section.headingPath[shared]
+    )
+      shared++;
     const headings = [];
     for (let level = shared; level < section.headingPath.length; level++) {
       const line = section.headingPath[level]!.replace(/\s+/g, ' ').trim();
@@ -121,8 +131,11 @@ function checkInvariants(doc: Doc, chunks: DocumentChunk[], opts: ChunkOptions, 
   expect(full).toBe(layout.text);
   // The sections whose text a chunk covers (a chunk that starts on a heading line belongs to the section after it).
   const sectionsOf = (c: DocumentChunk) =>
-    layout.sections.flatMap((s, i) => (s.textEnd > c.startOffset && s.textStart < c.endOffset && doc.sections[i]!.text.trim() ? [i] : []));
-  const single = (c: DocumentChunk) => sectionsOf(c).length === 1 && c.startOffset >= layout.sections[sectionsOf(c)[0]!]!.textStart;
+    layout.sections.flatMap((s, i) =>
+      s.textEnd > c.startOffset && s.textStart < c.endOffset && doc.sections[i]!.text.trim() ? [i] : [],
+    );
+  const single = (c: DocumentChunk) =>
+    sectionsOf(c).length === 1 && c.startOffset >= layout.sections[sectionsOf(c)[0]!]!.textStart;
   chunks.forEach((c, i) => {
     expect(c.ordinal).toBe(i);
     expect(full.slice(c.startOffset, c.endOffset)).toBe(c.text);
@@ -151,17 +164,27 @@ function checkInvariants(doc: Doc, chunks: DocumentChunk[], opts: ChunkOptions, 
       // A later section under other headings than the one before it starts with a heading line inside the chunk.
       for (const s of covered.slice(1)) {
         if (doc.sections[s]!.headingPath.join('\u0000') !== doc.sections[s - 1]!.headingPath.join('\u0000')) {
-          expect(layout.sections[s]!.headings.length, `section ${s} in chunk ${i} shows its heading`).toBeGreaterThan(0);
+          expect(layout.sections[s]!.headings.length, `section ${s} in chunk ${i} shows its heading`).toBeGreaterThan(
+            0,
+          );
         }
       }
       const shown = new Set(
-        covered.flatMap((s) => layout.sections[s]!.headings.filter((h) => h.start >= c.startOffset).map((h) => `${s}:${h.level}`)),
+        covered.flatMap((s) =>
+          layout.sections[s]!.headings.filter((h) => h.start >= c.startOffset).map((h) => `${s}:${h.level}`),
+        ),
       );
       for (const s of covered) {
         for (let level = path.length; level < doc.sections[s]!.headingPath.length; level++) {
           if (!doc.sections[s]!.headingPath[level]!.trim()) continue;
           // Shown with this section or with an earlier section of the chunk that shares the heading.
-          const owner = covered.find((o) => o <= s && shown.has(`${o}:${level}`) && doc.sections[o]!.headingPath.slice(0, level + 1).join('\u0000') === doc.sections[s]!.headingPath.slice(0, level + 1).join('\u0000'));
+          const owner = covered.find(
+            (o) =>
+              o <= s &&
+              shown.has(`${o}:${level}`) &&
+              doc.sections[o]!.headingPath.slice(0, level + 1).join('\u0000') ===
+                doc.sections[s]!.headingPath.slice(0, level + 1).join('\u0000'),
+          );
           expect(owner, `heading ${level} of section ${s} in chunk ${i}`).toBeDefined();
         }
       }
@@ -177,7 +200,9 @@ function checkInvariants(doc: Doc, chunks: DocumentChunk[], opts: ChunkOptions, 
           const shared = full.slice(c.startOffset, prev.endOffset);
           expect(prev.text.endsWith(shared)).toBe(true);
           expect(c.text.startsWith(shared)).toBe(true);
-          expect(estimateTokens(shared)).toBeLessThanOrEqual(Math.min(opts.chunkOverlap, prev.tokens / 2, c.tokens / 2));
+          expect(estimateTokens(shared)).toBeLessThanOrEqual(
+            Math.min(opts.chunkOverlap, prev.tokens / 2, c.tokens / 2),
+          );
         } else {
           expect(c.startOffset).toBeGreaterThanOrEqual(prev.endOffset);
         }
@@ -195,7 +220,9 @@ function checkInvariants(doc: Doc, chunks: DocumentChunk[], opts: ChunkOptions, 
 
 /** Sentences of 8-14 words, deterministic. */
 function prose(sentences: number, seed = 1): string {
-  const words = 'the river keeper walked along quiet harbour stones while evening light faded over distant hills'.split(' ');
+  const words = 'the river keeper walked along quiet harbour stones while evening light faded over distant hills'.split(
+    ' ',
+  );
   let x = seed;
   const next = () => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 8;
   const out: string[] = [];
@@ -238,7 +265,9 @@ describe('chunkDocument', () => {
     // 200/40: every section fits, so one chunk per section, verbatim.
     const chunks = chunkDocument(REAL_TEXT, OPTS);
     checkInvariants(REAL_TEXT, chunks, OPTS);
-    console.log(`real text 200/40: ${total} tokens → ${chunks.length} chunks (${chunks.map((c) => c.tokens).join(', ')})`);
+    console.log(
+      `real text 200/40: ${total} tokens → ${chunks.length} chunks (${chunks.map((c) => c.tokens).join(', ')})`,
+    );
     expect(chunks.map((c) => c.text)).toEqual(REAL_TEXT.sections.map((s) => s.text));
     expect(chunks.map((c) => c.page)).toEqual([1, 1, 2, 2, 3]);
 
@@ -246,7 +275,9 @@ describe('chunkDocument', () => {
     const opts = { chunkSize: 100, chunkOverlap: 20 };
     const small = chunkDocument(REAL_TEXT, opts);
     checkInvariants(REAL_TEXT, small, opts);
-    console.log(`real text 100/20: ${total} tokens → ${small.length} chunks (${small.map((c) => c.tokens).join(', ')})`);
+    console.log(
+      `real text 100/20: ${total} tokens → ${small.length} chunks (${small.map((c) => c.tokens).join(', ')})`,
+    );
     expect(small.length).toBeGreaterThanOrEqual(Math.ceil(total / 100) + 2);
     expect(small.length).toBeLessThanOrEqual(Math.ceil(total / 40));
     expect(small.map((c) => c.headingPath.at(-1))).toEqual([
@@ -284,7 +315,9 @@ describe('chunkDocument', () => {
       ['First section text.', ['A'], 4, 14],
       ['Second section.', ['A', 'B'], null, 57],
     ]);
-    expect(documentText(doc)).toBe('Empty\n\n\n\nA\n\n  First section text.  \n\nBlank\n\n \n\t\n \n\nA\n\nB\n\nSecond section.');
+    expect(documentText(doc)).toBe(
+      'Empty\n\n\n\nA\n\n  First section text.  \n\nBlank\n\n \n\t\n \n\nA\n\nB\n\nSecond section.',
+    );
     expect(chunkDocument({ format: 'text', sections: [] }, OPTS)).toEqual([]);
   });
 
@@ -327,7 +360,11 @@ describe('chunkDocument', () => {
         fn('os.path.dirname(path)', 'Return the directory name of pathname path.'),
         { headingPath: ['os.path', 'Long'], text: prose(40, 3) },
         fn('os.path.exists(path)', 'Return True if path refers to an existing path.'),
-        { headingPath: ['os.path', 'os.path.isdir(path)'], text: 'Return True if path is an existing directory.', page: 2 },
+        {
+          headingPath: ['os.path', 'os.path.isdir(path)'],
+          text: 'Return True if path is an existing directory.',
+          page: 2,
+        },
       ],
     };
     const opts = { chunkSize: 120, chunkOverlap: 20 };
@@ -359,7 +396,9 @@ describe('chunkDocument', () => {
     // combineSections: false is one chunk per section again; combineUnder stops a chunk once it holds that many tokens.
     const apart = chunkDocument(doc, { ...opts, combineSections: false });
     checkInvariants(doc, apart, { ...opts, combineSections: false });
-    expect(apart.filter((c) => c.headingPath.at(-1) !== 'Long').map((c) => c.headingPath.at(-1))).toEqual(doc.sections.filter((x) => x.headingPath.at(-1) !== 'Long').map((x) => x.headingPath.at(-1)));
+    expect(apart.filter((c) => c.headingPath.at(-1) !== 'Long').map((c) => c.headingPath.at(-1))).toEqual(
+      doc.sections.filter((x) => x.headingPath.at(-1) !== 'Long').map((x) => x.headingPath.at(-1)),
+    );
     const under = chunkDocument(doc, { ...opts, combineUnder: 20 });
     checkInvariants(doc, under, { ...opts, combineUnder: 20 });
     expect(under[0]!.text).toMatch(/^This module[^]*os\.path\.abspath\(path\)[^]*pathname path\.$/);
@@ -399,15 +438,28 @@ describe('chunkDocument', () => {
       [['A'], 'two.\n\nB\n\nC\n\nthree.'],
     ]);
     // Blank headings show nothing and lose nothing.
-    const blank: Doc = { format: 'html', sections: [{ headingPath: ['A', ' '], text: 'Under a blank heading.' }, { headingPath: ['A', 'B'], text: 'Under B.' }] };
+    const blank: Doc = {
+      format: 'html',
+      sections: [
+        { headingPath: ['A', ' '], text: 'Under a blank heading.' },
+        { headingPath: ['A', 'B'], text: 'Under B.' },
+      ],
+    };
     const blankChunks = chunkDocument(blank, opts);
     checkInvariants(blank, blankChunks, opts);
-    expect(blankChunks.map((c) => [c.headingPath, c.text])).toEqual([[['A'], 'Under a blank heading.\n\nB\n\nUnder B.']]);
+    expect(blankChunks.map((c) => [c.headingPath, c.text])).toEqual([
+      [['A'], 'Under a blank heading.\n\nB\n\nUnder B.'],
+    ]);
     // With the text of B short enough, B, C and D pack: every heading below A is in the text.
-    const short: Doc = { ...doc, sections: [{ headingPath: ['A', 'B'], text: 'Short text under B.' }, ...doc.sections.slice(1)] };
+    const short: Doc = {
+      ...doc,
+      sections: [{ headingPath: ['A', 'B'], text: 'Short text under B.' }, ...doc.sections.slice(1)],
+    };
     const packed = chunkDocument(short, opts);
     checkInvariants(short, packed, opts);
-    expect(packed.map((c) => [c.headingPath, c.text])).toEqual([[['A'], 'B\n\nShort text under B.\n\nC\n\nShort text under C.\n\nD\n\nShort text under D.']]);
+    expect(packed.map((c) => [c.headingPath, c.text])).toEqual([
+      [['A'], 'B\n\nShort text under B.\n\nC\n\nShort text under C.\n\nD\n\nShort text under D.'],
+    ]);
   });
 
   it('splits a long paragraph without newlines at sentence boundaries', () => {
@@ -493,7 +545,12 @@ describe('chunkDocument', () => {
       }));
       const doc: Doc = { format: 'text', sections };
       const chunkSize = 16 + rnd(120);
-      const opts: ChunkOptions = { chunkSize, chunkOverlap: rnd(Math.ceil(chunkSize / 2)), combineSections: rnd(4) > 0, ...(rnd(2) ? { combineUnder: rnd(chunkSize) } : {}) };
+      const opts: ChunkOptions = {
+        chunkSize,
+        chunkOverlap: rnd(Math.ceil(chunkSize / 2)),
+        combineSections: rnd(4) > 0,
+        ...(rnd(2) ? { combineUnder: rnd(chunkSize) } : {}),
+      };
       // Overlap may be dropped in edge cases (a one-token chunk), never exceeded.
       checkInvariants(doc, chunkDocument(doc, opts), opts, false);
     }
@@ -553,7 +610,9 @@ describe('chunkDocument', () => {
     const blob = 'x7/'.repeat(1_700_000);
     const t1 = performance.now();
     const blobChunks = chunkDocument({ format: 'text', sections: [{ text: blob, headingPath: [] }] }, OPTS);
-    console.log(`chunked a ${(blob.length / 1e6).toFixed(1)} MB run without spaces in ${(performance.now() - t1).toFixed(0)} ms → ${blobChunks.length} chunks`);
+    console.log(
+      `chunked a ${(blob.length / 1e6).toFixed(1)} MB run without spaces in ${(performance.now() - t1).toFixed(0)} ms → ${blobChunks.length} chunks`,
+    );
     expect(blobChunks.every((c) => c.tokens <= OPTS.chunkSize)).toBe(true);
   });
 });

@@ -104,7 +104,8 @@ function layoutDocument(doc: ParsedDocument): { text: string; sections: SectionL
   return { text: parts.join(SEPARATOR), sections };
 }
 
-const samePath = (a: readonly string[], b: readonly string[]) => a.length === b.length && commonPrefixLength(a, b) === a.length;
+const samePath = (a: readonly string[], b: readonly string[]) =>
+  a.length === b.length && commonPrefixLength(a, b) === a.length;
 
 function commonPrefixLength(a: readonly string[], b: readonly string[]): number {
   let n = 0;
@@ -119,7 +120,9 @@ export function contextualText(chunk: Pick<DocumentChunk, 'headingPath' | 'text'
 
 /** sha256 hex of the heading path and text (unit/record separators keep the parts unambiguous). */
 export function chunkContentHash(headingPath: readonly string[], text: string): string {
-  return createHash('sha256').update(`${headingPath.join('\u001f')}\u0000${text}`, 'utf8').digest('hex');
+  return createHash('sha256')
+    .update(`${headingPath.join('\u001f')}\u0000${text}`, 'utf8')
+    .digest('hex');
 }
 
 /** Throws a RangeError unless 16 <= chunkSize <= 8192 and 0 <= chunkOverlap < chunkSize / 2 (both integers). */
@@ -148,7 +151,16 @@ export function chunkDocument(doc: ParsedDocument, opts: ChunkOptions): Document
   const out: DocumentChunk[] = [];
   const emit = (start: number, end: number, tokens: number, headingPath: string[], page: number | null) => {
     const text = full.slice(start, end);
-    out.push({ ordinal: out.length, text, headingPath, page, startOffset: start, endOffset: end, tokens, contentHash: chunkContentHash(headingPath, text) });
+    out.push({
+      ordinal: out.length,
+      text,
+      headingPath,
+      page,
+      startOffset: start,
+      endOffset: end,
+      tokens,
+      contentHash: chunkContentHash(headingPath, text),
+    });
   };
 
   let k = 0;
@@ -157,7 +169,8 @@ export function chunkDocument(doc: ParsedDocument, opts: ChunkOptions): Document
     const own = spans[k]!;
     const base = layout.sections[k]!.textStart;
     if (!combine || own.length !== 1) {
-      for (const span of own) emit(base + span.start, base + span.end, span.tokens, [...section.headingPath], section.page ?? null);
+      for (const span of own)
+        emit(base + span.start, base + span.end, span.tokens, [...section.headingPath], section.page ?? null);
       k++;
       continue;
     }
@@ -183,7 +196,9 @@ export function chunkDocument(doc: ParsedDocument, opts: ChunkOptions): Document
       let nextHead = 0;
       if (nextPath.length < section.headingPath.length) {
         const below = section.headingPath.slice(nextPath.length);
-        const lost = below.some((h, i) => h.trim() !== '' && !first.headings.some((shown) => shown.level === nextPath.length + i));
+        const lost = below.some(
+          (h, i) => h.trim() !== '' && !first.headings.some((shown) => shown.level === nextPath.length + i),
+        );
         if (lost) break;
         const shown = first.headings.filter((h) => h.level >= nextPath.length);
         if (shown.length) nextStart = shown[0]!.start; // else the headings below the common path are all blank
@@ -276,8 +291,7 @@ const WORD_RE = /\S+/g;
 
 /** Splits the trimmed span `[start, end)` at one level; each piece carries the strength of the boundary before it. */
 function splitAtLevel(text: string, start: number, end: number, level: number): Atom[] {
-  const withStrength = (spans: Span[], strength: number): Atom[] =>
-    spans.map((s) => ({ ...s, tokens: 0, strength }));
+  const withStrength = (spans: Span[], strength: number): Atom[] => spans.map((s) => ({ ...s, tokens: 0, strength }));
   switch (level) {
     case PARAGRAPH:
       return withStrength(splitBetween(text, start, end, BLANK_LINES_RE), PARAGRAPH);
@@ -316,14 +330,7 @@ function splitAtLevel(text: string, start: number, end: number, level: number): 
  * Appends to `out` the atoms of the trimmed span `[start, end)`: itself when it has at most `maxTokens` tokens,
  * otherwise its pieces at the first level from `level` on that splits it, recursively.
  */
-function atomize(
-  text: string,
-  span: Span,
-  level: number,
-  strength: number,
-  maxTokens: number,
-  out: Atom[],
-): void {
+function atomize(text: string, span: Span, level: number, strength: number, maxTokens: number, out: Atom[]): void {
   const tokens = estimateTokens(text.slice(span.start, span.end));
   if (tokens <= maxTokens) {
     out.push({ ...span, tokens, strength });

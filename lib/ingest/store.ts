@@ -35,8 +35,22 @@ export function chunkRows(
 }
 
 const COLUMNS = [
-  'id', 'tenant_id', 'collection_id', 'document_id', 'ordinal', 'text', 'content_hash', 'heading_path', 'page',
-  'start_offset', 'end_offset', 'tokens', 'embedding', 'embedding_dim', 'metadata', 'created_at',
+  'id',
+  'tenant_id',
+  'collection_id',
+  'document_id',
+  'ordinal',
+  'text',
+  'content_hash',
+  'heading_path',
+  'page',
+  'start_offset',
+  'end_offset',
+  'tokens',
+  'embedding',
+  'embedding_dim',
+  'metadata',
+  'created_at',
 ] as const;
 
 /** pgvector's binary form (vector_recv): int16 dimensions, int16 unused, float4 values, all big-endian. */
@@ -65,12 +79,28 @@ export async function insertChunks(em: EntityManager, rows: Chunk[]): Promise<vo
     const bindings: unknown[] = [];
     for (const r of batch) {
       bindings.push(
-        r.id, r.tenantId, r.collectionId, r.documentId, r.ordinal, r.text, r.contentHash, textArray(r.headingPath ?? []), r.page ?? null,
-        r.startOffset ?? null, r.endOffset ?? null, r.tokens, r.embedding ? vectorToBinary(r.embedding) : null, r.embeddingDim ?? null,
-        JSON.stringify(r.metadata ?? {}), r.createdAt ?? new Date(),
+        r.id,
+        r.tenantId,
+        r.collectionId,
+        r.documentId,
+        r.ordinal,
+        r.text,
+        r.contentHash,
+        textArray(r.headingPath ?? []),
+        r.page ?? null,
+        r.startOffset ?? null,
+        r.endOffset ?? null,
+        r.tokens,
+        r.embedding ? vectorToBinary(r.embedding) : null,
+        r.embeddingDim ?? null,
+        JSON.stringify(r.metadata ?? {}),
+        r.createdAt ?? new Date(),
       );
     }
-    const query = knex.raw(`insert into chunks (${COLUMNS.join(', ')}) values ${batch.map(() => row).join(', ')}`, bindings as Knex.RawBinding[]);
+    const query = knex.raw(
+      `insert into chunks (${COLUMNS.join(', ')}) values ${batch.map(() => row).join(', ')}`,
+      bindings as Knex.RawBinding[],
+    );
     await (trx ? query.transacting(trx) : query);
   }
 }

@@ -39,7 +39,11 @@ export function vectorIndexName(collectionId: string): string {
 }
 
 /** What a search orders by (`<=>` against the query vector cast the same way); the index is built on it. */
-export function searchExpression(t: Pick<VectorIndexTarget, 'embeddingDim' | 'embeddingType'>): { column: string; cast: string; opclass: string } {
+export function searchExpression(t: Pick<VectorIndexTarget, 'embeddingDim' | 'embeddingType'>): {
+  column: string;
+  cast: string;
+  opclass: string;
+} {
   const dim = Math.trunc(t.embeddingDim);
   const cast = `${t.embeddingType}(${dim})`;
   return { column: `embedding::${cast}`, cast, opclass: `${t.embeddingType}_cosine_ops` };
@@ -57,17 +61,30 @@ export type VectorIndexOutcome =
  * any transaction (CREATE INDEX CONCURRENTLY cannot run in one), so on a real Postgres writes to `chunks` by other
  * collections go on during the build.
  */
-export async function ensureCollectionVectorIndex(em: EntityManager, target: VectorIndexTarget, opts: { minRows: number }): Promise<VectorIndexOutcome> {
+export async function ensureCollectionVectorIndex(
+  em: EntityManager,
+  target: VectorIndexTarget,
+  opts: { minRows: number },
+): Promise<VectorIndexOutcome> {
   const conn = em.getConnection();
   const name = vectorIndexName(target.collectionId);
-  const [existing] = (await conn.execute(`select i.indisvalid as valid from pg_index i join pg_class c on c.oid = i.indexrelid where c.relname = ?`, [name])) as Array<{ valid: boolean }>;
-  const [{ rows }] = (await conn.execute(`select count(*)::int as rows from chunks where collection_id = ?`, [target.collectionId])) as [{ rows: number }];
+  const [existing] = (await conn.execute(
+    `select i.indisvalid as valid from pg_index i join pg_class c on c.oid = i.indexrelid where c.relname = ?`,
+    [name],
+  )) as Array<{ valid: boolean }>;
+  const [{ rows }] = (await conn.execute(`select count(*)::int as rows from chunks where collection_id = ?`, [
+    target.collectionId,
+  ])) as [{ rows: number }];
   if (existing?.valid) return { status: 'exists', rows };
   if (existing) await conn.execute(`drop index concurrently if exists ${name}`);
   if (rows < opts.minRows) return { status: 'below_threshold', rows };
   const max = HNSW_MAX_DIMENSIONS[target.embeddingType];
   if (target.embeddingDim > max) {
-    return { status: 'unsupported', rows, reason: `HNSW indexes ${target.embeddingType} up to ${max} dimensions; the collection has ${target.embeddingDim}` };
+    return {
+      status: 'unsupported',
+      rows,
+      reason: `HNSW indexes ${target.embeddingType} up to ${max} dimensions; the collection has ${target.embeddingDim}`,
+    };
   }
   const { column, opclass } = searchExpression(target);
   const started = performance.now();

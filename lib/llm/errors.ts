@@ -22,7 +22,8 @@ export function retryAfterMs(headers: Headers | undefined, now = Date.now()): nu
   return Number.isNaN(date) ? undefined : Math.min(Math.max(0, date - now), 300_000);
 }
 
-const failure = (type: LlmFailureType, message: string, nextRetryDelayMs?: number) => applicationFailure(type, message, { nextRetryDelayMs });
+const failure = (type: LlmFailureType, message: string, nextRetryDelayMs?: number) =>
+  applicationFailure(type, message, { nextRetryDelayMs });
 
 /** True when the error is the caller's own abort (activity cancellation), which is not a provider failure. */
 /** Throws like an aborted `fetch`: the signal's reason when it is an Error, else a DOMException `AbortError`. */
@@ -41,30 +42,49 @@ export const isAbort = (err: unknown) =>
  */
 export function classifyLlmError(err: unknown): ApplicationFailure {
   if (err instanceof ApplicationFailure) return err;
-  if (err instanceof OpenAI.APIConnectionTimeoutError) return failure(LLM_FAILURES.timeout, 'The model did not answer in time.');
+  if (err instanceof OpenAI.APIConnectionTimeoutError)
+    return failure(LLM_FAILURES.timeout, 'The model did not answer in time.');
   if (err instanceof OpenAI.APIConnectionError) {
     return failure(LLM_FAILURES.connection, `Could not reach the model endpoint: ${err.message}`);
   }
   if (err instanceof OpenAI.APIError && typeof err.status === 'number') {
     const code = typeof err.code === 'string' ? err.code : undefined;
     const detail = `${err.status}${code ? ` ${code}` : ''}: ${err.message}`;
-    if (err.status === 429) return failure(LLM_FAILURES.rateLimited, `Rate limited by the model endpoint (${detail})`, retryAfterMs(err.headers));
-    if (err.status >= 500) return failure(LLM_FAILURES.serverError, `The model endpoint failed (${detail})`, retryAfterMs(err.headers));
+    if (err.status === 429)
+      return failure(
+        LLM_FAILURES.rateLimited,
+        `Rate limited by the model endpoint (${detail})`,
+        retryAfterMs(err.headers),
+      );
+    if (err.status >= 500)
+      return failure(LLM_FAILURES.serverError, `The model endpoint failed (${detail})`, retryAfterMs(err.headers));
     if (err.status === 408) return failure(LLM_FAILURES.timeout, `The model endpoint timed out (${detail})`);
-    if (err.status === 401) return failure(LLM_FAILURES.unauthorized, `The model endpoint refused the credentials (${detail})`);
+    if (err.status === 401)
+      return failure(LLM_FAILURES.unauthorized, `The model endpoint refused the credentials (${detail})`);
     if (err.status === 403) return failure(LLM_FAILURES.forbidden, `The model endpoint refused access (${detail})`);
     if (err.status === 404) return failure(LLM_FAILURES.notFound, `The model or endpoint does not exist (${detail})`);
     const text = `${code ?? ''} ${err.message}`.toLowerCase();
-    if (code === 'context_length_exceeded' || text.includes('maximum context length') || text.includes('context length')) {
+    if (
+      code === 'context_length_exceeded' ||
+      text.includes('maximum context length') ||
+      text.includes('context length')
+    ) {
       return failure(LLM_FAILURES.contextLength, `The input is longer than the model's context (${detail})`);
     }
-    if (code === 'content_filter' || code === 'content_policy_violation' || text.includes('content management policy')) {
+    if (
+      code === 'content_filter' ||
+      code === 'content_policy_violation' ||
+      text.includes('content management policy')
+    ) {
       return failure(LLM_FAILURES.contentFilter, `The model endpoint's content filter refused the request (${detail})`);
     }
     return failure(LLM_FAILURES.badRequest, `The model endpoint rejected the request (${detail})`);
   }
   if (err instanceof SyntaxError || err instanceof OpenAI.OpenAIError) {
-    return failure(LLM_FAILURES.badResponse, `The model endpoint sent an unreadable response: ${(err as Error).message}`);
+    return failure(
+      LLM_FAILURES.badResponse,
+      `The model endpoint sent an unreadable response: ${(err as Error).message}`,
+    );
   }
   const message = err instanceof Error ? err.message : String(err);
   return failure(LLM_FAILURES.badResponse, `LLM call failed: ${message}`);

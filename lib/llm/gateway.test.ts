@@ -18,7 +18,11 @@ let ctx: TestContext;
 afterAll(() => ctx?.close());
 beforeAll(async () => {
   server = await startOpenAiServer({ apiKey: CANARY });
-  ctx = await setupTestContext({ OPENAI_BASE_URL: `${server.url}/v1`, OPENAI_API_KEY: CANARY, LLM_MODEL_ANSWER: 'gpt-4o-mini' });
+  ctx = await setupTestContext({
+    OPENAI_BASE_URL: `${server.url}/v1`,
+    OPENAI_API_KEY: CANARY,
+    LLM_MODEL_ANSWER: 'gpt-4o-mini',
+  });
   await ctx.startWorker();
 });
 afterAll(() => server?.close());
@@ -52,12 +56,19 @@ function startCompletion(content = 'Say hi') {
 
 describe('LLM gateway through Temporal activities', () => {
   it('retries 429 (honouring Retry-After) and 500 with backoff, then succeeds; every attempt is recorded with its cost', async () => {
-    server.chat.enqueue({ status: 429, retryAfter: 2 }, { status: 500 }, { reply: { content: 'hello', usage: { prompt_tokens: 1000, completion_tokens: 500 } } });
+    server.chat.enqueue(
+      { status: 429, retryAfter: 2 },
+      { status: 500 },
+      { reply: { content: 'hello', usage: { prompt_tokens: 1000, completion_tokens: 500 } } },
+    );
     const handle = await startCompletion();
     const result = (await handle.result()) as { text: string; usage: { inputTokens: number } };
     expect(result.text).toBe('hello');
 
-    const times = server.requestsTo('/chat/completions').slice(-3).map((r) => r.receivedAt);
+    const times = server
+      .requestsTo('/chat/completions')
+      .slice(-3)
+      .map((r) => r.receivedAt);
     expect(times).toHaveLength(3);
     // 2 s from Retry-After (the policy alone would wait 1 s), then the policy's backoff of 1 s x 2.
     expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(1900);
@@ -87,7 +98,9 @@ describe('LLM gateway through Temporal activities', () => {
     expect((cause as ApplicationFailure).type).toBe('llm_context_length');
     expect((cause as ApplicationFailure).nonRetryable).toBe(true);
     expect(server.requestsTo('/chat/completions').length - before).toBe(1);
-    expect((await rowsOf(handle.workflowId)).map((r) => [r.attempt, r.outcome, r.error_type])).toEqual([[1, 'error', 'llm_context_length']]);
+    expect((await rowsOf(handle.workflowId)).map((r) => [r.attempt, r.outcome, r.error_type])).toEqual([
+      [1, 'error', 'llm_context_length'],
+    ]);
   });
 
   it('aborts the HTTP request when the activity is cancelled', async () => {
@@ -109,14 +122,25 @@ describe('LLM gateway through Temporal activities', () => {
     server.chat.enqueue({ reply: { content: 'traced', usage: { prompt_tokens: 12, completion_tokens: 3 } } });
     const handle = await startCompletion();
     await handle.result();
-    let spans: Array<{ span_id: string; parent_span_id: string | null; name: string; attributes: Record<string, unknown> }> = [];
+    let spans: Array<{
+      span_id: string;
+      parent_span_id: string | null;
+      name: string;
+      attributes: Record<string, unknown>;
+    }> = [];
     const deadline = Date.now() + 15_000;
     while (Date.now() < deadline) {
       await ctx.telemetry.spanStore!.flush();
-      const traces = (await ctx.orm.em.getConnection().execute('select distinct trace_id from spans where workflow_id = ?', [handle.workflowId])) as Array<{ trace_id: string }>;
+      const traces = (await ctx.orm.em
+        .getConnection()
+        .execute('select distinct trace_id from spans where workflow_id = ?', [handle.workflowId])) as Array<{
+        trace_id: string;
+      }>;
       spans = (await ctx.orm.em
         .getConnection()
-        .execute('select span_id, parent_span_id, name, attributes from spans where trace_id in (?)', [traces.map((t) => t.trace_id)])) as typeof spans;
+        .execute('select span_id, parent_span_id, name, attributes from spans where trace_id in (?)', [
+          traces.map((t) => t.trace_id),
+        ])) as typeof spans;
       if (spans.some((s) => s.name === 'chat gpt-4o-mini')) break;
       await sleep(200);
     }
@@ -135,23 +159,34 @@ describe('LLM gateway through Temporal activities', () => {
 describe('LLM gateway, direct', () => {
   it('refuses calls past the tenant’s daily token budget with a non-retryable error', async () => {
     const tenant = await ctx.addTenant();
-    const gateway = createLlmGateway({ config: { ...ctx.config, llm: { ...ctx.config.llm, dailyTokenBudget: 1000 } }, orm: ctx.orm });
+    const gateway = createLlmGateway({
+      config: { ...ctx.config, llm: { ...ctx.config.llm, dailyTokenBudget: 1000 } },
+      orm: ctx.orm,
+    });
     server.chat.enqueue({ reply: { content: 'first', usage: { prompt_tokens: 900, completion_tokens: 200 } } });
     const before = server.requestsTo('/chat/completions').length;
     await gateway.generate({ tenantId: tenant.id }, [{ role: 'user', content: 'hi' }], { purpose: 'answer' });
-    const refused = await gateway.generate({ tenantId: tenant.id }, [{ role: 'user', content: 'again' }], { purpose: 'answer' }).catch((e: unknown) => e);
+    const refused = await gateway
+      .generate({ tenantId: tenant.id }, [{ role: 'user', content: 'again' }], { purpose: 'answer' })
+      .catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(ApplicationFailure);
     expect((refused as ApplicationFailure).type).toBe('llm_budget_exceeded');
     expect((refused as ApplicationFailure).nonRetryable).toBe(true);
     expect((refused as Error).message).toMatch(/1000 tokens/);
     expect(server.requestsTo('/chat/completions').length - before).toBe(1);
-    const outcomes = (await ctx.orm.em.getConnection().execute('select outcome from llm_calls where tenant_id = ? order by created_at', [tenant.id])) as Array<{ outcome: string }>;
+    const outcomes = (await ctx.orm.em
+      .getConnection()
+      .execute('select outcome from llm_calls where tenant_id = ? order by created_at', [tenant.id])) as Array<{
+      outcome: string;
+    }>;
     expect(outcomes.map((r) => r.outcome)).toEqual(['ok', 'refused']);
   });
 
   it('streams tokens and returns the same text, with tool calls assembled', async () => {
     const gateway = createLlmGateway({ config: ctx.config, orm: ctx.orm });
-    server.chat.enqueue({ reply: { content: 'Streaming works well today', usage: { prompt_tokens: 5, completion_tokens: 5 } } });
+    server.chat.enqueue({
+      reply: { content: 'Streaming works well today', usage: { prompt_tokens: 5, completion_tokens: 5 } },
+    });
     const tokens: string[] = [];
     const result = await gateway.generate({ tenantId: ctx.tenant.id }, [{ role: 'user', content: 'stream' }], {
       purpose: 'answer',
@@ -170,13 +205,20 @@ describe('LLM gateway, direct', () => {
       tools: [{ name: 'search_knowledge', parameters: { type: 'object', properties: { query: { type: 'string' } } } }],
     });
     expect(tools.finishReason).toBe('tool_calls');
-    expect(tools.toolCalls.map((c) => [c.name, JSON.parse(c.arguments)])).toEqual([['search_knowledge', { query: 'pgvector' }]]);
+    expect(tools.toolCalls.map((c) => [c.name, JSON.parse(c.arguments)])).toEqual([
+      ['search_knowledge', { query: 'pgvector' }],
+    ]);
   });
 
   it('batches embeddings within the provider limits and keeps their order', async () => {
     const provider = new OpenAiProvider({ apiKey: CANARY, baseURL: `${server.url}/v1`, maxEmbeddingInputs: 3 });
     const gateway = new LlmGateway({
-      config: { routes: { ...routesOf(ctx), embedding: { provider: 'openai', model: 'text-embedding-3-small' } }, prices: DEFAULT_PRICES, timeoutMs: 10_000, dailyTokenBudget: 0 },
+      config: {
+        routes: { ...routesOf(ctx), embedding: { provider: 'openai', model: 'text-embedding-3-small' } },
+        prices: DEFAULT_PRICES,
+        timeoutMs: 10_000,
+        dailyTokenBudget: 0,
+      },
       orm: ctx.orm,
       providers: { openai: provider },
     });
@@ -190,10 +232,25 @@ describe('LLM gateway, direct', () => {
   });
 
   it('sends local-* models to the local provider even when the OpenAI-compatible one serves the purpose', async () => {
-    const gateway = createLlmGateway({ config: { ...ctx.config, llm: { ...ctx.config.llm, provider: 'openai', apiKey: CANARY, baseURL: `${server.url}/v1`, models: { ...ctx.config.llm.models, embedding: 'text-embedding-3-small' } } }, orm: ctx.orm });
+    const gateway = createLlmGateway({
+      config: {
+        ...ctx.config,
+        llm: {
+          ...ctx.config.llm,
+          provider: 'openai',
+          apiKey: CANARY,
+          baseURL: `${server.url}/v1`,
+          models: { ...ctx.config.llm.models, embedding: 'text-embedding-3-small' },
+        },
+      },
+      orm: ctx.orm,
+    });
     expect(gateway.route('embedding')).toEqual({ provider: 'openai', model: 'text-embedding-3-small' });
     expect(gateway.route('embedding', 'local-minilm-l6')).toEqual({ provider: 'local', model: 'local-minilm-l6' });
-    expect(gateway.route('embedding', 'text-embedding-3-large')).toEqual({ provider: 'openai', model: 'text-embedding-3-large' });
+    expect(gateway.route('embedding', 'text-embedding-3-large')).toEqual({
+      provider: 'openai',
+      model: 'text-embedding-3-large',
+    });
     const before = server.requestsTo('/embeddings').length;
     const res = await gateway.embed({ tenantId: ctx.tenant.id }, ['offline'], { model: 'local-embed-384' });
     expect(res.model).toBe('local-embed-384');
@@ -202,26 +259,29 @@ describe('LLM gateway, direct', () => {
 
   it('never lets the API key reach logs, spans, usage rows or errors (canary)', async () => {
     let logged = '';
-    const log = pino({ level: 'trace' }, new Writable({ write: (chunk, _e, done) => ((logged += chunk.toString()), done()) }));
+    const log = pino(
+      { level: 'trace' },
+      new Writable({ write: (chunk, _e, done) => ((logged += chunk.toString()), done()) }),
+    );
     const gateway = createLlmGateway({ config: ctx.config, orm: ctx.orm, log });
     server.chat.enqueue({ status: 401 }, { status: 500 }, { reply: { content: 'fine', model: 'unpriced-model' } });
     const errors: string[] = [];
     for (let i = 0; i < 3; i++) {
       await gateway
-        .generate({ tenantId: ctx.tenant.id, workflowId: 'canary-check' }, [{ role: 'user', content: 'canary' }], { purpose: 'answer' })
+        .generate({ tenantId: ctx.tenant.id, workflowId: 'canary-check' }, [{ role: 'user', content: 'canary' }], {
+          purpose: 'answer',
+        })
         .catch((e: unknown) => errors.push(JSON.stringify(e, Object.getOwnPropertyNames(e)) + String(e)));
     }
     expect(errors).toHaveLength(2);
     // The key was really used: the server saw it.
     expect(server.requests.at(-1)!.headers.authorization).toBe(`Bearer ${CANARY}`);
     await ctx.telemetry.spanStore!.flush();
-    const leaks = await ctx.orm.em
-      .getConnection()
-      .execute(
-        `select (select count(*) from spans where attributes::text like ? or coalesce(status_message, '') like ?)::int
+    const leaks = await ctx.orm.em.getConnection().execute(
+      `select (select count(*) from spans where attributes::text like ? or coalesce(status_message, '') like ?)::int
               + (select count(*) from llm_calls where row_to_json(llm_calls)::text like ?)::int as n`,
-        [`%${CANARY}%`, `%${CANARY}%`, `%${CANARY}%`],
-      );
+      [`%${CANARY}%`, `%${CANARY}%`, `%${CANARY}%`],
+    );
     expect(leaks[0]?.n).toBe(0);
     expect(logged).toContain('unpriced-model');
     expect(logged).not.toContain(CANARY);
@@ -231,14 +291,30 @@ describe('LLM gateway, direct', () => {
 
 describe('LLM gateway, local provider (the offline default)', () => {
   it('answers from the supplied passages with citations, records usage at cost 0, and embeds deterministically', async () => {
-    const config = { ...ctx.config, llm: { ...ctx.config.llm, provider: 'local' as const, models: { embedding: 'local-embed-384', answer: 'local-extractive', judge: 'local-extractive', agent: 'local-extractive' } } };
+    const config = {
+      ...ctx.config,
+      llm: {
+        ...ctx.config.llm,
+        provider: 'local' as const,
+        models: {
+          embedding: 'local-embed-384',
+          answer: 'local-extractive',
+          judge: 'local-extractive',
+          agent: 'local-extractive',
+        },
+      },
+    };
     const gateway = createLlmGateway({ config, orm: ctx.orm });
     const tenant = await ctx.addTenant();
     const before = server.requests.length;
     const result = await gateway.generate(
       { tenantId: tenant.id },
       [
-        { role: 'system', content: 'Answer from the passages and cite them.\n[1] Temporal retries failed activities with exponential backoff.\n[2] PGlite runs Postgres inside WebAssembly.' },
+        {
+          role: 'system',
+          content:
+            'Answer from the passages and cite them.\n[1] Temporal retries failed activities with exponential backoff.\n[2] PGlite runs Postgres inside WebAssembly.',
+        },
         { role: 'user', content: 'Question: How does Temporal retry failed activities?' },
       ],
       { purpose: 'answer' },
@@ -249,7 +325,11 @@ describe('LLM gateway, local provider (the offline default)', () => {
     expect(a.vectors[0]).toEqual(a.vectors[1]);
     expect(a.dimensions).toBe(384);
     expect(server.requests.length).toBe(before);
-    const rows = (await ctx.orm.em.getConnection().execute('select provider, model, cost_usd from llm_calls where tenant_id = ? order by created_at', [tenant.id])) as Array<{ provider: string; model: string; cost_usd: string }>;
+    const rows = (await ctx.orm.em
+      .getConnection()
+      .execute('select provider, model, cost_usd from llm_calls where tenant_id = ? order by created_at', [
+        tenant.id,
+      ])) as Array<{ provider: string; model: string; cost_usd: string }>;
     expect(rows.map((r) => [r.provider, r.model, Number(r.cost_usd)])).toEqual([
       ['local', 'local-extractive', 0],
       ['local', 'local-embed-384', 0],

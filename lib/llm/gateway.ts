@@ -7,7 +7,16 @@ import { ATTR, GENAI } from '../telemetry/attributes';
 import { classifyLlmError, isAbort, LLM_FAILURES } from './errors';
 import { isLocalModel } from './local-models';
 import { costUsd, priceOf, type ModelPrice } from './prices';
-import type { ChatMessage, EmbedResult, GenerateOptions, GenerateResult, LlmProvider, LlmPurpose, ProviderName, Usage } from './types';
+import type {
+  ChatMessage,
+  EmbedResult,
+  GenerateOptions,
+  GenerateResult,
+  LlmProvider,
+  LlmPurpose,
+  ProviderName,
+  Usage,
+} from './types';
 
 export interface LlmRoute {
   provider: ProviderName;
@@ -59,7 +68,11 @@ export class LlmGateway {
     return { provider: isLocalModel(chosen) && this.deps.providers.local ? 'local' : route.provider, model: chosen };
   }
 
-  embed(ctx: LlmCallContext, texts: string[], opts: { purpose?: LlmPurpose; model?: string } = {}): Promise<EmbedResult> {
+  embed(
+    ctx: LlmCallContext,
+    texts: string[],
+    opts: { purpose?: LlmPurpose; model?: string } = {},
+  ): Promise<EmbedResult> {
     const purpose = opts.purpose ?? 'embedding';
     return this.call(ctx, purpose, 'embeddings', opts.model, (provider, model, signal) =>
       provider.embed(texts, { model, signal, timeoutMs: this.deps.config.timeoutMs }),
@@ -83,13 +96,11 @@ export class LlmGateway {
 
   /** Tokens the tenant has used today (UTC), all purposes. */
   async tokensUsedToday(tenantId: string): Promise<number> {
-    const rows = (await this.deps.orm.em
-      .getConnection()
-      .execute(
-        `select coalesce(sum(input_tokens + output_tokens), 0)::bigint as used from llm_calls
+    const rows = (await this.deps.orm.em.getConnection().execute(
+      `select coalesce(sum(input_tokens + output_tokens), 0)::bigint as used from llm_calls
          where tenant_id = ? and created_at >= date_trunc('day', now() at time zone 'utc') at time zone 'utc'`,
-        [tenantId],
-      )) as Array<{ used: string | number }>;
+      [tenantId],
+    )) as Array<{ used: string | number }>;
     return Number(rows[0]?.used ?? 0);
   }
 
@@ -103,14 +114,28 @@ export class LlmGateway {
     const { provider: providerName, model } = this.route(purpose, modelOverride);
     const provider = this.deps.providers[providerName];
     if (!provider) {
-      throw applicationFailure(LLM_FAILURES.notConfigured, `No ${providerName} provider is configured for ${purpose} calls.`);
+      throw applicationFailure(
+        LLM_FAILURES.notConfigured,
+        `No ${providerName} provider is configured for ${purpose} calls.`,
+      );
     }
     const budget = this.deps.config.dailyTokenBudget;
     if (budget > 0) {
       const used = await this.tokensUsedToday(ctx.tenantId);
       if (used >= budget) {
-        await this.record(ctx, { purpose, provider: providerName, model, usage: { inputTokens: 0, outputTokens: 0 }, latencyMs: 0, outcome: 'refused', errorType: LLM_FAILURES.budgetExceeded });
-        throw applicationFailure(LLM_FAILURES.budgetExceeded, `The tenant's daily LLM token budget (${budget} tokens) is used up (${used} used today); it resets at 00:00 UTC.`);
+        await this.record(ctx, {
+          purpose,
+          provider: providerName,
+          model,
+          usage: { inputTokens: 0, outputTokens: 0 },
+          latencyMs: 0,
+          outcome: 'refused',
+          errorType: LLM_FAILURES.budgetExceeded,
+        });
+        throw applicationFailure(
+          LLM_FAILURES.budgetExceeded,
+          `The tenant's daily LLM token budget (${budget} tokens) is used up (${used} used today); it resets at 00:00 UTC.`,
+        );
       }
     }
 
@@ -138,14 +163,21 @@ export class LlmGateway {
             [GENAI.inputTokens]: result.usage.inputTokens,
             [GENAI.outputTokens]: result.usage.outputTokens,
           });
-          await this.record(ctx, { purpose, provider: providerName, model: result.model || model, usage: result.usage, latencyMs, outcome: 'ok' });
+          await this.record(ctx, {
+            purpose,
+            provider: providerName,
+            model: result.model || model,
+            usage: result.usage,
+            latencyMs,
+            outcome: 'ok',
+          });
           return result;
         } catch (err) {
           const latencyMs = Math.round(performance.now() - started);
           const aborted = isAbort(err) || ctx.signal?.aborted;
           const failure = aborted ? undefined : classifyLlmError(err);
           span.setStatus({ code: SpanStatusCode.ERROR, message: aborted ? 'cancelled' : failure!.message });
-          span.setAttribute('error.type', aborted ? 'cancelled' : failure!.type ?? 'unknown');
+          span.setAttribute('error.type', aborted ? 'cancelled' : (failure!.type ?? 'unknown'));
           await this.record(ctx, {
             purpose,
             provider: providerName,
@@ -165,12 +197,23 @@ export class LlmGateway {
 
   private async record(
     ctx: LlmCallContext,
-    r: { purpose: LlmPurpose; provider: ProviderName; model: string; usage: Usage; latencyMs: number; outcome: string; errorType?: string },
+    r: {
+      purpose: LlmPurpose;
+      provider: ProviderName;
+      model: string;
+      usage: Usage;
+      latencyMs: number;
+      outcome: string;
+      errorType?: string;
+    },
   ) {
     const price = priceOf(this.deps.config.prices, r.model);
     if (!price && !this.unknownPrices.has(r.model)) {
       this.unknownPrices.add(r.model);
-      this.deps.log?.warn({ model: r.model }, 'no price for this model in LLM_PRICES: its calls are recorded at cost 0');
+      this.deps.log?.warn(
+        { model: r.model },
+        'no price for this model in LLM_PRICES: its calls are recorded at cost 0',
+      );
     }
     try {
       await this.deps.orm.em.fork().insert(LlmCallEntity, {
@@ -197,4 +240,3 @@ export class LlmGateway {
     }
   }
 }
-

@@ -18,7 +18,14 @@ export type * from './types';
 export function createLlmGateway({ config, orm, log }: { config: Config; orm: Orm; log?: Logger }): LlmGateway {
   const llm = config.llm;
   const providers: Partial<Record<ProviderName, LlmProvider>> = {
-    local: new LocalProvider({ models: { dir: llm.localModels.dir, mavenUrl: llm.localModels.mavenUrl, threads: llm.localModels.threads, log: (line) => log?.info(line) } }),
+    local: new LocalProvider({
+      models: {
+        dir: llm.localModels.dir,
+        mavenUrl: llm.localModels.mavenUrl,
+        threads: llm.localModels.threads,
+        log: (line) => log?.info(line),
+      },
+    }),
   };
   if (llm.provider === 'openai') {
     providers.openai = new OpenAiProvider({

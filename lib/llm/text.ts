@@ -143,7 +143,11 @@ const SPACE = 1; // free
 const SINGLE = 2; // punctuation, symbol or control character: one token
 const CJK_CHAR = 3; // one token, and it ends a run
 const ASCII_KIND = Array.from({ length: 128 }, (_, c): CharKind =>
-  (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) ? WORD : c === 32 || (c >= 9 && c <= 13) ? SPACE : SINGLE,
+  (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122)
+    ? WORD
+    : c === 32 || (c >= 9 && c <= 13)
+      ? SPACE
+      : SINGLE,
 );
 const CJK_ONE_RE = new RegExp(`^[${CJK}]$`, 'u');
 const WORD_CHAR_RE = /^[\p{L}\p{M}\p{N}]$/u;

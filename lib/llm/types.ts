@@ -5,7 +5,16 @@
  */
 
 // The shapes workflows see too live in lib/contracts (workflow-safe); the gateway's own are below.
-export type { ChatMessage, GenerateResult, LlmPurpose, ProviderName, ResponseFormat, ToolCall, ToolSpec, Usage } from '../contracts/llm';
+export type {
+  ChatMessage,
+  GenerateResult,
+  LlmPurpose,
+  ProviderName,
+  ResponseFormat,
+  ToolCall,
+  ToolSpec,
+  Usage,
+} from '../contracts/llm';
 import type { ChatMessage, GenerateResult, ProviderName, ResponseFormat, ToolSpec, Usage } from '../contracts/llm';
 
 export interface ProviderCallOptions {

@@ -121,7 +121,10 @@ export class HttpBackend implements BeyondCloudBackend {
   }
 
   ingestUrls(collectionId: string, urls: string[], signal?: AbortSignal) {
-    return this.request<IngestStarted>('POST', `/v1/collections/${encodeURIComponent(collectionId)}/urls`, { body: { urls }, signal });
+    return this.request<IngestStarted>('POST', `/v1/collections/${encodeURIComponent(collectionId)}/urls`, {
+      body: { urls },
+      signal,
+    });
   }
 
   getRun(workflowId: string, signal?: AbortSignal) {
@@ -132,7 +135,11 @@ export class HttpBackend implements BeyondCloudBackend {
     return this.request<IngestStatus>('GET', `/v1/ingests/${encodeURIComponent(workflowId)}`, { signal });
   }
 
-  private async request<T>(method: string, path: string, o: { body?: unknown; signal?: AbortSignal; extraTimeoutMs?: number } = {}): Promise<T> {
+  private async request<T>(
+    method: string,
+    path: string,
+    o: { body?: unknown; signal?: AbortSignal; extraTimeoutMs?: number } = {},
+  ): Promise<T> {
     const timeout = AbortSignal.timeout((this.opts.timeoutMs ?? DEFAULT_TIMEOUT_MS) + (o.extraTimeoutMs ?? 0));
     let res: Response;
     try {
@@ -148,8 +155,18 @@ export class HttpBackend implements BeyondCloudBackend {
         signal: o.signal ? AbortSignal.any([o.signal, timeout]) : timeout,
       });
     } catch (e) {
-      const reason = timeout.aborted ? 'the request timed out' : o.signal?.aborted ? 'the request was cancelled' : (e as Error).message;
-      throw new AppError({ code: 'api_unreachable', message: `The BeyondCloud API at ${this.baseUrl} did not answer ${method} ${path}: ${reason}.`, status: 502, category: 'dependency', cause: e });
+      const reason = timeout.aborted
+        ? 'the request timed out'
+        : o.signal?.aborted
+          ? 'the request was cancelled'
+          : (e as Error).message;
+      throw new AppError({
+        code: 'api_unreachable',
+        message: `The BeyondCloud API at ${this.baseUrl} did not answer ${method} ${path}: ${reason}.`,
+        status: 502,
+        category: 'dependency',
+        cause: e,
+      });
     }
     const text = await res.text();
     let json: unknown;
@@ -164,12 +181,24 @@ export class HttpBackend implements BeyondCloudBackend {
         code: err?.code ?? `http_${res.status}`,
         message: err?.message ?? `The BeyondCloud API answered ${method} ${path} with HTTP ${res.status}.`,
         status: res.status,
-        category: res.status === 401 || res.status === 403 ? 'auth' : res.status === 404 ? 'not_found' : res.status < 500 ? 'user' : 'dependency',
+        category:
+          res.status === 401 || res.status === 403
+            ? 'auth'
+            : res.status === 404
+              ? 'not_found'
+              : res.status < 500
+                ? 'user'
+                : 'dependency',
         details: err?.details,
       });
     }
     if (json === undefined) {
-      throw new AppError({ code: 'api_bad_response', message: `The BeyondCloud API answered ${method} ${path} without a JSON body.`, status: 502, category: 'dependency' });
+      throw new AppError({
+        code: 'api_bad_response',
+        message: `The BeyondCloud API answered ${method} ${path} without a JSON body.`,
+        status: 502,
+        category: 'dependency',
+      });
     }
     return json as T;
   }

@@ -27,7 +27,9 @@ const collectionInputs = {
     .min(1)
     .max(MAX_COLLECTIONS)
     .optional()
-    .describe('Several collections to use, by id or name. Leave out both this and `collection` to use every collection.'),
+    .describe(
+      'Several collections to use, by id or name. Leave out both this and `collection` to use every collection.',
+    ),
 };
 
 const passageOutput = z.object({
@@ -57,7 +59,15 @@ const askOutput = {
   groundingScore: z.number().nullable(),
   grounded: z.boolean().nullable(),
   citations: z.array(passageOutput),
-  claims: z.array(z.object({ claim: z.string(), verdict: z.enum(['supported', 'contradicted', 'unsupported']), confidence: z.number(), reason: z.string(), citation: z.string().nullable() })),
+  claims: z.array(
+    z.object({
+      claim: z.string(),
+      verdict: z.enum(['supported', 'contradicted', 'unsupported']),
+      confidence: z.number(),
+      reason: z.string(),
+      citation: z.string().nullable(),
+    }),
+  ),
   model: z.string().nullable(),
 };
 
@@ -85,7 +95,14 @@ const runStatusOutput = {
   closeTime: z.string().nullable(),
   durationMs: z.number().nullable(),
   failure: z.object({ message: z.string(), type: z.string().nullable() }).nullable(),
-  pendingSteps: z.array(z.object({ step: z.string(), state: z.string(), attempt: z.number().nullable(), lastFailure: z.string().nullable() })),
+  pendingSteps: z.array(
+    z.object({
+      step: z.string(),
+      state: z.string(),
+      attempt: z.number().nullable(),
+      lastFailure: z.string().nullable(),
+    }),
+  ),
   progress: progressOutput.nullable().describe('Ingest runs: documents done, skipped and failed (with reasons).'),
   result: z.unknown().describe('The run result, or a summary of it when it is large.'),
 };
@@ -100,7 +117,10 @@ export interface BeyondCloudMcpServerOptions {
  * MCP clients (Claude Desktop and the like). Transport-agnostic: `npm run mcp` connects it to stdio, the API's
  * `/mcp` route to streamable HTTP; either way every call goes through `backend` with the caller's identity.
  */
-export function createBeyondCloudMcpServer(backend: BeyondCloudBackend, opts: BeyondCloudMcpServerOptions = {}): McpServer {
+export function createBeyondCloudMcpServer(
+  backend: BeyondCloudBackend,
+  opts: BeyondCloudMcpServerOptions = {},
+): McpServer {
   const server = new McpServer(
     { name: 'beyondcloud', title: 'BeyondCloud knowledge base', version },
     {
@@ -117,9 +137,20 @@ export function createBeyondCloudMcpServer(backend: BeyondCloudBackend, opts: Be
     const wanted = [...new Set(refs.filter((r): r is string => Boolean(r)))];
     const byName = wanted.some((r) => !UUID.test(r)) || !wanted.length ? await backend.listCollections(signal) : [];
     if (!wanted.length) {
-      if (!byName.length) throw new AppError({ code: 'no_collections', message: 'There are no collections yet: create one and ingest documents first.', status: 404, category: 'not_found' });
+      if (!byName.length)
+        throw new AppError({
+          code: 'no_collections',
+          message: 'There are no collections yet: create one and ingest documents first.',
+          status: 404,
+          category: 'not_found',
+        });
       if (byName.length > MAX_COLLECTIONS) {
-        throw new AppError({ code: 'too_many_collections', message: `There are ${byName.length} collections; name up to ${MAX_COLLECTIONS} of them: ${names(byName)}.`, status: 400, category: 'user' });
+        throw new AppError({
+          code: 'too_many_collections',
+          message: `There are ${byName.length} collections; name up to ${MAX_COLLECTIONS} of them: ${names(byName)}.`,
+          status: 400,
+          category: 'user',
+        });
       }
       return byName.map((c) => c.id);
     }
@@ -129,7 +160,12 @@ export function createBeyondCloudMcpServer(backend: BeyondCloudBackend, opts: Be
       const c = byName.find((x) => x.name === ref) ?? byName.find((x) => x.name.toLowerCase() === ref.toLowerCase());
       if (!c) {
         const known = byName.length ? ` The collections are: ${names(byName)}.` : ' There are no collections yet.';
-        throw new AppError({ code: 'collection_not_found', message: `No collection is named "${ref}".${known}`, status: 404, category: 'not_found' });
+        throw new AppError({
+          code: 'collection_not_found',
+          message: `No collection is named "${ref}".${known}`,
+          status: 404,
+          category: 'not_found',
+        });
       }
       return c.id;
     });
@@ -147,7 +183,10 @@ export function createBeyondCloudMcpServer(backend: BeyondCloudBackend, opts: Be
         query: z.string().trim().min(1).max(4000).describe('What to look for, in natural language or keywords.'),
         ...collectionInputs,
         topK: z.number().int().min(1).max(50).default(8).describe('How many passages to return (1-50, default 8).'),
-        mode: z.enum(['hybrid', 'vector', 'text']).default('hybrid').describe('hybrid (default), vector (semantic only) or text (keywords only).'),
+        mode: z
+          .enum(['hybrid', 'vector', 'text'])
+          .default('hybrid')
+          .describe('hybrid (default), vector (semantic only) or text (keywords only).'),
       },
       outputSchema: searchOutput,
       annotations: { readOnlyHint: true, openWorldHint: false },
@@ -159,7 +198,10 @@ export function createBeyondCloudMcpServer(backend: BeyondCloudBackend, opts: Be
       const text = hits.length
         ? `${hits.length} passage${hits.length === 1 ? '' : 's'} for "${query}":\n\n${hits.map((h) => `${passageHeader(h)}\n${h.text}`).join('\n\n')}`
         : `No passage matches "${query}".`;
-      return { content: [{ type: 'text', text }], structuredContent: { runId: res.workflowId, query, collectionIds: ids, hits } };
+      return {
+        content: [{ type: 'text', text }],
+        structuredContent: { runId: res.workflowId, query, collectionIds: ids, hits },
+      };
     },
   );
 
@@ -177,12 +219,33 @@ export function createBeyondCloudMcpServer(backend: BeyondCloudBackend, opts: Be
         ...collectionInputs,
         options: z
           .object({
-            topK: z.number().int().min(1).max(50).optional().describe('Passages retrieved before the context is assembled.'),
-            groundingThreshold: z.number().min(0).max(1).optional().describe('Share of supported claims an answer needs (0-1).'),
-            maxContextTokens: z.number().int().min(100).max(100_000).optional().describe('Token budget of the passages given to the model.'),
+            topK: z
+              .number()
+              .int()
+              .min(1)
+              .max(50)
+              .optional()
+              .describe('Passages retrieved before the context is assembled.'),
+            groundingThreshold: z
+              .number()
+              .min(0)
+              .max(1)
+              .optional()
+              .describe('Share of supported claims an answer needs (0-1).'),
+            maxContextTokens: z
+              .number()
+              .int()
+              .min(100)
+              .max(100_000)
+              .optional()
+              .describe('Token budget of the passages given to the model.'),
             groundingMethod: z.enum(['auto', 'llm', 'deterministic']).optional().describe('Who checks the claims.'),
             rerank: z.boolean().optional().describe('Rerank the passages with the model, when one is configured.'),
-            model: z.string().regex(/^[A-Za-z0-9._:/-]{1,200}$/).optional().describe('Answer with this model instead of the configured one.'),
+            model: z
+              .string()
+              .regex(/^[A-Za-z0-9._:/-]{1,200}$/)
+              .optional()
+              .describe('Answer with this model instead of the configured one.'),
           })
           .strict()
           .optional()
@@ -193,10 +256,19 @@ export function createBeyondCloudMcpServer(backend: BeyondCloudBackend, opts: Be
     },
     async ({ question, collection, collectionIds, options }, { signal }) => {
       const ids = await resolveCollections([collection, ...(collectionIds ?? [])], signal);
-      const res = await backend.answer({ question, collectionIds: ids, options }, opts.askWaitMs ?? ASK_WAIT_MS, signal);
+      const res = await backend.answer(
+        { question, collectionIds: ids, options },
+        opts.askWaitMs ?? ASK_WAIT_MS,
+        signal,
+      );
       const out = answerOutput(res);
       if (res.status === 'failed') {
-        throw new AppError({ code: 'answer_failed', message: `The answer run failed; call run_status with runId "${res.workflowId}" for the reason.`, status: 502, category: 'dependency' });
+        throw new AppError({
+          code: 'answer_failed',
+          message: `The answer run failed; call run_status with runId "${res.workflowId}" for the reason.`,
+          status: 502,
+          category: 'dependency',
+        });
       }
       return { content: [{ type: 'text', text: answerText(out) }], structuredContent: out };
     },
@@ -212,7 +284,11 @@ export function createBeyondCloudMcpServer(backend: BeyondCloudBackend, opts: Be
         'runId at once; call run_status with it to see progress and any per-document failure with its reason.',
       inputSchema: {
         collection: collectionRef.describe('The collection to add to, by name or id.'),
-        urls: z.array(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048)).min(1).max(100).describe('http(s) URLs, 1-100.'),
+        urls: z
+          .array(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048))
+          .min(1)
+          .max(100)
+          .describe('http(s) URLs, 1-100.'),
       },
       outputSchema: ingestOutput,
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
@@ -220,7 +296,11 @@ export function createBeyondCloudMcpServer(backend: BeyondCloudBackend, opts: Be
     async ({ collection, urls }, { signal }) => {
       const [collectionId] = await resolveCollections([collection], signal);
       const res = await backend.ingestUrls(collectionId!, urls, signal);
-      const out = { runId: res.workflowId, collectionId: collectionId!, documents: res.documents.map((d) => ({ id: d.id, source: d.source, status: d.status })) };
+      const out = {
+        runId: res.workflowId,
+        collectionId: collectionId!,
+        documents: res.documents.map((d) => ({ id: d.id, source: d.source, status: d.status })),
+      };
       const text = `Started ingest run ${out.runId} for ${out.documents.length} URL${out.documents.length === 1 ? '' : 's'}; call run_status with this runId to follow it.\n\n${json(out)}`;
       return { content: [{ type: 'text', text }], structuredContent: out };
     },
@@ -242,7 +322,10 @@ export function createBeyondCloudMcpServer(backend: BeyondCloudBackend, opts: Be
     },
     async ({ runId }, { signal }) => {
       const run = await backend.getRun(runId, signal);
-      const progress = run.kind === 'ingest' || run.type === 'ingestCollection' ? ((await backend.getIngest(runId, signal)).progress ?? null) : null;
+      const progress =
+        run.kind === 'ingest' || run.type === 'ingestCollection'
+          ? ((await backend.getIngest(runId, signal)).progress ?? null)
+          : null;
       const out = runStatus(run, progress);
       return { content: [{ type: 'text', text: json(out) }], structuredContent: out };
     },
@@ -259,11 +342,32 @@ const names = (cs: Array<{ name: string }>) =>
 
 const json = (v: unknown) => JSON.stringify(v, null, 2);
 
-function passage(p: Pick<SearchHit, 'source' | 'documentTitle' | 'headingPath' | 'page' | 'text' | 'documentId' | 'collectionId'>, n: number, score: number) {
-  return { n, source: p.source, title: p.documentTitle, headingPath: p.headingPath, page: p.page, text: p.text, score, documentId: p.documentId, collectionId: p.collectionId };
+function passage(
+  p: Pick<SearchHit, 'source' | 'documentTitle' | 'headingPath' | 'page' | 'text' | 'documentId' | 'collectionId'>,
+  n: number,
+  score: number,
+) {
+  return {
+    n,
+    source: p.source,
+    title: p.documentTitle,
+    headingPath: p.headingPath,
+    page: p.page,
+    text: p.text,
+    score,
+    documentId: p.documentId,
+    collectionId: p.collectionId,
+  };
 }
 
-function passageHeader(p: { n: number; source: string; title: string | null; headingPath: string[]; page: number | null; score: number }) {
+function passageHeader(p: {
+  n: number;
+  source: string;
+  title: string | null;
+  headingPath: string[];
+  page: number | null;
+  score: number;
+}) {
   const where = [p.title && p.title !== p.source ? `${p.source} (${p.title})` : p.source, ...p.headingPath].join(' › ');
   return `[${p.n}] ${where}${p.page === null ? '' : `, page ${p.page}`} — score ${p.score.toFixed(4)}`;
 }
@@ -279,15 +383,27 @@ function answerOutput(res: AnswerResponse) {
     groundingScore: res.groundingScore ?? grounding?.score ?? null,
     grounded: grounding ? grounding.passed : null,
     citations: (result?.citations ?? []).map((c) => passage(c, c.n, c.score)),
-    claims: (grounding?.claims ?? []).map((c) => ({ claim: c.claim, verdict: c.verdict, confidence: c.confidence, reason: c.reason, citation: c.evidence?.id ?? null })),
+    claims: (grounding?.claims ?? []).map((c) => ({
+      claim: c.claim,
+      verdict: c.verdict,
+      confidence: c.confidence,
+      reason: c.reason,
+      citation: c.evidence?.id ?? null,
+    })),
     model: result?.model ?? null,
   };
 }
 
 function answerText(a: ReturnType<typeof answerOutput>): string {
-  if (a.status === 'running') return `The answer is still being worked on. Call run_status with runId "${a.runId}" in a little while.`;
-  const lines = [`Status: ${a.status}${a.groundingScore === null ? '' : ` (grounding score ${a.groundingScore.toFixed(2)})`}`, '', a.answer ?? '(no answer)'];
-  if (a.status === 'pending_review') lines.push('', 'The answer is held for a human review because its grounding is below the threshold.');
+  if (a.status === 'running')
+    return `The answer is still being worked on. Call run_status with runId "${a.runId}" in a little while.`;
+  const lines = [
+    `Status: ${a.status}${a.groundingScore === null ? '' : ` (grounding score ${a.groundingScore.toFixed(2)})`}`,
+    '',
+    a.answer ?? '(no answer)',
+  ];
+  if (a.status === 'pending_review')
+    lines.push('', 'The answer is held for a human review because its grounding is below the threshold.');
   if (a.citations.length) {
     lines.push('', 'Citations:');
     for (const c of a.citations) lines.push(`${passageHeader(c)}\n${c.text}`);
@@ -310,8 +426,22 @@ function runStatus(run: RunDetails, progress: IngestProgress | null) {
     closeTime: run.closeTime,
     durationMs: run.durationMs,
     failure: run.failure ? { message: run.failure.message, type: run.failure.type ?? null } : null,
-    pendingSteps: (run.pendingActivities ?? []).map((p) => ({ step: p.activityType ?? 'unknown', state: p.state, attempt: p.attempt ?? null, lastFailure: p.lastFailure ?? null })),
-    progress: progress ? { total: progress.total, done: progress.done, skipped: progress.skipped, failed: progress.failed, chunks: progress.chunks, failures: progress.failures } : null,
+    pendingSteps: (run.pendingActivities ?? []).map((p) => ({
+      step: p.activityType ?? 'unknown',
+      state: p.state,
+      attempt: p.attempt ?? null,
+      lastFailure: p.lastFailure ?? null,
+    })),
+    progress: progress
+      ? {
+          total: progress.total,
+          done: progress.done,
+          skipped: progress.skipped,
+          failed: progress.failed,
+          chunks: progress.chunks,
+          failures: progress.failures,
+        }
+      : null,
     result: summarizeResult(run, progress),
   };
 }
@@ -322,7 +452,12 @@ function summarizeResult(run: RunDetails, progress: IngestProgress | null): unkn
   if (progress) return null; // already given as `progress`
   if (run.type === 'answer') {
     const a = run.result as AnswerResult;
-    return { status: a.status, answer: a.answer, groundingScore: a.grounding?.score ?? null, citations: a.citations.map((c) => ({ n: c.n, source: c.source, headingPath: c.headingPath, page: c.page })) };
+    return {
+      status: a.status,
+      answer: a.answer,
+      groundingScore: a.grounding?.score ?? null,
+      citations: a.citations.map((c) => ({ n: c.n, source: c.source, headingPath: c.headingPath, page: c.page })),
+    };
   }
   const text = JSON.stringify(run.result);
   if (text.length <= MAX_RESULT_CHARS) return run.result;

@@ -7,7 +7,8 @@ import type { McpServerRow } from '../db/entities/mcp';
 import { isForbiddenAddress } from '../net/safe-fetch';
 import { looksLikeSecretRef, type TenantSecretResolver } from '../secrets/tenant';
 
-export type McpErrorCode = 'mcp_stdio_not_allowed' | 'mcp_url_not_allowed' | 'mcp_secret_unresolved' | 'mcp_connect_failed';
+export type McpErrorCode =
+  'mcp_stdio_not_allowed' | 'mcp_url_not_allowed' | 'mcp_secret_unresolved' | 'mcp_connect_failed';
 
 /** A problem with a server's registration or reachability; `code` is stable (API error code, failure type). */
 export class McpError extends Error {
@@ -35,11 +36,25 @@ export interface McpConnectOptions {
  * What to connect to for a registered server: stdio only through the admin allow-list (the row holds a name,
  * never a command), HTTP with its header values and bearer resolved among the tenant's own secrets (secret:<name>).
  */
-export async function connectionSpec(server: Pick<McpServerRow, 'tenantId' | 'transport' | 'url' | 'stdioName' | 'headers' | 'bearerSecret' | 'name'>, opts: McpConnectOptions): Promise<McpConnectionSpec> {
+export async function connectionSpec(
+  server: Pick<McpServerRow, 'tenantId' | 'transport' | 'url' | 'stdioName' | 'headers' | 'bearerSecret' | 'name'>,
+  opts: McpConnectOptions,
+): Promise<McpConnectionSpec> {
   if (server.transport === 'stdio') {
     const entry = server.stdioName ? opts.stdioAllowList.get(server.stdioName) : undefined;
-    if (!entry) throw new McpError('mcp_stdio_not_allowed', `The stdio server "${server.stdioName}" is not in MCP_STDIO_ALLOWLIST.`);
-    return { transport: 'stdio', name: server.stdioName!, command: entry.command, args: entry.args, env: entry.env, cwd: entry.cwd };
+    if (!entry)
+      throw new McpError(
+        'mcp_stdio_not_allowed',
+        `The stdio server "${server.stdioName}" is not in MCP_STDIO_ALLOWLIST.`,
+      );
+    return {
+      transport: 'stdio',
+      name: server.stdioName!,
+      command: entry.command,
+      args: entry.args,
+      env: entry.env,
+      cwd: entry.cwd,
+    };
   }
   const headers: Record<string, string> = {};
   // Which setting failed is named; the reference is not (a row stored before tenant secrets may name env: or file:).
@@ -50,9 +65,14 @@ export async function connectionSpec(server: Pick<McpServerRow, 'tenantId' | 'tr
       headers[k] = looksLikeSecretRef(v) ? await opts.secrets.resolve(server.tenantId, v) : v;
     }
     setting = 'bearerSecret';
-    if (server.bearerSecret) headers.authorization = `Bearer ${await opts.secrets.resolve(server.tenantId, server.bearerSecret)}`;
+    if (server.bearerSecret)
+      headers.authorization = `Bearer ${await opts.secrets.resolve(server.tenantId, server.bearerSecret)}`;
   } catch (e) {
-    throw new McpError('mcp_secret_unresolved', `A secret of the MCP server "${server.name}" could not be resolved (${setting}): ${(e as Error).message}`, { cause: e });
+    throw new McpError(
+      'mcp_secret_unresolved',
+      `A secret of the MCP server "${server.name}" could not be resolved (${setting}): ${(e as Error).message}`,
+      { cause: e },
+    );
   }
   return { transport: 'http', url: server.url!, headers };
 }
@@ -76,7 +96,11 @@ export async function connectMcp(spec: McpConnectionSpec, opts: { timeoutMs?: nu
   } catch (e) {
     await client.close().catch(() => {});
     const where = spec.transport === 'http' ? spec.url : `stdio:${spec.name}`;
-    throw new McpError('mcp_connect_failed', `Could not connect to the MCP server at ${where}: ${(e as Error).message}`, { cause: e });
+    throw new McpError(
+      'mcp_connect_failed',
+      `Could not connect to the MCP server at ${where}: ${(e as Error).message}`,
+      { cause: e },
+    );
   }
   return client;
 }
@@ -92,14 +116,19 @@ export async function checkServerUrl(raw: string, allowHosts: string[]): Promise
   } catch {
     throw new McpError('mcp_url_not_allowed', 'The URL does not parse.');
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new McpError('mcp_url_not_allowed', 'Only http: and https: URLs are allowed.');
-  if (url.username || url.password) throw new McpError('mcp_url_not_allowed', 'Credentials in URLs are not allowed; use headers or bearerSecret.');
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new McpError('mcp_url_not_allowed', 'Only http: and https: URLs are allowed.');
+  if (url.username || url.password)
+    throw new McpError('mcp_url_not_allowed', 'Credentials in URLs are not allowed; use headers or bearerSecret.');
   const host = url.hostname.replace(/^\[|\]$/g, '');
   if (allowHosts.includes(host)) return;
   const addresses = await lookup(host, { all: true }).catch(() => []);
   if (addresses.length === 0) throw new McpError('mcp_url_not_allowed', `The host ${host} does not resolve.`);
   const forbidden = addresses.find((a) => isForbiddenAddress(a.address) && !allowHosts.includes(a.address));
   if (forbidden) {
-    throw new McpError('mcp_url_not_allowed', `The host ${host} resolves to a private or internal address (${forbidden.address}); an operator can allow it with FETCH_ALLOW_HOSTS.`);
+    throw new McpError(
+      'mcp_url_not_allowed',
+      `The host ${host} resolves to a private or internal address (${forbidden.address}); an operator can allow it with FETCH_ALLOW_HOSTS.`,
+    );
   }
 }

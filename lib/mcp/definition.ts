@@ -18,11 +18,21 @@ export function canonicalJson(value: unknown): string {
 }
 
 /** The pinned part of a tool as a server lists it: name, description, input schema (what the model is shown). */
-export function toolDefinition(tool: { name: string; description?: string; inputSchema: Record<string, unknown> }): McpToolDefinition {
-  return { name: tool.name, ...(tool.description !== undefined ? { description: tool.description } : {}), inputSchema: tool.inputSchema };
+export function toolDefinition(tool: {
+  name: string;
+  description?: string;
+  inputSchema: Record<string, unknown>;
+}): McpToolDefinition {
+  return {
+    name: tool.name,
+    ...(tool.description !== undefined ? { description: tool.description } : {}),
+    inputSchema: tool.inputSchema,
+  };
 }
 
 /** sha256 (hex) over the canonical JSON of a tool definition. */
 export function definitionHash(def: McpToolDefinition): string {
-  return createHash('sha256').update(canonicalJson(toolDefinition(def))).digest('hex');
+  return createHash('sha256')
+    .update(canonicalJson(toolDefinition(def)))
+    .digest('hex');
 }

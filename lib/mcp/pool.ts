@@ -6,7 +6,10 @@ import type { TenantSecretResolver } from '../secrets/tenant';
 import { connectionSpec, connectMcp } from './connect';
 import { toolDefinition } from './definition';
 
-type ServerRef = Pick<McpServerRow, 'id' | 'tenantId' | 'name' | 'transport' | 'url' | 'stdioName' | 'headers' | 'bearerSecret' | 'updatedAt'>;
+type ServerRef = Pick<
+  McpServerRow,
+  'id' | 'tenantId' | 'name' | 'transport' | 'url' | 'stdioName' | 'headers' | 'bearerSecret' | 'updatedAt'
+>;
 
 interface Entry {
   /** The server row's version the connection was made for; a changed registration gets a new connection. */
@@ -50,7 +53,10 @@ export class McpClientPool {
     const entry: Entry = {
       version,
       client: (async () => {
-        const spec = await connectionSpec(server, { stdioAllowList: this.opts.config.stdioAllowList, secrets: this.opts.secrets });
+        const spec = await connectionSpec(server, {
+          stdioAllowList: this.opts.config.stdioAllowList,
+          secrets: this.opts.secrets,
+        });
         const client = await connectMcp(spec);
         client.onclose = () => {
           if (this.entries.get(server.id) === entry) this.entries.delete(server.id);
@@ -67,13 +73,23 @@ export class McpClientPool {
   }
 
   /** The tools the server lists right now (all pages), as pinnable definitions. */
-  async listTools(server: ServerRef, opts: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<McpToolDefinition[]> {
+  async listTools(
+    server: ServerRef,
+    opts: { signal?: AbortSignal; timeoutMs?: number } = {},
+  ): Promise<McpToolDefinition[]> {
     const client = await this.client(server);
     const out: McpToolDefinition[] = [];
     let cursor: string | undefined;
     do {
-      const page = await client.listTools(cursor ? { cursor } : undefined, { signal: opts.signal, timeout: opts.timeoutMs ?? 30_000 });
-      out.push(...page.tools.map((t) => toolDefinition(t as { name: string; description?: string; inputSchema: Record<string, unknown> })));
+      const page = await client.listTools(cursor ? { cursor } : undefined, {
+        signal: opts.signal,
+        timeout: opts.timeoutMs ?? 30_000,
+      });
+      out.push(
+        ...page.tools.map((t) =>
+          toolDefinition(t as { name: string; description?: string; inputSchema: Record<string, unknown> }),
+        ),
+      );
       cursor = page.nextCursor;
     } while (cursor);
     return out;

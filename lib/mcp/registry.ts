@@ -1,5 +1,11 @@
 import type { Orm } from '../db/orm';
-import { McpServerEntity, McpToolEntity, type McpServerRow, type McpToolDefinition, type McpToolRow } from '../db/entities/mcp';
+import {
+  McpServerEntity,
+  McpToolEntity,
+  type McpServerRow,
+  type McpToolDefinition,
+  type McpToolRow,
+} from '../db/entities/mcp';
 import type { AgentTool } from '../contracts';
 import { connectMcp, connectionSpec, type McpConnectOptions } from './connect';
 import { definitionHash, toolDefinition } from './definition';
@@ -21,9 +27,15 @@ export interface SyncSummary {
  * from the approved one becomes `changed` and is refused until someone approves the new definition, a tool whose
  * definition is back to the approved one is `approved` again, and tools no longer listed are `removed`.
  */
-export async function syncTools(orm: Orm, server: Pick<McpServerRow, 'id' | 'tenantId'>, tools: DiscoveredTool[]): Promise<SyncSummary> {
+export async function syncTools(
+  orm: Orm,
+  server: Pick<McpServerRow, 'id' | 'tenantId'>,
+  tools: DiscoveredTool[],
+): Promise<SyncSummary> {
   const em = orm.em.fork();
-  const existing = new Map((await em.find(McpToolEntity, { serverId: server.id, tenantId: server.tenantId })).map((t) => [t.name, t]));
+  const existing = new Map(
+    (await em.find(McpToolEntity, { serverId: server.id, tenantId: server.tenantId })).map((t) => [t.name, t]),
+  );
   const summary: SyncSummary = { added: [], changed: [], removed: [], unchanged: [] };
   const now = new Date();
   for (const { definition, annotations } of tools) {
@@ -54,7 +66,13 @@ export async function syncTools(orm: Orm, server: Pick<McpServerRow, 'id' | 'ten
     row.definition = definition;
     row.definitionHash = hash;
     row.discoveredAt = now;
-    if (row.status !== 'disabled') row.status = row.approvedHash === null || row.approvedHash === undefined ? 'pending' : row.approvedHash === hash ? 'approved' : 'changed';
+    if (row.status !== 'disabled')
+      row.status =
+        row.approvedHash === null || row.approvedHash === undefined
+          ? 'pending'
+          : row.approvedHash === hash
+            ? 'approved'
+            : 'changed';
     (row.approvedHash && row.approvedHash !== hash ? summary.changed : summary.unchanged).push(definition.name);
   }
   for (const row of existing.values()) {
@@ -76,7 +94,10 @@ export async function listServerTools(server: McpServerRow, opts: McpConnectOpti
     do {
       const page = await client.listTools(cursor ? { cursor } : undefined, { timeout: 30_000 });
       for (const t of page.tools) {
-        out.push({ definition: toolDefinition(t as { name: string; description?: string; inputSchema: Record<string, unknown> }), annotations: t.annotations });
+        out.push({
+          definition: toolDefinition(t as { name: string; description?: string; inputSchema: Record<string, unknown> }),
+          annotations: t.annotations,
+        });
       }
       cursor = page.nextCursor;
     } while (cursor);
@@ -109,10 +130,17 @@ export interface ApproveToolOptions {
   by: string;
 }
 
-export type ApproveOutcome = { ok: true; tool: McpToolRow } | { ok: false; reason: 'not_found' | 'hash_mismatch' | 'removed'; tool?: McpToolRow };
+export type ApproveOutcome =
+  { ok: true; tool: McpToolRow } | { ok: false; reason: 'not_found' | 'hash_mismatch' | 'removed'; tool?: McpToolRow };
 
 /** Pins the tool's current definition as approved (also re-approves a changed one). */
-export async function approveTool(orm: Orm, tenantId: string, serverId: string, name: string, o: ApproveToolOptions): Promise<ApproveOutcome> {
+export async function approveTool(
+  orm: Orm,
+  tenantId: string,
+  serverId: string,
+  name: string,
+  o: ApproveToolOptions,
+): Promise<ApproveOutcome> {
   const em = orm.em.fork();
   const tool = await em.findOne(McpToolEntity, { tenantId, serverId, name });
   if (!tool) return { ok: false, reason: 'not_found' };
@@ -134,7 +162,9 @@ export async function approveTool(orm: Orm, tenantId: string, serverId: string, 
 /** The function name a model sees for a tool: OpenAI allows ^[A-Za-z0-9_-]{1,64}$. */
 export function toolAlias(serverName: string, toolName: string): string {
   const alias = `${serverName}__${toolName}`.replace(/[^A-Za-z0-9_-]/g, '_');
-  return alias.length <= 64 ? alias : `${alias.slice(0, 55)}_${definitionHash({ name: alias, inputSchema: {} }).slice(0, 8)}`;
+  return alias.length <= 64
+    ? alias
+    : `${alias.slice(0, 55)}_${definitionHash({ name: alias, inputSchema: {} }).slice(0, 8)}`;
 }
 
 export interface ResolvedTools {
@@ -147,7 +177,12 @@ export interface ResolvedTools {
  * Turns `server/tool` and `server/*` references into pinned tools: only approved tools whose current definition is
  * the approved one, of enabled servers of the tenant.
  */
-export async function resolveAgentTools(orm: Orm, tenantId: string, refs: string[], defaultTimeoutMs: number): Promise<ResolvedTools> {
+export async function resolveAgentTools(
+  orm: Orm,
+  tenantId: string,
+  refs: string[],
+  defaultTimeoutMs: number,
+): Promise<ResolvedTools> {
   const em = orm.em.fork();
   const servers = new Map((await em.find(McpServerEntity, { tenantId })).map((s) => [s.name, s]));
   const out = new Map<string, AgentTool>();
@@ -165,11 +200,23 @@ export async function resolveAgentTools(orm: Orm, tenantId: string, refs: string
       problems.push({ ref, problem: 'the server is disabled' });
       continue;
     }
-    const rows = await em.find(McpToolEntity, { tenantId, serverId: server.id, ...(toolName === '*' ? { status: 'approved' as const } : { name: toolName }) }, { orderBy: { name: 'asc' } });
-    if (rows.length === 0) problems.push({ ref, problem: toolName === '*' ? 'the server has no approved tools' : 'no such tool (run discovery?)' });
+    const rows = await em.find(
+      McpToolEntity,
+      { tenantId, serverId: server.id, ...(toolName === '*' ? { status: 'approved' as const } : { name: toolName }) },
+      { orderBy: { name: 'asc' } },
+    );
+    if (rows.length === 0)
+      problems.push({
+        ref,
+        problem: toolName === '*' ? 'the server has no approved tools' : 'no such tool (run discovery?)',
+      });
     for (const row of rows) {
       if (row.status !== 'approved' || !row.approvedDefinition || row.approvedHash !== row.definitionHash) {
-        problems.push({ ref: `${serverName}/${row.name}`, problem: row.status === 'changed' ? 'its definition changed since approval; re-approve it' : `it is ${row.status}` });
+        problems.push({
+          ref: `${serverName}/${row.name}`,
+          problem:
+            row.status === 'changed' ? 'its definition changed since approval; re-approve it' : `it is ${row.status}`,
+        });
         continue;
       }
       const def = row.approvedDefinition;

@@ -18,7 +18,9 @@ interface TestServer {
 
 const servers: Array<ReturnType<typeof createServer>> = [];
 
-async function startServer(handler: (req: IncomingMessage, res: ServerResponse, s: TestServer) => void): Promise<TestServer> {
+async function startServer(
+  handler: (req: IncomingMessage, res: ServerResponse, s: TestServer) => void,
+): Promise<TestServer> {
   const s: TestServer = { port: 0, origin: '', requests: [], connections: 0 };
   const server = createServer((req, res) => {
     s.requests.push(req);
@@ -74,16 +76,19 @@ async function refused(p: Promise<unknown>): Promise<FetchRefusedError> {
   throw new Error('resolved, but a FetchRefusedError was expected');
 }
 
-const ok = (body: string | Buffer, headers: Record<string, string> = { 'content-type': 'text/plain' }) =>
+const ok =
+  (body: string | Buffer, headers: Record<string, string> = { 'content-type': 'text/plain' }) =>
   (_req: IncomingMessage, res: ServerResponse) => {
     res.writeHead(200, headers);
     res.end(body);
   };
 
-const redirectTo = (location: string, status = 302) => (_req: IncomingMessage, res: ServerResponse) => {
-  res.writeHead(status, { location });
-  res.end();
-};
+const redirectTo =
+  (location: string, status = 302) =>
+  (_req: IncomingMessage, res: ServerResponse) => {
+    res.writeHead(status, { location });
+    res.end();
+  };
 
 // ---------------------------------------------------------------------------------------------------------------
 
@@ -215,9 +220,13 @@ describe('safeFetch refuses forbidden targets before connecting', () => {
 
   it('refuses a name when any one of its addresses is private (one public, one private)', async () => {
     const dns = fakeDns({ 'mixed.example.test': ['93.184.216.34', '10.0.0.1'] });
-    expect((await refused(safeFetch('http://mixed.example.test/', { ...base, lookup: dns.lookup }))).code).toBe('address_not_allowed');
+    expect((await refused(safeFetch('http://mixed.example.test/', { ...base, lookup: dns.lookup }))).code).toBe(
+      'address_not_allowed',
+    );
     const dns6 = fakeDns({ 'mixed6.example.test': ['2606:4700:4700::1111', '::ffff:169.254.169.254'] });
-    expect((await refused(safeFetch('http://mixed6.example.test/', { ...base, lookup: dns6.lookup }))).code).toBe('address_not_allowed');
+    expect((await refused(safeFetch('http://mixed6.example.test/', { ...base, lookup: dns6.lookup }))).code).toBe(
+      'address_not_allowed',
+    );
   });
 
   it('refuses a name resolving to loopback even though a server listens there', async () => {
@@ -228,12 +237,16 @@ describe('safeFetch refuses forbidden targets before connecting', () => {
     expect(s.connections).toBe(0);
   });
 
-  it.each([['file:///etc/passwd'], ['ftp://x/'], ['data:text/plain,hello'], ['gopher://x/'], ['javascript:alert(1)'], ['ws://x/']])(
-    'refuses the scheme of %s',
-    async (url) => {
-      expect((await refused(safeFetch(url, { ...base, lookup: noDns }))).code).toBe('scheme_not_allowed');
-    },
-  );
+  it.each([
+    ['file:///etc/passwd'],
+    ['ftp://x/'],
+    ['data:text/plain,hello'],
+    ['gopher://x/'],
+    ['javascript:alert(1)'],
+    ['ws://x/'],
+  ])('refuses the scheme of %s', async (url) => {
+    expect((await refused(safeFetch(url, { ...base, lookup: noDns }))).code).toBe('scheme_not_allowed');
+  });
 
   it('refuses credentials in the URL and does not echo them', async () => {
     const err = await refused(safeFetch('http://user:pass@example.test/', { ...base, lookup: noDns }));
@@ -255,7 +268,9 @@ describe('safeFetch refuses forbidden targets before connecting', () => {
 
   it('reports names that do not resolve as unreachable', async () => {
     const dns = fakeDns({});
-    expect((await refused(safeFetch('http://nowhere.example.test/', { ...base, lookup: dns.lookup }))).code).toBe('unreachable');
+    expect((await refused(safeFetch('http://nowhere.example.test/', { ...base, lookup: dns.lookup }))).code).toBe(
+      'unreachable',
+    );
   });
 });
 
@@ -263,7 +278,12 @@ describe('safeFetch allowed fetches', () => {
   it('fetches from loopback when the operator allows 127.0.0.1', async () => {
     const s = await startServer(ok('hello', { 'content-type': 'text/plain; charset=utf-8' }));
     const r = await safeFetch(`${s.origin}/doc.txt?x=1`, { ...base, allowHosts: ['127.0.0.1'], lookup: noDns });
-    expect(r).toMatchObject({ url: `${s.origin}/doc.txt?x=1`, status: 200, contentType: 'text/plain; charset=utf-8', redirects: [] });
+    expect(r).toMatchObject({
+      url: `${s.origin}/doc.txt?x=1`,
+      status: 200,
+      contentType: 'text/plain; charset=utf-8',
+      redirects: [],
+    });
     expect(r.bytes.toString()).toBe('hello');
     expect(s.requests[0]?.url).toBe('/doc.txt?x=1');
     expect(s.requests[0]?.headers['user-agent']).toMatch(/BeyondCloud/);
@@ -272,7 +292,12 @@ describe('safeFetch allowed fetches', () => {
   it('connects a public-looking name to the pre-resolved address, keeping the Host header (allowed by IP)', async () => {
     const s = await startServer(ok('<h1>docs</h1>', { 'content-type': 'text/html' }));
     const dns = fakeDns({ 'docs.example.test': ['127.0.0.1'] });
-    const r = await safeFetch(`http://docs.example.test:${s.port}/`, { ...base, allowHosts: ['127.0.0.1'], lookup: dns.lookup, userAgent: 'ua-test' });
+    const r = await safeFetch(`http://docs.example.test:${s.port}/`, {
+      ...base,
+      allowHosts: ['127.0.0.1'],
+      lookup: dns.lookup,
+      userAgent: 'ua-test',
+    });
     expect(r.bytes.toString()).toBe('<h1>docs</h1>');
     // .test never resolves in real DNS: the connection used the checked address.
     expect(s.requests[0]?.headers.host).toBe(`docs.example.test:${s.port}`);
@@ -284,28 +309,60 @@ describe('safeFetch allowed fetches', () => {
     const s = await startServer(ok('pinned'));
     let n = 0;
     const dns = fakeDns({ 'rebind.example.test': () => (n++ === 0 ? ['127.0.0.1'] : ['10.9.9.9']) });
-    const r = await safeFetch(`http://rebind.example.test:${s.port}/`, { ...base, allowHosts: ['127.0.0.1'], lookup: dns.lookup });
+    const r = await safeFetch(`http://rebind.example.test:${s.port}/`, {
+      ...base,
+      allowHosts: ['127.0.0.1'],
+      lookup: dns.lookup,
+    });
     expect(r.bytes.toString()).toBe('pinned');
     expect(dns.calls).toHaveLength(1);
   });
 
   it('allows by CIDR, by host name and by wildcard', async () => {
     const s = await startServer(ok('x'));
-    const dns = fakeDns({ 'intranet.example.test': ['127.0.0.1'], 'a.corp.example.test': ['127.0.0.1'], 'corp.example.test': ['127.0.0.1'] });
+    const dns = fakeDns({
+      'intranet.example.test': ['127.0.0.1'],
+      'a.corp.example.test': ['127.0.0.1'],
+      'corp.example.test': ['127.0.0.1'],
+    });
     const opts = { ...base, lookup: dns.lookup };
-    await expect(safeFetch(`${s.origin}/`, { ...opts, allowHosts: ['127.0.0.0/8'] })).resolves.toMatchObject({ status: 200 });
-    await expect(safeFetch(`http://intranet.example.test:${s.port}/`, { ...opts, allowHosts: ['Intranet.Example.Test'] })).resolves.toMatchObject({ status: 200 });
-    await expect(safeFetch(`http://a.corp.example.test:${s.port}/`, { ...opts, allowHosts: ['*.corp.example.test'] })).resolves.toMatchObject({ status: 200 });
+    await expect(safeFetch(`${s.origin}/`, { ...opts, allowHosts: ['127.0.0.0/8'] })).resolves.toMatchObject({
+      status: 200,
+    });
+    await expect(
+      safeFetch(`http://intranet.example.test:${s.port}/`, { ...opts, allowHosts: ['Intranet.Example.Test'] }),
+    ).resolves.toMatchObject({ status: 200 });
+    await expect(
+      safeFetch(`http://a.corp.example.test:${s.port}/`, { ...opts, allowHosts: ['*.corp.example.test'] }),
+    ).resolves.toMatchObject({ status: 200 });
     // The wildcard covers subdomains only; a name allowance covers no other name; allowing 10/8 does not allow loopback.
-    expect((await refused(safeFetch(`http://corp.example.test:${s.port}/`, { ...opts, allowHosts: ['*.corp.example.test'] }))).code).toBe('address_not_allowed');
-    expect((await refused(safeFetch(`http://a.corp.example.test:${s.port}/`, { ...opts, allowHosts: ['intranet.example.test'] }))).code).toBe('address_not_allowed');
-    expect((await refused(safeFetch(`${s.origin}/`, { ...opts, allowHosts: ['10.0.0.0/8'] }))).code).toBe('address_not_allowed');
+    expect(
+      (
+        await refused(
+          safeFetch(`http://corp.example.test:${s.port}/`, { ...opts, allowHosts: ['*.corp.example.test'] }),
+        )
+      ).code,
+    ).toBe('address_not_allowed');
+    expect(
+      (
+        await refused(
+          safeFetch(`http://a.corp.example.test:${s.port}/`, { ...opts, allowHosts: ['intranet.example.test'] }),
+        )
+      ).code,
+    ).toBe('address_not_allowed');
+    expect((await refused(safeFetch(`${s.origin}/`, { ...opts, allowHosts: ['10.0.0.0/8'] }))).code).toBe(
+      'address_not_allowed',
+    );
     expect(s.requests).toHaveLength(3);
   });
 
   it('rejects malformed allowHosts entries', async () => {
-    await expect(safeFetch('http://example.test/', { ...base, allowHosts: ['10.0.0.0/99'], lookup: noDns })).rejects.toThrow(TypeError);
-    await expect(safeFetch('http://example.test/', { ...base, allowHosts: ['host:8080'], lookup: noDns })).rejects.toThrow(TypeError);
+    await expect(
+      safeFetch('http://example.test/', { ...base, allowHosts: ['10.0.0.0/99'], lookup: noDns }),
+    ).rejects.toThrow(TypeError);
+    await expect(
+      safeFetch('http://example.test/', { ...base, allowHosts: ['host:8080'], lookup: noDns }),
+    ).rejects.toThrow(TypeError);
   });
 
   it('follows a redirect chain within allowed hosts', async () => {
@@ -315,7 +372,12 @@ describe('safeFetch allowed fetches', () => {
       else if (req.url === '/mid') redirectTo(`${b.origin}/end`, 301)(req, res);
       else res.writeHead(404).end();
     });
-    const r = await safeFetch(`${a.origin}/start`, { ...base, allowHosts: ['127.0.0.1'], lookup: noDns, allowedContentTypes: ['text/markdown'] });
+    const r = await safeFetch(`${a.origin}/start`, {
+      ...base,
+      allowHosts: ['127.0.0.1'],
+      lookup: noDns,
+      allowedContentTypes: ['text/markdown'],
+    });
     expect(r.url).toBe(`${b.origin}/end`);
     expect(r.redirects).toEqual([`${a.origin}/start`, `${a.origin}/mid`]);
     expect(r.bytes.toString()).toBe('final');
@@ -329,7 +391,9 @@ describe('safeFetch allowed fetches', () => {
     ['br', brotliCompressSync],
   ] as const)('decompresses %s', async (encoding, compress) => {
     const text = 'The quick brown fox. '.repeat(2000);
-    const s = await startServer(ok(compress(Buffer.from(text)), { 'content-type': 'text/plain', 'content-encoding': encoding }));
+    const s = await startServer(
+      ok(compress(Buffer.from(text)), { 'content-type': 'text/plain', 'content-encoding': encoding }),
+    );
     const r = await safeFetch(`${s.origin}/`, { ...base, allowHosts: ['127.0.0.1'], lookup: noDns });
     expect(r.bytes.toString()).toBe(text);
     expect(s.requests[0]?.headers['accept-encoding']).toContain(encoding);
@@ -343,7 +407,12 @@ describe('safeFetch allowed fetches', () => {
 
   it('matches allowed content types by media-type prefix', async () => {
     const s = await startServer(ok('x', { 'content-type': 'Text/Plain; charset=utf-8' }));
-    const r = await safeFetch(`${s.origin}/`, { ...base, allowHosts: ['127.0.0.1'], lookup: noDns, allowedContentTypes: ['application/pdf', 'text/'] });
+    const r = await safeFetch(`${s.origin}/`, {
+      ...base,
+      allowHosts: ['127.0.0.1'],
+      lookup: noDns,
+      allowedContentTypes: ['application/pdf', 'text/'],
+    });
     expect(r.contentType).toBe('Text/Plain; charset=utf-8');
   });
 });
@@ -374,14 +443,20 @@ describe('safeFetch re-checks every redirect hop', () => {
   ])('refuses a redirect to %s', async (_label, make) => {
     const victim = await startServer(ok('internal secret'));
     const a = await startServer(redirectTo(make(victim.port)));
-    const err = await refused(safeFetch(`http://docs.example.test:${a.port}/`, allowDocs({ 'evil.example.test': ['127.0.0.1'] })));
+    const err = await refused(
+      safeFetch(`http://docs.example.test:${a.port}/`, allowDocs({ 'evil.example.test': ['127.0.0.1'] })),
+    );
     expect(err.code).toBe('address_not_allowed');
     expect(victim.connections).toBe(0);
   });
 
   it('refuses a redirect to a disallowed scheme or to credentials', async () => {
-    const a = await startServer((req, res) => redirectTo(req.url === '/file' ? 'file:///etc/passwd' : 'http://u:p@example.test/')(req, res));
-    expect((await refused(safeFetch(`http://docs.example.test:${a.port}/file`, allowDocs()))).code).toBe('scheme_not_allowed');
+    const a = await startServer((req, res) =>
+      redirectTo(req.url === '/file' ? 'file:///etc/passwd' : 'http://u:p@example.test/')(req, res),
+    );
+    expect((await refused(safeFetch(`http://docs.example.test:${a.port}/file`, allowDocs()))).code).toBe(
+      'scheme_not_allowed',
+    );
     const err = await refused(safeFetch(`http://docs.example.test:${a.port}/creds`, allowDocs()));
     expect(err.code).toBe('bad_url');
     expect(err.url).not.toContain('u:p@');
@@ -389,10 +464,14 @@ describe('safeFetch re-checks every redirect hop', () => {
 
   it('stops after maxRedirects', async () => {
     const a = await startServer(redirectTo('/again'));
-    const err = await refused(safeFetch(`${a.origin}/`, { ...base, allowHosts: ['127.0.0.1'], lookup: noDns, maxRedirects: 3 }));
+    const err = await refused(
+      safeFetch(`${a.origin}/`, { ...base, allowHosts: ['127.0.0.1'], lookup: noDns, maxRedirects: 3 }),
+    );
     expect(err.code).toBe('too_many_redirects');
     expect(a.requests).toHaveLength(4);
-    const none = await refused(safeFetch(`${a.origin}/`, { ...base, allowHosts: ['127.0.0.1'], lookup: noDns, maxRedirects: 0 }));
+    const none = await refused(
+      safeFetch(`${a.origin}/`, { ...base, allowHosts: ['127.0.0.1'], lookup: noDns, maxRedirects: 0 }),
+    );
     expect(none.code).toBe('too_many_redirects');
   });
 
@@ -405,7 +484,9 @@ describe('safeFetch re-checks every redirect hop', () => {
     const r = await safeFetch(`${a.origin}/`, { ...base, allowHosts: ['127.0.0.1'], lookup: noDns });
     expect(r.redirects).toHaveLength(5);
     const b = await startServer(redirectTo('/loop'));
-    expect((await refused(safeFetch(`${b.origin}/`, { ...base, allowHosts: ['127.0.0.1'], lookup: noDns }))).code).toBe('too_many_redirects');
+    expect((await refused(safeFetch(`${b.origin}/`, { ...base, allowHosts: ['127.0.0.1'], lookup: noDns }))).code).toBe(
+      'too_many_redirects',
+    );
     expect(b.requests).toHaveLength(6);
   });
 });
@@ -510,9 +591,13 @@ describe('safeFetch caps', () => {
       if (req.url === '/none') res.writeHead(200).end('x');
       else ok('x', { 'content-type': 'application/octet-stream' })(req, res);
     });
-    const err = await refused(safeFetch(`${s.origin}/bin`, { ...allowed, allowedContentTypes: ['text/html', 'application/pdf'] }));
+    const err = await refused(
+      safeFetch(`${s.origin}/bin`, { ...allowed, allowedContentTypes: ['text/html', 'application/pdf'] }),
+    );
     expect(err.code).toBe('content_type_not_allowed');
-    expect((await refused(safeFetch(`${s.origin}/none`, { ...allowed, allowedContentTypes: ['text/'] }))).code).toBe('content_type_not_allowed');
+    expect((await refused(safeFetch(`${s.origin}/none`, { ...allowed, allowedContentTypes: ['text/'] }))).code).toBe(
+      'content_type_not_allowed',
+    );
   });
 
   it('reports a non-2xx final status as http_error with the status', async () => {

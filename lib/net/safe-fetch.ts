@@ -259,10 +259,16 @@ function checkUrl(raw: string | URL): URL {
     url = typeof raw === 'string' ? new URL(raw) : raw;
   } catch (e) {
     // Everything up to the last @ of the authority is userinfo (a password may hold an @ too).
-    throw new FetchRefusedError('bad_url', String(raw).replace(/\/\/[^/?#]*@/, '//'), 'Not a valid absolute URL.', { cause: e });
+    throw new FetchRefusedError('bad_url', String(raw).replace(/\/\/[^/?#]*@/, '//'), 'Not a valid absolute URL.', {
+      cause: e,
+    });
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new FetchRefusedError('scheme_not_allowed', redact(url), `Scheme ${url.protocol} is not allowed; only http: and https:.`);
+    throw new FetchRefusedError(
+      'scheme_not_allowed',
+      redact(url),
+      `Scheme ${url.protocol} is not allowed; only http: and https:.`,
+    );
   }
   if (url.username || url.password) {
     throw new FetchRefusedError('bad_url', redact(url), 'Credentials in URLs are not allowed.');
@@ -276,7 +282,12 @@ function refuseAddress(url: URL, detail: string): FetchRefusedError {
 }
 
 /** Resolves the hop's host and checks every address; returns the addresses to connect to. */
-async function resolveAndCheck(url: URL, allow: AllowList, lookup: NonNullable<SafeFetchOptions['lookup']>, signal: AbortSignal): Promise<Pinned[]> {
+async function resolveAndCheck(
+  url: URL,
+  allow: AllowList,
+  lookup: NonNullable<SafeFetchOptions['lookup']>,
+  signal: AbortSignal,
+): Promise<Pinned[]> {
   const host = stripBrackets(url.hostname);
   const byName = nameAllowed(allow, url.hostname);
   let answers: Array<{ address: string; family: number }>;
@@ -320,7 +331,8 @@ function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
 /** A `lookup` for node:net that only ever answers with the pre-checked addresses. */
 function pinnedLookup(pinned: Pinned[]): LookupFunction {
   return (_hostname: string, options: LookupOptions, callback) => {
-    const usable = options.family === 4 || options.family === 6 ? pinned.filter((p) => p.family === options.family) : pinned;
+    const usable =
+      options.family === 4 || options.family === 6 ? pinned.filter((p) => p.family === options.family) : pinned;
     const first = usable[0];
     if (!first) {
       const err: NodeJS.ErrnoException = new Error('No checked address of the requested family.');
@@ -328,12 +340,21 @@ function pinnedLookup(pinned: Pinned[]): LookupFunction {
       callback(err, '', 0);
       return;
     }
-    if (options.all) callback(null, usable.map((p): LookupAddress => ({ address: p.address, family: p.family })));
+    if (options.all)
+      callback(
+        null,
+        usable.map((p): LookupAddress => ({ address: p.address, family: p.family })),
+      );
     else callback(null, first.address, first.family);
   };
 }
 
-function sendRequest(url: URL, pinned: Pinned[], userAgent: string, signal: AbortSignal): Promise<http.IncomingMessage> {
+function sendRequest(
+  url: URL,
+  pinned: Pinned[],
+  userAgent: string,
+  signal: AbortSignal,
+): Promise<http.IncomingMessage> {
   const isHttps = url.protocol === 'https:';
   const host = stripBrackets(url.hostname);
   const literal = isIP(host) !== 0;
@@ -400,11 +421,16 @@ async function readBody(res: http.IncomingMessage, url: URL, maxBytes: number, s
     const decoder = decoderFor(encoding);
     if (!decoder) {
       res.destroy();
-      throw new FetchRefusedError('content_type_not_allowed', url.href, `Unsupported Content-Encoding ${JSON.stringify(encoding)}.`);
+      throw new FetchRefusedError(
+        'content_type_not_allowed',
+        url.href,
+        `Unsupported Content-Encoding ${JSON.stringify(encoding)}.`,
+      );
     }
     decoders.push(decoder);
   }
-  const tooLarge = () => new FetchRefusedError('too_large', url.href, `The response body is larger than ${maxBytes} bytes.`);
+  const tooLarge = () =>
+    new FetchRefusedError('too_large', url.href, `The response body is larger than ${maxBytes} bytes.`);
   const wireCap = decoders.length ? maxBytes + ENCODED_SLACK_BYTES : maxBytes;
   const declared = Number(res.headers['content-length']);
   if (res.headers['content-length'] !== undefined && Number.isFinite(declared) && declared > wireCap) {
@@ -435,19 +461,26 @@ function mediaType(contentType: string): string {
  * `opts.signal` aborts, with the signal's reason).
  */
 export async function safeFetch(url: string, opts: SafeFetchOptions): Promise<SafeFetchResult> {
-  if (!(Number.isFinite(opts.maxBytes) && opts.maxBytes >= 0)) throw new RangeError('maxBytes must be a non-negative number.');
-  if (!(Number.isFinite(opts.timeoutMs) && opts.timeoutMs > 0)) throw new RangeError('timeoutMs must be a positive number.');
+  if (!(Number.isFinite(opts.maxBytes) && opts.maxBytes >= 0))
+    throw new RangeError('maxBytes must be a non-negative number.');
+  if (!(Number.isFinite(opts.timeoutMs) && opts.timeoutMs > 0))
+    throw new RangeError('timeoutMs must be a positive number.');
   const maxRedirects = opts.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
   const allow = parseAllowList(opts.allowHosts);
   const allowedTypes = opts.allowedContentTypes?.map((t) => t.trim().toLowerCase());
   const lookup =
     opts.lookup ??
     (async (host: string) =>
-      (await dnsPromises.lookup(host, { all: true, verbatim: true })).map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }) as const));
+      (await dnsPromises.lookup(host, { all: true, verbatim: true })).map(
+        (a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }) as const,
+      ));
   opts.signal?.throwIfAborted();
 
   const deadline = new AbortController();
-  const timer = setTimeout(() => deadline.abort(new DOMException('safeFetch deadline exceeded', 'TimeoutError')), opts.timeoutMs);
+  const timer = setTimeout(
+    () => deadline.abort(new DOMException('safeFetch deadline exceeded', 'TimeoutError')),
+    opts.timeoutMs,
+  );
   const signal = opts.signal ? AbortSignal.any([opts.signal, deadline.signal]) : deadline.signal;
   const redirects: string[] = [];
   let current: string = url;
@@ -462,13 +495,18 @@ export async function safeFetch(url: string, opts: SafeFetchOptions): Promise<Sa
       if (REDIRECT_STATUSES.has(status) && res.headers.location !== undefined) {
         res.destroy();
         if (redirects.length >= maxRedirects) {
-          throw new FetchRefusedError('too_many_redirects', target.href, `More than ${maxRedirects} redirects.`, { status });
+          throw new FetchRefusedError('too_many_redirects', target.href, `More than ${maxRedirects} redirects.`, {
+            status,
+          });
         }
         let next: URL;
         try {
           next = new URL(res.headers.location, target);
         } catch (e) {
-          throw new FetchRefusedError('bad_url', target.href, 'The redirect Location is not a valid URL.', { status, cause: e });
+          throw new FetchRefusedError('bad_url', target.href, 'The redirect Location is not a valid URL.', {
+            status,
+            cause: e,
+          });
         }
         redirects.push(target.href);
         current = redact(next);
@@ -497,7 +535,9 @@ export async function safeFetch(url: string, opts: SafeFetchOptions): Promise<Sa
     if (e instanceof FetchRefusedError) throw e;
     if (opts.signal?.aborted) throw opts.signal.reason;
     if (deadline.signal.aborted) {
-      throw new FetchRefusedError('timeout', current, `No complete response within ${opts.timeoutMs} ms.`, { cause: e });
+      throw new FetchRefusedError('timeout', current, `No complete response within ${opts.timeoutMs} ms.`, {
+        cause: e,
+      });
     }
     const detail = e instanceof Error ? e.message : String(e);
     throw new FetchRefusedError('unreachable', current, `Fetching failed: ${detail}`, { cause: e });

@@ -8,14 +8,19 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
     server.once('error', reject);
     server.listen(0, host, () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
 
 /** Thrown by a start function when the port it was given was taken before its server bound it. */
 export class PortTaken extends Error {
-  constructor(readonly port: number, what: string) {
+  constructor(
+    readonly port: number,
+    what: string,
+  ) {
     super(`${what}: port ${port} was taken before it could be bound`);
     this.name = 'PortTaken';
   }
@@ -25,7 +30,11 @@ export class PortTaken extends Error {
  * For servers that cannot bind port 0 themselves (the Temporal CLI, OpenBao, npm MCP servers): picks a free port and
  * starts, and when the port was taken in between (the start throws PortTaken), tries again with another one.
  */
-export async function startOnFreePort<T>(start: (port: number) => Promise<T>, attempts = 5, host = '127.0.0.1'): Promise<T> {
+export async function startOnFreePort<T>(
+  start: (port: number) => Promise<T>,
+  attempts = 5,
+  host = '127.0.0.1',
+): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await start(await freePort(host));

@@ -1,7 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AnswerOptions, AnswerResult, HistoryMessage } from '../contracts';
-import { AnswerEntity, ConversationEntity, MessageEntity, type AnswerRecord, type AnswerRecordStatus, type Conversation, type Message } from '../db/entities';
+import {
+  AnswerEntity,
+  ConversationEntity,
+  MessageEntity,
+  type AnswerRecord,
+  type AnswerRecordStatus,
+  type Conversation,
+  type Message,
+} from '../db/entities';
 
 /**
  * The one owner of the `answers`, `messages` and `conversations` rows, for the API and the activities alike. Writes
@@ -9,16 +17,16 @@ import { AnswerEntity, ConversationEntity, MessageEntity, type AnswerRecord, typ
  */
 
 /** A new answer, running; an id this tenant used already keeps its record. */
-export async function insertRunningAnswer(em: EntityManager, a: { tenantId: string; id: string; workflowId: string; question: string; conversationId?: string }): Promise<void> {
+export async function insertRunningAnswer(
+  em: EntityManager,
+  a: { tenantId: string; id: string; workflowId: string; question: string; conversationId?: string },
+): Promise<void> {
   await em
     .getConnection()
-    .execute(`insert into answers (id, tenant_id, workflow_id, conversation_id, question, status) values (?, ?, ?, ?, ?, 'running') on conflict (tenant_id, id) do nothing`, [
-      a.id,
-      a.tenantId,
-      a.workflowId,
-      a.conversationId ?? null,
-      a.question,
-    ]);
+    .execute(
+      `insert into answers (id, tenant_id, workflow_id, conversation_id, question, status) values (?, ?, ?, ?, ?, 'running') on conflict (tenant_id, id) do nothing`,
+      [a.id, a.tenantId, a.workflowId, a.conversationId ?? null, a.question],
+    );
 }
 
 /** Removes a running record whose run never started. */
@@ -31,12 +39,31 @@ export function findAnswer(em: EntityManager, tenantId: string, id: string): Pro
 }
 
 /** The tenant's answers, newest first, without their full results. */
-export function listAnswers(em: EntityManager, tenantId: string, page: { limit: number; before?: Date }): Promise<AnswerRecord[]> {
-  return em.find(AnswerEntity, { tenantId, ...(page.before ? { createdAt: { $lt: page.before } } : {}) }, {
-    orderBy: { createdAt: 'desc' },
-    limit: page.limit,
-    fields: ['id', 'tenantId', 'workflowId', 'conversationId', 'question', 'status', 'answer', 'groundingScore', 'createdAt', 'completedAt'],
-  });
+export function listAnswers(
+  em: EntityManager,
+  tenantId: string,
+  page: { limit: number; before?: Date },
+): Promise<AnswerRecord[]> {
+  return em.find(
+    AnswerEntity,
+    { tenantId, ...(page.before ? { createdAt: { $lt: page.before } } : {}) },
+    {
+      orderBy: { createdAt: 'desc' },
+      limit: page.limit,
+      fields: [
+        'id',
+        'tenantId',
+        'workflowId',
+        'conversationId',
+        'question',
+        'status',
+        'answer',
+        'groundingScore',
+        'createdAt',
+        'completedAt',
+      ],
+    },
+  );
 }
 
 export async function holdAnswerForReview(em: EntityManager, tenantId: string, id: string): Promise<void> {
@@ -62,13 +89,32 @@ export async function completeAnswerRecord(em: EntityManager, tenantId: string, 
  * The record failed with `message`. With `onlyIf`, only while it still has that status (a reconciliation must not
  * overwrite the run's own ending); returns whether it changed.
  */
-export async function failAnswerRecord(em: EntityManager, tenantId: string, id: string, message: string, onlyIf?: AnswerRecordStatus): Promise<boolean> {
-  const changed = await em.nativeUpdate(AnswerEntity, { id, tenantId, ...(onlyIf ? { status: onlyIf } : {}) }, { status: 'failed', result: { error: message }, completedAt: new Date() });
+export async function failAnswerRecord(
+  em: EntityManager,
+  tenantId: string,
+  id: string,
+  message: string,
+  onlyIf?: AnswerRecordStatus,
+): Promise<boolean> {
+  const changed = await em.nativeUpdate(
+    AnswerEntity,
+    { id, tenantId, ...(onlyIf ? { status: onlyIf } : {}) },
+    { status: 'failed', result: { error: message }, completedAt: new Date() },
+  );
   return changed === 1;
 }
 
-export async function createConversation(em: EntityManager, c: { tenantId: string; title?: string; collectionIds: string[]; options?: Partial<AnswerOptions> }): Promise<Conversation> {
-  const conversation = em.create(ConversationEntity, { id: randomUUID(), tenantId: c.tenantId, title: c.title ?? null, collectionIds: c.collectionIds, options: c.options ?? {} });
+export async function createConversation(
+  em: EntityManager,
+  c: { tenantId: string; title?: string; collectionIds: string[]; options?: Partial<AnswerOptions> },
+): Promise<Conversation> {
+  const conversation = em.create(ConversationEntity, {
+    id: randomUUID(),
+    tenantId: c.tenantId,
+    title: c.title ?? null,
+    collectionIds: c.collectionIds,
+    options: c.options ?? {},
+  });
   await em.flush();
   return conversation;
 }
@@ -87,8 +133,18 @@ export function listMessages(em: EntityManager, tenantId: string, conversationId
 }
 
 /** The last `limit` turns before the answer `answerId`, oldest first. */
-export async function conversationHistory(em: EntityManager, tenantId: string, conversationId: string, answerId: string, limit: number): Promise<HistoryMessage[]> {
-  const latest = await em.find(MessageEntity, { tenantId, conversationId, answerId: { $ne: answerId } }, { orderBy: { createdAt: 'desc' }, limit });
+export async function conversationHistory(
+  em: EntityManager,
+  tenantId: string,
+  conversationId: string,
+  answerId: string,
+  limit: number,
+): Promise<HistoryMessage[]> {
+  const latest = await em.find(
+    MessageEntity,
+    { tenantId, conversationId, answerId: { $ne: answerId } },
+    { orderBy: { createdAt: 'desc' }, limit },
+  );
   return latest.reverse().map((m) => ({ role: m.role, content: m.content }));
 }
 
@@ -96,11 +152,19 @@ export async function conversationHistory(em: EntityManager, tenantId: string, c
  * One turn of the conversation, once per answer and role; the assistant's reply also marks the conversation as
  * updated.
  */
-export async function addMessage(em: EntityManager, m: { tenantId: string; conversationId: string; role: Message['role']; content: string; answerId: string }): Promise<void> {
+export async function addMessage(
+  em: EntityManager,
+  m: { tenantId: string; conversationId: string; role: Message['role']; content: string; answerId: string },
+): Promise<void> {
   const conn = em.getConnection();
   await conn.execute(
     `insert into messages (id, tenant_id, conversation_id, role, content, answer_id) values (?, ?, ?, ?, ?, ?) on conflict (conversation_id, answer_id, role) do nothing`,
     [randomUUID(), m.tenantId, m.conversationId, m.role, m.content, m.answerId],
   );
-  if (m.role === 'assistant') await em.nativeUpdate(ConversationEntity, { id: m.conversationId, tenantId: m.tenantId }, { updatedAt: new Date() });
+  if (m.role === 'assistant')
+    await em.nativeUpdate(
+      ConversationEntity,
+      { id: m.conversationId, tenantId: m.tenantId },
+      { updatedAt: new Date() },
+    );
 }

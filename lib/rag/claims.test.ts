@@ -15,7 +15,9 @@ describe('splitClaims', () => {
   });
 
   it('keeps markers written after the period with the sentence they follow (the local provider style)', () => {
-    expect(splitClaims('Python 3.11 is up to 60% faster than 3.10. [1] Use `os.path.join()` to join paths. [2]')).toEqual([
+    expect(
+      splitClaims('Python 3.11 is up to 60% faster than 3.10. [1] Use `os.path.join()` to join paths. [2]'),
+    ).toEqual([
       { index: 0, text: 'Python 3.11 is up to 60% faster than 3.10.', citations: [1] },
       { index: 1, text: 'Use `os.path.join()` to join paths.', citations: [2] },
     ]);
@@ -32,11 +34,9 @@ describe('splitClaims', () => {
       'Many modules, e.g. json and csv, ship with Python 3.11.',
       'They need no install.',
     ]);
-    expect(texts('The value is approx. 5 MB, i.e. small. Call `str.split(sep=None). Done` to split. Next one.')).toEqual([
-      'The value is approx. 5 MB, i.e. small.',
-      'Call `str.split(sep=None). Done` to split.',
-      'Next one.',
-    ]);
+    expect(
+      texts('The value is approx. 5 MB, i.e. small. Call `str.split(sep=None). Done` to split. Next one.'),
+    ).toEqual(['The value is approx. 5 MB, i.e. small.', 'Call `str.split(sep=None). Done` to split.', 'Next one.']);
     expect(texts('Edit pyproject.toml and set Path.Home in settings.py first. Then run it.')).toEqual([
       'Edit pyproject.toml and set Path.Home in settings.py first.',
       'Then run it.',

@@ -25,11 +25,83 @@ export interface Claim {
 /** sbd's English abbreviations (the option replaces its list) plus those of technical prose; `etc` is left out
  * because in documentation it ends sentences more often than not. */
 const ABBREVIATIONS = [
-  'al', 'adj', 'assn', 'Ave', 'BSc', 'MSc', 'Co', 'cc', 'Corp', 'Dept', 'eg', 'Eq', 'Eqs', 'est', 'Ex', 'ext',
-  'Fig', 'fig', 'Figs', 'figs', 'i.e', 'ie', 'e.g', 'Inc', 'inc', 'Jan', 'Feb', 'Mar', 'Apr', 'Jun', 'Jul', 'Aug',
-  'Sep', 'Sept', 'Oct', 'Nov', 'Dec', 'jr', 'Miss', 'Mrs', 'Mr', 'Ms', 'no', 'No', 'Nos', 'PhD', 'pp', 'Prof', 'Dr',
-  'pt', 'Ref', 'Refs', 'Rep', 'rev', 'Sec', 'Secs', 'Sr', 'sr', 'Jr', 'St', 'Univ', 'Viz', 'viz', 'Vol', 'vol', 'vs',
-  'v', 'approx', 'cf', 'resp', 'min', 'max', 'sec', 'incl', 'esp', 'ca', 'dept',
+  'al',
+  'adj',
+  'assn',
+  'Ave',
+  'BSc',
+  'MSc',
+  'Co',
+  'cc',
+  'Corp',
+  'Dept',
+  'eg',
+  'Eq',
+  'Eqs',
+  'est',
+  'Ex',
+  'ext',
+  'Fig',
+  'fig',
+  'Figs',
+  'figs',
+  'i.e',
+  'ie',
+  'e.g',
+  'Inc',
+  'inc',
+  'Jan',
+  'Feb',
+  'Mar',
+  'Apr',
+  'Jun',
+  'Jul',
+  'Aug',
+  'Sep',
+  'Sept',
+  'Oct',
+  'Nov',
+  'Dec',
+  'jr',
+  'Miss',
+  'Mrs',
+  'Mr',
+  'Ms',
+  'no',
+  'No',
+  'Nos',
+  'PhD',
+  'pp',
+  'Prof',
+  'Dr',
+  'pt',
+  'Ref',
+  'Refs',
+  'Rep',
+  'rev',
+  'Sec',
+  'Secs',
+  'Sr',
+  'sr',
+  'Jr',
+  'St',
+  'Univ',
+  'Viz',
+  'viz',
+  'Vol',
+  'vol',
+  'vs',
+  'v',
+  'approx',
+  'cf',
+  'resp',
+  'min',
+  'max',
+  'sec',
+  'incl',
+  'esp',
+  'ca',
+  'dept',
 ];
 
 /** One citation marker: `[3]`, `[1, 2]`, `[1;2]`, `[2-4]`. */
@@ -166,7 +238,10 @@ function lineBlocks(answer: string): Block[] {
     const heading = HEADING_RE.test(line) || EMPHASIS_LINE_RE.test(line);
     const listItem = LIST_ITEM_RE.test(line);
     const titleBefore =
-      current !== null && !/[.!?…:;,]["'”’)\]]*$/u.test(current.text) && current.text.length <= 60 && /^\p{Lu}/u.test(line);
+      current !== null &&
+      !/[.!?…:;,]["'”’)\]]*$/u.test(current.text) &&
+      current.text.length <= 60 &&
+      /^\p{Lu}/u.test(line);
     if (!current || heading || listItem || current.heading || titleBefore || /:\s*$/u.test(current.text)) {
       current = { text: line, heading, listItem };
       blocks.push(current);
@@ -189,9 +264,7 @@ function maskCode(text: string): string {
 }
 
 function unmaskCode(text: string): string {
-  return text
-    .replace(/[\uE000-\uE002]/g, (c) => UNMASK[c] ?? c)
-    .replace(/\uE003([^\uE004]*)\uE004/g, ' [$1]');
+  return text.replace(/[\uE000-\uE002]/g, (c) => UNMASK[c] ?? c).replace(/\uE003([^\uE004]*)\uE004/g, ' [$1]');
 }
 
 function unique(ns: number[]): number[] {

@@ -14,9 +14,18 @@ export async function answerableCollections(em: EntityManager, tenantId: string,
   const found = await em.find(CollectionEntity, { tenantId, id: { $in: wanted.filter((id) => UUID.test(id)) } });
   const missing = wanted.find((id) => !found.some((c) => c.id === id));
   if (missing !== undefined) {
-    throw new AppError({ code: 'collection_not_found', message: `Collection ${missing.slice(0, 100)} was not found.`, status: 404, category: 'not_found' });
+    throw new AppError({
+      code: 'collection_not_found',
+      message: `Collection ${missing.slice(0, 100)} was not found.`,
+      status: 404,
+      category: 'not_found',
+    });
   }
   const models = [...new Set(found.map((c) => `${c.embeddingModel}/${c.embeddingDim}`))];
-  if (models.length > 1) throw badRequest('mixed_embedding_models', `The collections use different embedding models (${models.join(', ')}); use them one at a time.`);
+  if (models.length > 1)
+    throw badRequest(
+      'mixed_embedding_models',
+      `The collections use different embedding models (${models.join(', ')}); use them one at a time.`,
+    );
   return found;
 }

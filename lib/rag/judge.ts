@@ -53,8 +53,18 @@ export function parseJudgeOutput(text: string, claims: string[], passageIds: str
   }
   return claims.map((claim, index) => {
     const v = parsed.claims.find((c) => c.index === index);
-    if (!v) return { claim, verdict: 'unsupported', confidence: 0.5, evidence: null, reason: 'the judge gave no verdict for this claim' };
-    const id = v.passage && passageIds.includes(v.passage.replace(/^passage\s*/i, '').trim()) ? v.passage.replace(/^passage\s*/i, '').trim() : null;
+    if (!v)
+      return {
+        claim,
+        verdict: 'unsupported',
+        confidence: 0.5,
+        evidence: null,
+        reason: 'the judge gave no verdict for this claim',
+      };
+    const id =
+      v.passage && passageIds.includes(v.passage.replace(/^passage\s*/i, '').trim())
+        ? v.passage.replace(/^passage\s*/i, '').trim()
+        : null;
     return {
       claim,
       verdict: v.verdict,

@@ -65,7 +65,12 @@ export function citedNumbers(answer: string): number[] {
 
 /** True when the answer is (only) the abstention text, whatever its surrounding punctuation. */
 export function isAbstention(answer: string): boolean {
-  const norm = (s: string) => s.toLowerCase().replace(/[^a-z ]+/g, ' ').replace(/\s+/g, ' ').trim();
+  const norm = (s: string) =>
+    s
+      .toLowerCase()
+      .replace(/[^a-z ]+/g, ' ')
+      .replace(/\s+/g, ' ')
+      .trim();
   return norm(answer) === norm(NO_ANSWER_TEXT) || norm(answer).startsWith('the documents do not say');
 }
 

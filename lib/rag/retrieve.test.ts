@@ -22,9 +22,23 @@ const PASSAGES = [
 
 async function seed(tenantId: string, texts: string[], source = 'guide.html') {
   const em = ctx.orm.em.fork();
-  const collection = em.create(CollectionEntity, { id: randomUUID(), tenantId, name: `c-${randomUUID()}`, embeddingModel: 'local-embed-384', embeddingDim: 384 });
+  const collection = em.create(CollectionEntity, {
+    id: randomUUID(),
+    tenantId,
+    name: `c-${randomUUID()}`,
+    embeddingModel: 'local-embed-384',
+    embeddingDim: 384,
+  });
   await em.flush();
-  const document = em.create(DocumentEntity, { id: randomUUID(), tenantId, collectionId: collection.id, sourceKind: 'upload', source, title: 'Guide', metadata: {} });
+  const document = em.create(DocumentEntity, {
+    id: randomUUID(),
+    tenantId,
+    collectionId: collection.id,
+    sourceKind: 'upload',
+    source,
+    title: 'Guide',
+    metadata: {},
+  });
   await em.flush();
   const chunks = texts.map((text, ordinal) =>
     em.create(ChunkEntity, {
@@ -51,11 +65,22 @@ describe('retrieveHybrid', () => {
   it('ranks the passage that answers first, fusing vector and full-text ranks', async () => {
     const { collection, chunks } = await seed(ctx.tenant.id, PASSAGES);
     const query = 'How do I decode JSON text?';
-    const hits = await retrieveHybrid(ctx.orm.em.fork(), { tenantId: ctx.tenant.id, collectionIds: [collection.id], query, queryVector: hashEmbedding(query), topK: 3 });
+    const hits = await retrieveHybrid(ctx.orm.em.fork(), {
+      tenantId: ctx.tenant.id,
+      collectionIds: [collection.id],
+      query,
+      queryVector: hashEmbedding(query),
+      topK: 3,
+    });
     expect(hits[0]!.chunkId).toBe(chunks[0]!.id);
     expect(hits[0]!.vectorRank).toBe(1);
     expect(hits[0]!.textRank).toBe(1);
-    expect(hits[0]).toMatchObject({ documentTitle: 'Guide', source: 'guide.html', headingPath: ['Guide', 'Section 1'], page: 1 });
+    expect(hits[0]).toMatchObject({
+      documentTitle: 'Guide',
+      source: 'guide.html',
+      headingPath: ['Guide', 'Section 1'],
+      page: 1,
+    });
     expect(hits.length).toBeLessThanOrEqual(3);
     expect(hits.map((h) => h.score)).toEqual([...hits.map((h) => h.score)].sort((a, b) => b - a));
   });
@@ -78,23 +103,59 @@ describe('retrieveHybrid', () => {
   it("never returns another tenant's near-duplicate passages", async () => {
     const mine = await seed(ctx.tenant.id, PASSAGES);
     const other = await ctx.addTenant();
-    const theirs = await seed(other.id, PASSAGES.map((p) => `${p} Confidential.`));
+    const theirs = await seed(
+      other.id,
+      PASSAGES.map((p) => `${p} Confidential.`),
+    );
     const query = 'default pickle protocol';
-    const hits = await retrieveHybrid(ctx.orm.em.fork(), { tenantId: ctx.tenant.id, collectionIds: [mine.collection.id, theirs.collection.id], query, queryVector: hashEmbedding(query), topK: 10 });
+    const hits = await retrieveHybrid(ctx.orm.em.fork(), {
+      tenantId: ctx.tenant.id,
+      collectionIds: [mine.collection.id, theirs.collection.id],
+      query,
+      queryVector: hashEmbedding(query),
+      topK: 10,
+    });
     expect(hits.length).toBeGreaterThan(0);
     expect(hits.every((h) => h.collectionId === mine.collection.id)).toBe(true);
-    const none = await retrieveHybrid(ctx.orm.em.fork(), { tenantId: ctx.tenant.id, collectionIds: [theirs.collection.id], query, queryVector: hashEmbedding(query), topK: 10 });
+    const none = await retrieveHybrid(ctx.orm.em.fork(), {
+      tenantId: ctx.tenant.id,
+      collectionIds: [theirs.collection.id],
+      query,
+      queryVector: hashEmbedding(query),
+      topK: 10,
+    });
     expect(none).toEqual([]);
   });
 
-  it("searches each collection through its own HNSW index, and merges them by distance", async () => {
+  it('searches each collection through its own HNSW index, and merges them by distance', async () => {
     const a = await seed(ctx.tenant.id, PASSAGES);
-    const b = await seed(ctx.tenant.id, ['Sockets are endpoints for network communication.', 'The select module waits for I/O completion.']);
-    for (const c of [a, b]) await ensureCollectionVectorIndex(ctx.orm.em.fork(), { collectionId: c.collection.id, embeddingDim: 384, embeddingType: 'vector' }, { minRows: 0 });
+    const b = await seed(ctx.tenant.id, [
+      'Sockets are endpoints for network communication.',
+      'The select module waits for I/O completion.',
+    ]);
+    for (const c of [a, b])
+      await ensureCollectionVectorIndex(
+        ctx.orm.em.fork(),
+        { collectionId: c.collection.id, embeddingDim: 384, embeddingType: 'vector' },
+        { minRows: 0 },
+      );
     const query = 'network socket endpoints';
-    const hits = await retrieveHybrid(ctx.orm.em.fork(), { tenantId: ctx.tenant.id, collectionIds: [a.collection.id, b.collection.id], query, queryVector: hashEmbedding(query), topK: 3, mode: 'vector' });
+    const hits = await retrieveHybrid(ctx.orm.em.fork(), {
+      tenantId: ctx.tenant.id,
+      collectionIds: [a.collection.id, b.collection.id],
+      query,
+      queryVector: hashEmbedding(query),
+      topK: 3,
+      mode: 'vector',
+    });
     expect(hits[0]!.collectionId).toBe(b.collection.id);
-    const search = vectorSearchSql(ctx.tenant.id, [a, b].map((c) => ({ id: c.collection.id, embeddingType: 'vector' as const })), 384, hashEmbedding(query), 10);
+    const search = vectorSearchSql(
+      ctx.tenant.id,
+      [a, b].map((c) => ({ id: c.collection.id, embeddingType: 'vector' as const })),
+      384,
+      hashEmbedding(query),
+      10,
+    );
     const plan = await ctx.orm.em.fork().transactional(async (em) => {
       const c = em.getConnection();
       await c.execute('set local enable_seqscan = off', [], 'run', em.getTransactionContext());
@@ -109,11 +170,23 @@ describe('retrieveHybrid', () => {
   it('refuses a query vector of the wrong dimension', async () => {
     const { collection } = await seed(ctx.tenant.id, PASSAGES);
     await expect(
-      retrieveHybrid(ctx.orm.em.fork(), { tenantId: ctx.tenant.id, collectionIds: [collection.id], query: 'x', queryVector: [1, 0, 0], topK: 3 }),
+      retrieveHybrid(ctx.orm.em.fork(), {
+        tenantId: ctx.tenant.id,
+        collectionIds: [collection.id],
+        query: 'x',
+        queryVector: [1, 0, 0],
+        topK: 3,
+      }),
     ).rejects.toMatchObject({ code: 'embedding_dimension_mismatch', status: 400 });
   });
 
   it('turns a question into OR-able words', () => {
-    expect(queryTerms("What's the default (pickle) protocol? pickle!")).toEqual(['what', 'the', 'default', 'pickle', 'protocol']);
+    expect(queryTerms("What's the default (pickle) protocol? pickle!")).toEqual([
+      'what',
+      'the',
+      'default',
+      'pickle',
+      'protocol',
+    ]);
   });
 });

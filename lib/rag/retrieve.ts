@@ -41,7 +41,13 @@ export function queryTerms(query: string): string[] {
  * (lib/ingest/vector-index.ts), which a query uses only when pinned to that one collection: one sub-select per
  * collection, merged by distance.
  */
-export function vectorSearchSql(tenantId: string, collections: Array<{ id: string; embeddingType: EmbeddingType }>, dim: number, queryVector: number[], limit: number) {
+export function vectorSearchSql(
+  tenantId: string,
+  collections: Array<{ id: string; embeddingType: EmbeddingType }>,
+  dim: number,
+  queryVector: number[],
+  limit: number,
+) {
   const vector = pgvector.toSql(queryVector);
   const parts = collections.map((c) => {
     const { column, cast } = searchExpression({ embeddingDim: dim, embeddingType: c.embeddingType });
@@ -52,7 +58,10 @@ export function vectorSearchSql(tenantId: string, collections: Array<{ id: strin
       params: [vector, tenantId, c.id, vector, limit],
     };
   });
-  return { sql: `select id from (${parts.map((p) => p.sql).join(' union all ')}) hits order by distance, id limit ?`, params: [...parts.flatMap((p) => p.params), limit] };
+  return {
+    sql: `select id from (${parts.map((p) => p.sql).join(' union all ')}) hits order by distance, id limit ?`,
+    params: [...parts.flatMap((p) => p.params), limit],
+  };
 }
 
 /**
@@ -74,20 +83,33 @@ export async function retrieveHybrid(em: EntityManager, opts: RetrieveOptions): 
   const collections = `{${opts.collectionIds.join(',')}}`;
   const conn = em.getConnection();
 
-  const cols = (await conn.execute(`select id, embedding_dim as dim, embedding_type as type from collections where tenant_id = ? and id = any(?::uuid[])`, [
-    opts.tenantId,
-    collections,
-  ])) as Array<{ id: string; dim: number; type: EmbeddingType }>;
-  if (new Set(cols.map((c) => c.dim)).size > 1) throw badRequest('mixed_embedding_dimensions', 'The collections use different embedding dimensions; query them one at a time.');
+  const cols = (await conn.execute(
+    `select id, embedding_dim as dim, embedding_type as type from collections where tenant_id = ? and id = any(?::uuid[])`,
+    [opts.tenantId, collections],
+  )) as Array<{ id: string; dim: number; type: EmbeddingType }>;
+  if (new Set(cols.map((c) => c.dim)).size > 1)
+    throw badRequest(
+      'mixed_embedding_dimensions',
+      'The collections use different embedding dimensions; query them one at a time.',
+    );
   if (!cols.length) return [];
   const dim = cols[0]!.dim;
 
   let vectorHits: Array<{ id: string }> = [];
   if (mode !== 'text') {
     if (opts.queryVector.length !== dim) {
-      throw badRequest('embedding_dimension_mismatch', `The query embedding has ${opts.queryVector.length} dimensions; the collections use ${dim}.`);
+      throw badRequest(
+        'embedding_dimension_mismatch',
+        `The query embedding has ${opts.queryVector.length} dimensions; the collections use ${dim}.`,
+      );
     }
-    const search = vectorSearchSql(opts.tenantId, cols.map((c) => ({ id: c.id, embeddingType: c.type })), dim, opts.queryVector, candidates);
+    const search = vectorSearchSql(
+      opts.tenantId,
+      cols.map((c) => ({ id: c.id, embeddingType: c.type })),
+      dim,
+      opts.queryVector,
+      candidates,
+    );
     vectorHits = (await em.transactional(async (tem) => {
       const c = tem.getConnection();
       const tx = tem.getTransactionContext();
@@ -142,7 +164,9 @@ export async function retrieveHybrid(em: EntityManager, opts: RetrieveOptions): 
       prev.textRank = i + 1;
     } else fused.set(h.id, { score: 1 / (rrfK + i + 1), vectorRank: null, textRank: i + 1 });
   });
-  const ranked = [...fused.entries()].sort((a, b) => b[1].score - a[1].score || a[0].localeCompare(b[0])).slice(0, topK);
+  const ranked = [...fused.entries()]
+    .sort((a, b) => b[1].score - a[1].score || a[0].localeCompare(b[0]))
+    .slice(0, topK);
   if (!ranked.length) return [];
 
   const rows = (await conn.execute(

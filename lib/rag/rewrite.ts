@@ -6,7 +6,9 @@ import { contentTerms, normalizeText, STOPWORDS, tokenizeWords } from '../llm/te
 export const REWRITE_HISTORY_TURNS = 6;
 
 export function buildRewriteMessages(history: HistoryMessage[], question: string): ChatMessage[] {
-  const turns = history.slice(-REWRITE_HISTORY_TURNS).map((m) => `${m.role === 'user' ? 'User' : 'Assistant'}: ${m.content.replace(/\s+/g, ' ').trim()}`);
+  const turns = history
+    .slice(-REWRITE_HISTORY_TURNS)
+    .map((m) => `${m.role === 'user' ? 'User' : 'Assistant'}: ${m.content.replace(/\s+/g, ' ').trim()}`);
   return [
     {
       role: 'system',
@@ -17,7 +19,24 @@ export function buildRewriteMessages(history: HistoryMessage[], question: string
   ];
 }
 
-const REFERRING = new Set(['it', 'its', 'they', 'them', 'their', 'this', 'that', 'these', 'those', 'there', 'he', 'she', 'his', 'her', 'one', 'ones']);
+const REFERRING = new Set([
+  'it',
+  'its',
+  'they',
+  'them',
+  'their',
+  'this',
+  'that',
+  'these',
+  'those',
+  'there',
+  'he',
+  'she',
+  'his',
+  'her',
+  'one',
+  'ones',
+]);
 
 /**
  * The offline rewrite (no model): a follow-up that refers back ("what is its default?", "and for lists?") or is too
@@ -29,7 +48,10 @@ export function rewriteDeterministic(history: HistoryMessage[], question: string
   if (!previous) return question.trim();
   const words = tokenizeWords(normalizeText(question));
   const content = words.filter((w) => !STOPWORDS.has(w));
-  const refers = words.some((w) => REFERRING.has(w)) || content.length <= 3 || /^(and|what about|how about|also)\b/i.test(question.trim());
+  const refers =
+    words.some((w) => REFERRING.has(w)) ||
+    content.length <= 3 ||
+    /^(and|what about|how about|also)\b/i.test(question.trim());
   if (!refers) return question.trim();
   const have = new Set(contentTerms(question));
   const seen = new Set<string>();

@@ -6,9 +6,13 @@ type EnvRef = Extract<SecretRef, { scheme: 'env' }>;
 export function readEnvSecret(ref: EnvRef, env: NodeJS.ProcessEnv): string {
   const value = env[ref.name];
   if (value === undefined || value === '') {
-    throw new SecretError('not_found', `secret ${showRef(ref.ref)}: environment variable ${ref.name} is unset or empty`, {
-      ref: ref.ref,
-    });
+    throw new SecretError(
+      'not_found',
+      `secret ${showRef(ref.ref)}: environment variable ${ref.name} is unset or empty`,
+      {
+        ref: ref.ref,
+      },
+    );
   }
   return value;
 }

@@ -32,7 +32,8 @@ export async function readFileSecret(ref: FileRef, secretsDir: string | undefine
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') throw fail('not_found', `no file ${ref.name} in the secrets folder`);
     if (code === 'EISDIR') throw fail('not_found', `${ref.name} in the secrets folder is a folder, not a file`);
-    if (code === 'EACCES' || code === 'EPERM') throw fail('unauthorized', `no permission to read ${ref.name} in the secrets folder`);
+    if (code === 'EACCES' || code === 'EPERM')
+      throw fail('unauthorized', `no permission to read ${ref.name} in the secrets folder`);
     throw fail('unreachable', `cannot read ${ref.name} in the secrets folder (${code ?? 'unknown error'})`);
   }
   if (content.length > MAX_SECRET_FILE_BYTES) {

@@ -61,9 +61,13 @@ export function createSecretResolver(opts: SecretResolverOptions): SecretResolve
         break;
       case 'vault':
         if (!opts.vault) {
-          throw new SecretError('bad_reference', `secret ${showRef(ref)}: no Vault address is configured for vault: references`, {
-            ref,
-          });
+          throw new SecretError(
+            'bad_reference',
+            `secret ${showRef(ref)}: no Vault address is configured for vault: references`,
+            {
+              ref,
+            },
+          );
         }
         vault ??= createVaultReader(opts.vault, { fetch: opts.fetch ?? globalThis.fetch, registry });
         value = await vault.read(parsed);

@@ -13,8 +13,16 @@ function refusal(ref: string): SecretError {
 
 describe('parseSecretRef', () => {
   it('parses the three schemes', () => {
-    expect(parseSecretRef('env:OPENAI_API_KEY')).toEqual({ scheme: 'env', ref: 'env:OPENAI_API_KEY', name: 'OPENAI_API_KEY' });
-    expect(parseSecretRef('file:db-password')).toEqual({ scheme: 'file', ref: 'file:db-password', name: 'db-password' });
+    expect(parseSecretRef('env:OPENAI_API_KEY')).toEqual({
+      scheme: 'env',
+      ref: 'env:OPENAI_API_KEY',
+      name: 'OPENAI_API_KEY',
+    });
+    expect(parseSecretRef('file:db-password')).toEqual({
+      scheme: 'file',
+      ref: 'file:db-password',
+      name: 'db-password',
+    });
     expect(parseSecretRef('file:.env_key.txt')).toMatchObject({ name: '.env_key.txt' });
     expect(parseSecretRef('vault:kv/data/llm#api_key')).toEqual({
       scheme: 'vault',
@@ -75,7 +83,8 @@ describe('parseSecretRef', () => {
 
 describe('isSecretRef', () => {
   it('is true for the known schemes only, well-formed or not', () => {
-    for (const v of ['env:X', 'file:x', 'vault:kv/data/a#b', 'vault:nonsense', 'env:']) expect(isSecretRef(v)).toBe(true);
+    for (const v of ['env:X', 'file:x', 'vault:kv/data/a#b', 'vault:nonsense', 'env:'])
+      expect(isSecretRef(v)).toBe(true);
     for (const v of ['sk-123', 'postgres://u:p@h/db', 'https://x', 'Env:X', ' env:X', 'aws:x', '', undefined, 42]) {
       expect(isSecretRef(v)).toBe(false);
     }

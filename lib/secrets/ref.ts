@@ -12,7 +12,8 @@
  */
 
 /** `not_allowed`: a reference whose scheme the caller may not use (a tenant naming env:, file: or vault:). */
-export type SecretErrorCode = 'bad_reference' | 'not_allowed' | 'not_found' | 'unauthorized' | 'unreachable' | 'bad_response';
+export type SecretErrorCode =
+  'bad_reference' | 'not_allowed' | 'not_found' | 'unauthorized' | 'unreachable' | 'bad_response';
 
 /**
  * The one error the secrets layer throws. Its message names the reference (references are not secret) and never

@@ -10,7 +10,8 @@ import { dirname, join } from 'node:path';
 
 export const TENANT_SECRETS_KEY_BYTES = 32;
 export const TENANT_SECRETS_KEY_FILE = 'tenant-secrets.key';
-export const TENANT_SECRETS_KEY_FORMAT = 'must be 32 bytes as base64 or 64 hex characters (e.g. `openssl rand -base64 32`)';
+export const TENANT_SECRETS_KEY_FORMAT =
+  'must be 32 bytes as base64 or 64 hex characters (e.g. `openssl rand -base64 32`)';
 
 /** A key problem; the message names where the key comes from, never the key. */
 export class TenantSecretsKeyError extends Error {
@@ -44,7 +45,10 @@ export interface TenantSecretsKeySource {
 export async function loadTenantSecretsKey(source: TenantSecretsKeySource): Promise<Buffer> {
   if (source.key !== undefined) {
     const key = parseTenantSecretsKey(source.key);
-    if (!key) throw new TenantSecretsKeyError(`TENANT_SECRETS_KEY ${TENANT_SECRETS_KEY_FORMAT} (a secret reference must be resolved first)`);
+    if (!key)
+      throw new TenantSecretsKeyError(
+        `TENANT_SECRETS_KEY ${TENANT_SECRETS_KEY_FORMAT} (a secret reference must be resolved first)`,
+      );
     return key;
   }
   if (source.production) {
@@ -66,7 +70,10 @@ async function readOrCreateKeyFile(path: string): Promise<Buffer> {
       text = await readFile(path, 'utf8');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw new TenantSecretsKeyError(`cannot read the tenant secrets key file ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'})`, { cause: e });
+      throw new TenantSecretsKeyError(
+        `cannot read the tenant secrets key file ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'})`,
+        { cause: e },
+      );
     }
     const key = parseTenantSecretsKey(text);
     if (!key) throw new TenantSecretsKeyError(`the tenant secrets key file ${path} ${TENANT_SECRETS_KEY_FORMAT}`);
@@ -82,7 +89,10 @@ async function readOrCreateKeyFile(path: string): Promise<Buffer> {
       if (e.code !== 'EEXIST') throw e;
     });
   } catch (e) {
-    throw new TenantSecretsKeyError(`cannot create the tenant secrets key file ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'}); set TENANT_SECRETS_KEY instead`, { cause: e });
+    throw new TenantSecretsKeyError(
+      `cannot create the tenant secrets key file ${path} (${(e as NodeJS.ErrnoException).code ?? 'error'}); set TENANT_SECRETS_KEY instead`,
+      { cause: e },
+    );
   } finally {
     await unlink(temp).catch(() => {});
   }

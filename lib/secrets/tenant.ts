@@ -29,7 +29,9 @@ export function looksLikeSecretRef(value: unknown): value is string {
  * What a tenant-given reference is: `ok` with the secret's name, `not_allowed` for the operator's schemes (env:,
  * file:, vault:), `bad` for a `secret:` reference with a bad name or anything that is no reference.
  */
-export function checkTenantSecretRef(value: string): { ok: true; name: string } | { ok: false; problem: 'not_allowed' | 'bad' } {
+export function checkTenantSecretRef(
+  value: string,
+): { ok: true; name: string } | { ok: false; problem: 'not_allowed' | 'bad' } {
   if (SECRET_SCHEMES.some((scheme) => value.startsWith(`${scheme}:`))) return { ok: false, problem: 'not_allowed' };
   if (!value.startsWith(TENANT_SECRET_PREFIX)) return { ok: false, problem: 'bad' };
   const name = value.slice(TENANT_SECRET_PREFIX.length);
@@ -48,12 +50,22 @@ export interface TenantSecretInfo {
   updatedAt: Date;
 }
 
-const info = (r: Pick<TenantSecretRow, 'name' | 'createdAt' | 'updatedAt'>): TenantSecretInfo => ({ name: r.name, createdAt: r.createdAt, updatedAt: r.updatedAt });
+const info = (r: Pick<TenantSecretRow, 'name' | 'createdAt' | 'updatedAt'>): TenantSecretInfo => ({
+  name: r.name,
+  createdAt: r.createdAt,
+  updatedAt: r.updatedAt,
+});
 
 // The row's owner and name are bound into the ciphertext: a value moved to another tenant or name does not open.
-const associatedData = (tenantId: string, name: string) => Buffer.from(`beyondcloud tenant secret v1\0${tenantId}\0${name}`, 'utf8');
+const associatedData = (tenantId: string, name: string) =>
+  Buffer.from(`beyondcloud tenant secret v1\0${tenantId}\0${name}`, 'utf8');
 
-export function sealTenantSecret(key: Buffer, tenantId: string, name: string, value: string): Pick<TenantSecretRow, 'keyId' | 'nonce' | 'ciphertext' | 'authTag'> {
+export function sealTenantSecret(
+  key: Buffer,
+  tenantId: string,
+  name: string,
+  value: string,
+): Pick<TenantSecretRow, 'keyId' | 'nonce' | 'ciphertext' | 'authTag'> {
   const nonce = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', key, nonce);
   cipher.setAAD(associatedData(tenantId, name));
@@ -61,7 +73,10 @@ export function sealTenantSecret(key: Buffer, tenantId: string, name: string, va
   return { keyId: tenantSecretsKeyId(key), nonce, ciphertext, authTag: cipher.getAuthTag() };
 }
 
-export function openTenantSecret(key: Buffer, row: Pick<TenantSecretRow, 'tenantId' | 'name' | 'keyId' | 'nonce' | 'ciphertext' | 'authTag'>): string {
+export function openTenantSecret(
+  key: Buffer,
+  row: Pick<TenantSecretRow, 'tenantId' | 'name' | 'keyId' | 'nonce' | 'ciphertext' | 'authTag'>,
+): string {
   const ref = `${TENANT_SECRET_PREFIX}${row.name}`;
   if (row.keyId !== tenantSecretsKeyId(key)) {
     throw new SecretError(
@@ -76,7 +91,11 @@ export function openTenantSecret(key: Buffer, row: Pick<TenantSecretRow, 'tenant
     decipher.setAuthTag(row.authTag);
     return Buffer.concat([decipher.update(row.ciphertext), decipher.final()]).toString('utf8');
   } catch (e) {
-    throw new SecretError('bad_response', `tenant secret ${JSON.stringify(row.name)} does not decrypt (it was altered or moved)`, { ref, cause: e });
+    throw new SecretError(
+      'bad_response',
+      `tenant secret ${JSON.stringify(row.name)} does not decrypt (it was altered or moved)`,
+      { ref, cause: e },
+    );
   }
 }
 
@@ -102,7 +121,9 @@ export class TenantSecrets implements TenantSecretResolver {
   }
 
   async list(tenantId: string): Promise<TenantSecretInfo[]> {
-    const rows = await this.opts.orm.em.fork().find(TenantSecretEntity, { tenantId }, { orderBy: { name: 'asc' }, fields: ['name', 'createdAt', 'updatedAt'] });
+    const rows = await this.opts.orm.em
+      .fork()
+      .find(TenantSecretEntity, { tenantId }, { orderBy: { name: 'asc' }, fields: ['name', 'createdAt', 'updatedAt'] });
     return rows.map(info);
   }
 
@@ -137,7 +158,10 @@ export class TenantSecrets implements TenantSecretResolver {
     checkName(name);
     const ref = `${TENANT_SECRET_PREFIX}${name}`;
     const row = await this.opts.orm.em.fork().findOne(TenantSecretEntity, { tenantId, name });
-    if (!row) throw new SecretError('not_found', `the tenant has no secret ${JSON.stringify(name)} (PUT /v1/secrets/${name})`, { ref });
+    if (!row)
+      throw new SecretError('not_found', `the tenant has no secret ${JSON.stringify(name)} (PUT /v1/secrets/${name})`, {
+        ref,
+      });
     const value = openTenantSecret(await this.platformKey(), row);
     (this.opts.registry ?? secretRegistry).add(value);
     return value;
@@ -148,21 +172,39 @@ export class TenantSecrets implements TenantSecretResolver {
     if (!checked.ok) {
       // The reference is not repeated: what it names belongs to the platform, not to the tenant.
       throw checked.problem === 'not_allowed'
-        ? new SecretError('not_allowed', 'only tenant secret references (secret:<name>) are allowed here; env:, file: and vault: references are for the operator')
-        : new SecretError('bad_reference', `not a tenant secret reference: expected secret:<name>, the name ${TENANT_SECRET_NAME_RULE}`);
+        ? new SecretError(
+            'not_allowed',
+            'only tenant secret references (secret:<name>) are allowed here; env:, file: and vault: references are for the operator',
+          )
+        : new SecretError(
+            'bad_reference',
+            `not a tenant secret reference: expected secret:<name>, the name ${TENANT_SECRET_NAME_RULE}`,
+          );
     }
     return this.read(tenantId, checked.name);
   }
 }
 
 function checkName(name: string): void {
-  if (!TENANT_SECRET_NAME.test(name)) throw new SecretError('bad_reference', `a tenant secret's name must be ${TENANT_SECRET_NAME_RULE}`);
+  if (!TENANT_SECRET_NAME.test(name))
+    throw new SecretError('bad_reference', `a tenant secret's name must be ${TENANT_SECRET_NAME_RULE}`);
 }
 
 /** The store for a process, with the key from its configuration (config.secrets.tenantKey or the data folder's file). */
-export function createTenantSecrets({ orm, config }: { orm: Orm; config: Pick<Config, 'env' | 'dataDir' | 'secrets'> }): TenantSecrets {
+export function createTenantSecrets({
+  orm,
+  config,
+}: {
+  orm: Orm;
+  config: Pick<Config, 'env' | 'dataDir' | 'secrets'>;
+}): TenantSecrets {
   return new TenantSecrets({
     orm,
-    key: () => loadTenantSecretsKey({ key: config.secrets.tenantKey, dataDir: config.dataDir, production: config.env === 'production' }),
+    key: () =>
+      loadTenantSecretsKey({
+        key: config.secrets.tenantKey,
+        dataDir: config.dataDir,
+        production: config.env === 'production',
+      }),
   });
 }

@@ -80,7 +80,10 @@ for (const backend of backends) {
     it('logs in with AppRole, then reads with the token it got', async () => {
       const role = await vault.createAppRole(unique('reader'));
       const r = resolver({ roleId: role.roleId, secretId: role.secretId });
-      const [a, b] = await Promise.all([r.resolve('vault:kv/data/llm#api_key'), r.resolve('vault:kv/data/team/db#password')]);
+      const [a, b] = await Promise.all([
+        r.resolve('vault:kv/data/llm#api_key'),
+        r.resolve('vault:kv/data/team/db#password'),
+      ]);
       expect([a, b]).toEqual(['sk-vault-llm-key', 'db-pass-from-vault']);
       expect(r.rec.logins()).toBe(1);
       expect(r.rec.calls[0]!.path).toBe('/v1/auth/approle/login');
@@ -181,7 +184,11 @@ for (const backend of backends) {
       messages.push(denied.message, denied.stack ?? '');
       for (const m of messages) expect(m).not.toContain(canary);
 
-      const logLine = JSON.stringify({ level: 30, msg: `calling the model with ${canary}`, headers: { authorization: `Bearer ${canary}` } });
+      const logLine = JSON.stringify({
+        level: 30,
+        msg: `calling the model with ${canary}`,
+        headers: { authorization: `Bearer ${canary}` },
+      });
       const redacted = registry.redact(logLine);
       expect(redacted).not.toContain(canary);
       expect(redacted).toContain(`Bearer ${REDACTED}`);
@@ -204,7 +211,11 @@ describe('vault: against a hostile test server that echoes credentials in its er
   it('keeps the echoed token, role id and secret id out of the messages', async () => {
     const token = `hvs.${unique('echoed-token')}`;
     const e1 = await failure(
-      createSecretResolver({ env: {}, vault: { address: fake.address, token }, registry: new SecretRegistry() }).resolve('vault:kv/data/llm#api_key'),
+      createSecretResolver({
+        env: {},
+        vault: { address: fake.address, token },
+        registry: new SecretRegistry(),
+      }).resolve('vault:kv/data/llm#api_key'),
     );
     expect(e1.code).toBe('unauthorized');
     expect(`${e1.message}${e1.stack}`).not.toContain(token);
@@ -212,9 +223,11 @@ describe('vault: against a hostile test server that echoes credentials in its er
     const roleId = unique('echoed-role');
     const secretId = unique('echoed-secret');
     const e2 = await failure(
-      createSecretResolver({ env: {}, vault: { address: fake.address, roleId, secretId }, registry: new SecretRegistry() }).resolve(
-        'vault:kv/data/llm#api_key',
-      ),
+      createSecretResolver({
+        env: {},
+        vault: { address: fake.address, roleId, secretId },
+        registry: new SecretRegistry(),
+      }).resolve('vault:kv/data/llm#api_key'),
     );
     expect(e2.code).toBe('unauthorized');
     for (const s of [roleId, secretId]) expect(`${e2.message}${e2.stack}`).not.toContain(s);
@@ -258,7 +271,11 @@ describe('vault: when Vault cannot be reached', () => {
 
   it('answers unreachable for a closed port', async () => {
     const token = `hvs.${unique('tok')}`;
-    const r = createSecretResolver({ env: {}, vault: { address: `http://127.0.0.1:${closedPort}`, token }, registry: new SecretRegistry() });
+    const r = createSecretResolver({
+      env: {},
+      vault: { address: `http://127.0.0.1:${closedPort}`, token },
+      registry: new SecretRegistry(),
+    });
     const e = await failure(r.resolve('vault:kv/data/llm#api_key'));
     expect(e.code).toBe('unreachable');
     expect(e.message).toContain('ECONNREFUSED');
@@ -280,7 +297,11 @@ describe('vault: when Vault cannot be reached', () => {
   });
 
   it('refuses an address that is not an http(s) URL', async () => {
-    const r = createSecretResolver({ env: {}, vault: { address: 'vault.internal:8200', token: 'hvs.x' }, registry: new SecretRegistry() });
+    const r = createSecretResolver({
+      env: {},
+      vault: { address: 'vault.internal:8200', token: 'hvs.x' },
+      registry: new SecretRegistry(),
+    });
     expect((await failure(r.resolve('vault:kv/data/llm#api_key'))).code).toBe('bad_reference');
   });
 });

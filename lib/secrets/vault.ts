@@ -44,7 +44,10 @@ const fail = (code: SecretError['code'], problem: string) => new VaultProblem(co
  * so that redaction hides them too. Redirects are not followed (the token would go along): point the address at
  * the active node or a load balancer.
  */
-export function createVaultReader(opts: VaultOptions, deps: { fetch: typeof fetch; registry: SecretRegistry }): VaultReader {
+export function createVaultReader(
+  opts: VaultOptions,
+  deps: { fetch: typeof fetch; registry: SecretRegistry },
+): VaultReader {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_VAULT_TIMEOUT_MS;
   let origin: string | null = null;
   let base: string | null = null;
@@ -102,9 +105,11 @@ export function createVaultReader(opts: VaultOptions, deps: { fetch: typeof fetc
   }
 
   function statusProblem(status: number, what: string): VaultProblem {
-    if (status === 401 || status === 403) return fail('unauthorized', `Vault at ${origin} denied ${what} (HTTP ${status})`);
+    if (status === 401 || status === 403)
+      return fail('unauthorized', `Vault at ${origin} denied ${what} (HTTP ${status})`);
     if (status === 404) return fail('not_found', `Vault at ${origin} has no ${what} (HTTP 404)`);
-    if (status === 429 || status >= 500) return fail('unreachable', `Vault at ${origin} is unavailable (HTTP ${status})`);
+    if (status === 429 || status >= 500)
+      return fail('unreachable', `Vault at ${origin} is unavailable (HTTP ${status})`);
     if (status >= 300 && status < 400) {
       return fail('bad_response', `Vault at ${origin} redirected ${what} (HTTP ${status}); redirects are not followed`);
     }

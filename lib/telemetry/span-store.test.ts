@@ -18,7 +18,11 @@ function tracerFor(store: PostgresSpanStore) {
 }
 
 const spanCount = async (orm: Awaited<ReturnType<typeof createOrm>>, name: string) =>
-  ((await orm.em.getConnection().execute('select count(*)::int as n from spans where name like ?', [`${name}%`])) as Array<{ n: number }>)[0]!.n;
+  (
+    (await orm.em
+      .getConnection()
+      .execute('select count(*)::int as n from spans where name like ?', [`${name}%`])) as Array<{ n: number }>
+  )[0]!.n;
 
 describe('PostgresSpanStore', () => {
   it('keeps spans while the database is away and writes them when it is back, never throwing', async () => {
@@ -64,20 +68,30 @@ describe('PostgresSpanStore', () => {
     store.attach(orm);
     const tag = `nul-${randomUUID()}`;
     try {
-      const span = tracerFor(store).startSpan(`${tag}\u0000x`, { attributes: { 'url.path': '/v1/runs/selftest\u0000x', list: ['a\u0000', '\uD800b'], 'k\u0000': 1 } });
+      const span = tracerFor(store).startSpan(`${tag}\u0000x`, {
+        attributes: { 'url.path': '/v1/runs/selftest\u0000x', list: ['a\u0000', '\uD800b'], 'k\u0000': 1 },
+      });
       span.addEvent('event\u0000', { note: 'lone \uDC00 low' });
       span.setStatus({ code: SpanStatusCode.ERROR, message: 'failed: \u0000 and \uD83D' });
       span.end();
       await store.flush();
       expect(store.queued).toBe(0);
-      const [row] = (await orm.em.getConnection().execute('select name, attributes, events, status_message from spans where name like ?', [`${tag}%`])) as Array<{
+      const [row] = (await orm.em
+        .getConnection()
+        .execute('select name, attributes, events, status_message from spans where name like ?', [
+          `${tag}%`,
+        ])) as Array<{
         name: string;
         attributes: Record<string, unknown>;
         events: Array<{ name: string; attributes: Record<string, unknown> }>;
         status_message: string;
       }>;
       expect(row!.name).toBe(`${tag}\uFFFDx`);
-      expect(row!.attributes).toMatchObject({ 'url.path': '/v1/runs/selftest\uFFFDx', list: ['a\uFFFD', '\uFFFDb'], 'k\uFFFD': 1 });
+      expect(row!.attributes).toMatchObject({
+        'url.path': '/v1/runs/selftest\uFFFDx',
+        list: ['a\uFFFD', '\uFFFDb'],
+        'k\uFFFD': 1,
+      });
       expect(row!.events[0]).toMatchObject({ name: 'event\uFFFD', attributes: { note: 'lone \uFFFD low' } });
       expect(row!.status_message).toBe('failed: \uFFFD and \uFFFD');
       // A well-formed pair is kept as it is.
@@ -97,10 +111,16 @@ describe('PostgresSpanStore', () => {
     const tracer = tracerFor(store);
     const tag = `poison-${randomUUID()}`;
     // A row no sanitizing foresaw: `kind` does not fit its smallint column, so Postgres refuses the whole insert.
-    const poisoned = (span: ReadableSpan) => new Proxy(span, { get: (t, p) => (p === 'kind' ? 70_000 : Reflect.get(t, p)) });
+    const poisoned = (span: ReadableSpan) =>
+      new Proxy(span, { get: (t, p) => (p === 'kind' ? 70_000 : Reflect.get(t, p)) });
     const side = new BasicTracerProvider({ resource: new Resource({ 'service.name': 'span-store-test' }) });
     const captured: ReadableSpan[] = [];
-    side.addSpanProcessor({ onStart() {}, onEnd: (s) => void captured.push(s), forceFlush: async () => {}, shutdown: async () => {} });
+    side.addSpanProcessor({
+      onStart() {},
+      onEnd: (s) => void captured.push(s),
+      forceFlush: async () => {},
+      shutdown: async () => {},
+    });
     try {
       for (let i = 0; i < 3; i++) tracer.startSpan(`${tag}-good-${i}`).end();
       side.getTracer('test').startSpan(`${tag}-bad-0`).end();

@@ -53,7 +53,11 @@ export function spanToRow(span: ReadableSpan): SpanRow {
     statusCode: span.status.code,
     statusMessage: span.status.message === undefined ? null : storableText(span.status.message),
     attributes: a,
-    events: span.events.map((e) => ({ name: storableText(e.name), timeMs: hrTimeToMilliseconds(e.time), attributes: storableAttributes(e.attributes) })),
+    events: span.events.map((e) => ({
+      name: storableText(e.name),
+      timeMs: hrTimeToMilliseconds(e.time),
+      attributes: storableAttributes(e.attributes),
+    })),
     workflowId: str(a[ATTR.workflowId]),
     runId: str(a[ATTR.runId]),
   };
@@ -123,7 +127,10 @@ export class PostgresSpanStore implements SpanProcessor {
       this.droppedSinceLog++;
       const now = Date.now();
       if (now - this.lastDropLog > 10_000) {
-        this.opts.log?.warn({ dropped: this.droppedSinceLog, totalDropped: this.stats.dropped }, 'span queue full: spans dropped');
+        this.opts.log?.warn(
+          { dropped: this.droppedSinceLog, totalDropped: this.stats.dropped },
+          'span queue full: spans dropped',
+        );
         this.lastDropLog = now;
         this.droppedSinceLog = 0;
       }
@@ -182,7 +189,13 @@ export class PostgresSpanStore implements SpanProcessor {
 
   private async insert(orm: Orm, rows: SpanRow[]): Promise<Error | null> {
     try {
-      await orm.em.fork().createQueryBuilder(SpanEntity).insert(rows).onConflict(['traceId', 'spanId']).ignore().execute('run');
+      await orm.em
+        .fork()
+        .createQueryBuilder(SpanEntity)
+        .insert(rows)
+        .onConflict(['traceId', 'spanId'])
+        .ignore()
+        .execute('run');
       this.stats.written += rows.length;
       return null;
     } catch (e) {
@@ -198,7 +211,12 @@ export class PostgresSpanStore implements SpanProcessor {
     const rollback = new Error('span store canary: roll back');
     try {
       await orm.em.fork().transactional(async (em) => {
-        await em.createQueryBuilder(SpanEntity).insert(canaryRow()).onConflict(['traceId', 'spanId']).ignore().execute('run');
+        await em
+          .createQueryBuilder(SpanEntity)
+          .insert(canaryRow())
+          .onConflict(['traceId', 'spanId'])
+          .ignore()
+          .execute('run');
         throw rollback;
       });
       return false;
@@ -222,7 +240,14 @@ export class PostgresSpanStore implements SpanProcessor {
     const now = Date.now();
     if (now - this.lastRejectLog > 10_000) {
       this.opts.log?.warn(
-        { err: e.message.slice(0, 500), span: row.name.slice(0, 200), traceId: row.traceId, spanId: row.spanId, rejected: this.rejectedSinceLog, totalRejected: this.stats.rejected },
+        {
+          err: e.message.slice(0, 500),
+          span: row.name.slice(0, 200),
+          traceId: row.traceId,
+          spanId: row.spanId,
+          rejected: this.rejectedSinceLog,
+          totalRejected: this.stats.rejected,
+        },
         'span refused by the database: dropped',
       );
       this.lastRejectLog = now;

@@ -27,9 +27,15 @@ describe('acquireTemporalCli', () => {
     const pinned = await fakeCli(join(dir, 'good'), `${TEMPORAL_CLI_VERSION} (Server 1.29.1, UI 2.42.1)`);
     await fakeCli(join(dir, 'old'), '1.1.0 (Server 1.26.2, UI 2.34.0)');
     const cacheDir = join(dir, 'cache');
-    expect(await acquireTemporalCli({ cacheDir, env: { PATH: join(dir, 'good') }, skip: ['go', 'download'] })).toBe(pinned);
+    expect(await acquireTemporalCli({ cacheDir, env: { PATH: join(dir, 'good') }, skip: ['go', 'download'] })).toBe(
+      pinned,
+    );
 
-    const error = await acquireTemporalCli({ cacheDir, env: { PATH: join(dir, 'old') }, skip: ['go', 'download'] }).catch((e: unknown) => e);
+    const error = await acquireTemporalCli({
+      cacheDir,
+      env: { PATH: join(dir, 'old') },
+      skip: ['go', 'download'],
+    }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TemporalCliNotFound);
     const tried = (error as TemporalCliNotFound).tried;
     expect(tried[0]).toContain('1.1.0');
@@ -46,7 +52,9 @@ describe('acquireTemporalCli', () => {
 
   it('names every route it tried when none works', async () => {
     const cacheDir = await mkdtemp(join(tmpdir(), 'cli-none-'));
-    const error = (await acquireTemporalCli({ cacheDir, env: { PATH: '' }, skip: ['download'] }).catch((e: unknown) => e)) as Error;
+    const error = (await acquireTemporalCli({ cacheDir, env: { PATH: '' }, skip: ['download'] }).catch(
+      (e: unknown) => e,
+    )) as Error;
     expect(error).toBeInstanceOf(TemporalCliNotFound);
     // With an empty PATH, `go` itself cannot be found: the go route fails and says so.
     expect(error.message).toMatch(/PATH: no temporal[\s\S]*cache: [\s\S]*go install: /);

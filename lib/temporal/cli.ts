@@ -98,7 +98,9 @@ export async function acquireTemporalCli(opts: AcquireOptions): Promise<string> 
     const onPath = await findOnPath(env);
     const v = onPath ? await versionOf(onPath) : null;
     if (onPath && v && isPinned(v)) return onPath;
-    tried.push(onPath ? `PATH: ${onPath} is "${v ?? 'not runnable'}", not ${TEMPORAL_CLI_VERSION}` : 'PATH: no temporal');
+    tried.push(
+      onPath ? `PATH: ${onPath} is "${v ?? 'not runnable'}", not ${TEMPORAL_CLI_VERSION}` : 'PATH: no temporal',
+    );
   }
 
   const versionDir = join(opts.cacheDir, `v${TEMPORAL_CLI_VERSION}`);

@@ -26,7 +26,11 @@ export async function createTemporalClient(t: TemporalConfig): Promise<Client> {
 }
 
 export function createClient(connection: Connection, namespace: string): Client {
-  return new Client({ connection, namespace, interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } });
+  return new Client({
+    connection,
+    namespace,
+    interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] },
+  });
 }
 
 /** The worker's connection (native, Rust core); same settings as the client. */

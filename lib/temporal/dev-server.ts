@@ -46,7 +46,14 @@ export function startDevServer(opts: DevServerOptions): Promise<DevServer> {
   // The CLI cannot bind port 0 itself: choose free ports here and try again when one was taken in between.
   if (opts.port === 0 || opts.uiPort === 0) {
     const start = async (port: number) =>
-      startOn({ ...opts, port: opts.port === 0 ? port : opts.port, uiPort: opts.uiPort === 0 ? await freePort(opts.ip) : opts.uiPort }, true);
+      startOn(
+        {
+          ...opts,
+          port: opts.port === 0 ? port : opts.port,
+          uiPort: opts.uiPort === 0 ? await freePort(opts.ip) : opts.uiPort,
+        },
+        true,
+      );
     return startOnFreePort(start, 5, opts.ip);
   }
   return startOn(opts, false);
@@ -57,7 +64,9 @@ async function startOn(opts: DevServerOptions, chosenHere: boolean): Promise<Dev
   const address = `${ip}:${opts.port}`;
   if (await portInUse(opts.port, ip)) {
     if (chosenHere) throw new PortTaken(opts.port, 'Temporal dev server');
-    throw new Error(`Temporal port ${address} is already in use (set TEMPORAL_DEV_PORT, or TEMPORAL_ADDRESS to use that server)`);
+    throw new Error(
+      `Temporal port ${address} is already in use (set TEMPORAL_DEV_PORT, or TEMPORAL_ADDRESS to use that server)`,
+    );
   }
   const args = ['server', 'start-dev', '--ip', ip, '--port', String(opts.port), '--log-level', 'warn'];
   if (opts.dbFile) {
@@ -79,7 +88,9 @@ async function startOn(opts: DevServerOptions, chosenHere: boolean): Promise<Dev
 
   const child = spawn(opts.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let recent = '';
-  const sink = opts.logFile ? (await mkdir(dirname(opts.logFile), { recursive: true }), createWriteStream(opts.logFile, { flags: 'a' })) : null;
+  const sink = opts.logFile
+    ? (await mkdir(dirname(opts.logFile), { recursive: true }), createWriteStream(opts.logFile, { flags: 'a' }))
+    : null;
   const onOutput = (b: Buffer) => {
     recent = (recent + b.toString()).slice(-3000);
     sink?.write(b);

@@ -19,16 +19,26 @@ afterAll(async () => {
 });
 beforeAll(async () => {
   [llm, counting] = await Promise.all([startOpenAiServer({ apiKey: 'sk-agent-kill' }), startCountingMcpServer()]);
-  ctx = await setupTestContext({ OPENAI_BASE_URL: `${llm.url}/v1`, OPENAI_API_KEY: 'sk-agent-kill', FETCH_ALLOW_HOSTS: '127.0.0.1' });
-  api = await startTestApi(ctx);
-  await registerServer(api, ctx.tenant.key, { name: 'notes', transport: 'http', url: counting.url }, {
-    append_note: { sensitive: false, idempotent: false },
-    delete_notes: { sensitive: true },
+  ctx = await setupTestContext({
+    OPENAI_BASE_URL: `${llm.url}/v1`,
+    OPENAI_API_KEY: 'sk-agent-kill',
+    FETCH_ALLOW_HOSTS: '127.0.0.1',
   });
+  api = await startTestApi(ctx);
+  await registerServer(
+    api,
+    ctx.tenant.key,
+    { name: 'notes', transport: 'http', url: counting.url },
+    {
+      append_note: { sensitive: false, idempotent: false },
+      delete_notes: { sensitive: true },
+    },
+  );
 });
 
 const workerEnv = () => ({ OPENAI_BASE_URL: `${llm.url}/v1`, OPENAI_API_KEY: 'sk-agent-kill' });
-const state = async (workflowId: string) => (await api.request('GET', `/v1/agents/runs/${workflowId}`, { key: ctx.tenant.key })).body!.state as AgentState;
+const state = async (workflowId: string) =>
+  (await api.request('GET', `/v1/agents/runs/${workflowId}`, { key: ctx.tenant.key })).body!.state as AgentState;
 async function kill(worker: ChildProcess) {
   worker.kill('SIGKILL');
   await new Promise((r) => worker.once('exit', r));
@@ -77,19 +87,27 @@ it('completes a run whose worker is SIGKILLed mid-loop, repeating no completed t
   ]);
   // Every model turn ran once: the completed ones came from the history after the restart.
   expect(llm.requestsTo('/chat/completions').length - chatBefore).toBe(4);
-  expect(toolMessages(llm.requestsTo('/chat/completions').at(-2)!.body).at(-1)).toContain('whether it took effect is unknown');
+  expect(toolMessages(llm.requestsTo('/chat/completions').at(-2)!.body).at(-1)).toContain(
+    'whether it took effect is unknown',
+  );
 });
 
 it('takes an approval that arrives after a worker restart, and the call proceeds', async () => {
   const first = await ctx.startWorkerProcess({ env: workerEnv() });
   const deletes = counting.callsOf('delete_notes').length;
-  llm.chat.enqueue({ reply: { toolCalls: [{ name: 'notes__delete_notes', arguments: {} }] } }, { reply: { content: 'Deleted.' } });
+  llm.chat.enqueue(
+    { reply: { toolCalls: [{ name: 'notes__delete_notes', arguments: {} }] } },
+    { reply: { content: 'Deleted.' } },
+  );
   const workflowId = await startAgent({ goal: 'Delete every note.', tools: ['notes/delete_notes'] });
   const pending = await until('a pending approval', async () => (await state(workflowId)).pendingApproval);
 
   await kill(first);
   await ctx.startWorkerProcess({ env: workerEnv() });
-  const res = await api.request('POST', `/v1/agents/runs/${workflowId}/approvals`, { key: ctx.tenant.key, body: { callId: pending.callId, approve: true, reason: 'ok by me' } });
+  const res = await api.request('POST', `/v1/agents/runs/${workflowId}/approvals`, {
+    key: ctx.tenant.key,
+    body: { callId: pending.callId, approve: true, reason: 'ok by me' },
+  });
   expect(res.status).toBe(200);
   const r = (await ctx.client.workflow.getHandle(workflowId).result()) as AgentRunResult;
 

@@ -43,7 +43,11 @@ export async function startCountingMcpServer(opts: { requiredBearer?: string } =
   const notes: string[] = [];
   const transports = new Map<string, StreamableHTTPServerTransport>();
   const lookupTools = new Set<RegisteredTool>();
-  const state = { lookupDescription: 'Looks up a fact in the knowledge base.', lookupAnswer: 'The sky is blue.', appendDelayMs: 0 };
+  const state = {
+    lookupDescription: 'Looks up a fact in the knowledge base.',
+    lookupAnswer: 'The sky is blue.',
+    appendDelayMs: 0,
+  };
 
   const record = (tool: string, args: Record<string, unknown>) => {
     const c: ReceivedCall = { tool, args, at: Date.now(), finished: false, aborted: false };
@@ -60,7 +64,11 @@ export async function startCountingMcpServer(opts: { requiredBearer?: string } =
     const server = new McpServer({ name: 'counting-test-server', version: '1.0.0' });
     server.registerTool(
       'append_note',
-      { description: 'Appends a note to the notebook.', inputSchema: { text: z.string() }, annotations: { readOnlyHint: false, idempotentHint: false } },
+      {
+        description: 'Appends a note to the notebook.',
+        inputSchema: { text: z.string() },
+        annotations: { readOnlyHint: false, idempotentHint: false },
+      },
       async ({ text }, extra) => {
         const c = record('append_note', { text });
         if (state.appendDelayMs > 0) await sleep(state.appendDelayMs, extra.signal);
@@ -73,12 +81,16 @@ export async function startCountingMcpServer(opts: { requiredBearer?: string } =
         return { content: [{ type: 'text', text: `noted #${notes.length}: ${text}` }] };
       },
     );
-    server.registerTool('delete_notes', { description: 'Deletes every note.', inputSchema: {}, annotations: { destructiveHint: true } }, async () => {
-      const c = record('delete_notes', {});
-      notes.length = 0;
-      c.finished = true;
-      return { content: [{ type: 'text', text: 'all notes deleted' }] };
-    });
+    server.registerTool(
+      'delete_notes',
+      { description: 'Deletes every note.', inputSchema: {}, annotations: { destructiveHint: true } },
+      async () => {
+        const c = record('delete_notes', {});
+        notes.length = 0;
+        c.finished = true;
+        return { content: [{ type: 'text', text: 'all notes deleted' }] };
+      },
+    );
     const lookup = server.registerTool(
       'lookup',
       { description: state.lookupDescription, inputSchema: { query: z.string() }, annotations: { readOnlyHint: true } },
@@ -89,13 +101,17 @@ export async function startCountingMcpServer(opts: { requiredBearer?: string } =
       },
     );
     lookupTools.add(lookup);
-    server.registerTool('wait', { description: 'Waits, then answers.', inputSchema: { ms: z.number() }, annotations: { readOnlyHint: true } }, async ({ ms }, extra) => {
-      const c = record('wait', { ms });
-      await sleep(ms, extra.signal);
-      c.aborted = extra.signal.aborted;
-      c.finished = !c.aborted;
-      return { content: [{ type: 'text', text: `waited ${ms} ms` }] };
-    });
+    server.registerTool(
+      'wait',
+      { description: 'Waits, then answers.', inputSchema: { ms: z.number() }, annotations: { readOnlyHint: true } },
+      async ({ ms }, extra) => {
+        const c = record('wait', { ms });
+        await sleep(ms, extra.signal);
+        c.aborted = extra.signal.aborted;
+        c.finished = !c.aborted;
+        return { content: [{ type: 'text', text: `waited ${ms} ms` }] };
+      },
+    );
     return { server, lookup };
   };
 
@@ -124,7 +140,13 @@ export async function startCountingMcpServer(opts: { requiredBearer?: string } =
         await server.connect(transport);
         return transport.handleRequest(req, res, body);
       }
-      res.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message: 'Bad Request: no valid session' }, id: null }));
+      res.writeHead(400, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          jsonrpc: '2.0',
+          error: { code: -32000, message: 'Bad Request: no valid session' },
+          id: null,
+        }),
+      );
       return;
     }
     if (existing) return existing.handleRequest(req, res);

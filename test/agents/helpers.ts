@@ -6,7 +6,11 @@ type Api = Awaited<ReturnType<typeof startTestApi>>;
 
 export { mcpServerScript, startEverythingHttp } from '../mcp-servers';
 
-export async function until<T>(what: string, fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 30_000): Promise<T> {
+export async function until<T>(
+  what: string,
+  fn: () => Promise<T | undefined | null | false> | T | undefined | null | false,
+  timeoutMs = 30_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
@@ -31,7 +35,10 @@ export async function registerServer(
   for (const [name, policy] of Object.entries(approve)) {
     const tool = tools.find((t) => t.name === name);
     expect(tool, `${name} was discovered`).toBeDefined();
-    const ok = await api.request('POST', `/v1/mcp/servers/${id}/tools/${encodeURIComponent(name)}/approve`, { key, body: { definitionHash: tool!.definitionHash, ...policy } });
+    const ok = await api.request('POST', `/v1/mcp/servers/${id}/tools/${encodeURIComponent(name)}/approve`, {
+      key,
+      body: { definitionHash: tool!.definitionHash, ...policy },
+    });
     expect(ok.status, JSON.stringify(ok.body)).toBe(200);
   }
   return { id, tools };

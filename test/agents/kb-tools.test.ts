@@ -24,13 +24,20 @@ afterAll(async () => {
 });
 beforeAll(async () => {
   llm = await startOpenAiServer({ apiKey: 'sk-kb' });
-  ctx = await setupTestContext({ OPENAI_BASE_URL: `${llm.url}/v1`, OPENAI_API_KEY: 'sk-kb', LLM_EMBEDDING_DIMENSIONS: '8' });
+  ctx = await setupTestContext({
+    OPENAI_BASE_URL: `${llm.url}/v1`,
+    OPENAI_API_KEY: 'sk-kb',
+    LLM_EMBEDDING_DIMENSIONS: '8',
+  });
   api = await startTestApi(ctx);
   await ctx.startWorker();
   other = await ctx.addTenant('admin');
   [collectionId, otherCollectionId] = await Promise.all([
     ingestCorpus(ctx, api),
-    ingestCorpus(ctx, api, { key: other.key, corpus: { 'vault.md': `# Vault\n\n${OTHER_SECRET} The pickle protocol of the vault is protocol 9.\n` } }),
+    ingestCorpus(ctx, api, {
+      key: other.key,
+      corpus: { 'vault.md': `# Vault\n\n${OTHER_SECRET} The pickle protocol of the vault is protocol 9.\n` },
+    }),
   ]);
 });
 
@@ -44,11 +51,19 @@ function scriptModel(turns: Array<(r: RecordedRequest) => Step>) {
   const route = (r: RecordedRequest): Step => {
     switch (kindOf(r)) {
       case 'generate':
-        return { reply: { content: `The default pickle protocol in Python 3.11 is protocol 5 [${passageWith(r, PROTOCOL)}].` } };
+        return {
+          reply: { content: `The default pickle protocol in Python 3.11 is protocol 5 [${passageWith(r, PROTOCOL)}].` },
+        };
       case 'judge':
         return scriptedJudge(r);
       case 'rerank':
-        return { reply: { content: JSON.stringify({ ranking: [...(messagesOf(r)[1]?.content ?? '').matchAll(/^Passage (\d+):/gm)].map((m) => Number(m[1])) }) } };
+        return {
+          reply: {
+            content: JSON.stringify({
+              ranking: [...(messagesOf(r)[1]?.content ?? '').matchAll(/^Passage (\d+):/gm)].map((m) => Number(m[1])),
+            }),
+          },
+        };
       default: {
         const next = queue.shift();
         if (!next) throw new Error('the agent asked for more turns than scripted');
@@ -63,12 +78,16 @@ function scriptModel(turns: Array<(r: RecordedRequest) => Step>) {
 async function recordHistory(workflowId: string, file: string) {
   if (!process.env.RECORD_HISTORIES) return;
   const history = await ctx.client.workflow.getHandle(workflowId).fetchHistory();
-  await writeFile(new URL(`../histories/${file}`, import.meta.url), JSON.stringify({ workflowId, ...JSON.parse(historyToJSON(history)) }, null, 2) + '\n');
+  await writeFile(
+    new URL(`../histories/${file}`, import.meta.url),
+    JSON.stringify({ workflowId, ...JSON.parse(historyToJSON(history)) }, null, 2) + '\n',
+  );
 }
 
 describe('knowledge-base tools for agents', () => {
   it('refuses a run with kb tools but no collections, with a missing or foreign collection, or an unknown kb tool', async () => {
-    const start = (body: Record<string, unknown>) => api.request('POST', '/v1/agents/runs', { key: ctx.tenant.key, body: { goal: 'Look something up.', ...body } });
+    const start = (body: Record<string, unknown>) =>
+      api.request('POST', '/v1/agents/runs', { key: ctx.tenant.key, body: { goal: 'Look something up.', ...body } });
     const none = await start({ tools: ['kb/search'] });
     expect(none.status).toBe(400);
     expect(none.body!.error.code).toBe('collection_ids_required');
@@ -85,19 +104,53 @@ describe('knowledge-base tools for agents', () => {
     const before = agentRequests().length;
     let finalText = '';
     scriptModel([
-      () => ({ reply: { toolCalls: [{ id: 'call_search', name: 'kb_search', arguments: { query: 'pickle protocol default', topK: 3 } }] } }),
-      () => ({ reply: { toolCalls: [{ id: 'call_ask', name: 'kb_ask', arguments: { question: 'What is the default pickle protocol in Python 3.11?' } }] } }),
+      () => ({
+        reply: {
+          toolCalls: [
+            { id: 'call_search', name: 'kb_search', arguments: { query: 'pickle protocol default', topK: 3 } },
+          ],
+        },
+      }),
+      () => ({
+        reply: {
+          toolCalls: [
+            {
+              id: 'call_ask',
+              name: 'kb_ask',
+              arguments: { question: 'What is the default pickle protocol in Python 3.11?' },
+            },
+          ],
+        },
+      }),
       // A model that tries another tenant's collection (an id it saw somewhere): refused as not found.
-      () => ({ reply: { toolCalls: [{ id: 'call_foreign', name: 'kb_search', arguments: { query: 'launch code', collectionIds: [otherCollectionId] } }] } }),
+      () => ({
+        reply: {
+          toolCalls: [
+            {
+              id: 'call_foreign',
+              name: 'kb_search',
+              arguments: { query: 'launch code', collectionIds: [otherCollectionId] },
+            },
+          ],
+        },
+      }),
       (r) => {
-        const answered = JSON.parse(/<tool_result tool="kb_ask" outcome="ok">\n([\s\S]*?)\n<\/tool_result>/.exec(toolMessages(r.body).join('\n'))![1]!) as { answer: string };
+        const answered = JSON.parse(
+          /<tool_result tool="kb_ask" outcome="ok">\n([\s\S]*?)\n<\/tool_result>/.exec(
+            toolMessages(r.body).join('\n'),
+          )![1]!,
+        ) as { answer: string };
         finalText = `From the knowledge base: ${answered.answer}`;
         return { reply: { content: finalText } };
       },
     ]);
     const res = await api.request('POST', '/v1/agents/runs', {
       key: ctx.tenant.key,
-      body: { goal: 'Which pickle protocol does Python 3.11 use by default? Cite the documentation.', tools: ['kb/*'], collectionIds: [collectionId] },
+      body: {
+        goal: 'Which pickle protocol does Python 3.11 use by default? Cite the documentation.',
+        tools: ['kb/*'],
+        collectionIds: [collectionId],
+      },
     });
     expect(res.status, JSON.stringify(res.body)).toBe(202);
     const workflowId = res.body!.workflowId as string;
@@ -115,18 +168,36 @@ describe('knowledge-base tools for agents', () => {
     // What the model was offered and what it got back, as delimited untrusted data.
     const requests = agentRequests().slice(before);
     expect(requests).toHaveLength(4);
-    const offered = (requests[0]!.body!.tools as Array<{ function: { name: string; description: string } }>).map((t) => t.function.name).sort();
+    const offered = (requests[0]!.body!.tools as Array<{ function: { name: string; description: string } }>)
+      .map((t) => t.function.name)
+      .sort();
     expect(offered).toEqual(['kb_ask', 'kb_search']);
     const searched = toolMessages(requests[1]!.body)[0]!;
     expect(searched).toMatch(/^<tool_result tool="kb_search" outcome="ok">\n\{"hits":\[/);
     const hits = JSON.parse(searched.split('\n')[1]!).hits as Array<{ source: string; heading: string; text: string }>;
     expect(hits.length).toBeLessThanOrEqual(3);
-    expect(hits[0]).toMatchObject({ source: 'pickle.md', heading: expect.stringContaining('Protocols'), text: expect.stringContaining('protocol 5') });
+    expect(hits[0]).toMatchObject({
+      source: 'pickle.md',
+      heading: expect.stringContaining('Protocols'),
+      text: expect.stringContaining('protocol 5'),
+    });
     const asked = toolMessages(requests[2]!.body)[1]!;
     expect(asked).toMatch(/^<tool_result tool="kb_ask" outcome="ok">/);
-    const answer = JSON.parse(asked.split('\n')[1]!) as { answerId: string; status: string; answer: string; groundingScore: number; citations: Array<{ n: number; source: string; heading: string }> };
-    expect(answer).toMatchObject({ status: 'answered', groundingScore: 1, answer: expect.stringMatching(/^The default pickle protocol in Python 3\.11 is protocol 5 \[\d+\]\.$/) });
-    expect(answer.citations).toEqual([expect.objectContaining({ source: 'pickle.md', heading: expect.stringContaining('Protocols') })]);
+    const answer = JSON.parse(asked.split('\n')[1]!) as {
+      answerId: string;
+      status: string;
+      answer: string;
+      groundingScore: number;
+      citations: Array<{ n: number; source: string; heading: string }>;
+    };
+    expect(answer).toMatchObject({
+      status: 'answered',
+      groundingScore: 1,
+      answer: expect.stringMatching(/^The default pickle protocol in Python 3\.11 is protocol 5 \[\d+\]\.$/),
+    });
+    expect(answer.citations).toEqual([
+      expect.objectContaining({ source: 'pickle.md', heading: expect.stringContaining('Protocols') }),
+    ]);
     expect(answer.answer).toContain(`[${answer.citations[0]!.n}]`);
     const foreign = toolMessages(requests[3]!.body)[2]!;
     expect(foreign).toMatch(/^<tool_result tool="kb_search" outcome="refused">/);
@@ -138,13 +209,18 @@ describe('knowledge-base tools for agents', () => {
     const runKey = workflowId.slice(workflowIds.agent(ctx.tenant.id, '').length);
     const searchId = workflowIds.search(ctx.tenant.id, `agent-${runKey}-${r.trace[0]!.callId}`);
     const answerWorkflowId = workflowIds.answer(ctx.tenant.id, answer.answerId);
-    for (const [id, kind] of [[searchId, 'search'], [answerWorkflowId, 'answer']] as const) {
+    for (const [id, kind] of [
+      [searchId, 'search'],
+      [answerWorkflowId, 'answer'],
+    ] as const) {
       const d = await ctx.client.workflow.getHandle(id).describe();
       expect(d.status.name).toBe('COMPLETED');
       expect(d.parentExecution?.workflowId).toBe(workflowId);
       expect(d.typedSearchAttributes.get(SEARCH_ATTRIBUTES.TenantId)).toBe(ctx.tenant.id);
       expect(d.typedSearchAttributes.get(SEARCH_ATTRIBUTES.RunKind)).toBe(kind);
-      expect((await api.request('GET', `/v1/runs/${encodeURIComponent(id)}`, { key: ctx.tenant.key })).status).toBe(200);
+      expect((await api.request('GET', `/v1/runs/${encodeURIComponent(id)}`, { key: ctx.tenant.key })).status).toBe(
+        200,
+      );
       expect((await api.request('GET', `/v1/runs/${encodeURIComponent(id)}`, { key: other.key })).status).toBe(404);
     }
     // The foreign call started no child at all.
@@ -155,8 +231,17 @@ describe('knowledge-base tools for agents', () => {
     expect(answer.answerId).toBe(nameBasedUuid(`${workflowId}\n${r.trace[1]!.callId}`));
     const stored = await api.request('GET', `/v1/answers/${answer.answerId}`, { key: ctx.tenant.key });
     expect(stored.status).toBe(200);
-    expect(stored.body).toMatchObject({ id: answer.answerId, workflowId: answerWorkflowId, status: 'answered', answer: answer.answer, groundingScore: 1 });
-    expect(stored.body!.result.citations[0]).toMatchObject({ source: 'pickle.md', text: expect.stringContaining(PROTOCOL) });
+    expect(stored.body).toMatchObject({
+      id: answer.answerId,
+      workflowId: answerWorkflowId,
+      status: 'answered',
+      answer: answer.answer,
+      groundingScore: 1,
+    });
+    expect(stored.body!.result.citations[0]).toMatchObject({
+      source: 'pickle.md',
+      text: expect.stringContaining(PROTOCOL),
+    });
     expect((await api.request('GET', `/v1/answers/${answer.answerId}`, { key: other.key })).status).toBe(404);
 
     await recordHistory(workflowId, 'agent-kb-tools.json');

@@ -48,18 +48,26 @@ afterAll(async () => {
 });
 
 async function api(path: string, init: RequestInit = {}) {
-  const res = await fetch(stack.apiUrl + path, { ...init, headers: { authorization: `Bearer ${key}`, ...(init.headers ?? {}) } });
+  const res = await fetch(stack.apiUrl + path, {
+    ...init,
+    headers: { authorization: `Bearer ${key}`, ...(init.headers ?? {}) },
+  });
   return { status: res.status, body: (await res.json()) as Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
 /** A collection with DOCS uploaded as multipart and ingested (its ingest run completed, every document ready). */
 async function ingestDocs(): Promise<{ id: string; name: string }> {
   const name = `python-docs-${crypto.randomUUID().slice(0, 8)}`;
-  const created = await api('/v1/collections', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name }) });
+  const created = await api('/v1/collections', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name }),
+  });
   expect(created.status).toBe(201);
   const id = created.body.id as string;
   const form = new FormData();
-  for (const [file, text] of Object.entries(DOCS)) form.append('file', new Blob([text], { type: 'text/markdown' }), file);
+  for (const [file, text] of Object.entries(DOCS))
+    form.append('file', new Blob([text], { type: 'text/markdown' }), file);
   const upload = await api(`/v1/collections/${id}/documents`, { method: 'POST', body: form });
   expect(upload.status).toBe(202);
   const workflowId = upload.body.workflowId as string;
@@ -67,7 +75,8 @@ async function ingestDocs(): Promise<{ id: string; name: string }> {
   for (;;) {
     const run = await api(`/v1/runs/${encodeURIComponent(workflowId)}`);
     if (run.body.status === 'completed') break;
-    if (run.body.status && run.body.status !== 'running') throw new Error(`ingest run ${run.body.status}: ${JSON.stringify(run.body.failure)}`);
+    if (run.body.status && run.body.status !== 'running')
+      throw new Error(`ingest run ${run.body.status}: ${JSON.stringify(run.body.failure)}`);
     if (Date.now() > deadline) throw new Error('ingest run did not complete within 60 s');
     await sleep(250);
   }
@@ -119,7 +128,9 @@ it('asks a question in the console and shows the answer with citation links and 
     expect(await page.locator(`#citation-${n}`).textContent()).toContain('pickle.md');
     expect(await passage.textContent()).toContain('default pickle protocol');
     expect(await page.getByTestId('answer-step').count()).toBeGreaterThanOrEqual(3);
-    expect(await page.getByTestId('answer-run-link').getAttribute('href')).toBe(`/runs/${encodeURIComponent(`answer:${(await api('/v1/system/me')).body.tenant.id}:${answerId}`)}`);
+    expect(await page.getByTestId('answer-run-link').getAttribute('href')).toBe(
+      `/runs/${encodeURIComponent(`answer:${(await api('/v1/system/me')).body.tenant.id}:${answerId}`)}`,
+    );
     await page.screenshot({ path: join(shots, 'answer.png'), fullPage: true });
 
     // The list shows it, answered, with its score.

@@ -27,7 +27,12 @@ export function createAppRouter(): Router {
         props: true,
         meta: { title: (route) => `Run ${String(route.params.workflowId)}` },
       },
-      { path: '/answers', name: 'answers', component: () => import('./pages/answers-page.vue'), meta: { title: 'Answers' } },
+      {
+        path: '/answers',
+        name: 'answers',
+        component: () => import('./pages/answers-page.vue'),
+        meta: { title: 'Answers' },
+      },
       {
         path: '/answers/:id',
         name: 'answer',

@@ -146,7 +146,16 @@ export class Migration20261125000000_initial extends Migration {
   }
 
   override async down(): Promise<void> {
-    for (const table of ['system_probes', 'spans', 'llm_calls', 'chunks', 'documents', 'collections', 'api_keys', 'tenants']) {
+    for (const table of [
+      'system_probes',
+      'spans',
+      'llm_calls',
+      'chunks',
+      'documents',
+      'collections',
+      'api_keys',
+      'tenants',
+    ]) {
       this.addSql(`drop table if exists ${table} cascade;`);
     }
   }

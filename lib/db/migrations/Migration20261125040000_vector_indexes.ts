@@ -10,7 +10,9 @@ const MIN_ROWS = 1000;
  */
 export class Migration20261125040000_vector_indexes extends Migration {
   override async up(): Promise<void> {
-    this.addSql(`alter table collections add column embedding_type text not null default 'vector' check (embedding_type in ('vector', 'halfvec'));`);
+    this.addSql(
+      `alter table collections add column embedding_type text not null default 'vector' check (embedding_type in ('vector', 'halfvec'));`,
+    );
     this.addSql(`drop index if exists chunks_embedding_384_hnsw_idx;`);
     this.addSql(`drop index if exists chunks_embedding_1536_hnsw_idx;`);
     // Existing collections keep an index (the same name and shape lib/ingest/vector-index.ts builds).
@@ -30,7 +32,9 @@ export class Migration20261125040000_vector_indexes extends Migration {
         execute format('drop index if exists %I', 'chunks_hnsw_' || replace(old.id::text, '-', ''));
         return old;
       end $$;`);
-    this.addSql(`create trigger collections_drop_vector_index after delete on collections for each row execute function drop_collection_vector_index();`);
+    this.addSql(
+      `create trigger collections_drop_vector_index after delete on collections for each row execute function drop_collection_vector_index();`,
+    );
   }
 
   override async down(): Promise<void> {

@@ -7,7 +7,9 @@ import { Migration } from '@mikro-orm/migrations';
 export class Migration20261125060000_run_event_keys extends Migration {
   override async up(): Promise<void> {
     this.addSql(`alter table run_events add column dedupe_key text;`);
-    this.addSql(`create unique index run_events_dedupe_idx on run_events (workflow_id, dedupe_key) where dedupe_key is not null;`);
+    this.addSql(
+      `create unique index run_events_dedupe_idx on run_events (workflow_id, dedupe_key) where dedupe_key is not null;`,
+    );
   }
 
   override async down(): Promise<void> {

@@ -65,7 +65,8 @@ const MIME_FORMATS: Record<string, DocumentFormat> = {
 const KNOWN_BINARY: Array<{ magic: number[]; message: string }> = [
   {
     magic: [0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1],
-    message: 'This is a legacy Microsoft Office file (.doc, .xls or .ppt), which is not supported; save it as .docx, PDF or CSV.',
+    message:
+      'This is a legacy Microsoft Office file (.doc, .xls or .ppt), which is not supported; save it as .docx, PDF or CSV.',
   },
   { magic: [0x89, 0x50, 0x4e, 0x47], message: 'This is a PNG image; images are not supported (no OCR).' },
   { magic: [0xff, 0xd8, 0xff], message: 'This is a JPEG image; images are not supported (no OCR).' },
@@ -99,18 +100,27 @@ export function detect(input: ParseInput): Detected {
   if (startsWith(bytes, [0x50, 0x4b, 0x03, 0x04]) || startsWith(bytes, [0x50, 0x4b, 0x05, 0x06])) {
     return { format: detectZip(input) };
   }
-  for (const { magic, message } of KNOWN_BINARY) if (startsWith(bytes, magic)) throw new ParseError('unsupported_format', message);
+  for (const { magic, message } of KNOWN_BINARY)
+    if (startsWith(bytes, magic)) throw new ParseError('unsupported_format', message);
 
   const ext = input.filename ? extname(input.filename).toLowerCase() : '';
   const unsupportedHint = UNSUPPORTED_EXTENSIONS[ext];
   if (unsupportedHint) throw new ParseError('unsupported_format', unsupportedHint);
   const mime = parseMime(input.mimeType);
-  const declared = EXTENSION_FORMATS[ext] ?? (mime ? MIME_FORMATS[mime.type] ?? (mime.type.endsWith('+json') ? 'json' : undefined) : undefined);
+  const declared =
+    EXTENSION_FORMATS[ext] ??
+    (mime ? (MIME_FORMATS[mime.type] ?? (mime.type.endsWith('+json') ? 'json' : undefined)) : undefined);
   if (declared === 'pdf') {
-    throw new ParseError('corrupt', `${describe(input)} is declared as a PDF but does not contain PDF data (no %PDF- header).`);
+    throw new ParseError(
+      'corrupt',
+      `${describe(input)} is declared as a PDF but does not contain PDF data (no %PDF- header).`,
+    );
   }
   if (declared === 'docx') {
-    throw new ParseError('corrupt', `${describe(input)} is declared as a Word document but is not a valid .docx (ZIP) file.`);
+    throw new ParseError(
+      'corrupt',
+      `${describe(input)} is declared as a Word document but is not a valid .docx (ZIP) file.`,
+    );
   }
   if (isBinary(bytes)) throw new ParseError('unsupported_format', UNSUPPORTED_BINARY);
 
@@ -186,19 +196,33 @@ function detectZip(input: ParseInput): DocumentFormat {
     // document, let the DOCX reader fail on it (→ corrupt); otherwise it is some other archive.
     const named = input.filename ? extname(input.filename).toLowerCase() === '.docx' : false;
     if (named || bytes.includes('word/')) return 'docx';
-    throw new ParseError('unsupported_format', 'This is a ZIP archive (and an unreadable one), not a Word document; ZIP files are not supported.');
+    throw new ParseError(
+      'unsupported_format',
+      'This is a ZIP archive (and an unreadable one), not a Word document; ZIP files are not supported.',
+    );
   }
   if (dir.names.includes('word/document.xml')) {
     if (dir.uncompressedBytes > MAX_DOCX_UNCOMPRESSED_BYTES) {
-      throw new ParseError('too_large', 'The Word document expands to more than 512 MB when unpacked, which is more than can be ingested.');
+      throw new ParseError(
+        'too_large',
+        'The Word document expands to more than 512 MB when unpacked, which is more than can be ingested.',
+      );
     }
     return 'docx';
   }
   const has = (prefix: string) => dir.names.some((n) => n.startsWith(prefix));
-  if (has('xl/')) throw new ParseError('unsupported_format', 'Excel workbooks (.xlsx) are not supported; export the sheet as CSV.');
-  if (has('ppt/')) throw new ParseError('unsupported_format', 'PowerPoint presentations (.pptx) are not supported; export the slides as PDF.');
+  if (has('xl/'))
+    throw new ParseError('unsupported_format', 'Excel workbooks (.xlsx) are not supported; export the sheet as CSV.');
+  if (has('ppt/'))
+    throw new ParseError(
+      'unsupported_format',
+      'PowerPoint presentations (.pptx) are not supported; export the slides as PDF.',
+    );
   if (dir.names.includes('mimetype') && has('content.xml')) {
     throw new ParseError('unsupported_format', 'OpenDocument files are not supported; save the file as .docx or PDF.');
   }
-  throw new ParseError('unsupported_format', 'This is a ZIP archive, not a Word document; ZIP files are not supported.');
+  throw new ParseError(
+    'unsupported_format',
+    'This is a ZIP archive, not a Word document; ZIP files are not supported.',
+  );
 }

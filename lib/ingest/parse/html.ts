@@ -14,10 +14,55 @@ const isTextNode = (n: AnyNode): n is AnyNode & { data: string } => n.nodeType =
 const HEADING = /^h([1-6])$/;
 
 const BLOCK_TAGS = new Set([
-  'address', 'article', 'aside', 'blockquote', 'body', 'caption', 'center', 'dd', 'details', 'dialog', 'dir', 'div',
-  'dl', 'dt', 'fieldset', 'figcaption', 'figure', 'footer', 'header', 'hgroup', 'hr', 'html', 'legend', 'li', 'main',
-  'menu', 'nav', 'ol', 'p', 'section', 'summary', 'table', 'tbody', 'td', 'tfoot', 'th', 'thead', 'tr', 'ul', 'pre',
-  'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'option', 'noscript', 'search',
+  'address',
+  'article',
+  'aside',
+  'blockquote',
+  'body',
+  'caption',
+  'center',
+  'dd',
+  'details',
+  'dialog',
+  'dir',
+  'div',
+  'dl',
+  'dt',
+  'fieldset',
+  'figcaption',
+  'figure',
+  'footer',
+  'header',
+  'hgroup',
+  'hr',
+  'html',
+  'legend',
+  'li',
+  'main',
+  'menu',
+  'nav',
+  'ol',
+  'p',
+  'section',
+  'summary',
+  'table',
+  'tbody',
+  'td',
+  'tfoot',
+  'th',
+  'thead',
+  'tr',
+  'ul',
+  'pre',
+  'h1',
+  'h2',
+  'h3',
+  'h4',
+  'h5',
+  'h6',
+  'option',
+  'noscript',
+  'search',
 ]);
 
 /** Never content. */
@@ -81,7 +126,11 @@ function removeBoilerplate($: CheerioAPI, root: El): void {
   $root.find('footer').remove();
   $root
     .find('header')
-    .filter((_, h) => $(h).closest('article, section, main, [role=main]').length === 0 || $(h).find('h1, h2, h3, h4, h5, h6').length === 0)
+    .filter(
+      (_, h) =>
+        $(h).closest('article, section, main, [role=main]').length === 0 ||
+        $(h).find('h1, h2, h3, h4, h5, h6').length === 0,
+    )
     .remove();
   // A form wrapping the whole page (ASP.NET) is content; a search or login form is not.
   $root
@@ -99,7 +148,12 @@ function removeBoilerplate($: CheerioAPI, root: El): void {
     if ($(el).find(CONTENT_CONTAINERS).length > 0) continue;
     // A wrapper holding most of the page is layout, not furniture (e.g. <div id="page-with-sidebar">).
     if (textLength($, el) > 0.6 * rootLength) continue;
-    if (word === 'header' && $(el).find('h1, h2, h3, h4, h5, h6').length > 0 && $(el).closest('article, section').length > 0) continue;
+    if (
+      word === 'header' &&
+      $(el).find('h1, h2, h3, h4, h5, h6').length > 0 &&
+      $(el).closest('article, section').length > 0
+    )
+      continue;
     $(el).remove();
   }
 }
@@ -316,11 +370,7 @@ export class HtmlWalker {
 function preText($: CheerioAPI, pre: El): string {
   const $pre = $(pre).clone();
   $pre.find('br').replaceWith('\n');
-  return $pre
-    .text()
-    .replace(/\r\n?/g, '\n')
-    .replace(/^\n+/, '')
-    .replace(/\s+$/, '');
+  return $pre.text().replace(/\r\n?/g, '\n').replace(/^\n+/, '').replace(/\s+$/, '');
 }
 
 /** HTML → sections. Used for HTML pages and for DOCX (via mammoth's HTML). */
@@ -342,6 +392,13 @@ export function parseHtml(html: string): { title?: string; sections: ParsedSecti
   // <title> is usually "Page — Site": when it starts with the page's own h1, the h1 is the cleaner title.
   const h1 = walker.firstH1;
   let title = pageTitle || h1;
-  if (pageTitle && h1 && pageTitle !== h1 && pageTitle.startsWith(h1) && /^\s*[—–\-|·:]/.test(pageTitle.slice(h1.length))) title = h1;
+  if (
+    pageTitle &&
+    h1 &&
+    pageTitle !== h1 &&
+    pageTitle.startsWith(h1) &&
+    /^\s*[—–\-|·:]/.test(pageTitle.slice(h1.length))
+  )
+    title = h1;
   return { ...(title ? { title } : {}), sections };
 }

@@ -64,7 +64,12 @@ export async function parseDocument(input: ParseInput): Promise<ParsedDocument> 
       parsed = parseCsv(detected.text ?? decodeText(bytes, input.mimeType), label ?? 'CSV', input.filename);
       break;
     case 'json':
-      parsed = parseJson(detected.text ?? decodeText(bytes, input.mimeType), label ?? 'JSON', detected.json, input.filename);
+      parsed = parseJson(
+        detected.text ?? decodeText(bytes, input.mimeType),
+        label ?? 'JSON',
+        detected.json,
+        input.filename,
+      );
       break;
     case 'text':
       parsed = { sections: [{ text: tidy(detected.text ?? decodeText(bytes, input.mimeType)), headingPath: [] }] };

@@ -10,7 +10,10 @@ import type { ParsedSection } from './types';
 function stripFrontMatter(src: string): { body: string; title?: string } {
   const m = /^---[ \t]*\n((?:[A-Za-z0-9_-]+[ \t]*:.*\n?(?:[ \t].*\n|-.*\n)*)+?)(?:---|\.\.\.)[ \t]*(?:\n|$)/.exec(src);
   if (!m) return { body: src };
-  const title = /^title[ \t]*:[ \t]*(.+)$/m.exec(m[1] ?? '')?.[1]?.trim().replace(/^(['"])(.*)\1$/, '$2');
+  const title = /^title[ \t]*:[ \t]*(.+)$/m
+    .exec(m[1] ?? '')?.[1]
+    ?.trim()
+    .replace(/^(['"])(.*)\1$/, '$2');
   return { body: src.slice(m[0].length), ...(title ? { title } : {}) };
 }
 
@@ -106,7 +109,9 @@ function mdBlocks(tokens: Token[], out: SectionBuilder, onHeading: (depth: numbe
         break;
       case 'table': {
         const table = t as Tokens.Table;
-        const rows = [table.header, ...table.rows].map((cells) => cells.map((c) => collapse(mdInline(c.tokens))).join(' | '));
+        const rows = [table.header, ...table.rows].map((cells) =>
+          cells.map((c) => collapse(mdInline(c.tokens))).join(' | '),
+        );
         out.block(rows.join('\n'));
         break;
       }

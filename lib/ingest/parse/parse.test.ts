@@ -4,7 +4,14 @@ import { join } from 'node:path';
 import { extractText } from 'unpdf';
 import { describe, expect, inject, it } from 'vitest';
 import { SPHINX_PAGE, buildDocx, buildPdf, buildZip } from '../../../test/document-fixtures';
-import { MAX_DOCUMENT_BYTES, ParseError, detectFormat, parseDocument, type ParseErrorCode, type ParsedDocument } from './index';
+import {
+  MAX_DOCUMENT_BYTES,
+  ParseError,
+  detectFormat,
+  parseDocument,
+  type ParseErrorCode,
+  type ParsedDocument,
+} from './index';
 
 async function parseError(promise: Promise<unknown>): Promise<ParseError> {
   try {
@@ -23,7 +30,8 @@ async function expectParseError(promise: Promise<unknown>, code: ParseErrorCode,
   if (message) expect(e.message).toMatch(message);
 }
 
-const allText = (doc: ParsedDocument) => doc.sections.map((s) => `${s.headingPath.join(' > ')}\n${s.text}`).join('\n\n');
+const allText = (doc: ParsedDocument) =>
+  doc.sections.map((s) => `${s.headingPath.join(' > ')}\n${s.text}`).join('\n\n');
 
 function expectWellFormed(doc: ParsedDocument) {
   expect(doc.sections.length).toBeGreaterThan(0);
@@ -74,11 +82,19 @@ describe('PDF', () => {
   });
 
   it('a PDF without extractable text is empty and may be scanned', async () => {
-    await expectParseError(parseDocument({ bytes: buildPdf([[], []]), filename: 'scan.pdf' }), 'empty', /scanned.*OCR/s);
+    await expectParseError(
+      parseDocument({ bytes: buildPdf([[], []]), filename: 'scan.pdf' }),
+      'empty',
+      /scanned.*OCR/s,
+    );
   });
 
   it('a truncated PDF is corrupt', async () => {
-    await expectParseError(parseDocument({ bytes: pdf.subarray(0, Math.floor(pdf.length * 0.6)) }), 'corrupt', /truncated/);
+    await expectParseError(
+      parseDocument({ bytes: pdf.subarray(0, Math.floor(pdf.length * 0.6)) }),
+      'corrupt',
+      /truncated/,
+    );
     // Cut just before the end: pdf.js alone would rebuild the pages from what is left.
     await expectParseError(parseDocument({ bytes: pdf.subarray(0, pdf.length - 30) }), 'corrupt', /truncated/);
   });
@@ -94,7 +110,11 @@ describe('PDF', () => {
   });
 
   it('a file named .pdf that is not one is corrupt', async () => {
-    await expectParseError(parseDocument({ bytes: Buffer.from('<html>Not found</html>'), filename: 'paper.pdf' }), 'corrupt', /no %PDF- header/);
+    await expectParseError(
+      parseDocument({ bytes: Buffer.from('<html>Not found</html>'), filename: 'paper.pdf' }),
+      'corrupt',
+      /no %PDF- header/,
+    );
   });
 });
 
@@ -106,7 +126,13 @@ describe('DOCX', () => {
     { text: 'How we work.' },
     { style: 'Heading2', text: 'Install' },
     { text: 'Run the installer & wait.', bold: true },
-    { table: [['OS', 'Command'], ['Linux', 'apt install x'], ['macOS', 'brew install x']] },
+    {
+      table: [
+        ['OS', 'Command'],
+        ['Linux', 'apt install x'],
+        ['macOS', 'brew install x'],
+      ],
+    },
     { style: 'Heading2', text: 'Upgrade' },
     { text: 'Upgrade in place.' },
     { style: 'Heading1', text: 'Support' },
@@ -140,9 +166,19 @@ describe('DOCX', () => {
       { name: 'readme.txt', data: 'hello' },
       { name: 'data/values.csv', data: 'a,b\n1,2\n' },
     ]);
-    await expectParseError(parseDocument({ bytes: zip, filename: 'archive.zip' }), 'unsupported_format', /ZIP archive, not a Word document/);
+    await expectParseError(
+      parseDocument({ bytes: zip, filename: 'archive.zip' }),
+      'unsupported_format',
+      /ZIP archive, not a Word document/,
+    );
     await expectParseError(parseDocument({ bytes: zip, filename: 'renamed.docx' }), 'unsupported_format');
-    const xlsx = buildZip([{ name: '[Content_Types].xml', data: '<Types/>' }, { name: 'xl/workbook.xml', data: '<workbook/>' }], { compress: false });
+    const xlsx = buildZip(
+      [
+        { name: '[Content_Types].xml', data: '<Types/>' },
+        { name: 'xl/workbook.xml', data: '<workbook/>' },
+      ],
+      { compress: false },
+    );
     await expectParseError(parseDocument({ bytes: xlsx, filename: 'book.xlsx' }), 'unsupported_format', /Excel/);
   });
 
@@ -154,11 +190,18 @@ describe('DOCX', () => {
       },
       { name: 'word/document.xml', data: '<w:document xmlns:w="x"><w:body><w:p>unclosed' },
     ]);
-    await expectParseError(parseDocument({ bytes: broken, filename: 'broken.docx' }), 'corrupt', /Word document is damaged/);
+    await expectParseError(
+      parseDocument({ bytes: broken, filename: 'broken.docx' }),
+      'corrupt',
+      /Word document is damaged/,
+    );
   });
 
   it('a truncated Word document is corrupt', async () => {
-    await expectParseError(parseDocument({ bytes: docx.subarray(0, Math.floor(docx.length / 2)), filename: 'cut.docx' }), 'corrupt');
+    await expectParseError(
+      parseDocument({ bytes: docx.subarray(0, Math.floor(docx.length / 2)), filename: 'cut.docx' }),
+      'corrupt',
+    );
   });
 });
 
@@ -169,7 +212,19 @@ describe('HTML', () => {
     expect(doc.format).toBe('html');
     expect(doc.title).toBe('Built-in Widgets');
     const text = allText(doc);
-    for (const furniture of ['SIDEBAR-TOC-TEXT', 'Table of Contents', 'Show Source', 'RELATED-INDEX', 'RELATED-BOTTOM', 'MOBILE-NAV-TEXT', 'FOOTER-TEXT', 'Navigation', '¶', 'body { color', 'doctools']) {
+    for (const furniture of [
+      'SIDEBAR-TOC-TEXT',
+      'Table of Contents',
+      'Show Source',
+      'RELATED-INDEX',
+      'RELATED-BOTTOM',
+      'MOBILE-NAV-TEXT',
+      'FOOTER-TEXT',
+      'Navigation',
+      '¶',
+      'body { color',
+      'doctools',
+    ]) {
       expect(text).not.toContain(furniture);
     }
     expect(doc.sections.map((s) => s.headingPath)).toEqual([
@@ -185,8 +240,12 @@ describe('HTML', () => {
         'Name | Purpose\ngear() | Turns things\nlever() | Lifts things',
     );
     // Code keeps its line breaks and indentation.
-    expect(installing?.text).toBe('Install the library with pip:\n\nimport widgets\nfor w in widgets.all():\n    print(w)');
-    expect(linux?.text).toBe('Use the system package manager.\n\n- Debian: apt install widgets\n- Fedora: dnf install widgets');
+    expect(installing?.text).toBe(
+      'Install the library with pip:\n\nimport widgets\nfor w in widgets.all():\n    print(w)',
+    );
+    expect(linux?.text).toBe(
+      'Use the system package manager.\n\n- Debian: apt install widgets\n- Fedora: dnf install widgets',
+    );
     expect(gear?.text).toBe('Return a gear with teeth teeth.');
     expect(reference?.text).toBe('Widgets are thread-safe.');
   });
@@ -216,14 +275,19 @@ describe('HTML', () => {
     expect(doc.title).toBe('Page | Site');
     expect(doc.sections).toEqual([
       { text: 'By Ann\n\nFirst read this.\nThen that.', headingPath: ['Deploying'] },
-      { text: '1. Build\n2. Ship\n  - to staging\n  - to prod\n\nmake deploy\n  --env prod', headingPath: ['Deploying', 'Steps'] },
+      {
+        text: '1. Build\n2. Ship\n  - to staging\n  - to prod\n\nmake deploy\n  --env prod',
+        headingPath: ['Deploying', 'Steps'],
+      },
     ]);
     const text = allText(doc);
-    for (const furniture of ['Site', 'Home', 'cookies', 'Other post', 'Posted in', 'Popular', 'track']) expect(text).not.toContain(furniture);
+    for (const furniture of ['Site', 'Home', 'cookies', 'Other post', 'Posted in', 'Popular', 'track'])
+      expect(text).not.toContain(furniture);
   });
 
   it('falls back to <body>, takes the title from the first h1 when there is no <title>, and sniffs HTML without a name', async () => {
-    const html = '<!DOCTYPE html>\n<html><body><div id="nav">Menu</div><h1>Notes</h1><p>Plain &amp; simple.</p><table><tr><th>k</th><th>v</th></tr><tr><td>a</td><td>1</td></tr></table></body></html>';
+    const html =
+      '<!DOCTYPE html>\n<html><body><div id="nav">Menu</div><h1>Notes</h1><p>Plain &amp; simple.</p><table><tr><th>k</th><th>v</th></tr><tr><td>a</td><td>1</td></tr></table></body></html>';
     const doc = await parseDocument({ bytes: Buffer.from(html) });
     expect(doc.format).toBe('html');
     expect(doc.title).toBe('Notes');
@@ -231,7 +295,13 @@ describe('HTML', () => {
   });
 
   it('a page with no text is empty', async () => {
-    await expectParseError(parseDocument({ bytes: Buffer.from('<html><body><script>x()</script><nav>Menu</nav></body></html>'), filename: 'a.html' }), 'empty');
+    await expectParseError(
+      parseDocument({
+        bytes: Buffer.from('<html><body><script>x()</script><nav>Menu</nav></body></html>'),
+        filename: 'a.html',
+      }),
+      'empty',
+    );
   });
 
   it('the Python 3.11 built-in functions page (python3.11-doc) gives clean sections', async () => {
@@ -247,9 +317,22 @@ describe('HTML', () => {
     expect(paths).toContain('Built-in Functions > zip(*iterables, strict=False)');
     expect(doc.sections[0]?.text).toMatch(/^The Python interpreter has a number of functions/);
     const all = doc.sections.find((s) => s.headingPath[1] === 'all(iterable)');
-    expect(all?.text).toContain('def all(iterable):\n    for element in iterable:\n        if not element:\n            return False');
+    expect(all?.text).toContain(
+      'def all(iterable):\n    for element in iterable:\n        if not element:\n            return False',
+    );
     const text = allText(doc);
-    for (const furniture of ['Table of Contents', 'Previous topic', 'Next topic', 'This Page', 'Show Source', 'Report a Bug', 'Quick search', '¶', 'Copyright', 'modules |']) {
+    for (const furniture of [
+      'Table of Contents',
+      'Previous topic',
+      'Next topic',
+      'This Page',
+      'Show Source',
+      'Report a Bug',
+      'Quick search',
+      '¶',
+      'Copyright',
+      'modules |',
+    ]) {
       expect(text).not.toContain(furniture);
     }
   });
@@ -303,14 +386,20 @@ describe('Markdown', () => {
       { text: 'Preamble with a link to docs and architecture diagram.', headingPath: [] },
       { text: 'Some bold, emphasised and inline code text & more.', headingPath: ['Guide'] },
       { text: '- one\n- two\n  1. nested', headingPath: ['Guide', 'Install'] },
-      { text: 'sudo apt install   widgets\n    --yes\n\nOS | Command\nDebian | apt', headingPath: ['Guide', 'Install', 'Linux'] },
+      {
+        text: 'sudo apt install   widgets\n    --yes\n\nOS | Command\nDebian | apt',
+        headingPath: ['Guide', 'Install', 'Linux'],
+      },
       { text: 'Back up first.', headingPath: ['Guide', 'Upgrade'] },
       { text: 'The end.', headingPath: ['Appendix'] },
     ]);
   });
 
   it('uses the front matter title when there is no H1', async () => {
-    const doc = await parseDocument({ bytes: Buffer.from('---\ntitle: "Release notes"\n---\n## v2\n\nFaster.\n'), filename: 'NOTES.markdown' });
+    const doc = await parseDocument({
+      bytes: Buffer.from('---\ntitle: "Release notes"\n---\n## v2\n\nFaster.\n'),
+      filename: 'NOTES.markdown',
+    });
     expect(doc.title).toBe('Release notes');
     expect(doc.sections).toEqual([{ text: 'Faster.', headingPath: ['v2'] }]);
   });
@@ -318,29 +407,46 @@ describe('Markdown', () => {
 
 describe('text', () => {
   it('one section, paragraphs kept, line endings normalised, BOM stripped', async () => {
-    const bytes = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('First line\r\nsecond line   \r\n\r\n\r\n\r\nNext paragraph\rlast\n')]);
+    const bytes = Buffer.concat([
+      Buffer.from([0xef, 0xbb, 0xbf]),
+      Buffer.from('First line\r\nsecond line   \r\n\r\n\r\n\r\nNext paragraph\rlast\n'),
+    ]);
     const doc = await parseDocument({ bytes, filename: 'notes.txt' });
-    expect(doc).toEqual({ format: 'text', sections: [{ text: 'First line\nsecond line\n\nNext paragraph\nlast', headingPath: [] }] });
+    expect(doc).toEqual({
+      format: 'text',
+      sections: [{ text: 'First line\nsecond line\n\nNext paragraph\nlast', headingPath: [] }],
+    });
   });
 
   it('reads Windows-1252 text that is not UTF-8, keeps the odd invalid byte as U+FFFD, refuses mostly-invalid text', async () => {
-    const latin1 = await parseDocument({ bytes: Buffer.from('Caf\u00e9 cr\u00e8me br\u00fbl\u00e9e', 'latin1'), filename: 'menu.txt' });
+    const latin1 = await parseDocument({
+      bytes: Buffer.from('Caf\u00e9 cr\u00e8me br\u00fbl\u00e9e', 'latin1'),
+      filename: 'menu.txt',
+    });
     expect(latin1.sections[0]?.text).toBe('Café crème brûlée');
-    const mostlyUtf8 = await parseDocument({ bytes: Buffer.concat([Buffer.from('naïve café résumé '), Buffer.from([0xff]), Buffer.from(' ok')]), filename: 'a.log' });
+    const mostlyUtf8 = await parseDocument({
+      bytes: Buffer.concat([Buffer.from('naïve café résumé '), Buffer.from([0xff]), Buffer.from(' ok')]),
+      filename: 'a.log',
+    });
     expect(mostlyUtf8.sections[0]?.text).toBe('naïve café résumé \ufffd ok');
     const garbage = Buffer.from(Array.from({ length: 4096 }, (_, i) => 0x80 + ((i * 7919) % 127)));
     await expectParseError(parseDocument({ bytes: garbage, filename: 'weird.txt' }), 'corrupt', /not valid UTF-8/);
   });
 
   it('whitespace only is empty', async () => {
-    await expectParseError(parseDocument({ bytes: Buffer.from(' \n\t\r\n '), filename: 'blank.txt' }), 'empty', /contains no text/);
+    await expectParseError(
+      parseDocument({ bytes: Buffer.from(' \n\t\r\n '), filename: 'blank.txt' }),
+      'empty',
+      /contains no text/,
+    );
   });
 });
 
 describe('CSV', () => {
   it('renders records as "column: value" and groups them 50 to a section', async () => {
     const lines = ['id,name,notes'];
-    for (let i = 1; i <= 120; i++) lines.push(`${i},Name ${i},${i === 2 ? '"Says ""hi"", then\nleaves"' : i === 3 ? '' : `note ${i}`}`);
+    for (let i = 1; i <= 120; i++)
+      lines.push(`${i},Name ${i},${i === 2 ? '"Says ""hi"", then\nleaves"' : i === 3 ? '' : `note ${i}`}`);
     const doc = await parseDocument({ bytes: Buffer.from(lines.join('\r\n')), filename: 'data/people.csv' });
     expectWellFormed(doc);
     expect(doc.format).toBe('csv');
@@ -351,7 +457,11 @@ describe('CSV', () => {
     ]);
     const first = doc.sections[0]?.text.split('\n') ?? [];
     expect(first).toHaveLength(50);
-    expect(first.slice(0, 3)).toEqual(['id: 1; name: Name 1; notes: note 1', 'id: 2; name: Name 2; notes: Says "hi", then leaves', 'id: 3; name: Name 3']);
+    expect(first.slice(0, 3)).toEqual([
+      'id: 1; name: Name 1; notes: note 1',
+      'id: 2; name: Name 2; notes: Says "hi", then leaves',
+      'id: 3; name: Name 3',
+    ]);
     expect(doc.sections[2]?.text.split('\n').at(-1)).toBe('id: 120; name: Name 120; notes: note 120');
   });
 
@@ -361,15 +471,31 @@ describe('CSV', () => {
   });
 
   it('a header without rows is empty; an unterminated quote is corrupt', async () => {
-    await expectParseError(parseDocument({ bytes: Buffer.from('a,b,c\n'), filename: 'h.csv' }), 'empty', /no data rows/);
-    await expectParseError(parseDocument({ bytes: Buffer.from('a,b\n"open,1\n'), filename: 'q.csv' }), 'corrupt', /could not be parsed/);
+    await expectParseError(
+      parseDocument({ bytes: Buffer.from('a,b,c\n'), filename: 'h.csv' }),
+      'empty',
+      /no data rows/,
+    );
+    await expectParseError(
+      parseDocument({ bytes: Buffer.from('a,b\n"open,1\n'), filename: 'q.csv' }),
+      'corrupt',
+      /could not be parsed/,
+    );
   });
 });
 
 describe('JSON', () => {
   it('an array of objects: one record per object, nested keys dotted, arrays joined', async () => {
     const data = [
-      { id: 1, name: 'Widget', price: 9.5, active: true, tags: ['blue', 'small'], owner: { name: 'Ann', address: { city: 'Oslo' } }, gone: null },
+      {
+        id: 1,
+        name: 'Widget',
+        price: 9.5,
+        active: true,
+        tags: ['blue', 'small'],
+        owner: { name: 'Ann', address: { city: 'Oslo' } },
+        gone: null,
+      },
       { id: 2, name: 'Gadget', parts: [{ sku: 'p1' }, { sku: 'p2' }] },
     ];
     const doc = await parseDocument({ bytes: Buffer.from(JSON.stringify(data, null, 2)), filename: 'items.json' });
@@ -387,12 +513,20 @@ describe('JSON', () => {
   });
 
   it('JSONL / NDJSON, a single object, and sniffed JSON without a name', async () => {
-    const jsonl = await parseDocument({ bytes: Buffer.from('{"q":"a?","n":1}\n\n{"q":"b?","n":2}\n'), filename: 'qa.jsonl' });
+    const jsonl = await parseDocument({
+      bytes: Buffer.from('{"q":"a?","n":1}\n\n{"q":"b?","n":2}\n'),
+      filename: 'qa.jsonl',
+    });
     expect(jsonl.sections).toEqual([{ text: 'q: a?; n: 1\nq: b?; n: 2', headingPath: ['qa.jsonl', 'records 1–2'] }]);
     const ndjson = await parseDocument({ bytes: Buffer.from('{"a":1}\n{"a":2}'), filename: 'x.ndjson' });
     expect(ndjson.sections[0]?.text).toBe('a: 1\na: 2');
-    const single = await parseDocument({ bytes: Buffer.from('{"service":{"name":"api","ports":[80,443]}}'), filename: 'config.json' });
-    expect(single.sections).toEqual([{ text: 'service.name: api; service.ports: 80, 443', headingPath: ['config.json', 'record 1'] }]);
+    const single = await parseDocument({
+      bytes: Buffer.from('{"service":{"name":"api","ports":[80,443]}}'),
+      filename: 'config.json',
+    });
+    expect(single.sections).toEqual([
+      { text: 'service.name: api; service.ports: 80, 443', headingPath: ['config.json', 'record 1'] },
+    ]);
     const sniffed = await parseDocument({ bytes: Buffer.from(' [{"k":"v"}] ') });
     expect(sniffed.format).toBe('json');
     expect(sniffed.sections).toEqual([{ text: 'k: v', headingPath: ['JSON', 'record 1'] }]);
@@ -405,8 +539,16 @@ describe('JSON', () => {
   });
 
   it('invalid JSON is corrupt; an empty array is empty', async () => {
-    await expectParseError(parseDocument({ bytes: Buffer.from('{"a": 1, "b": '), filename: 'bad.json' }), 'corrupt', /not valid JSON/);
-    await expectParseError(parseDocument({ bytes: Buffer.from('{"a":1}\n{"a":\n'), filename: 'bad.jsonl' }), 'corrupt', /Line 2/);
+    await expectParseError(
+      parseDocument({ bytes: Buffer.from('{"a": 1, "b": '), filename: 'bad.json' }),
+      'corrupt',
+      /not valid JSON/,
+    );
+    await expectParseError(
+      parseDocument({ bytes: Buffer.from('{"a":1}\n{"a":\n'), filename: 'bad.jsonl' }),
+      'corrupt',
+      /Line 2/,
+    );
     await expectParseError(parseDocument({ bytes: Buffer.from('[]'), filename: 'none.json' }), 'empty');
   });
 });
@@ -439,11 +581,26 @@ describe('detection and limits', () => {
     );
     // Binary content wins over a text extension.
     await expectParseError(parseDocument({ bytes, filename: 'blob.txt' }), 'unsupported_format');
-    await expectParseError(parseDocument({ bytes: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0]), filename: 'scan.png' }), 'unsupported_format', /PNG image/);
+    await expectParseError(
+      parseDocument({
+        bytes: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0]),
+        filename: 'scan.png',
+      }),
+      'unsupported_format',
+      /PNG image/,
+    );
   });
 
   it('an empty file is empty; more than 50 MB is too large', async () => {
-    await expectParseError(parseDocument({ bytes: Buffer.alloc(0), filename: 'nothing.pdf' }), 'empty', /The file is empty/);
-    await expectParseError(parseDocument({ bytes: Buffer.alloc(MAX_DOCUMENT_BYTES + 1, 0x61), filename: 'big.txt' }), 'too_large', /50 MB/);
+    await expectParseError(
+      parseDocument({ bytes: Buffer.alloc(0), filename: 'nothing.pdf' }),
+      'empty',
+      /The file is empty/,
+    );
+    await expectParseError(
+      parseDocument({ bytes: Buffer.alloc(MAX_DOCUMENT_BYTES + 1, 0x61), filename: 'big.txt' }),
+      'too_large',
+      /50 MB/,
+    );
   });
 });

@@ -6,7 +6,10 @@ export async function parsePdf(bytes: Buffer): Promise<{ title?: string; section
   // Every complete PDF ends with %%EOF (possibly followed by a little junk); pdf.js would otherwise quietly rebuild
   // what it can from a partial download.
   if (!bytes.subarray(Math.max(0, bytes.length - 16 * 1024)).includes('%%EOF')) {
-    throw new ParseError('corrupt', 'The PDF appears to be truncated (its end-of-file marker is missing); upload the complete file.');
+    throw new ParseError(
+      'corrupt',
+      'The PDF appears to be truncated (its end-of-file marker is missing); upload the complete file.',
+    );
   }
   const { getDocumentProxy } = await import('unpdf');
   let doc: Awaited<ReturnType<typeof getDocumentProxy>>;
@@ -15,7 +18,11 @@ export async function parsePdf(bytes: Buffer): Promise<{ title?: string; section
   } catch (e) {
     const name = (e as Error | undefined)?.name;
     if (name === 'PasswordException') {
-      throw new ParseError('corrupt', 'The PDF is password-protected (encrypted); remove the password and upload it again.', { cause: e });
+      throw new ParseError(
+        'corrupt',
+        'The PDF is password-protected (encrypted); remove the password and upload it again.',
+        { cause: e },
+      );
     }
     throw new ParseError('corrupt', `The PDF is damaged and could not be read (${reason(e)}).`, { cause: e });
   }
@@ -37,7 +44,9 @@ export async function parsePdf(bytes: Buffer): Promise<{ title?: string; section
           if ('str' in item) raw += item.str + (item.hasEOL ? '\n' : '');
         }
       } catch (e) {
-        throw new ParseError('corrupt', `Page ${page} of the PDF is damaged and could not be read (${reason(e)}).`, { cause: e });
+        throw new ParseError('corrupt', `Page ${page} of the PDF is damaged and could not be read (${reason(e)}).`, {
+          cause: e,
+        });
       }
       const text = tidy(
         raw

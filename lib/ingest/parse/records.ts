@@ -96,7 +96,9 @@ function parseJsonStrict(text: string, filename: string | undefined): unknown[] 
       try {
         records.push(JSON.parse(line));
       } catch (e) {
-        throw new ParseError('corrupt', `Line ${i + 1} of the JSON Lines file is not valid JSON: ${reason(e)}.`, { cause: e });
+        throw new ParseError('corrupt', `Line ${i + 1} of the JSON Lines file is not valid JSON: ${reason(e)}.`, {
+          cause: e,
+        });
       }
     });
     return records;
@@ -130,12 +132,15 @@ function flatten(value: unknown, key: string, out: Map<string, string[]>): void 
 export function recordText(record: unknown): string {
   const fields = new Map<string, string[]>();
   flatten(record, '', fields);
-  return [...fields]
-    .map(([k, values]) => (k === '' ? values.join(', ') : `${k}: ${values.join(', ')}`))
-    .join('; ');
+  return [...fields].map(([k, values]) => (k === '' ? values.join(', ') : `${k}: ${values.join(', ')}`)).join('; ');
 }
 
-export function parseJson(text: string, label: string, sniffed: unknown[] | undefined, filename: string | undefined): { sections: ParsedSection[] } {
+export function parseJson(
+  text: string,
+  label: string,
+  sniffed: unknown[] | undefined,
+  filename: string | undefined,
+): { sections: ParsedSection[] } {
   if (text.trim() === '') return { sections: [] };
   const records = sniffed ?? parseJsonStrict(text, filename);
   return { sections: groupRecords(records.map(recordText), label, 'records') };

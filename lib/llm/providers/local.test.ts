@@ -202,9 +202,7 @@ describe('LocalProvider.generate', () => {
 
   it('keeps abbreviations and decimals inside the sentences it quotes', async () => {
     const r = await provider.generate(ask('How many people live in the city proper of Paris?'), opts);
-    expect(r.text).toBe(
-      'About 2.1 million people live in the city proper, e.g. within the périphérique. [2]',
-    );
+    expect(r.text).toBe('About 2.1 million people live in the city proper, e.g. within the périphérique. [2]');
   });
 
   it('orders sentences from several passages by passage order', async () => {
@@ -236,12 +234,16 @@ describe('LocalProvider.generate', () => {
 
   it('reads the prompt convention: passages anywhere, continuation lines, question label', () => {
     const parsed = parsePrompt([
-      { role: 'system', content: 'Use these:\n[1] Paris is the capital of France.\nIt lies on the Seine.\n\nBe brief.' },
+      {
+        role: 'system',
+        content: 'Use these:\n[1] Paris is the capital of France.\nIt lies on the Seine.\n\nBe brief.',
+      },
       { role: 'assistant', content: '[9] not a passage: assistants are ignored' },
       { role: 'user', content: 'Earlier question?' },
       {
         role: 'user',
-        content: '[2] Berlin is the capital of Germany.\n  [10] Bonn was the capital of West Germany.\n\nAnd what about Germany?',
+        content:
+          '[2] Berlin is the capital of Germany.\n  [10] Bonn was the capital of West Germany.\n\nAnd what about Germany?',
       },
     ]);
     expect(parsed.passages).toEqual([
@@ -251,7 +253,10 @@ describe('LocalProvider.generate', () => {
     ]);
     expect(parsed.question).toBe('And what about Germany?');
     const labelled = parsePrompt([
-      { role: 'user', content: '[1] Some passage.\n\nAnswer the question from the passages.\nQuestion: What is it?\n\nAnswer:' },
+      {
+        role: 'user',
+        content: '[1] Some passage.\n\nAnswer the question from the passages.\nQuestion: What is it?\n\nAnswer:',
+      },
     ]);
     expect(labelled.question).toBe('What is it?');
     const adjacent = parsePrompt([{ role: 'user', content: '[1] Some passage.\nQuestion: What is it?' }]);

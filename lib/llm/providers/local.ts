@@ -382,8 +382,7 @@ export function extractiveAnswer(passages: readonly Passage[], question: string)
   const qualified = scored.filter((s) => s.coverage >= MIN_COVERAGE);
   if (qualified.length === 0) return none;
   qualified.sort(
-    (a, b) =>
-      b.score - a.score || a.c.passageOrder - b.c.passageOrder || a.c.sentenceOrder - b.c.sentenceOrder,
+    (a, b) => b.score - a.score || a.c.passageOrder - b.c.passageOrder || a.c.sentenceOrder - b.c.sentenceOrder,
   );
   const best = qualified[0]?.score ?? 0;
   const chosen = qualified
@@ -438,7 +437,12 @@ export class LocalProvider implements LlmProvider {
     throwIfAborted(opts.signal);
     if (opts.model === MINILM_L6.model) {
       const { vectors, tokens } = await this.minilm.embed(texts, opts.signal);
-      return { vectors, usage: { inputTokens: tokens, outputTokens: 0 }, model: MINILM_L6.model, dimensions: MINILM_L6.dimensions };
+      return {
+        vectors,
+        usage: { inputTokens: tokens, outputTokens: 0 },
+        model: MINILM_L6.model,
+        dimensions: MINILM_L6.dimensions,
+      };
     }
     const vectors: number[][] = [];
     let inputTokens = 0;

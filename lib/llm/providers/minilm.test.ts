@@ -46,16 +46,34 @@ describe('local-minilm-l6 (all-MiniLM-L6-v2 through onnxruntime-node)', () => {
 
   it('puts paraphrases that share no content word closer than unrelated text that shares words (hashing cannot)', async () => {
     const cases: Array<[query: string, paraphrase: string, lexicalDecoy: string]> = [
-      ['When does a scratch file get removed from disk?', 'Temporary files are deleted automatically as soon as they are closed.', 'The file list on the disk is read when the program starts.'],
-      ['How can I stop a program that runs too long?', 'The timeout argument kills the child process once it expires.', 'The program reads a long list of settings when it runs.'],
-      ['Which car is the fastest?', 'The sports automobile reaches the highest speed of all vehicles.', 'Which colour is the car in the picture?'],
-      ['How do I make my web page load quicker?', 'Compress images and cache static assets to speed up the site.', 'The web page shows how to make bread.'],
+      [
+        'When does a scratch file get removed from disk?',
+        'Temporary files are deleted automatically as soon as they are closed.',
+        'The file list on the disk is read when the program starts.',
+      ],
+      [
+        'How can I stop a program that runs too long?',
+        'The timeout argument kills the child process once it expires.',
+        'The program reads a long list of settings when it runs.',
+      ],
+      [
+        'Which car is the fastest?',
+        'The sports automobile reaches the highest speed of all vehicles.',
+        'Which colour is the car in the picture?',
+      ],
+      [
+        'How do I make my web page load quicker?',
+        'Compress images and cache static assets to speed up the site.',
+        'The web page shows how to make bread.',
+      ],
     ];
     for (const [query, paraphrase, decoy] of cases) {
       const [q, p, d] = await embed([query, paraphrase, decoy]);
       expect(dot(q!, p!), `${query} → ${paraphrase}`).toBeGreaterThan(dot(q!, d!));
       // The contrast: the hashing embedder ranks them the other way round.
-      expect(dot(hashEmbedding(query), hashEmbedding(paraphrase))).toBeLessThan(dot(hashEmbedding(query), hashEmbedding(decoy)));
+      expect(dot(hashEmbedding(query), hashEmbedding(paraphrase))).toBeLessThan(
+        dot(hashEmbedding(query), hashEmbedding(decoy)),
+      );
     }
   });
 
@@ -75,7 +93,7 @@ describe('local-minilm-l6 (all-MiniLM-L6-v2 through onnxruntime-node)', () => {
     await own.close();
   });
 
-  it('rejects an aborted call with the signal\'s reason, before any work', async () => {
+  it("rejects an aborted call with the signal's reason, before any work", async () => {
     const controller = new AbortController();
     controller.abort(new Error('activity cancelled'));
     await expect(provider.embed(['x'], { ...call, signal: controller.signal })).rejects.toThrow('activity cancelled');

@@ -51,7 +51,10 @@ export class MiniLmEmbedder {
     this.loading ??= (async () => {
       const files = await this.opts.files();
       const [ort, tokenizerJson] = await Promise.all([import('onnxruntime-node'), readFile(files.tokenizer, 'utf8')]);
-      const tokenizer = new Tokenizer(JSON.parse(tokenizerJson) as object, { do_lower_case: true, model_max_length: 512 });
+      const tokenizer = new Tokenizer(JSON.parse(tokenizerJson) as object, {
+        do_lower_case: true,
+        model_max_length: 512,
+      });
       const session = await ort.InferenceSession.create(files.onnx, {
         intraOpNumThreads: this.opts.threads ?? 1,
         interOpNumThreads: 1,
@@ -88,10 +91,12 @@ export class MiniLmEmbedder {
         input_ids: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), shape),
         attention_mask: new ort.Tensor('int64', new BigInt64Array(len).fill(1n), shape),
       };
-      if (session.inputNames.includes('token_type_ids')) feeds.token_type_ids = new ort.Tensor('int64', new BigInt64Array(len), shape);
+      if (session.inputNames.includes('token_type_ids'))
+        feeds.token_type_ids = new ort.Tensor('int64', new BigInt64Array(len), shape);
       const out = await session.run(feeds);
       const hidden = out[session.outputNames[0]!]!;
-      if (hidden.dims[2] !== dim) throw new Error(`${this.model}: the encoder returned ${String(hidden.dims[2])} dimensions, expected ${dim}`);
+      if (hidden.dims[2] !== dim)
+        throw new Error(`${this.model}: the encoder returned ${String(hidden.dims[2])} dimensions, expected ${dim}`);
       const data = hidden.data as Float32Array;
       // Mean over the tokens, then L2 normalisation.
       const v = new Float64Array(dim);

@@ -4,7 +4,15 @@ import type {
   ChatCompletionMessageParam,
   ChatCompletionTool,
 } from 'openai/resources/chat/completions';
-import type { ChatMessage, EmbedResult, GenerateOptions, GenerateResult, LlmProvider, ProviderCallOptions, ToolCall } from '../types';
+import type {
+  ChatMessage,
+  EmbedResult,
+  GenerateOptions,
+  GenerateResult,
+  LlmProvider,
+  ProviderCallOptions,
+  ToolCall,
+} from '../types';
 
 export interface OpenAiProviderOptions {
   apiKey: string;
@@ -30,7 +38,13 @@ function toOpenAiMessages(messages: ChatMessage[]): ChatCompletionMessageParam[]
         role: 'assistant',
         content: m.content,
         ...(m.toolCalls?.length
-          ? { tool_calls: m.toolCalls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } })) }
+          ? {
+              tool_calls: m.toolCalls.map((c) => ({
+                id: c.id,
+                type: 'function' as const,
+                function: { name: c.name, arguments: c.arguments },
+              })),
+            }
           : {}),
       };
     }
@@ -48,7 +62,12 @@ export class OpenAiProvider implements LlmProvider {
 
   constructor(private readonly opts: OpenAiProviderOptions) {
     this.client = opts.azure
-      ? new AzureOpenAI({ apiKey: opts.apiKey, endpoint: opts.azure.endpoint, apiVersion: opts.azure.apiVersion, maxRetries: 0 })
+      ? new AzureOpenAI({
+          apiKey: opts.apiKey,
+          endpoint: opts.azure.endpoint,
+          apiVersion: opts.azure.apiVersion,
+          maxRetries: 0,
+        })
       : new OpenAI({ apiKey: opts.apiKey, baseURL: opts.baseURL, maxRetries: 0 });
   }
 
@@ -88,7 +107,8 @@ export class OpenAiProvider implements LlmProvider {
         { signal: opts.signal, timeout: opts.timeoutMs },
       );
       const ordered = [...res.data].sort((a, b) => a.index - b.index);
-      if (ordered.length !== batch.length) throw new SyntaxError(`expected ${batch.length} embeddings, got ${ordered.length}`);
+      if (ordered.length !== batch.length)
+        throw new SyntaxError(`expected ${batch.length} embeddings, got ${ordered.length}`);
       for (const d of ordered) vectors.push(d.embedding);
       inputTokens += res.usage?.prompt_tokens ?? 0;
       model = res.model || model;
@@ -111,7 +131,11 @@ export class OpenAiProvider implements LlmProvider {
         ? {
             response_format: {
               type: 'json_schema',
-              json_schema: { name: opts.responseFormat.name, schema: opts.responseFormat.schema, strict: opts.responseFormat.strict ?? true },
+              json_schema: {
+                name: opts.responseFormat.name,
+                schema: opts.responseFormat.schema,
+                strict: opts.responseFormat.strict ?? true,
+              },
             },
           }
         : opts.responseFormat?.type === 'json_object'
@@ -135,7 +159,10 @@ export class OpenAiProvider implements LlmProvider {
       };
     }
 
-    const stream = await this.client.chat.completions.create({ ...body, stream: true, stream_options: { include_usage: true } }, request);
+    const stream = await this.client.chat.completions.create(
+      { ...body, stream: true, stream_options: { include_usage: true } },
+      request,
+    );
     let text = '';
     let finishReason = 'stop';
     let model = opts.model;
@@ -161,6 +188,12 @@ export class OpenAiProvider implements LlmProvider {
       }
       if (choice.finish_reason) finishReason = choice.finish_reason;
     }
-    return { text, toolCalls: [...calls.entries()].sort(([a], [b]) => a - b).map(([, c]) => c), finishReason, usage, model };
+    return {
+      text,
+      toolCalls: [...calls.entries()].sort(([a], [b]) => a - b).map(([, c]) => c),
+      finishReason,
+      usage,
+      model,
+    };
   }
 }

@@ -139,18 +139,27 @@ export function checkWindow(claim: ClaimAnalysis, window: Window): WindowResult 
     // The unnamed topic of the passage ("This function returns ..."), named by the claim: fine when the passage names
     // nothing else of its sort that it could have replaced.
     if (!inPassage && c.subject && !rival && codeChecks.filter((k) => !k.inPassage).length === 1) {
-      const sameSort = passage.sentences.some((s) => s.codes.some((o) => o.kind === c.kind && !claim.codes.some((k) => k.display === o.display)));
+      const sameSort = passage.sentences.some((s) =>
+        s.codes.some((o) => o.kind === c.kind && !claim.codes.some((k) => k.display === o.display)),
+      );
       if (!sameSort) continue;
     }
     if (!inPassage) {
-      return unsupported(`name \`${c.display}\` not in evidence${rival ? ` (evidence has \`${rival.display}\`)` : ''}`, 0.85);
+      return unsupported(
+        `name \`${c.display}\` not in evidence${rival ? ` (evidence has \`${rival.display}\`)` : ''}`,
+        0.85,
+      );
     }
   }
   for (const { c, own, rival } of codeChecks) {
     // A name that is present is only called swapped when another one clearly holds its place.
     const margin = own >= 0 ? 2 : 1;
     if (rival && rival.score >= margin + 1 && rival.score > Math.max(own, 0) + margin) {
-      return unsupported(`name \`${c.display}\` is not what the evidence names here (evidence has \`${rival.display}\`)`, 0.7, true);
+      return unsupported(
+        `name \`${c.display}\` is not what the evidence names here (evidence has \`${rival.display}\`)`,
+        0.7,
+        true,
+      );
     }
   }
 
@@ -168,7 +177,13 @@ export function checkWindow(claim: ClaimAnalysis, window: Window): WindowResult 
   // Proper names missing while the window names someone or something else in that role: a swapped name.
   for (const name of claim.names) {
     if (matched.has(stemWord(name)) || claim.codes.some((c) => c.words.includes(name))) continue;
-    const context = contextStems(claim.tokens, Math.max(0, claim.tokens.findIndex((t) => t.word === name)));
+    const context = contextStems(
+      claim.tokens,
+      Math.max(
+        0,
+        claim.tokens.findIndex((t) => t.word === name),
+      ),
+    );
     for (const s of sentences) {
       for (const other of s.names) {
         if (claim.names.has(other)) continue;
@@ -208,10 +223,9 @@ export function checkWindow(claim: ClaimAnalysis, window: Window): WindowResult 
       round(0.5 + (0.5 * (SUPPORT_THRESHOLD - coverage)) / SUPPORT_THRESHOLD),
     );
   }
-  const checked = [
-    claim.numbers.length ? 'numbers' : '',
-    claim.codes.length || claim.names.size ? 'names' : '',
-  ].filter(Boolean);
+  const checked = [claim.numbers.length ? 'numbers' : '', claim.codes.length || claim.names.size ? 'names' : ''].filter(
+    Boolean,
+  );
   return {
     verdict: 'supported',
     decisive: true,
@@ -240,7 +254,8 @@ function bindingSwap(claim: ClaimAnalysis, sentence: Sentence): string | null {
       const offset = b.at - a.at;
       if (a.kind === b.kind || offset === 0 || Math.abs(offset) > BINDING_DISTANCE) continue;
       // Another claim value of b's sort at least as close to a: the claim itself pairs them loosely.
-      if (claim.anchors.some((o) => o !== b && o.kind === b.kind && Math.abs(o.at - a.at) <= Math.abs(offset))) continue;
+      if (claim.anchors.some((o) => o !== b && o.kind === b.kind && Math.abs(o.at - a.at) <= Math.abs(offset)))
+        continue;
       const as = sentence.anchors.filter((x) => x.key === a.key);
       const bs = sentence.anchors.filter((x) => x.key === b.key && x.kind === b.kind);
       if (!as.length || !bs.length) continue;

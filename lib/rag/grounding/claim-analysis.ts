@@ -4,7 +4,18 @@
  */
 import { NOVEL_WEIGHT } from './thresholds';
 import type { EvidenceIndex } from './evidence';
-import { LIGHT_STEMS, META_WORDS, MONTHS, UNITS, isContent, negatedStems, stemMatch, stemWord, tokenize, type Token } from './lexicon';
+import {
+  LIGHT_STEMS,
+  META_WORDS,
+  MONTHS,
+  UNITS,
+  isContent,
+  negatedStems,
+  stemMatch,
+  stemWord,
+  tokenize,
+  type Token,
+} from './lexicon';
 import { anchorsOf, codeNames, escapeRe, findSeq, nameWords, type Anchor, type CodeName } from './names';
 
 export interface ClaimTerm {
@@ -97,7 +108,11 @@ const CLAUSE_RE = /;|,\s*(?=(?:and|but|while|whereas|so|which)\b)|\s(?=(?:but|wh
 function clauseStems(text: string): Map<string, Set<string>> {
   const out = new Map<string, Set<string>>();
   for (const part of text.split(CLAUSE_RE)) {
-    const stems = new Set(tokenize(part).filter(isContent).map((t) => t.stem));
+    const stems = new Set(
+      tokenize(part)
+        .filter(isContent)
+        .map((t) => t.stem),
+    );
     for (const st of stems) if (!out.has(st)) out.set(st, stems);
   }
   return out;
@@ -118,7 +133,9 @@ function isSubjectAt(text: string, at: number): boolean {
   const before = text.slice(0, at).trim().toLowerCase();
   return (
     /^(?:(?:the|a|an)\b)?$/.test(before) ||
-    /^(?:when|if|while|because|since|after|before|once|unless|with|in|on|by default)\b[^,;:]*,(?:\s*(?:the|a|an)\b)?$/.test(before)
+    /^(?:when|if|while|because|since|after|before|once|unless|with|in|on|by default)\b[^,;:]*,(?:\s*(?:the|a|an)\b)?$/.test(
+      before,
+    )
   );
 }
 

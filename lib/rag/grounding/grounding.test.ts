@@ -55,7 +55,10 @@ function verdictOf(claim: string, evidence: Evidence[] = ALL): Verdict {
 
 describe('checkClaimDeterministic', () => {
   it('supports an exact restatement and returns the span it found', () => {
-    const v = checkClaimDeterministic('This function cannot be called when another asyncio event loop is running in the same thread.', ALL);
+    const v = checkClaimDeterministic(
+      'This function cannot be called when another asyncio event loop is running in the same thread.',
+      ALL,
+    );
     expect(v.verdict).toBe('supported');
     expect(v.evidence?.id).toBe('asyncio-run');
     expect(v.evidence?.span).toContain('cannot be\ncalled when another asyncio event loop');
@@ -97,12 +100,17 @@ describe('checkClaimDeterministic', () => {
   });
 
   it('calls a different number in the same role a contradiction, with both numbers in the reason', () => {
-    const evidence = [{ id: 'cfg', text: 'The default timeout is 30 seconds. The client retries failed requests 5 times.' }];
+    const evidence = [
+      { id: 'cfg', text: 'The default timeout is 30 seconds. The client retries failed requests 5 times.' },
+    ];
     const v = checkClaimDeterministic('The default timeout is 5 seconds.', evidence);
     expect(v.verdict).toBe('contradicted');
     expect(v.reason).toBe('number 5 seconds is not what the evidence says here (evidence says 30 seconds)');
     const missing = checkClaimDeterministic('The default timeout is 60 seconds.', evidence);
-    expect(missing).toMatchObject({ verdict: 'contradicted', reason: 'number 60 seconds not in evidence (evidence says 30 seconds)' });
+    expect(missing).toMatchObject({
+      verdict: 'contradicted',
+      reason: 'number 60 seconds not in evidence (evidence says 30 seconds)',
+    });
   });
 
   it.each([
@@ -147,13 +155,19 @@ describe('checkClaimDeterministic', () => {
   it('needs the extra detail a claim adds', () => {
     const evidence = [{ id: 'cfg', text: 'The default timeout is 30 seconds.' }];
     expect(verdictOf('The default timeout is 30 seconds.', evidence)).toBe('supported');
-    const v = checkClaimDeterministic('The default timeout is 30 seconds and can be changed with the --timeout flag.', evidence);
+    const v = checkClaimDeterministic(
+      'The default timeout is 30 seconds and can be changed with the --timeout flag.',
+      evidence,
+    );
     expect(v.verdict).toBe('unsupported');
     expect(v.reason).toMatch(/missing: .*flag/);
   });
 
   it('says so when there is no evidence at all', () => {
-    expect(checkClaimDeterministic('Tuples are immutable.', [])).toMatchObject({ verdict: 'unsupported', evidence: null });
+    expect(checkClaimDeterministic('Tuples are immutable.', [])).toMatchObject({
+      verdict: 'unsupported',
+      evidence: null,
+    });
     expect(checkClaimDeterministic('Tuples are immutable.', [{ id: 'x', text: '' }])).toMatchObject({
       verdict: 'unsupported',
       evidence: null,
@@ -163,9 +177,14 @@ describe('checkClaimDeterministic', () => {
   it('prefers the cited passage, and says when support came from another one', () => {
     const a = { id: 'a', text: 'The retry policy uses exponential backoff with a coefficient of 2.' };
     const b = { id: 'b', text: 'Activities use exponential backoff with a coefficient of 2 by default.' };
-    expect(checkClaimDeterministic('Activities use exponential backoff with a coefficient of 2.', [a, b], { citedIds: ['b'] }))
-      .toMatchObject({ verdict: 'supported', evidence: { id: 'b' } });
-    const elsewhere = checkClaimDeterministic('The retry policy uses exponential backoff.', [a, b], { citedIds: ['b'] });
+    expect(
+      checkClaimDeterministic('Activities use exponential backoff with a coefficient of 2.', [a, b], {
+        citedIds: ['b'],
+      }),
+    ).toMatchObject({ verdict: 'supported', evidence: { id: 'b' } });
+    const elsewhere = checkClaimDeterministic('The retry policy uses exponential backoff.', [a, b], {
+      citedIds: ['b'],
+    });
     expect(elsewhere.verdict).toBe('supported');
     expect(elsewhere.evidence?.id).toBe('a');
     expect(elsewhere.reason).toContain('not in the cited passage');
@@ -200,7 +219,9 @@ describe('checkClaimDeterministic: swaps, topics, conditions and fused sentences
   });
 
   it('catches a plain-word name swapped for another of the same category', () => {
-    const evidence = [{ id: 'loop', text: 'On Linux the epoll backend is the default, and it scales to many sockets.' }];
+    const evidence = [
+      { id: 'loop', text: 'On Linux the epoll backend is the default, and it scales to many sockets.' },
+    ];
     const v = checkClaimDeterministic('On Linux the kqueue backend is the default.', evidence);
     expect(v.verdict).toBe('unsupported');
     expect(v.reason).toContain('kqueue');
@@ -208,22 +229,43 @@ describe('checkClaimDeterministic: swaps, topics, conditions and fused sentences
   });
 
   it('accepts the name of the topic a passage leaves unnamed, but not a name the passage could have meant', () => {
-    const evidence = [{ id: 'cpu', text: 'This function returns the number of logical CPUs in the system. It returns None if that is undetermined.' }];
+    const evidence = [
+      {
+        id: 'cpu',
+        text: 'This function returns the number of logical CPUs in the system. It returns None if that is undetermined.',
+      },
+    ];
     expect(verdictOf('cpu_count() returns the number of logical CPUs in the system.', evidence)).toBe('supported');
     const named = [{ id: 'cpu', text: 'os.cpu_count() returns the number of logical CPUs in the system.' }];
-    expect(verdictOf('os.process_count() returns the number of logical CPUs in the system.', named)).toBe('unsupported');
+    expect(verdictOf('os.process_count() returns the number of logical CPUs in the system.', named)).toBe(
+      'unsupported',
+    );
     // Not the subject: a name the claim adds elsewhere still needs evidence.
-    expect(verdictOf('The number of logical CPUs in the system is returned by cpu_count().', evidence)).toBe('unsupported');
+    expect(verdictOf('The number of logical CPUs in the system is returned by cpu_count().', evidence)).toBe(
+      'unsupported',
+    );
   });
 
   it('reads "otherwise" as the negated condition', () => {
-    const evidence = [{ id: 'wait', text: 'If timeout is given, the call waits at most that long; otherwise it blocks until the result is ready.' }];
-    expect(verdictOf('If timeout is not given, the call blocks until the result is ready.', evidence)).toBe('supported');
+    const evidence = [
+      {
+        id: 'wait',
+        text: 'If timeout is given, the call waits at most that long; otherwise it blocks until the result is ready.',
+      },
+    ];
+    expect(verdictOf('If timeout is not given, the call blocks until the result is ready.', evidence)).toBe(
+      'supported',
+    );
   });
 
   it('checks the negation of one clause against the evidence for that clause', () => {
-    const evidence = [{ id: 'cache', text: 'The cache is cleared when the process exits. Entries can also be evicted by size.' }];
-    const v = checkClaimDeterministic('The cache is not cleared when the process exits; it has to be deleted by hand.', evidence);
+    const evidence = [
+      { id: 'cache', text: 'The cache is cleared when the process exits. Entries can also be evicted by size.' },
+    ];
+    const v = checkClaimDeterministic(
+      'The cache is not cleared when the process exits; it has to be deleted by hand.',
+      evidence,
+    );
     expect(v.verdict).toBe('contradicted');
     expect(v.reason).toContain('negation');
   });
@@ -235,8 +277,12 @@ describe('checkClaimDeterministic: swaps, topics, conditions and fused sentences
         text: 'The pool starts 4 worker processes. Workers are restarted after a crash. Tasks are dispatched in submission order. Idle workers exit after 300 seconds.',
       },
     ];
-    expect(verdictOf('The pool starts 4 worker processes, and idle workers exit after 300 seconds.', evidence)).toBe('supported');
-    expect(verdictOf('The pool starts 4 worker processes, and idle workers exit after 600 seconds.', evidence)).not.toBe('supported');
+    expect(verdictOf('The pool starts 4 worker processes, and idle workers exit after 300 seconds.', evidence)).toBe(
+      'supported',
+    );
+    expect(
+      verdictOf('The pool starts 4 worker processes, and idle workers exit after 600 seconds.', evidence),
+    ).not.toBe('supported');
   });
 
   it('matches a compound written as one word', () => {
@@ -274,13 +320,17 @@ describe('checkAnswerDeterministic', () => {
     ]);
     // Without a mapping [n] is the n-th passage: both claims cite the wrong one.
     const byPosition = checkAnswerDeterministic(answer, evidence);
-    expect(byPosition.claims.every((c) => c.verdict === 'supported' && c.reason.includes('not in the cited'))).toBe(true);
-    const byId = checkAnswerDeterministic('Tuples are immutable sequences [7].', [{ id: '7', text: 'Tuples are immutable sequences.' }]);
+    expect(byPosition.claims.every((c) => c.verdict === 'supported' && c.reason.includes('not in the cited'))).toBe(
+      true,
+    );
+    const byId = checkAnswerDeterministic('Tuples are immutable sequences [7].', [
+      { id: '7', text: 'Tuples are immutable sequences.' },
+    ]);
     expect(byId.claims[0]).toMatchObject({ verdict: 'supported', evidence: { id: '7' } });
     expect(byId.claims[0]?.reason).not.toContain('not in the cited');
   });
 
-  it('checks an answer in the local provider\'s format (markers after the period)', () => {
+  it("checks an answer in the local provider's format (markers after the period)", () => {
     const answer =
       'Tuples are immutable sequences, typically used to store collections of heterogeneous data. [1] ' +
       'Python 3.11 was released on October 24, 2022. [2]';
@@ -291,6 +341,9 @@ describe('checkAnswerDeterministic', () => {
   });
 
   it('scores 1 when there is nothing to check (an abstention)', () => {
-    expect(checkAnswerDeterministic('The documents do not say how to configure this.', ALL)).toEqual({ claims: [], score: 1 });
+    expect(checkAnswerDeterministic('The documents do not say how to configure this.', ALL)).toEqual({
+      claims: [],
+      score: 1,
+    });
   });
 });

@@ -74,7 +74,9 @@ export function codeNames(text: string): CodeName[] {
   const unique = new Map<string, CodeName>();
   for (const c of found) unique.set(c.words.join(' '), c);
   const all = [...unique.values()];
-  return all.filter((c) => !all.some((o) => o !== c && o.words.length > c.words.length && findSeq(o.words, c.words) >= 0));
+  return all.filter(
+    (c) => !all.some((o) => o !== c && o.words.length > c.words.length && findSeq(o.words, c.words) >= 0),
+  );
 }
 
 /** Index of `needle` as a contiguous run in `hay`, or as a run of words that concatenate to it (max_size/maxsize). */

@@ -37,7 +37,8 @@ export function polarityConflict(claim: ClaimAnalysis, sentences: Sentence[], wi
         if (opposite) same = s.negated.has(opposite) !== claimNegated; // "not immutable" says "mutable"
       }
       if (same === true) agree = Math.max(agree, overlap);
-      else if (same === false && (!disagree || overlap > disagree.overlap)) disagree = { overlap, sentence: s, opposite };
+      else if (same === false && (!disagree || overlap > disagree.overlap))
+        disagree = { overlap, sentence: s, opposite };
     }
     if (disagree && disagree.overlap >= minOverlap && disagree.overlap > agree) {
       const word = wordOf(claim, st);

@@ -4,7 +4,15 @@
  */
 import type { ClaimVerdict } from '../../contracts';
 import { analyseClaim, type ClaimAnalysis } from './claim-analysis';
-import { checkWindow, numberEquals, numberShape, round, termCoverage, type Window, type WindowResult } from './check-window';
+import {
+  checkWindow,
+  numberEquals,
+  numberShape,
+  round,
+  termCoverage,
+  type Window,
+  type WindowResult,
+} from './check-window';
 import type { EvidenceIndex, Passage, Sentence } from './evidence';
 import { codeAt } from './names';
 import { WINDOWS_CHECKED } from './thresholds';
@@ -12,7 +20,13 @@ import { WINDOWS_CHECKED } from './thresholds';
 export function checkClaimWithIndex(text: string, index: EvidenceIndex, citedIds: string[]): ClaimVerdict {
   const claim = analyseClaim(text, index);
   if (!claim.terms.length && !claim.numbers.length && !claim.codes.length) {
-    return { claim: text, verdict: 'unsupported', confidence: 0.5, evidence: null, reason: 'no content words to check' };
+    return {
+      claim: text,
+      verdict: 'unsupported',
+      confidence: 0.5,
+      evidence: null,
+      reason: 'no content words to check',
+    };
   }
   const cited = index.passages.filter((p) => citedIds.includes(p.id));
   if (cited.length) {
@@ -28,7 +42,13 @@ export function checkClaimWithIndex(text: string, index: EvidenceIndex, citedIds
 }
 
 function noEvidence(text: string): ClaimVerdict {
-  return { claim: text, verdict: 'unsupported', confidence: 0.9, evidence: null, reason: 'no evidence passage to check against' };
+  return {
+    claim: text,
+    verdict: 'unsupported',
+    confidence: 0.9,
+    evidence: null,
+    reason: 'no evidence passage to check against',
+  };
 }
 
 function bestVerdict(claim: ClaimAnalysis, passages: Passage[]): ClaimVerdict | null {
@@ -49,7 +69,8 @@ function bestVerdict(claim: ClaimAnalysis, passages: Passage[]): ClaimVerdict | 
       if (Math.abs(i - best) <= 1) return;
       const pair = i < best ? [s, passage.sentences[best]!] : [passage.sentences[best]!, s];
       const score = rankScore(claim, pair) * 0.9;
-      if (score > (singles[best] ?? 0) && (!complement || score > complement.score)) complement = { window: { passage, sentences: pair }, score };
+      if (score > (singles[best] ?? 0) && (!complement || score > complement.score))
+        complement = { window: { passage, sentences: pair }, score };
     });
     if (complement) ranked.push(complement);
   }
@@ -63,7 +84,13 @@ function bestVerdict(claim: ClaimAnalysis, passages: Passage[]): ClaimVerdict | 
     if (result.verdict === 'supported' || result.decisive) return toVerdict(claim, window, result);
   }
   if (!first) {
-    return { claim: claim.text, verdict: 'unsupported', confidence: 0.9, evidence: null, reason: 'no passage mentions the claim' };
+    return {
+      claim: claim.text,
+      verdict: 'unsupported',
+      confidence: 0.9,
+      evidence: null,
+      reason: 'no passage mentions the claim',
+    };
   }
   return toVerdict(claim, first.window, first.result);
 }

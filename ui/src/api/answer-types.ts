@@ -6,7 +6,15 @@
 import type { AnswerOptions, AnswerResult, AnswerState, Verdict } from '../../../lib/contracts/answers';
 import type { AnswerRunEvent, RunStreamEndEvent } from '../../../lib/contracts/run-events';
 
-export type { AnswerPhase, AnswerResult, AnswerStep, Citation, GroundingPolicy, GroundingReport, ReviewInput } from '../../../lib/contracts/answers';
+export type {
+  AnswerPhase,
+  AnswerResult,
+  AnswerStep,
+  Citation,
+  GroundingPolicy,
+  GroundingReport,
+  ReviewInput,
+} from '../../../lib/contracts/answers';
 
 // A record rather than a list: a verdict added to the contracts fails the console's type-check until it is placed here.
 const verdictOrder: Record<Verdict, number> = { supported: 0, contradicted: 1, unsupported: 2 };

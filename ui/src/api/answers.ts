@@ -7,8 +7,14 @@ const answerPath = (id: string) => `/v1/answers/${encodeURIComponent(id)}`;
 /** Events after which the answer's stream ends: the result, a failure, or the run closing without either. */
 export const ANSWER_TERMINAL_EVENTS: ReadonlySet<string> = new Set<AnswerEvent['type']>(['result', 'failed', 'end']);
 
-export function listAnswers(page: { limit?: number; before?: string | null } = {}, signal?: AbortSignal): Promise<{ answers: AnswerRecord[] }> {
-  return request<{ answers: AnswerRecord[] }>('/v1/answers', { query: { limit: page.limit, before: page.before }, signal });
+export function listAnswers(
+  page: { limit?: number; before?: string | null } = {},
+  signal?: AbortSignal,
+): Promise<{ answers: AnswerRecord[] }> {
+  return request<{ answers: AnswerRecord[] }>('/v1/answers', {
+    query: { limit: page.limit, before: page.before },
+    signal,
+  });
 }
 
 export function getAnswer(id: string, signal?: AbortSignal): Promise<AnswerRecord> {

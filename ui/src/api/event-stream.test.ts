@@ -21,7 +21,8 @@ function sse(chunks: string[]): Response {
   return new Response(body, { status: 200, headers: { 'content-type': 'text/event-stream' } });
 }
 
-const frame = (id: number, event: string, data: unknown) => `id: ${id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+const frame = (id: number, event: string, data: unknown) =>
+  `id: ${id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 const headersOf = (call: number) => (fetchMock.mock.calls[call]![1]?.headers ?? {}) as Record<string, string>;
 
 async function follow(id = 'a1') {
@@ -43,7 +44,11 @@ afterEach(() => {
 describe('answer event stream', () => {
   it('reads tokens, then the result, with the key in a header', async () => {
     const result = answerResult();
-    const all = frame(1, 'phase', { phase: 'generating' }) + frame(2, 'token', { text: 'The default ' }) + frame(3, 'token', { text: 'protocol' }) + frame(4, 'result', result);
+    const all =
+      frame(1, 'phase', { phase: 'generating' }) +
+      frame(2, 'token', { text: 'The default ' }) +
+      frame(3, 'token', { text: 'protocol' }) +
+      frame(4, 'result', result);
     // Cut mid-frame: the parser must carry partial lines across reads.
     fetchMock.mockResolvedValueOnce(sse([all.slice(0, 37), all.slice(37, 120), all.slice(120)]));
     const { events, done, live } = await follow();
@@ -51,7 +56,12 @@ describe('answer event stream', () => {
     expect(events.map((e) => e.type)).toEqual(['phase', 'token', 'token', 'result']);
     expect(events.map((e) => e.id)).toEqual(['1', '2', '3', '4']);
     expect(done).toMatchObject({ lastEventId: '4', last: { event: 'result' } });
-    expect(live).toMatchObject({ phase: 'done', ended: true, text: result.answer, result: { answer: result.answer, citations: result.citations } });
+    expect(live).toMatchObject({
+      phase: 'done',
+      ended: true,
+      text: result.answer,
+      result: { answer: result.answer, citations: result.citations },
+    });
     expect(fetchMock).toHaveBeenCalledOnce();
     expect(fetchMock.mock.calls[0]![0]).toBe('/v1/answers/a1/events');
     expect(headersOf(0)).toMatchObject({ authorization: 'Bearer bc_session', accept: 'text/event-stream' });
@@ -90,14 +100,18 @@ describe('answer event stream', () => {
     expect(fetchMock).toHaveBeenCalledTimes(2);
 
     fetchMock.mockReset();
-    fetchMock.mockResolvedValueOnce(new Response(JSON.stringify({ error: { code: 'not_found', message: 'Answer not found.' } }), { status: 404 }));
+    fetchMock.mockResolvedValueOnce(
+      new Response(JSON.stringify({ error: { code: 'not_found', message: 'Answer not found.' } }), { status: 404 }),
+    );
     await expect(follow('gone')).rejects.toMatchObject({ status: 404, code: 'not_found' });
     expect(fetchMock).toHaveBeenCalledOnce();
   });
 
   it('gives up after repeated connections that carry nothing', async () => {
     fetchMock.mockImplementation(() => Promise.resolve(sse([': keep-alive\n\n'])));
-    await expect(followAnswerEvents('a1', { onEvent: () => undefined, retryMs: 0 })).rejects.toMatchObject({ code: 'stream_lost' });
+    await expect(followAnswerEvents('a1', { onEvent: () => undefined, retryMs: 0 })).rejects.toMatchObject({
+      code: 'stream_lost',
+    });
     expect(fetchMock).toHaveBeenCalledTimes(6);
   });
 });

@@ -6,7 +6,9 @@ const onUnauthorized = vi.fn();
 const fetchMock = vi.fn<typeof fetch>();
 
 function respond(status: number, body: unknown, statusText = '') {
-  fetchMock.mockResolvedValueOnce(new Response(typeof body === 'string' ? body : JSON.stringify(body), { status, statusText }));
+  fetchMock.mockResolvedValueOnce(
+    new Response(typeof body === 'string' ? body : JSON.stringify(body), { status, statusText }),
+  );
 }
 
 async function failure(promise: Promise<unknown>): Promise<ApiError> {
@@ -32,21 +34,38 @@ afterEach(() => {
 describe('request', () => {
   it('sends the bearer key and drops empty query values', async () => {
     respond(200, { ok: true });
-    await expect(request('/v1/runs', { query: { kind: 'system', q: '', pageToken: null, pageSize: 50 } })).resolves.toEqual({ ok: true });
+    await expect(
+      request('/v1/runs', { query: { kind: 'system', q: '', pageToken: null, pageSize: 50 } }),
+    ).resolves.toEqual({ ok: true });
     const [url, init] = fetchMock.mock.calls[0]!;
     expect(url).toBe('/v1/runs?kind=system&pageSize=50');
     expect((init?.headers as Record<string, string>).authorization).toBe('Bearer bc_session');
   });
 
   it('maps the API error shape', async () => {
-    respond(403, { error: { code: 'forbidden', message: 'This needs one of the roles admin, operator.', details: { role: 'viewer' } } });
+    respond(403, {
+      error: {
+        code: 'forbidden',
+        message: 'This needs one of the roles admin, operator.',
+        details: { role: 'viewer' },
+      },
+    });
     const err = await failure(request('/v1/system/self-test', { method: 'POST', body: {} }));
-    expect(err).toMatchObject({ status: 403, code: 'forbidden', message: 'This needs one of the roles admin, operator.', details: { role: 'viewer' } });
+    expect(err).toMatchObject({
+      status: 403,
+      code: 'forbidden',
+      message: 'This needs one of the roles admin, operator.',
+      details: { role: 'viewer' },
+    });
   });
 
   it('maps a response that is not the error shape by its status', async () => {
     respond(502, '<html>bad gateway</html>', 'Bad Gateway');
-    expect(await failure(request('/v1/runs'))).toMatchObject({ status: 502, code: 'http_502', message: 'The server answered 502 Bad Gateway.' });
+    expect(await failure(request('/v1/runs'))).toMatchObject({
+      status: 502,
+      code: 'http_502',
+      message: 'The server answered 502 Bad Gateway.',
+    });
   });
 
   it('maps network failures to network_error', async () => {
@@ -58,7 +77,9 @@ describe('request', () => {
 
   it('signs out on a 401 with the session key, not while a candidate key is checked', async () => {
     respond(401, { error: { code: 'unauthorized', message: 'The API key is invalid or revoked.' } });
-    expect((await failure(request('/v1/system/me', { apiKey: 'bc_candidate' }))).message).toBe('The API key is invalid or revoked.');
+    expect((await failure(request('/v1/system/me', { apiKey: 'bc_candidate' }))).message).toBe(
+      'The API key is invalid or revoked.',
+    );
     expect(onUnauthorized).not.toHaveBeenCalled();
     respond(401, { error: { code: 'unauthorized', message: 'The API key is invalid or revoked.' } });
     await failure(request('/v1/runs'));
@@ -67,7 +88,10 @@ describe('request', () => {
 
   it('reports a caller abort as aborted', async () => {
     const controller = new AbortController();
-    fetchMock.mockImplementationOnce((_url, init) => new Promise((_, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal?.reason))));
+    fetchMock.mockImplementationOnce(
+      (_url, init) =>
+        new Promise((_, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal?.reason))),
+    );
     const pending = request('/v1/runs', { signal: controller.signal });
     controller.abort();
     expect((await failure(pending)).code).toBe('aborted');

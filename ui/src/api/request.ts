@@ -98,7 +98,10 @@ export async function request<T>(path: string, options: RequestOptions = {}): Pr
  * Opens a streamed response (Server-Sent Events) with the session's key and extra headers; failures map to ApiError
  * exactly like `request`. No timeout: a stream stays open as long as the server has something to say.
  */
-export async function openStream(path: string, options: { headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<Response> {
+export async function openStream(
+  path: string,
+  options: { headers?: Record<string, string>; signal?: AbortSignal } = {},
+): Promise<Response> {
   const key = auth.getApiKey();
   const headers: Record<string, string> = { accept: 'text/event-stream', ...options.headers };
   if (key) headers.authorization = `Bearer ${key}`;
@@ -113,7 +116,8 @@ export async function openStream(path: string, options: { headers?: Record<strin
     if (response.status === 401 && key) auth.onUnauthorized();
     throw errorFromResponse(response, payload);
   }
-  if (!response.body) throw new ApiError(response.status, 'invalid_response', 'The API answered without a body to stream.');
+  if (!response.body)
+    throw new ApiError(response.status, 'invalid_response', 'The API answered without a body to stream.');
   return response;
 }
 
@@ -141,7 +145,8 @@ function errorFromResponse(response: Response, payload: unknown): ApiError {
   const error = (payload as { error?: unknown } | undefined)?.error;
   if (error && typeof error === 'object') {
     const { code, message, details } = error as { code?: unknown; message?: unknown; details?: unknown };
-    if (typeof code === 'string' && typeof message === 'string') return new ApiError(response.status, code, message, details);
+    if (typeof code === 'string' && typeof message === 'string')
+      return new ApiError(response.status, code, message, details);
   }
   // Not our shape: a proxy or gateway answered (e.g. the dev proxy while the API is down).
   const reason = response.statusText ? ` ${response.statusText}` : '';
@@ -154,7 +159,11 @@ function transportError(err: unknown, callerSignal: AbortSignal | undefined, tim
   if (name === 'TimeoutError' || name === 'AbortError') {
     return new ApiError(0, 'timeout', `The API did not answer within ${Math.round(timeoutMs / 1000)} s.`);
   }
-  return new ApiError(0, 'network_error', 'Cannot reach the BeyondCloud API. Check your connection and that the server is running.');
+  return new ApiError(
+    0,
+    'network_error',
+    'Cannot reach the BeyondCloud API. Check your connection and that the server is running.',
+  );
 }
 
 function anySignal(signals: AbortSignal[]): AbortSignal {

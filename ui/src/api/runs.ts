@@ -9,7 +9,10 @@ export function listRuns(
   page: { pageSize?: number; pageToken?: string | null } = {},
   signal?: AbortSignal,
 ): Promise<RunPage> {
-  return request<RunPage>('/v1/runs', { query: { ...filters, pageSize: page.pageSize, pageToken: page.pageToken }, signal });
+  return request<RunPage>('/v1/runs', {
+    query: { ...filters, pageSize: page.pageSize, pageToken: page.pageToken },
+    signal,
+  });
 }
 
 export function getRun(workflowId: string, signal?: AbortSignal): Promise<RunDetail> {

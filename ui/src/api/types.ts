@@ -2,15 +2,32 @@
  * Shapes of the BeyondCloud API as the console reads them. Shapes with a contract come from lib/contracts by
  * type-only imports (erased from the bundle, so no server code reaches the browser).
  */
-import type { RunKind, RunStatus } from '../../../lib/contracts/runs';
+import type { RunKind, RunStatus, RunTrace, TraceSpan } from '../../../lib/contracts/runs';
 
 export type { RunKind, RunStatus, Step, StepAttempt, StepStatus } from '../../../lib/contracts/runs';
 
 // Records rather than lists: a kind or status added to the contracts fails the console's type-check until it is
 // placed here (in the contracts' order, which the filter shows).
-const runKinds: Record<RunKind, true> = { system: true, llm: true, ingest: true, answer: true, grounding: true, search: true, agent: true, batch: true };
+const runKinds: Record<RunKind, true> = {
+  system: true,
+  llm: true,
+  ingest: true,
+  answer: true,
+  grounding: true,
+  search: true,
+  agent: true,
+  batch: true,
+};
 export const RUN_KINDS = Object.keys(runKinds) as RunKind[];
-const runStatuses: Record<RunStatus, true> = { running: true, completed: true, failed: true, canceled: true, terminated: true, continued_as_new: true, timed_out: true };
+const runStatuses: Record<RunStatus, true> = {
+  running: true,
+  completed: true,
+  failed: true,
+  canceled: true,
+  terminated: true,
+  continued_as_new: true,
+  timed_out: true,
+};
 export const RUN_STATUSES = Object.keys(runStatuses) as RunStatus[];
 
 export type Role = 'admin' | 'operator' | 'viewer';
@@ -66,27 +83,9 @@ export interface RunDetail extends RunSummary {
   pendingActivities: PendingActivity[];
 }
 
-export interface Span {
-  traceId: string;
-  spanId: string;
-  parentSpanId: string | null;
-  name: string;
-  kind: number;
-  service: string;
-  startTime: string;
-  endTime: string;
-  durationMs: number;
-  /** 0 unset, 1 ok, 2 error. */
-  statusCode: number;
-  statusMessage: string | null;
-  attributes: Record<string, unknown>;
-  events: unknown[];
-}
-
-export interface Trace {
-  traceIds: string[];
-  spans: Span[];
-}
+/** The trace shapes are the contract's (lib/contracts/runs.ts). */
+export type Span = TraceSpan;
+export type Trace = RunTrace;
 
 export interface SelfTestStarted {
   workflowId: string;

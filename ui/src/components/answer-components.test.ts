@@ -15,7 +15,10 @@ import GroundingReport from './grounding-report.vue';
 
 async function render(component: object, props: Record<string, unknown>, pinia = createPinia()): Promise<string> {
   const app = createSSRApp({ render: () => h(component, props) });
-  const router = createRouter({ history: createMemoryHistory(), routes: [{ path: '/:p(.*)*', component: { render: () => null } }] });
+  const router = createRouter({
+    history: createMemoryHistory(),
+    routes: [{ path: '/:p(.*)*', component: { render: () => null } }],
+  });
   app.use(router);
   app.use(pinia);
   await router.push('/');
@@ -26,7 +29,10 @@ const count = (html: string, needle: string) => html.split(needle).length - 1;
 
 describe('answer text', () => {
   it('turns [n] and [n, m] markers into links to listed sources only', async () => {
-    const html = await render(AnswerText, { text: 'Protocol 5 [1]. Added in 3.8 [1, 2]. Elsewhere [9].', cited: [1, 2] });
+    const html = await render(AnswerText, {
+      text: 'Protocol 5 [1]. Added in 3.8 [1, 2]. Elsewhere [9].',
+      cited: [1, 2],
+    });
     expect(count(html, 'data-testid="citation-link"')).toBe(3);
     expect(count(html, 'href="#citation-1"')).toBe(2);
     expect(count(html, 'href="#citation-2"')).toBe(1);
@@ -44,7 +50,11 @@ describe('answer text', () => {
     const text = 'a [1] b [2, 3]c [x] [4]';
     const parts = splitCitations(text);
     expect(parts.map((p) => (p.kind === 'text' ? p.text : p.raw)).join('')).toBe(text);
-    expect(parts.filter((p) => p.kind === 'cite').map((p) => (p.kind === 'cite' ? p.numbers : []))).toEqual([[1], [2, 3], [4]]);
+    expect(parts.filter((p) => p.kind === 'cite').map((p) => (p.kind === 'cite' ? p.numbers : []))).toEqual([
+      [1],
+      [2, 3],
+      [4],
+    ]);
   });
 });
 
@@ -107,7 +117,10 @@ describe('answer page', () => {
   });
 
   it('renders a stored result: citation links, sources, verdict badges, usage, steps and the run link', async () => {
-    const result = answerResult({ regenerated: true, firstAttempt: { answer: 'Protocol 4 [1].', grounding: { ...answerResult().grounding!, score: 0 } } });
+    const result = answerResult({
+      regenerated: true,
+      firstAttempt: { answer: 'Protocol 4 [1].', grounding: { ...answerResult().grounding!, score: 0 } },
+    });
     const record: AnswerRecord = {
       id: 'a1',
       workflowId: result.workflowId,
@@ -157,7 +170,11 @@ describe('answer page', () => {
       groundingScore: null,
       createdAt: '2025-01-01T00:00:00.000Z',
       completedAt: null,
-      live: { phase: 'pending_review', steps: [], pendingReview: { answer: 'Protocol 4 [1].', grounding: held, deadline: '2025-01-02T00:00:00.000Z' } },
+      live: {
+        phase: 'pending_review',
+        steps: [],
+        pendingReview: { answer: 'Protocol 4 [1].', grounding: held, deadline: '2025-01-02T00:00:00.000Z' },
+      },
     };
 
     const html = await render(AnswerPage, { id: 'a3' }, pinia);

@@ -10,7 +10,10 @@ import TraceWaterfall from './trace-waterfall.vue';
 
 async function render(component: object, props: Record<string, unknown>): Promise<string> {
   const app = createSSRApp({ render: () => h(component, props) });
-  const router = createRouter({ history: createMemoryHistory(), routes: [{ path: '/:p(.*)*', component: { render: () => null } }] });
+  const router = createRouter({
+    history: createMemoryHistory(),
+    routes: [{ path: '/:p(.*)*', component: { render: () => null } }],
+  });
   app.use(router);
   await router.push('/');
   return renderToString(app);
@@ -75,12 +78,30 @@ describe('step timeline', () => {
         attempts: 2,
         lastFailure: 'connection reset',
         attemptsDetail: [
-          { attempt: 1, startTime: '2025-01-01T00:00:00.100Z', endTime: '2025-01-01T00:00:00.200Z', durationMs: 100, status: 'error', error: 'connection reset' },
-          { attempt: 2, startTime: '2025-01-01T00:00:00.300Z', endTime: '2025-01-01T00:00:01.000Z', durationMs: 700, status: 'ok' },
+          {
+            attempt: 1,
+            startTime: '2025-01-01T00:00:00.100Z',
+            endTime: '2025-01-01T00:00:00.200Z',
+            durationMs: 100,
+            status: 'error',
+            error: 'connection reset',
+          },
+          {
+            attempt: 2,
+            startTime: '2025-01-01T00:00:00.300Z',
+            endTime: '2025-01-01T00:00:01.000Z',
+            durationMs: 700,
+            status: 'ok',
+          },
         ],
       },
     ];
-    const html = await render(StepTimeline, { steps, runStart: '2025-01-01T00:00:00.000Z', runEnd: '2025-01-01T00:00:02.000Z', now: new Date() });
+    const html = await render(StepTimeline, {
+      steps,
+      runStart: '2025-01-01T00:00:00.000Z',
+      runEnd: '2025-01-01T00:00:02.000Z',
+      now: new Date(),
+    });
     expect(count(html, 'steps')).toBe(1);
     expect(count(html, 'step')).toBe(1);
     expect(html).toContain('2 attempts');

@@ -10,13 +10,17 @@ describe('run filters', () => {
     const kindSelect = /<select id="filter-kind"[^>]*>([\s\S]*?)<\/select>/.exec(html)?.[1] ?? '';
     const offered = [...kindSelect.matchAll(/<option value="([^"]*)"/g)].map((m) => m[1]).filter(Boolean);
     expect(offered).toEqual([...RUN_KINDS]);
-    expect(offered).toEqual(expect.arrayContaining(['llm', 'search', 'system', 'ingest', 'answer', 'grounding', 'agent']));
+    expect(offered).toEqual(
+      expect.arrayContaining(['llm', 'search', 'system', 'ingest', 'answer', 'grounding', 'agent']),
+    );
   });
 
   it('offers every run status of the contracts', async () => {
     const html = await renderToString(createSSRApp({ render: () => h(RunFilters, { filters: {} }) }));
     const statusSelect = /<select id="filter-status"[^>]*>([\s\S]*?)<\/select>/.exec(html)?.[1] ?? '';
-    expect([...statusSelect.matchAll(/<option value="([^"]*)"/g)].map((m) => m[1]).filter(Boolean)).toEqual([...RUN_STATUSES]);
+    expect([...statusSelect.matchAll(/<option value="([^"]*)"/g)].map((m) => m[1]).filter(Boolean)).toEqual([
+      ...RUN_STATUSES,
+    ]);
   });
 
   it('shows the kind of the filters it is given as selected', async () => {

@@ -16,7 +16,16 @@ export interface LiveAnswer {
 }
 
 export function emptyLive(): LiveAnswer {
-  return { phase: null, text: '', steps: [], grounding: null, reviewDeadline: null, result: null, failure: null, ended: false };
+  return {
+    phase: null,
+    text: '',
+    steps: [],
+    grounding: null,
+    reviewDeadline: null,
+    result: null,
+    failure: null,
+    ended: false,
+  };
 }
 
 /** The live state after one event; a new object, so a ref holding it re-renders. */
@@ -35,7 +44,15 @@ export function applyAnswerEvent(state: LiveAnswer, event: AnswerEvent): LiveAns
     case 'review_pending':
       return { ...state, phase: 'pending_review', reviewDeadline: event.data.deadline };
     case 'result':
-      return { ...state, phase: 'done', result: event.data, text: event.data.answer, steps: event.data.steps, grounding: event.data.grounding, ended: true };
+      return {
+        ...state,
+        phase: 'done',
+        result: event.data,
+        text: event.data.answer,
+        steps: event.data.steps,
+        grounding: event.data.grounding,
+        ended: true,
+      };
     case 'failed':
       return { ...state, failure: event.data.message, ended: true };
     case 'end':

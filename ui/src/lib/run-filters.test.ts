@@ -3,7 +3,9 @@ import { filtersFromQuery, filtersToQuery, runLink, safeRedirect, sameFilters } 
 
 describe('run filters in the URL', () => {
   it('reads known names only, first value, trimmed', () => {
-    expect(filtersFromQuery({ kind: 'system', status: ['failed', 'running'], q: '  selftest: ', other: 'x', from: '' })).toEqual({
+    expect(
+      filtersFromQuery({ kind: 'system', status: ['failed', 'running'], q: '  selftest: ', other: 'x', from: '' }),
+    ).toEqual({
       kind: 'system',
       status: 'failed',
       q: 'selftest:',

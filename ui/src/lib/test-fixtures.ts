@@ -2,7 +2,13 @@ import type { AnswerResult, Citation } from '../api/answer-types';
 import type { Span } from '../api/types';
 
 /** A span starting `startMs` after 2025-01-01T00:00:00Z and lasting `durationMs`. */
-export function span(spanId: string, parentSpanId: string | null, startMs: number, durationMs: number, extra: Partial<Span> = {}): Span {
+export function span(
+  spanId: string,
+  parentSpanId: string | null,
+  startMs: number,
+  durationMs: number,
+  extra: Partial<Span> = {},
+): Span {
   const base = Date.parse('2025-01-01T00:00:00.000Z');
   return {
     traceId: 't1',
@@ -54,8 +60,20 @@ export function answerResult(extra: Partial<AnswerResult> = {}): AnswerResult {
       passed: false,
       method: 'deterministic',
       claims: [
-        { claim: 'The default pickle protocol in Python 3.11 is protocol 5.', verdict: 'supported', confidence: 0.92, evidence: { id: '1', span: 'default pickle protocol in Python 3.11 is protocol 5' }, reason: 'every content word and number is in the evidence' },
-        { claim: 'It was added in Python 3.8.', verdict: 'unsupported', confidence: 0.4, evidence: null, reason: 'no passage mentions it' },
+        {
+          claim: 'The default pickle protocol in Python 3.11 is protocol 5.',
+          verdict: 'supported',
+          confidence: 0.92,
+          evidence: { id: '1', span: 'default pickle protocol in Python 3.11 is protocol 5' },
+          reason: 'every content word and number is in the evidence',
+        },
+        {
+          claim: 'It was added in Python 3.8.',
+          verdict: 'unsupported',
+          confidence: 0.4,
+          evidence: null,
+          reason: 'no passage mentions it',
+        },
       ],
     },
     regenerated: false,

@@ -4,7 +4,12 @@ import { layoutTrace } from './trace-tree';
 
 describe('layoutTrace', () => {
   it('orders spans depth-first under their parents and scales bars to the whole trace', () => {
-    const spans = [span('a', null, 0, 1000), span('b', 'a', 100, 300), span('d', 'a', 500, 500), span('c', 'b', 200, 100)];
+    const spans = [
+      span('a', null, 0, 1000),
+      span('b', 'a', 100, 300),
+      span('d', 'a', 500, 500),
+      span('c', 'b', 200, 100),
+    ];
     const { rows, totalMs } = layoutTrace(spans);
     expect(totalMs).toBe(1000);
     expect(rows.map((r) => [r.span.spanId, r.depth])).toEqual([
@@ -27,7 +32,12 @@ describe('layoutTrace', () => {
   });
 
   it('keeps spans of different traces apart and survives parent cycles', () => {
-    const spans = [span('a', null, 0, 10), span('a', null, 2, 4, { traceId: 't2' }), span('p', 'q', 1, 1), span('q', 'p', 1, 1)];
+    const spans = [
+      span('a', null, 0, 10),
+      span('a', null, 2, 4, { traceId: 't2' }),
+      span('p', 'q', 1, 1),
+      span('q', 'p', 1, 1),
+    ];
     const { rows } = layoutTrace(spans);
     expect(rows).toHaveLength(4);
     expect(new Set(rows.map((r) => r.key)).size).toBe(4);

@@ -18,7 +18,14 @@ const running: AnswerRecord = {
   createdAt: '2025-01-01T00:00:00.000Z',
   completedAt: null,
 };
-const answered: AnswerRecord = { ...running, status: 'answered', answer: result.answer, groundingScore: 0.5, completedAt: '2025-01-01T00:00:01.000Z', result };
+const answered: AnswerRecord = {
+  ...running,
+  status: 'answered',
+  answer: result.answer,
+  groundingScore: 0.5,
+  completedAt: '2025-01-01T00:00:01.000Z',
+  result,
+};
 const json = (body: unknown, status = 200) => new Response(JSON.stringify(body), { status });
 const sse = (text: string) => new Response(text, { status: 200, headers: { 'content-type': 'text/event-stream' } });
 const calls = () => fetchMock.mock.calls.map(([url, init]) => `${init?.method ?? 'GET'} ${String(url)}`);
@@ -37,7 +44,11 @@ describe('answer store', () => {
   it('follows a running answer: streamed text first, then the stored result read again', async () => {
     fetchMock
       .mockResolvedValueOnce(json(running))
-      .mockResolvedValueOnce(sse(`id: 1\nevent: token\ndata: {"text":"The default "}\n\nid: 2\nevent: result\ndata: ${JSON.stringify(result)}\n\n`))
+      .mockResolvedValueOnce(
+        sse(
+          `id: 1\nevent: token\ndata: {"text":"The default "}\n\nid: 2\nevent: result\ndata: ${JSON.stringify(result)}\n\n`,
+        ),
+      )
       .mockResolvedValueOnce(json(answered));
     const store = useAnswerStore();
     await store.open('a1');
@@ -63,7 +74,10 @@ describe('answer store', () => {
     fetchMock.mockResolvedValueOnce(json(answered)).mockResolvedValueOnce(json(answered));
     await store.review('approve', '  checked by hand ');
     expect(calls()).toEqual(['POST /v1/answers/a1/review', 'GET /v1/answers/a1']);
-    expect(JSON.parse(String(fetchMock.mock.calls[0]![1]!.body))).toEqual({ decision: 'approve', note: 'checked by hand' });
+    expect(JSON.parse(String(fetchMock.mock.calls[0]![1]!.body))).toEqual({
+      decision: 'approve',
+      note: 'checked by hand',
+    });
     expect(store.record?.status).toBe('answered');
     expect(store.reviewError).toBeNull();
   });
@@ -71,7 +85,9 @@ describe('answer store', () => {
   it('keeps a refused review as an error to show', async () => {
     const store = useAnswerStore();
     store.show({ ...running, status: 'pending_review' });
-    fetchMock.mockResolvedValueOnce(json({ error: { code: 'not_pending_review', message: 'This answer is not waiting for review.' } }, 409));
+    fetchMock.mockResolvedValueOnce(
+      json({ error: { code: 'not_pending_review', message: 'This answer is not waiting for review.' } }, 409),
+    );
     await store.review('reject', '');
     expect(store.reviewError).toMatchObject({ status: 409, code: 'not_pending_review' });
     expect(JSON.parse(String(fetchMock.mock.calls[0]![1]!.body))).toEqual({ decision: 'reject' });

@@ -27,7 +27,9 @@ export const useAnswerStore = defineStore('answer', () => {
 
   const isOpen = computed(() => record.value?.status === 'running' || record.value?.status === 'pending_review');
   /** The stored result, or the streamed one until the record catches up. */
-  const result = computed<AnswerResult | null>(() => (isAnswerResult(record.value?.result) ? record.value.result : live.value.result));
+  const result = computed<AnswerResult | null>(() =>
+    isAnswerResult(record.value?.result) ? record.value.result : live.value.result,
+  );
   const failure = computed(() => {
     const r = record.value?.result;
     if (r && 'error' in r) return r.error;
@@ -153,5 +155,25 @@ export const useAnswerStore = defineStore('answer', () => {
     },
   );
 
-  return { answerId, record, error, loading, updatedAt, live, streaming, streamError, reviewing, reviewError, isOpen, result, failure, open, show, load, follow, review, stop };
+  return {
+    answerId,
+    record,
+    error,
+    loading,
+    updatedAt,
+    live,
+    streaming,
+    streamError,
+    reviewing,
+    reviewError,
+    isOpen,
+    result,
+    failure,
+    open,
+    show,
+    load,
+    follow,
+    review,
+    stop,
+  };
 });

@@ -51,7 +51,10 @@ export const useAnswersStore = defineStore('answers', () => {
     busy.value = 'more';
     controller = new AbortController();
     try {
-      const page = await listAnswers({ limit: PAGE_SIZE, before: new Date(last.createdAt).toISOString() }, controller.signal);
+      const page = await listAnswers(
+        { limit: PAGE_SIZE, before: new Date(last.createdAt).toISOString() },
+        controller.signal,
+      );
       const have = new Set(answers.value.map((a) => a.id));
       answers.value = [...answers.value, ...page.answers.filter((a) => !have.has(a.id))];
       hasMore.value = page.answers.length === PAGE_SIZE;
@@ -99,5 +102,21 @@ export const useAnswersStore = defineStore('answers', () => {
   const session = useSessionStore();
   watch(() => session.apiKey, clear);
 
-  return { answers, loaded, busy, error, hasMore, updatedAt, anyOpen, collections, collectionsLoaded, collectionsError, load, loadMore, loadCollections, ask, clear };
+  return {
+    answers,
+    loaded,
+    busy,
+    error,
+    hasMore,
+    updatedAt,
+    anyOpen,
+    collections,
+    collectionsLoaded,
+    collectionsError,
+    load,
+    loadMore,
+    loadCollections,
+    ask,
+    clear,
+  };
 });

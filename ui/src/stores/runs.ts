@@ -142,5 +142,18 @@ export const useRunsStore = defineStore('runs', () => {
   const session = useSessionStore();
   watch(() => session.apiKey, clear);
 
-  return { runs, nextPageToken, filters, loaded, busy, error, updatedAt, load, refresh, loadMore, startSelfTestRun, clear };
+  return {
+    runs,
+    nextPageToken,
+    filters,
+    loaded,
+    busy,
+    error,
+    updatedAt,
+    load,
+    refresh,
+    loadMore,
+    startSelfTestRun,
+    clear,
+  };
 });

@@ -1,0 +1,21 @@
+import type { Client } from '@temporalio/client';
+import type { Config } from '../lib/config';
+import type { Orm } from '../lib/db/orm';
+import type { Logger } from '../lib/log';
+import type { TenantSecrets } from '../lib/secrets/tenant';
+import type { BlobStore } from '../lib/storage/blobs';
+
+/**
+ * What the API is composed from, built once by whoever composes it (api/server.ts, the test harness): routes and
+ * services take these and construct no clients or stores of their own.
+ */
+export interface AppDeps {
+  config: Config;
+  orm: Orm;
+  temporal: Client;
+  log: Logger;
+  /** Uploaded files, by content hash. */
+  blobs: BlobStore;
+  /** The tenants' own secrets (`secret:<name>`), which their MCP servers name. */
+  secrets: TenantSecrets;
+}
