@@ -54,8 +54,29 @@ function report(
   return { score, threshold, passed: score >= threshold, method, claims, ...(model ? { model } : {}) };
 }
 
+/** A retrieval as the answer and search workflows ask for it: the question's text and vector. */
+interface SearchRequest {
+  tenantId: string;
+  collectionIds: string[];
+  query: string;
+  vector: number[];
+  topK: number;
+  mode?: 'hybrid' | 'vector' | 'text';
+}
+
 export function createAnswerActivities({ orm, llm }: AnswerActivityDeps) {
   const hasModel = (purpose: 'answer' | 'judge') => llm.route(purpose).provider !== 'local';
+  const search = (input: SearchRequest): Promise<RetrievedChunk[]> =>
+    nonRetryableOnBadInput(() =>
+      retrieveHybrid(orm.em.fork(), {
+        tenantId: input.tenantId,
+        collectionIds: input.collectionIds,
+        query: input.query,
+        queryVector: input.vector,
+        topK: input.topK,
+        mode: input.mode,
+      }),
+    );
 
   return {
     /** Chat: the follow-up as a standalone query (LLM when a model is configured, the offline rewrite otherwise). */
@@ -96,45 +117,16 @@ export function createAnswerActivities({ orm, llm }: AnswerActivityDeps) {
     },
 
     /** Hybrid retrieval, then the context: deduplicated, within the token budget, numbered for citation. */
-    async retrieveContext(input: {
-      tenantId: string;
-      collectionIds: string[];
-      query: string;
-      vector: number[];
-      topK: number;
-      maxContextTokens: number;
-    }): Promise<{ passages: ContextPassage[]; retrieved: number }> {
-      const chunks = await nonRetryableOnBadInput(() =>
-        retrieveHybrid(orm.em.fork(), {
-          tenantId: input.tenantId,
-          collectionIds: input.collectionIds,
-          query: input.query,
-          queryVector: input.vector,
-          topK: input.topK,
-        }),
-      );
+    async retrieveContext(
+      input: Omit<SearchRequest, 'mode'> & { maxContextTokens: number },
+    ): Promise<{ passages: ContextPassage[]; retrieved: number }> {
+      const chunks = await search({ ...input, mode: undefined });
       return { passages: assembleContext(chunks, input.maxContextTokens), retrieved: chunks.length };
     },
 
     /** Plain hybrid search (no generation): the top chunks with their scores and ranks. */
-    async searchChunks(input: {
-      tenantId: string;
-      collectionIds: string[];
-      query: string;
-      vector: number[];
-      topK: number;
-      mode?: 'hybrid' | 'vector' | 'text';
-    }): Promise<RetrievedChunk[]> {
-      return nonRetryableOnBadInput(() =>
-        retrieveHybrid(orm.em.fork(), {
-          tenantId: input.tenantId,
-          collectionIds: input.collectionIds,
-          query: input.query,
-          queryVector: input.vector,
-          topK: input.topK,
-          mode: input.mode,
-        }),
-      );
+    async searchChunks(input: SearchRequest): Promise<RetrievedChunk[]> {
+      return search(input);
     },
 
     /** Optional: the model reorders the passages. Skipped (unchanged) without a model or on an unusable ranking. */

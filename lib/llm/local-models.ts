@@ -71,7 +71,7 @@ export function localEmbeddingDimensions(model: string): number | null | undefin
   return hashed ? Number(hashed) : null;
 }
 
-/** `$XDG_CACHE_HOME/beyondcloud/models`, else `~/.cache/beyondcloud/models` (lib/config.ts's LOCAL_MODELS_DIR default). */
+/** `$XDG_CACHE_HOME/beyondcloud/models`, else `~/.cache/beyondcloud/models` (lib/config/'s LOCAL_MODELS_DIR default). */
 export function defaultLocalModelsDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache'), 'beyondcloud', 'models');
 }

@@ -2,7 +2,7 @@
  * Tenant secrets: the only secrets a tenant's own settings (an MCP server's bearer token and headers) may name, as
  * `secret:<name>`. They live in Postgres, per tenant, AES-256-GCM encrypted under the platform key (tenant-key.ts).
  *
- * env:, file: and vault: references are for the operator's configuration (lib/config.ts): a tenant naming one is
+ * env:, file: and vault: references are for the operator's configuration (lib/config/): a tenant naming one is
  * refused when the setting is given (checkTenantSecretRef) and again when it would be resolved, without reading it
  * and without repeating what it names. Another tenant's secret of the same name is not found, like a missing one.
  */

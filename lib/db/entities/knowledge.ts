@@ -13,7 +13,7 @@ export interface Collection {
   embeddingType: Opt<'vector' | 'halfvec'>;
   chunkSize: Opt<number>;
   chunkOverlap: Opt<number>;
-  /** Pack consecutive short sections into one chunk (lib/ingest/chunk.ts). */
+  /** Pack consecutive short sections into one chunk (lib/ingest/chunk/). */
   combineSections: Opt<boolean>;
   createdAt: Opt<Date>;
   updatedAt: Opt<Date>;

@@ -1,7 +1,7 @@
 import { Migration } from '@mikro-orm/migrations';
 
 /**
- * Per-collection choice to pack consecutive short sections into one chunk (lib/ingest/chunk.ts). Collections that
+ * Per-collection choice to pack consecutive short sections into one chunk (lib/ingest/chunk/). Collections that
  * exist already keep one chunk per section, so their re-ingested documents chunk as before; new ones pack by default.
  */
 export class Migration20261125050000_combine_sections extends Migration {

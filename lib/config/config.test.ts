@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, redactUrl, resolveConfigSecrets } from './config';
+import { ConfigError, loadConfig, redactUrl, resolveConfigSecrets } from './index';
 
 const load = (env: NodeJS.ProcessEnv) => loadConfig({ HOME: '/home/u', ...env });
 

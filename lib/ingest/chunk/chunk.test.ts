@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { estimateTokens, splitSentences } from '../llm/text';
-import { chunkDocument, contextualText, documentText, type ChunkOptions, type DocumentChunk } from './chunk';
+import { estimateTokens, splitSentences } from '../../llm/text';
+import { chunkDocument, contextualText, documentText, type ChunkOptions, type DocumentChunk } from './index';
 
 type Doc = Parameters<typeof chunkDocument>[0];
 

@@ -2,8 +2,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort } from '../process/ports';
-import { FetchRefusedError, isForbiddenAddress, safeFetch, type SafeFetchOptions } from './safe-fetch';
+import { freePort } from '../../process/ports';
+import { FetchRefusedError, isForbiddenAddress, safeFetch, type SafeFetchOptions } from './index';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers: real HTTP servers on loopback that count every connection and request they receive.
