@@ -8,6 +8,7 @@ import { consoleDir } from './console';
 import type { AppDeps } from './deps';
 import { errorHandler } from './errors';
 import { inputGuard } from './input-guard';
+import { keysRoutes } from './routes/keys';
 import { healthRoutes } from './routes/health';
 import { answersRoutes } from './routes/answers';
 import { collectionsRoutes } from './routes/collections';
@@ -59,6 +60,7 @@ export function createApp(deps: AppDeps): Koa {
     mcpRoutes(deps),
     agentsRoutes(deps),
     secretsRoutes(deps),
+    keysRoutes(deps),
   ]) {
     v1Routers.push(router);
     app.use(router.routes()).use(router.allowedMethods({ throw: true }));

@@ -4,6 +4,10 @@
  *   npm run cli -- collections create <name> [--chunk-size 400] [--chunk-overlap 60] [--no-combine-sections]
  *   npm run cli -- ingest <path|url>... --collection <name>     (folders are walked; a live progress bar follows)
  *   npm run cli -- documents --collection <name>
+ *   npm run cli -- keys                                            (the tenant's API keys; admin keys only)
+ *   npm run cli -- keys create <name> --role viewer [--expires-in-days 90]   (prints the new key once)
+ *   npm run cli -- keys revoke <id>
+ *   npm run cli -- keys rotate <id>                                (prints the new key once)
  * BC_API_URL (default http://127.0.0.1:8080) and BC_API_KEY (an API key) say where and who.
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
@@ -179,6 +183,60 @@ program
     }>('GET', `/v1/collections/${c.id}/documents`);
     for (const d of documents)
       console.log(`${d.status}\t${d.chunkCount} chunks\t${d.source}${d.error ? `\t${d.error}` : ''}`);
+  });
+
+interface KeyRow {
+  id: string;
+  name: string;
+  role: string;
+  prefix: string;
+  status: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+  expiresAt: string | null;
+}
+
+const keyLine = (k: KeyRow) =>
+  [
+    k.id,
+    k.name,
+    k.role,
+    `${k.prefix}…`,
+    k.status,
+    `expires ${k.expiresAt ?? 'never'}`,
+    `last used ${k.lastUsedAt ?? 'never'}`,
+  ].join('\t');
+
+/** The new key goes to stdout alone on its line, so `| tail -1` or a script can take it. */
+const printNewKey = (k: KeyRow & { key: string }) => {
+  console.error(`${k.name} (${k.role}, ${k.id}): shown this once, store it now`);
+  console.log(k.key);
+};
+
+const keys = program
+  .command('keys')
+  .description("list the tenant's API keys")
+  .action(async () => {
+    const { keys: rows } = await api<{ keys: KeyRow[] }>('GET', '/v1/keys');
+    for (const k of rows) console.log(keyLine(k));
+  });
+keys
+  .command('create <name>')
+  .requiredOption('--role <role>', 'admin, operator or viewer')
+  .option('--expires-in-days <days>', 'the key stops working after this many days', (v) => Number(v))
+  .action(async (name: string, o: { role: string; expiresInDays?: number }) => {
+    printNewKey(
+      await api<KeyRow & { key: string }>('POST', '/v1/keys', { name, role: o.role, expiresInDays: o.expiresInDays }),
+    );
+  });
+keys.command('revoke <id>').action(async (id: string) => {
+  console.log(keyLine(await api<KeyRow>('POST', `/v1/keys/${encodeURIComponent(id)}/revoke`)));
+});
+keys
+  .command('rotate <id>')
+  .description('a new key with the same name, role and expiry; the old one is revoked')
+  .action(async (id: string) => {
+    printNewKey(await api<KeyRow & { key: string }>('POST', `/v1/keys/${encodeURIComponent(id)}/rotate`));
   });
 
 program.parseAsync().catch((e: unknown) => {

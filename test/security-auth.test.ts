@@ -224,7 +224,12 @@ async function heldForReview(key: string) {
 }
 
 /** The role model (README "API"): viewers read, operators run and write content, admins also configure. */
-const ADMIN_ONLY = [/^\/v1\/mcp\/servers(\/|$)/, /^\/v1\/secrets(\/|$)/, /^\/v1\/collections\/:id\/folder$/];
+const ADMIN_ONLY = [
+  /^\/v1\/mcp\/servers(\/|$)/,
+  /^\/v1\/secrets(\/|$)/,
+  /^\/v1\/collections\/:id\/folder$/,
+  /^\/v1\/keys(\/|$)/,
+];
 const expectedRoles = (path: string) => (ADMIN_ONLY.some((re) => re.test(path)) ? ['admin'] : ['admin', 'operator']);
 
 describe('roles', () => {

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { ApiKeyEntity, TenantEntity, type Role } from '../../lib/db/entities';
+import { ApiKeyEntity, TenantEntity, type ApiKey, type Role } from '../../lib/db/entities';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Orm } from '../../lib/db/orm';
 
@@ -20,11 +20,19 @@ export interface Principal {
   keyPrefix: string;
 }
 
+/** A key is active until it is revoked or its expiry passes. */
+export const isActiveKey = (k: Pick<ApiKey, 'revokedAt' | 'expiresAt'>, now = new Date()) =>
+  !k.revokedAt && (!k.expiresAt || k.expiresAt.getTime() > now.getTime());
+
+/**
+ * The principal behind a key, or null for an unknown, revoked or expired key: the caller answers all three the same
+ * way, so a response never tells a holder of an old key which of them it is.
+ */
 export async function resolveApiKey(orm: Orm, key: string): Promise<Principal | null> {
   if (!looksLikeApiKey(key)) return null;
   const em = orm.em.fork();
   const apiKey = await em.findOne(ApiKeyEntity, { keyHash: hashApiKey(key), revokedAt: null });
-  if (!apiKey) return null;
+  if (!apiKey || !isActiveKey(apiKey)) return null;
   const tenant = await em.findOne(TenantEntity, { id: apiKey.tenantId });
   if (!tenant) return null;
   // Throttled so a busy client does not turn every read into a write.
@@ -51,10 +59,17 @@ async function insertTenantWithKey(em: EntityManager, opts: NewTenant): Promise<
   return insertApiKey(em, { tenantId: tenant.id, keyName: opts.keyName, role: opts.role, key: opts.key });
 }
 
-async function insertApiKey(
-  em: EntityManager,
-  opts: { tenantId: string; keyName: string; role: Role; key?: string },
-): Promise<TenantWithKey> {
+export interface NewApiKey {
+  tenantId: string;
+  keyName: string;
+  role: Role;
+  key?: string;
+  expiresAt?: Date | null;
+  createdByKeyId?: string | null;
+}
+
+/** The one place a key row is written: only its hash and prefix are stored; the key is returned to be shown once. */
+export async function insertApiKey(em: EntityManager, opts: NewApiKey): Promise<TenantWithKey> {
   const key = opts.key ?? generateApiKey();
   const apiKey = em.create(ApiKeyEntity, {
     id: randomUUID(),
@@ -63,6 +78,8 @@ async function insertApiKey(
     prefix: keyPrefix(key),
     keyHash: hashApiKey(key),
     role: opts.role,
+    expiresAt: opts.expiresAt ?? null,
+    createdByKeyId: opts.createdByKeyId ?? null,
   });
   await em.flush();
   return { tenantId: opts.tenantId, keyId: apiKey.id, key };
@@ -73,10 +90,7 @@ export function createTenantWithKey(orm: Orm, opts: NewTenant): Promise<TenantWi
 }
 
 /** Another key for an existing tenant (each key has its own role). */
-export function createApiKey(
-  orm: Orm,
-  opts: { tenantId: string; keyName: string; role: Role },
-): Promise<TenantWithKey> {
+export function createApiKey(orm: Orm, opts: NewApiKey): Promise<TenantWithKey> {
   return orm.em.fork().transactional((em) => insertApiKey(em, opts));
 }
 

@@ -24,9 +24,10 @@ export function authenticate(orm: Orm): Middleware<AuthState> {
 }
 
 /**
- * The roles a route allows. The role model: `viewer` reads (every GET of its tenant); `operator` also starts runs and
- * writes content (answers, searches, grounding, agents, ingest, conversations, reviews); `admin` also configures
- * (MCP servers and tool policy, secrets, server folders). The guard carries its roles so tests can list every route's.
+ * The roles a route allows. The role model: `viewer` reads (every GET of its tenant but the API keys); `operator` also
+ * starts runs and writes content (answers, searches, grounding, agents, ingest, conversations, reviews); `admin` also
+ * configures (MCP servers and tool policy, secrets, server folders) and manages the API keys, listing included. The
+ * guard carries its roles so tests can list every route's.
  */
 export function requireRole(...roles: Role[]): Middleware<AuthState> & { roles: readonly Role[] } {
   const guard: Middleware<AuthState> = async (ctx, next) => {

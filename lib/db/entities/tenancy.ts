@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { EntitySchema, type Opt } from '@mikro-orm/core';
 
 export type Role = 'admin' | 'operator' | 'viewer';
-export const ROLES: readonly Role[] = ['admin', 'operator', 'viewer'];
+/** Highest first: each role can do everything of the ones after it. */
+export const ROLES = ['admin', 'operator', 'viewer'] as const satisfies readonly Role[];
 
 export interface Tenant {
   id: string;
@@ -32,6 +33,10 @@ export interface ApiKey {
   createdAt: Opt<Date>;
   lastUsedAt?: Date | null;
   revokedAt?: Date | null;
+  /** Past it the key is refused exactly like a revoked one; null never expires. */
+  expiresAt?: Date | null;
+  /** The key that created this one through the API; null for bootstrap and provisioned keys. */
+  createdByKeyId?: string | null;
 }
 
 export const ApiKeyEntity = new EntitySchema<ApiKey>({
@@ -47,5 +52,7 @@ export const ApiKeyEntity = new EntitySchema<ApiKey>({
     createdAt: { type: 'Date', columnType: 'timestamptz', onCreate: () => new Date() },
     lastUsedAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
     revokedAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
+    expiresAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
+    createdByKeyId: { type: 'uuid', nullable: true },
   },
 });

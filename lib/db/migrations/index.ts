@@ -8,6 +8,7 @@ import { Migration20261125050000_combine_sections } from './Migration20261125050
 import { Migration20261125060000_run_event_keys } from './Migration20261125060000_run_event_keys';
 import { Migration20261125070000_tenant_secrets } from './Migration20261125070000_tenant_secrets';
 import { Migration20261125080000_tenant_scoped_answer_ids } from './Migration20261125080000_tenant_scoped_answer_ids';
+import { Migration20261125090000_api_key_expiry } from './Migration20261125090000_api_key_expiry';
 
 /** Every migration, in order. Listed explicitly so they load the same from tsx, a bundle or a build. */
 export const migrationsList: MigrationObject[] = [
@@ -20,4 +21,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261125060000_run_event_keys', class: Migration20261125060000_run_event_keys },
   { name: 'Migration20261125070000_tenant_secrets', class: Migration20261125070000_tenant_secrets },
   { name: 'Migration20261125080000_tenant_scoped_answer_ids', class: Migration20261125080000_tenant_scoped_answer_ids },
+  { name: 'Migration20261125090000_api_key_expiry', class: Migration20261125090000_api_key_expiry },
 ];
