@@ -20,6 +20,14 @@ import { runsRoutes } from './routes/runs';
 import { secretsRoutes } from './routes/secrets';
 import { systemRoutes } from './routes/system';
 import { tracingMiddleware } from './tracing';
+import { auditMiddleware } from './audit/middleware';
+import { rateLimitMiddleware } from './quota/middleware';
+import { authPublicRoutes, authRoutes } from './routes/auth';
+import { tenantsRoutes } from './routes/tenants';
+import { oidcRoutes } from './routes/oidc';
+import { auditRoutes } from './routes/audit';
+import { quotasRoutes } from './routes/quotas';
+import { openapiRoutes } from './routes/openapi';
 
 /** Composes the API from injected dependencies; no globals, so tests build one with theirs. */
 export function createApp(deps: AppDeps): Koa {
@@ -43,7 +51,16 @@ export function createApp(deps: AppDeps): Koa {
   const health = healthRoutes(deps);
   app.use(health.routes());
 
-  const v1 = authenticate(deps.orm);
+  // Every request below is audited (writes, sign-ins, decisions; the middleware decides what to keep).
+  app.use(auditMiddleware(deps));
+
+  // Reached without a key: signing in, single sign-on, the API's own description. Exact, case-sensitive paths;
+  // any other spelling falls through to the key check below.
+  for (const router of [authPublicRoutes(deps), oidcRoutes(deps), openapiRoutes(deps)]) {
+    app.use(router.routes()).use(router.allowedMethods({ throw: true }));
+  }
+
+  const v1 = authenticate(deps);
   const v1Routers: Array<Pick<Router, 'match'>> = [];
   // A key is needed under /v1 in any letter case, and on any path a /v1 router would route (matched the way it
   // matches), so no spelling of a path reaches a handler unauthenticated.
@@ -51,6 +68,7 @@ export function createApp(deps: AppDeps): Koa {
     /^\/v1(\/|$)/i.test(path) ||
     v1Routers.some((r) => r.match(path, 'GET').path.some((layer) => layer.methods.length > 0));
   app.use(async (ctx, next) => (needsKey(ctx.path) ? v1(ctx as never, next) : next()));
+  app.use(rateLimitMiddleware(deps));
   for (const router of [
     systemRoutes(deps),
     runsRoutes(deps),
@@ -61,6 +79,10 @@ export function createApp(deps: AppDeps): Koa {
     agentsRoutes(deps),
     secretsRoutes(deps),
     keysRoutes(deps),
+    authRoutes(deps),
+    tenantsRoutes(deps),
+    auditRoutes(deps),
+    quotasRoutes(deps),
   ]) {
     v1Routers.push(router);
     app.use(router.routes()).use(router.allowedMethods({ throw: true }));

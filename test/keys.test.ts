@@ -68,6 +68,7 @@ describe('API keys', () => {
         'expiresAt',
         'revokedAt',
         'createdByKeyId',
+        'createdByUserId',
       ].sort(),
     );
     const mine = (await me(admin)).body!;
@@ -151,9 +152,14 @@ describe('API keys', () => {
       tenantId: ctx.tenant.id,
       tenantName: 'test',
       role,
+      platformAdmin: false,
+      via: 'key',
       keyId: creatorKeyId,
       keyName: role,
       keyPrefix: 'bc_xxxxxxx',
+      userId: null,
+      userEmail: null,
+      sessionId: null,
     });
     const before = (await listed(admin)).length;
     for (const [creator, role] of [

@@ -22,7 +22,7 @@ import { AppError, badRequest, notFound } from '../../lib/errors';
 import { resolveAgentTools } from '../../lib/mcp/registry';
 import { answerableCollections } from '../../lib/rag/collections';
 import { agent, agentStateQuery, approveToolCall } from '../../workflows/agent';
-import type { Principal } from '../auth/api-keys';
+import { actorLabel, type Principal } from '../auth/api-keys';
 import { startRun } from '../runs/start';
 
 /** An agent run as the request asks for it (validated by the route); the rest are AGENT_DEFAULTS. */
@@ -179,7 +179,7 @@ export class AgentsService {
             callId: decision.callId,
             approve: decision.approve,
             reason: decision.reason,
-            by: `${by.keyName} (${by.keyPrefix}…)`,
+            by: actorLabel(by),
           },
         ],
       });

@@ -21,7 +21,7 @@ import { AppError, badRequest, notFound } from '../../lib/errors';
 import { appendRunEvents } from '../../lib/events/run-events';
 import * as store from '../../lib/rag/answer-store';
 import { answerableCollections } from '../../lib/rag/collections';
-import type { Principal } from '../auth/api-keys';
+import { actorLabel, type Principal } from '../auth/api-keys';
 import { answer, answerStateQuery, reviewAnswer } from '../../workflows/answer';
 import { groundingCheck } from '../../workflows/grounding';
 import { searchKnowledge } from '../../workflows/search';
@@ -140,7 +140,7 @@ export class AnswersService {
   ): Promise<PublicAnswer> {
     try {
       await this.temporal.workflow.getHandle(a.workflowId).executeUpdate(reviewAnswer, {
-        args: [{ ...decision, reviewer: `${by.keyName} (${by.keyPrefix}…)`, reviewerKeyId: by.keyId }],
+        args: [{ ...decision, reviewer: actorLabel(by), reviewerKeyId: by.keyId ?? undefined, reviewerUserId: by.userId ?? undefined }],
       });
     } catch (e) {
       if (e instanceof WorkflowUpdateFailedError || (e as Error).name === 'WorkflowNotFoundError') {

@@ -11,14 +11,27 @@ export const hashApiKey = (key: string) => createHash('sha256').update(key).dige
 export const keyPrefix = (key: string) => key.slice(0, 10);
 export const looksLikeApiKey = (key: string) => KEY_PATTERN.test(key);
 
+/**
+ * Who is calling, in which tenant, with which role: an API key (`via: 'key'`), or a user signed in to the console
+ * (`via: 'session'`, the role is the user's membership in the session's tenant). Exactly one of key and user is set.
+ */
 export interface Principal {
   tenantId: string;
   tenantName: string;
+  /** An admin of the platform tenant (the one made at first start) administers the platform: tenants, quotas. */
+  platformAdmin: boolean;
   role: Role;
-  keyId: string;
-  keyName: string;
-  keyPrefix: string;
+  via: 'key' | 'session';
+  keyId: string | null;
+  keyName: string | null;
+  keyPrefix: string | null;
+  userId: string | null;
+  userEmail: string | null;
+  sessionId: string | null;
 }
+
+/** How a principal is named in reviews, approvals and the audit log: `name (bc_abc…)` or the user's email. */
+export const actorLabel = (p: Principal) => (p.via === 'key' ? `${p.keyName} (${p.keyPrefix}…)` : `${p.userEmail}`);
 
 /** A key is active until it is revoked or its expiry passes. */
 export const isActiveKey = (k: Pick<ApiKey, 'revokedAt' | 'expiresAt'>, now = new Date()) =>
@@ -42,19 +55,24 @@ export async function resolveApiKey(orm: Orm, key: string): Promise<Principal | 
   return {
     tenantId: tenant.id,
     tenantName: tenant.name,
+    platformAdmin: tenant.platform && apiKey.role === 'admin',
     role: apiKey.role,
+    via: 'key',
     keyId: apiKey.id,
     keyName: apiKey.name,
     keyPrefix: apiKey.prefix,
+    userId: null,
+    userEmail: null,
+    sessionId: null,
   };
 }
 
 type TenantWithKey = { tenantId: string; keyId: string; key: string };
-type NewTenant = { tenantName: string; keyName: string; role: Role; key?: string };
+type NewTenant = { tenantName: string; keyName: string; role: Role; key?: string; platform?: boolean };
 
 async function insertTenantWithKey(em: EntityManager, opts: NewTenant): Promise<TenantWithKey> {
   // No ORM relation links the two, so the tenant is flushed first for the foreign key.
-  const tenant = em.create(TenantEntity, { id: randomUUID(), name: opts.tenantName });
+  const tenant = em.create(TenantEntity, { id: randomUUID(), name: opts.tenantName, platform: opts.platform ?? false });
   await em.flush();
   return insertApiKey(em, { tenantId: tenant.id, keyName: opts.keyName, role: opts.role, key: opts.key });
 }
@@ -66,6 +84,7 @@ export interface NewApiKey {
   key?: string;
   expiresAt?: Date | null;
   createdByKeyId?: string | null;
+  createdByUserId?: string | null;
 }
 
 /** The one place a key row is written: only its hash and prefix are stored; the key is returned to be shown once. */
@@ -80,6 +99,7 @@ export async function insertApiKey(em: EntityManager, opts: NewApiKey): Promise<
     role: opts.role,
     expiresAt: opts.expiresAt ?? null,
     createdByKeyId: opts.createdByKeyId ?? null,
+    createdByUserId: opts.createdByUserId ?? null,
   });
   await em.flush();
   return { tenantId: opts.tenantId, keyId: apiKey.id, key };
@@ -118,6 +138,7 @@ export async function ensureBootstrapAdmin(
       keyName: 'bootstrap',
       role: 'admin',
       key: presetKey,
+      platform: true,
     });
     return { key: created.key, tenantId: created.tenantId, generated: !presetKey };
   });

@@ -1,17 +1,20 @@
 import type { Middleware } from 'koa';
 import { forbidden, unauthorized } from '../../lib/errors';
 import type { Role } from '../../lib/db/entities';
-import type { Orm } from '../../lib/db/orm';
+import type { AuditNote } from '../../lib/contracts/audit';
+import type { AppDeps } from '../deps';
 import { resolveApiKey, type Principal } from './api-keys';
 
 export interface AuthState {
   principal: Principal;
   /** The run a request started, put on its span so the trace of the run includes the request. */
   workflowId?: string;
+  /** What the handler adds to the request's audit entry (api/audit/middleware.ts reads it). */
+  audit?: AuditNote;
 }
 
 /** Bearer API-key auth: resolves the tenant and role for everything under /v1. */
-export function authenticate(orm: Orm): Middleware<AuthState> {
+export function authenticate({ orm }: Pick<AppDeps, 'orm' | 'config'>): Middleware<AuthState> {
   return async (ctx, next) => {
     const header = ctx.get('authorization');
     const match = /^Bearer\s+(\S+)$/i.exec(header);

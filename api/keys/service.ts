@@ -22,6 +22,7 @@ const publicKey = (k: ApiKey, now = new Date()) => ({
   expiresAt: k.expiresAt?.toISOString() ?? null,
   revokedAt: k.revokedAt?.toISOString() ?? null,
   createdByKeyId: k.createdByKeyId ?? null,
+  createdByUserId: k.createdByUserId ?? null,
 });
 
 /** A new key: the key itself, shown this once, with its record. */
@@ -66,6 +67,7 @@ export class KeysService {
         role: input.role,
         expiresAt: input.expiresAt,
         createdByKeyId: creator.keyId,
+        createdByUserId: creator.userId,
       });
       return { key: created.key, ...publicKey(await em.findOneOrFail(ApiKeyEntity, { id: created.keyId })) };
     });
@@ -104,6 +106,7 @@ export class KeysService {
         role: old.role,
         expiresAt: old.expiresAt ?? null,
         createdByKeyId: principal.keyId,
+        createdByUserId: principal.userId,
       });
       old.revokedAt = new Date();
       await em.flush();

@@ -6,7 +6,7 @@ import { AppError, badRequest, notFound } from '../../lib/errors';
 import { checkServerUrl, McpError } from '../../lib/mcp/connect';
 import { approveTool, discoverTools, type ApproveToolOptions } from '../../lib/mcp/registry';
 import type { TenantSecrets } from '../../lib/secrets/tenant';
-import type { Principal } from '../auth/api-keys';
+import { actorLabel, type Principal } from '../auth/api-keys';
 import { isUuid } from '../schemas';
 
 /** A server to register: HTTP by URL (credentials only as tenant secret references), stdio by allow-list name. */
@@ -177,7 +177,7 @@ export class McpService {
     const server = await this.own(tenantId, id);
     const outcome = await approveTool(this.orm, tenantId, server.id, name, {
       ...review,
-      by: `${by.keyName} (${by.keyPrefix}…)`,
+      by: actorLabel(by),
     });
     if (!outcome.ok) {
       if (outcome.reason === 'not_found') throw notFound('Tool');

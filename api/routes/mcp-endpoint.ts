@@ -13,10 +13,11 @@ import { authenticate, type AuthState } from '../auth/middleware';
  * gets a fresh server and transport (no session to keep, so any API replica can answer any request). Its tools call
  * this API itself over loopback with the caller's key, so auth, roles and tenant scoping are exactly the API's.
  */
-export function mcpEndpointRoutes({ orm, log }: Pick<AppDeps, 'orm' | 'log'>) {
+export function mcpEndpointRoutes(deps: Pick<AppDeps, 'orm' | 'log' | 'config'>) {
+  const { log } = deps;
   const router = new Router<AuthState>({ sensitive: true });
 
-  router.all('/mcp', authenticate(orm), async (ctx) => {
+  router.all('/mcp', authenticate(deps), async (ctx) => {
     if (ctx.method !== 'POST') {
       // Stateless: no server-initiated stream to GET and no session to DELETE.
       ctx.set('allow', 'POST');

@@ -29,7 +29,10 @@ export function systemRoutes({ temporal, config }: AppDeps) {
     ctx.body = {
       tenant: { id: p.tenantId, name: p.tenantName },
       role: p.role,
-      key: { id: p.keyId, name: p.keyName, prefix: p.keyPrefix },
+      platformAdmin: p.platformAdmin,
+      via: p.via,
+      key: p.via === 'key' ? { id: p.keyId, name: p.keyName, prefix: p.keyPrefix } : null,
+      user: p.via === 'session' ? { id: p.userId, email: p.userEmail } : null,
     };
   });
 

@@ -37,6 +37,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (c.TENANT_SECRETS_KEY && !isSecretRef(c.TENANT_SECRETS_KEY) && !parseTenantSecretsKey(c.TENANT_SECRETS_KEY)) {
     throw new ConfigError('TENANT_SECRETS_KEY', TENANT_SECRETS_KEY_FORMAT);
   }
+  if (Boolean(c.OIDC_ISSUER) !== Boolean(c.OIDC_CLIENT_ID)) {
+    throw new ConfigError(
+      c.OIDC_ISSUER ? 'OIDC_CLIENT_ID' : 'OIDC_ISSUER',
+      'is required when the other OIDC_ setting is set',
+    );
+  }
   const cacheBase = env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache');
   return {
     env: c.NODE_ENV,
@@ -48,6 +54,37 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       bodyLimit: c.API_BODY_LIMIT,
       drainMs: c.API_DRAIN_MS,
       bootstrapAdminKey: c.BOOTSTRAP_ADMIN_KEY,
+    },
+    auth: {
+      sessionTtlHours: c.SESSION_TTL_HOURS,
+      sessionIdleMinutes: c.SESSION_IDLE_MINUTES,
+      cookieSecure: c.COOKIE_SECURE,
+      loginMaxFailures: c.LOGIN_MAX_FAILURES,
+      loginLockoutMinutes: c.LOGIN_LOCKOUT_MINUTES,
+    },
+    oidc:
+      c.OIDC_ISSUER && c.OIDC_CLIENT_ID
+        ? {
+            issuer: c.OIDC_ISSUER,
+            clientId: c.OIDC_CLIENT_ID,
+            clientSecret: c.OIDC_CLIENT_SECRET,
+            redirectUri: c.OIDC_REDIRECT_URI,
+            scopes: c.OIDC_SCOPES,
+            tenantClaim: c.OIDC_TENANT_CLAIM,
+            defaultTenant: c.OIDC_DEFAULT_TENANT,
+            roleClaim: c.OIDC_ROLE_CLAIM,
+            roleMap: c.OIDC_ROLE_MAP ?? {},
+            defaultRole: c.OIDC_DEFAULT_ROLE,
+          }
+        : null,
+    audit: { retentionDays: c.AUDIT_RETENTION_DAYS },
+    quotas: {
+      requestsPerMinute: c.QUOTA_REQUESTS_PER_MINUTE,
+      runsPerMinute: c.QUOTA_RUNS_PER_MINUTE,
+      concurrentRuns: c.QUOTA_CONCURRENT_RUNS,
+      maxDocuments: c.QUOTA_MAX_DOCUMENTS,
+      maxBytes: bytes(c.QUOTA_MAX_BYTES),
+      dailyTokens: c.QUOTA_DAILY_TOKENS,
     },
     temporal: {
       address: c.TEMPORAL_ADDRESS ?? null,

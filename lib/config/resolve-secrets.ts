@@ -50,6 +50,7 @@ export async function resolveConfigSecrets(config: Config, env: NodeJS.ProcessEn
       OPENAI_API_KEY: config.llm.apiKey,
       TEMPORAL_API_KEY: config.temporal.apiKey,
       TENANT_SECRETS_KEY: config.secrets.tenantKey,
+      OIDC_CLIENT_SECRET: config.oidc?.clientSecret,
     },
     resolver,
   );
@@ -61,5 +62,6 @@ export async function resolveConfigSecrets(config: Config, env: NodeJS.ProcessEn
     secrets: { ...config.secrets, vault, tenantKey: resolved.TENANT_SECRETS_KEY },
     llm: { ...config.llm, apiKey: resolved.OPENAI_API_KEY },
     temporal: { ...config.temporal, apiKey: resolved.TEMPORAL_API_KEY },
+    oidc: config.oidc ? { ...config.oidc, clientSecret: resolved.OIDC_CLIENT_SECRET } : null,
   };
 }

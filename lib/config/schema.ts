@@ -44,6 +44,70 @@ export const configSchema = z.object({
     .regex(/^bc_[A-Za-z0-9_-]{32,}$/, 'must look like bc_ followed by at least 32 URL-safe characters')
     .optional(),
 
+  SESSION_TTL_HOURS: z.coerce.number({ error: 'must be hours from 1 to 720' }).int().min(1).max(720).default(12),
+  SESSION_IDLE_MINUTES: z.coerce
+    .number({ error: 'must be minutes from 5 to 43200' })
+    .int()
+    .min(5)
+    .max(43_200)
+    .default(120),
+  COOKIE_SECURE: z.enum(['auto', 'true', 'false']).default('auto'),
+  LOGIN_MAX_FAILURES: z.coerce.number({ error: 'must be an integer from 1 to 100' }).int().min(1).max(100).default(5),
+  LOGIN_LOCKOUT_MINUTES: z.coerce
+    .number({ error: 'must be minutes from 1 to 1440' })
+    .int()
+    .min(1)
+    .max(1440)
+    .default(15),
+
+  OIDC_ISSUER: z.url('must be an http(s) URL').optional(),
+  OIDC_CLIENT_ID: optionalString,
+  OIDC_CLIENT_SECRET: optionalString,
+  OIDC_REDIRECT_URI: z.url('must be an http(s) URL').optional(),
+  OIDC_SCOPES: z.string().min(1).default('openid email profile'),
+  OIDC_TENANT_CLAIM: optionalString,
+  OIDC_DEFAULT_TENANT: optionalString,
+  OIDC_ROLE_CLAIM: optionalString,
+  OIDC_ROLE_MAP: z
+    .string()
+    .transform((v, ctx) => {
+      try {
+        return JSON.parse(v) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be JSON like {"bc-admins":"admin","staff":"viewer"}' });
+        return z.NEVER;
+      }
+    })
+    .pipe(
+      z.record(z.string(), z.enum(['admin', 'operator', 'viewer']), {
+        error: 'must map claim values to admin, operator or viewer',
+      }),
+    )
+    .optional(),
+  OIDC_DEFAULT_ROLE: z.enum(['admin', 'operator', 'viewer', 'none']).default('viewer'),
+
+  AUDIT_RETENTION_DAYS: z.coerce
+    .number({ error: 'must be days from 0 (keep forever) to 36500' })
+    .int()
+    .min(0)
+    .max(36_500)
+    .default(365),
+
+  QUOTA_REQUESTS_PER_MINUTE: z.coerce
+    .number({ error: 'must be a whole number (0 = no limit)' })
+    .int()
+    .min(0)
+    .default(600),
+  QUOTA_RUNS_PER_MINUTE: z.coerce.number({ error: 'must be a whole number (0 = no limit)' }).int().min(0).default(120),
+  QUOTA_CONCURRENT_RUNS: z.coerce.number({ error: 'must be a whole number (0 = no limit)' }).int().min(0).default(20),
+  QUOTA_MAX_DOCUMENTS: z.coerce
+    .number({ error: 'must be a whole number (0 = no limit)' })
+    .int()
+    .min(0)
+    .default(100_000),
+  QUOTA_MAX_BYTES: byteSize.default('20gb'),
+  QUOTA_DAILY_TOKENS: z.coerce.number({ error: 'must be a whole number (0 = no limit)' }).int().min(0).default(0),
+
   TEMPORAL_ADDRESS: hostPort.optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('beyondcloud'),

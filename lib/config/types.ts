@@ -15,6 +15,46 @@ export interface Config {
   logLevel: ConfigEnv['LOG_LEVEL'];
   dataDir: string;
   api: { host: string; port: number; bodyLimit: string; drainMs: number; bootstrapAdminKey?: string };
+  /** Console sign-in: sessions in cookies, and the lock after repeated failed passwords. */
+  auth: {
+    sessionTtlHours: number;
+    sessionIdleMinutes: number;
+    /** `auto`: Secure when the request came over TLS. */
+    cookieSecure: 'auto' | 'true' | 'false';
+    loginMaxFailures: number;
+    loginLockoutMinutes: number;
+  };
+  /** Single sign-on (authorization code + PKCE); null unless OIDC_ISSUER and OIDC_CLIENT_ID are set. */
+  oidc: {
+    issuer: string;
+    clientId: string;
+    /** A literal or a secret reference (env:, file:, vault:); resolved by resolveConfigSecrets. */
+    clientSecret?: string;
+    redirectUri?: string;
+    scopes: string;
+    /** The claim naming the tenant (by name or id); without it every SSO user joins defaultTenant. */
+    tenantClaim?: string;
+    defaultTenant?: string;
+    /** The claim (string or array) whose values roleMap turns into a role; the highest mapped role wins. */
+    roleClaim?: string;
+    roleMap: Record<string, 'admin' | 'operator' | 'viewer'>;
+    /** The role when no claim value maps; `none` refuses the sign-in. */
+    defaultRole: 'admin' | 'operator' | 'viewer' | 'none';
+  } | null;
+  audit: {
+    /** Audit entries older than this are deleted; 0 keeps them forever. */
+    retentionDays: number;
+  };
+  /** Per-tenant defaults (a platform admin can override them per tenant); 0 = no limit. */
+  quotas: {
+    requestsPerMinute: number;
+    runsPerMinute: number;
+    /** Running workflows per run kind. */
+    concurrentRuns: number;
+    maxDocuments: number;
+    maxBytes: number;
+    dailyTokens: number;
+  };
   temporal: {
     /** null when the embedded dev server is to be started. */
     address: string | null;

@@ -84,6 +84,8 @@ export interface ReviewInput {
   /** The API key that decided (`name (prefix…)` and its id), set by the API from the caller, never from a body. */
   reviewer?: string;
   reviewerKeyId?: string;
+  /** The user who reviewed through a console session. */
+  reviewerUserId?: string;
   note?: string;
 }
 

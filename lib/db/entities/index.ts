@@ -2,9 +2,11 @@ import { answerEntities } from './answers';
 import { ChunkEntity, CollectionEntity, DocumentEntity } from './knowledge';
 import { SystemProbeEntity } from './system';
 import { LlmCallEntity, SpanEntity } from './telemetry';
-import { ApiKeyEntity, TenantEntity } from './tenancy';
+import { ApiKeyEntity, identityEntities, TenantEntity } from './tenancy';
 import { mcpEntities } from './mcp';
 import { TenantSecretEntity } from './secrets';
+import { auditEntities } from './audit';
+import { quotaEntities } from './quotas';
 
 export * from './answers';
 export * from './knowledge';
@@ -13,6 +15,8 @@ export * from './telemetry';
 export * from './tenancy';
 export * from './mcp';
 export * from './secrets';
+export * from './audit';
+export * from './quotas';
 
 export const entities = [
   TenantEntity,
@@ -26,4 +30,7 @@ export const entities = [
   ...answerEntities,
   ...mcpEntities,
   TenantSecretEntity,
+  ...identityEntities,
+  ...auditEntities,
+  ...quotaEntities,
 ];

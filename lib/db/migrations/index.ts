@@ -9,6 +9,9 @@ import { Migration20261125060000_run_event_keys } from './Migration2026112506000
 import { Migration20261125070000_tenant_secrets } from './Migration20261125070000_tenant_secrets';
 import { Migration20261125080000_tenant_scoped_answer_ids } from './Migration20261125080000_tenant_scoped_answer_ids';
 import { Migration20261125090000_api_key_expiry } from './Migration20261125090000_api_key_expiry';
+import { Migration20261202100000_identity } from './Migration20261202100000_identity';
+import { Migration20261202110000_audit } from './Migration20261202110000_audit';
+import { Migration20261202120000_quotas } from './Migration20261202120000_quotas';
 
 /** Every migration, in order. Listed explicitly so they load the same from tsx, a bundle or a build. */
 export const migrationsList: MigrationObject[] = [
@@ -22,4 +25,7 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261125070000_tenant_secrets', class: Migration20261125070000_tenant_secrets },
   { name: 'Migration20261125080000_tenant_scoped_answer_ids', class: Migration20261125080000_tenant_scoped_answer_ids },
   { name: 'Migration20261125090000_api_key_expiry', class: Migration20261125090000_api_key_expiry },
+  { name: 'Migration20261202100000_identity', class: Migration20261202100000_identity },
+  { name: 'Migration20261202110000_audit', class: Migration20261202110000_audit },
+  { name: 'Migration20261202120000_quotas', class: Migration20261202120000_quotas },
 ];
