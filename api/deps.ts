@@ -4,6 +4,7 @@ import type { Orm } from '../lib/db/orm';
 import type { Logger } from '../lib/log';
 import type { TenantSecrets } from '../lib/secrets/tenant';
 import type { BlobStore } from '../lib/storage/blobs';
+import type { QuotaService } from './quota/service';
 
 /**
  * What the API is composed from, built once by whoever composes it (api/server.ts, the test harness): routes and
@@ -18,4 +19,6 @@ export interface AppDeps {
   blobs: BlobStore;
   /** The tenants' own secrets (`secret:<name>`), which their MCP servers name. */
   secrets: TenantSecrets;
+  /** The tenants' quotas: requests per key, run starts (`startRun` admits each), storage, tokens. */
+  quotas: QuotaService;
 }

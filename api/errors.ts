@@ -19,6 +19,8 @@ const statusCodes: Record<number, string> = {
   413: 'payload_too_large',
   415: 'unsupported_media_type',
   422: 'unprocessable',
+  // A method no router implements (TRACE, CONNECT): the router answers 501; the caller's doing, not a fault here.
+  501: 'not_implemented',
 };
 
 /** First in the chain: every error, thrown or not, leaves as `{ error: { code, message, details? } }`. */
@@ -51,7 +53,7 @@ export function errorHandler(log: Logger, bodyLimit: string): Middleware {
         const e = err as { status?: number; statusCode?: number; expose?: boolean; message?: string; type?: string };
         const status = e.status ?? e.statusCode ?? 500;
         ctx.status = status;
-        if (status >= 500) {
+        if (status >= 500 && status !== 501) {
           log.error({ err, path: ctx.path, method: ctx.method }, 'request failed');
           body = { error: { code: 'internal', message: 'Internal error; it has been logged.' } };
         } else {

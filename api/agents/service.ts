@@ -23,6 +23,7 @@ import { resolveAgentTools } from '../../lib/mcp/registry';
 import { answerableCollections } from '../../lib/rag/collections';
 import { agent, agentStateQuery, approveToolCall } from '../../workflows/agent';
 import { actorLabel, type Principal } from '../auth/api-keys';
+import type { QuotaService } from '../quota/service';
 import { startRun } from '../runs/start';
 
 /** An agent run as the request asks for it (validated by the route); the rest are AGENT_DEFAULTS. */
@@ -54,6 +55,8 @@ export class AgentsService {
     private readonly temporal: Client,
     private readonly orm: Orm,
     private readonly config: Config,
+    /** Admits each run start within the tenant's quotas. */
+    private readonly quotas?: QuotaService,
   ) {}
 
   /** Checks the tools and collections (a bad list is a 400 now, not a failed run later) and names the run. */
@@ -101,12 +104,18 @@ export class AgentsService {
     { workflowId: string; status: 'running' } | { workflowId: string; status: 'completed'; result: AgentRunResult }
   > {
     const { workflowId, input } = run;
-    const handle = await startRun(this.temporal, this.config.temporal.taskQueue, agent, {
-      workflowId,
-      args: [input],
-      tenantId: input.tenantId,
-      kind: 'agent',
-    });
+    const handle = await startRun(
+      this.temporal,
+      this.config.temporal.taskQueue,
+      agent,
+      {
+        workflowId,
+        args: [input],
+        tenantId: input.tenantId,
+        kind: 'agent',
+      },
+      this.quotas,
+    );
     if (!wait) return { workflowId, status: 'running' };
     try {
       return { workflowId, status: 'completed', result: await handle.result() };

@@ -22,6 +22,7 @@ import { appendRunEvents } from '../../lib/events/run-events';
 import * as store from '../../lib/rag/answer-store';
 import { answerableCollections } from '../../lib/rag/collections';
 import { actorLabel, type Principal } from '../auth/api-keys';
+import type { QuotaService } from '../quota/service';
 import { answer, answerStateQuery, reviewAnswer } from '../../workflows/answer';
 import { groundingCheck } from '../../workflows/grounding';
 import { searchKnowledge } from '../../workflows/search';
@@ -85,6 +86,8 @@ export class AnswersService {
     private readonly temporal: Client,
     private readonly orm: Orm,
     private readonly config: Config,
+    /** Admits each run start within the tenant's quotas. */
+    private readonly quotas?: QuotaService,
   ) {}
 
   /** A new answer to a question, waited for as `wait` says. */
@@ -140,7 +143,14 @@ export class AnswersService {
   ): Promise<PublicAnswer> {
     try {
       await this.temporal.workflow.getHandle(a.workflowId).executeUpdate(reviewAnswer, {
-        args: [{ ...decision, reviewer: actorLabel(by), reviewerKeyId: by.keyId ?? undefined, reviewerUserId: by.userId ?? undefined }],
+        args: [
+          {
+            ...decision,
+            reviewer: actorLabel(by),
+            reviewerKeyId: by.keyId ?? undefined,
+            reviewerUserId: by.userId ?? undefined,
+          },
+        ],
       });
     } catch (e) {
       if (e instanceof WorkflowUpdateFailedError || (e as Error).name === 'WorkflowNotFoundError') {
@@ -161,21 +171,27 @@ export class AnswersService {
   async checkGrounding(tenantId: string, body: GroundingCheckInput): Promise<ShortRun<GroundingReport>> {
     this.checkGroundingMethod(body.method);
     const id = randomUUID();
-    const handle = await startRun(this.temporal, this.config.temporal.taskQueue, groundingCheck, {
-      workflowId: workflowIds.grounding(tenantId, id),
-      tenantId,
-      kind: 'grounding',
-      args: [
-        {
-          tenantId,
-          answer: body.answer,
-          passages: body.contexts.map((c, i) => (typeof c === 'string' ? { id: String(i + 1), text: c } : c)),
-          threshold: body.threshold ?? ANSWER_DEFAULTS.groundingThreshold,
-          method: body.method ?? 'auto',
-          ...(body.model ? { model: body.model } : {}),
-        },
-      ],
-    });
+    const handle = await startRun(
+      this.temporal,
+      this.config.temporal.taskQueue,
+      groundingCheck,
+      {
+        workflowId: workflowIds.grounding(tenantId, id),
+        tenantId,
+        kind: 'grounding',
+        args: [
+          {
+            tenantId,
+            answer: body.answer,
+            passages: body.contexts.map((c, i) => (typeof c === 'string' ? { id: String(i + 1), text: c } : c)),
+            threshold: body.threshold ?? ANSWER_DEFAULTS.groundingThreshold,
+            method: body.method ?? 'auto',
+            ...(body.model ? { model: body.model } : {}),
+          },
+        ],
+      },
+      this.quotas,
+    );
     return { id, workflowId: handle.workflowId, ...(await shortRunResult<GroundingReport>(handle)) };
   }
 
@@ -183,13 +199,19 @@ export class AnswersService {
   async search(tenantId: string, body: Omit<SearchInput, 'tenantId'>): Promise<ShortRun<SearchHit[]>> {
     await this.checkCollections(tenantId, body.collectionIds);
     const id = randomUUID();
-    const handle = await startRun(this.temporal, this.config.temporal.taskQueue, searchKnowledge, {
-      workflowId: workflowIds.search(tenantId, id),
-      tenantId,
-      kind: 'search',
-      collectionId: body.collectionIds[0],
-      args: [{ tenantId, ...body } satisfies SearchInput],
-    });
+    const handle = await startRun(
+      this.temporal,
+      this.config.temporal.taskQueue,
+      searchKnowledge,
+      {
+        workflowId: workflowIds.search(tenantId, id),
+        tenantId,
+        kind: 'search',
+        collectionId: body.collectionIds[0],
+        args: [{ tenantId, ...body } satisfies SearchInput],
+      },
+      this.quotas,
+    );
     return { id, workflowId: handle.workflowId, ...(await shortRunResult<SearchHit[]>(handle)) };
   }
 
@@ -297,13 +319,19 @@ export class AnswersService {
       ...(a.conversationId ? { conversationId: a.conversationId, history: a.history ?? [] } : {}),
     };
     try {
-      await startRun(this.temporal, this.config.temporal.taskQueue, answer, {
-        workflowId,
-        args: [input],
-        tenantId,
-        kind: 'answer',
-        collectionId: a.collectionIds[0],
-      });
+      await startRun(
+        this.temporal,
+        this.config.temporal.taskQueue,
+        answer,
+        {
+          workflowId,
+          args: [input],
+          tenantId,
+          kind: 'answer',
+          collectionId: a.collectionIds[0],
+        },
+        this.quotas,
+      );
     } catch (e) {
       // Not started (Temporal unreachable): no record may claim a run that does not exist. A start that timed out
       // may still have started the run, so the record goes only when Temporal confirms there is none.

@@ -4,6 +4,7 @@ import type { Role } from '../../lib/db/entities';
 import type { AuditNote } from '../../lib/contracts/audit';
 import type { AppDeps } from '../deps';
 import { resolveApiKey, type Principal } from './api-keys';
+import { resolveSession, SESSION_COOKIE } from './sessions';
 
 export interface AuthState {
   principal: Principal;
@@ -13,15 +14,29 @@ export interface AuthState {
   audit?: AuditNote;
 }
 
-/** Bearer API-key auth: resolves the tenant and role for everything under /v1. */
-export function authenticate({ orm }: Pick<AppDeps, 'orm' | 'config'>): Middleware<AuthState> {
+/**
+ * Everything under /v1: a Bearer API key, or else a console session cookie (with its CSRF check on writes). A request
+ * that carries a key is judged by the key alone and its cookies are ignored, so a script in a browser never mixes
+ * the two.
+ */
+export function authenticate(deps: Pick<AppDeps, 'orm' | 'config'>): Middleware<AuthState> {
   return async (ctx, next) => {
     const header = ctx.get('authorization');
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!match) throw unauthorized();
-    const principal = await resolveApiKey(orm, match[1]!);
-    if (!principal) throw unauthorized('The API key is invalid or revoked.');
-    ctx.state.principal = principal;
+    if (header) {
+      const match = /^Bearer\s+(\S+)$/i.exec(header);
+      if (!match) throw unauthorized();
+      const principal = await resolveApiKey(deps.orm, match[1]!);
+      if (!principal) throw unauthorized('The API key is invalid or revoked.');
+      ctx.state.principal = principal;
+    } else {
+      const principal = await resolveSession(ctx, deps);
+      if (!principal) {
+        throw ctx.cookies.get(SESSION_COOKIE)
+          ? unauthorized('The session has expired or was revoked; sign in again.')
+          : unauthorized();
+      }
+      ctx.state.principal = principal;
+    }
     await next();
   };
 }
@@ -38,7 +53,9 @@ export function requireRole(...roles: Role[]): Middleware<AuthState> & { roles: 
     const principal = ctx.state.principal as Principal | undefined;
     if (!principal) throw unauthorized();
     if (!roles.includes(principal.role)) {
-      throw forbidden(`This needs one of the roles ${roles.join(', ')}; the key has ${principal.role}.`);
+      throw forbidden(
+        `This needs one of the roles ${roles.join(', ')}; the ${principal.via === 'key' ? 'key' : 'user'} has ${principal.role}.`,
+      );
     }
     await next();
   };

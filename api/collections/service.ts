@@ -9,8 +9,10 @@ import { CollectionEntity, DocumentEntity, type Collection, type Document } from
 import type { Orm } from '../../lib/db/orm';
 import { AppError, badRequest, notFound } from '../../lib/errors';
 import { MINILM_L6, localEmbeddingDimensions } from '../../lib/llm/local-models';
+import { Quotas } from '../../lib/quota';
 import type { BlobStore, StoredBlob } from '../../lib/storage/blobs';
 import { ingestCollection, ingestProgressQuery } from '../../workflows/ingest';
+import type { QuotaService } from '../quota/service';
 import { startRun } from '../runs/start';
 import { isUuid } from '../schemas';
 
@@ -65,12 +67,28 @@ const publicDocument = (d: Document) => ({
 
 /** Collections and their documents of one tenant at a time: create, add sources and ingest them, list, delete. */
 export class CollectionsService {
+  private readonly quotas: Quotas;
+
   constructor(
     private readonly temporal: Client,
     private readonly orm: Orm,
     private readonly config: Config,
     private readonly blobs: BlobStore,
-  ) {}
+    /** Admits each run start within the tenant's quotas. */
+    private readonly runQuotas?: QuotaService,
+  ) {
+    this.quotas = new Quotas(orm, config);
+  }
+
+  /**
+   * Before a request's files are read: a tenant at its documents limit, or one whose bytes the request's length would
+   * take past its limit, is refused (429 storage_quota_exceeded) without storing anything. The length includes the
+   * multipart framing (a few hundred bytes per file), so near the limit this errs on refusing; the exact check of
+   * the files' sizes follows when they are stored (upsertDocuments).
+   */
+  async checkStorage(tenantId: string, bytes: number): Promise<void> {
+    await this.quotas.checkStorage(tenantId, { documents: 1, bytes: Number.isFinite(bytes) ? bytes : 0 });
+  }
 
   async create(tenantId: string, body: NewCollection): Promise<Collection> {
     const model = body.embeddingModel ?? this.config.llm.models.embedding;
@@ -152,9 +170,11 @@ export class CollectionsService {
   /** Uploaded files (already in the blob store) become documents, ingested by a new run. */
   async addUploads(c: Collection, files: ReceivedFile[]): Promise<{ workflowId: string; documents: PublicDocument[] }> {
     if (!files.length) throw badRequest('no_files', 'Send one or more files as multipart/form-data.');
+    // One document per name: a name sent twice in one upload is the last part, as a later upload of it would be.
+    const byName = new Map(files.map((f) => [f.filename, f]));
     const docs = await this.upsertDocuments(
       c,
-      files.map((f) => ({
+      [...byName.values()].map((f) => ({
         sourceKind: 'upload' as const,
         source: f.filename,
         title: f.filename,
@@ -266,20 +286,26 @@ export class CollectionsService {
 
   private async startIngest(c: Collection, docs: Array<Pick<Document, 'id'>>): Promise<string> {
     const workflowId = workflowIds.ingest(c.tenantId, c.id, randomUUID());
-    await startRun(this.temporal, this.config.temporal.taskQueue, ingestCollection, {
-      workflowId,
-      args: [
-        {
-          tenantId: c.tenantId,
-          collectionId: c.id,
-          documentIds: docs.map((d) => d.id),
-          concurrency: this.config.ingest.concurrency,
-        },
-      ],
-      tenantId: c.tenantId,
-      kind: 'ingest',
-      collectionId: c.id,
-    });
+    await startRun(
+      this.temporal,
+      this.config.temporal.taskQueue,
+      ingestCollection,
+      {
+        workflowId,
+        args: [
+          {
+            tenantId: c.tenantId,
+            collectionId: c.id,
+            documentIds: docs.map((d) => d.id),
+            concurrency: this.config.ingest.concurrency,
+          },
+        ],
+        tenantId: c.tenantId,
+        kind: 'ingest',
+        collectionId: c.id,
+      },
+      this.runQuotas,
+    );
     return workflowId;
   }
 
@@ -295,6 +321,14 @@ export class CollectionsService {
       source: { $in: items.map((i) => i.source) },
     });
     const bySource = new Map(existing.map((d) => [d.source, d]));
+    // Checked before anything is written: new sources add documents, a replaced source its change in size; and the
+    // ingest run these documents wait for must be one the tenant may start now.
+    await this.runQuotas?.checkRun({ tenantId: c.tenantId, kind: 'ingest' });
+    const size = (d: Partial<Document> | undefined) => Number(d?.sizeBytes ?? 0);
+    await this.quotas.checkStorage(c.tenantId, {
+      documents: items.filter((i) => !bySource.has(i.source)).length,
+      bytes: items.reduce((sum, i) => sum + size(i) - size(bySource.get(i.source)), 0),
+    });
     const docs = items.map((item) => {
       const doc = bySource.get(item.source);
       if (doc) return em.assign(doc, { ...item, status: doc.status === 'ready' ? 'ready' : 'pending' });

@@ -7,7 +7,7 @@ import { requireRole, type AuthState } from '../auth/middleware';
 import { clientRunId, collectionIdList, modelName, waitsForResult } from '../schemas';
 import { streamRunEvents } from '../sse';
 
-const startBody = z
+export const startBody = z
   .object({
     goal: z.string().trim().min(1).max(20_000),
     instructions: z.string().max(20_000).optional(),
@@ -36,13 +36,13 @@ const startBody = z
   })
   .strict();
 
-const approvalBody = z
+export const approvalBody = z
   .object({ callId: z.string().min(1).max(300), approve: z.boolean(), reason: z.string().max(2000).optional() })
   .strict();
 
 /** Agent runs: start, live state (the workflow's query), approvals of sensitive tool calls, cancel. */
-export function agentsRoutes({ orm, temporal, config }: AppDeps) {
-  const agents = new AgentsService(temporal, orm, config);
+export function agentsRoutes({ orm, temporal, config, quotas }: AppDeps) {
+  const agents = new AgentsService(temporal, orm, config, quotas);
   const router = new Router<AuthState>({ prefix: '/v1/agents/runs', sensitive: true });
   const write = requireRole('admin', 'operator');
 

@@ -27,7 +27,7 @@ const answerOptions = z
   })
   .strict();
 
-const answerBody = answerOptions
+export const answerBody = answerOptions
   .extend({
     question: z.string().trim().min(1).max(4000),
     collectionIds: collectionIdList,
@@ -36,7 +36,7 @@ const answerBody = answerOptions
   })
   .strict();
 
-const groundingBody = z
+export const groundingBody = z
   .object({
     answer: z.string().trim().min(1).max(20_000),
     contexts: z
@@ -54,7 +54,7 @@ const groundingBody = z
   })
   .strict();
 
-const searchBody = z
+export const searchBody = z
   .object({
     query: z.string().trim().min(1).max(4000),
     collectionIds: collectionIdList,
@@ -63,18 +63,20 @@ const searchBody = z
   })
   .strict();
 
-const conversationBody = z
+export const conversationBody = z
   .object({
     title: z.string().trim().min(1).max(200).optional(),
     collectionIds: collectionIdList,
     options: answerOptions.optional(),
   })
   .strict();
-const messageBody = z.object({ content: z.string().trim().min(1).max(4000), id: uuid.optional() }).strict();
+export const messageBody = z.object({ content: z.string().trim().min(1).max(4000), id: uuid.optional() }).strict();
 /** No `reviewer`: the decision is recorded as the key's (strict, so a body naming someone else is refused). */
-const reviewBody = z
+export const reviewBody = z
   .object({ decision: z.enum(['approve', 'reject']), note: z.string().max(2000).optional() })
   .strict();
+
+export const answersQuery = z.object({ limit: pageSize, before: z.iso.datetime().optional() });
 
 /** The response closing before it was written means the client went away: a wait for it stops. */
 function clientGone(ctx: Context): () => boolean {
@@ -89,8 +91,8 @@ function respond(ctx: Context, a: PublicAnswer) {
 }
 
 /** Answers (start, wait, read, stream, review), grounding checks, and chat conversations. */
-export function answersRoutes({ orm, temporal, config }: AppDeps) {
-  const answers = new AnswersService(temporal, orm, config);
+export function answersRoutes({ orm, temporal, config, quotas }: AppDeps) {
+  const answers = new AnswersService(temporal, orm, config, quotas);
   const router = new Router<AuthState>({ prefix: '/v1', sensitive: true });
   /** Starting runs (model budget), writing conversations and deciding reviews: never a viewer. */
   const operate = requireRole('admin', 'operator');
@@ -109,7 +111,7 @@ export function answersRoutes({ orm, temporal, config }: AppDeps) {
   });
 
   router.get('/answers', async (ctx) => {
-    const { limit, before } = z.object({ limit: pageSize, before: z.iso.datetime().optional() }).parse(ctx.query);
+    const { limit, before } = answersQuery.parse(ctx.query);
     ctx.body = await answers.list(ctx.state.principal.tenantId, {
       limit,
       before: before ? new Date(before) : undefined,

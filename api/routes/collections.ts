@@ -10,7 +10,7 @@ import { CollectionsService, payloadTooLarge, type ReceivedFile } from '../colle
 import { invalidCharacters, isValidText } from '../input-guard';
 import { modelName } from '../schemas';
 
-const collectionBody = z
+export const collectionBody = z
   .object({
     name: z.string().trim().min(1).max(200),
     description: z.string().max(2000).optional(),
@@ -29,7 +29,7 @@ const collectionBody = z
     path: ['chunkOverlap'],
   });
 
-const urlsBody = z
+export const urlsBody = z
   .object({
     urls: z
       .array(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048))
@@ -38,9 +38,13 @@ const urlsBody = z
   })
   .strict();
 
+export const documentsQuery = z.object({
+  status: z.enum(['pending', 'processing', 'ready', 'failed', 'skipped']).optional(),
+});
+
 /** Collections and their documents: create, upload (streamed), register URLs, list, re-ingest, delete. */
-export function collectionsRoutes({ orm, temporal, config, blobs }: AppDeps) {
-  const collections = new CollectionsService(temporal, orm, config, blobs);
+export function collectionsRoutes({ orm, temporal, config, blobs, quotas }: AppDeps) {
+  const collections = new CollectionsService(temporal, orm, config, blobs, quotas);
   const router = new Router<AuthState>({ prefix: '/v1', sensitive: true });
   const write = requireRole('admin', 'operator');
 
@@ -66,12 +70,13 @@ export function collectionsRoutes({ orm, temporal, config, blobs }: AppDeps) {
 
   router.get('/collections/:id/documents', async (ctx) => {
     const c = await collections.own(ctx.state.principal.tenantId, ctx.params.id!);
-    const status = z.enum(['pending', 'processing', 'ready', 'failed', 'skipped']).optional().parse(ctx.query.status);
+    const { status } = documentsQuery.parse(ctx.query);
     ctx.body = await collections.documents(c, status);
   });
 
   router.post('/collections/:id/documents', write, async (ctx) => {
     const c = await collections.own(ctx.state.principal.tenantId, ctx.params.id!);
+    await collections.checkStorage(c.tenantId, Number(ctx.get('content-length')));
     const files = await receiveFiles(ctx, blobs, c.tenantId, config.ingest.maxFileBytes, config.ingest.maxRequestBytes);
     const added = await collections.addUploads(c, files);
     ctx.state.workflowId = added.workflowId;
@@ -135,7 +140,7 @@ function refuseUrlCredentials(urls: string[]) {
   );
 }
 
-const folderBody = z.object({ path: z.string().startsWith('/', 'must be an absolute path').max(4096) }).strict();
+export const folderBody = z.object({ path: z.string().startsWith('/', 'must be an absolute path').max(4096) }).strict();
 
 /** Streams each part of a multipart request into the blob store, within the per-file and per-request limits. */
 function receiveFiles(

@@ -7,7 +7,7 @@ import { KeysService } from '../keys/service';
 
 const DAY_MS = 86_400_000;
 
-const createBody = z
+export const createBody = z
   .object({
     name: z.string().trim().min(1).max(100),
     role: z.enum(ROLES),

@@ -14,7 +14,7 @@ const message = z.discriminatedUnion('role', [
   z.object({ role: z.literal('assistant'), content: z.string().max(200_000) }).strict(),
 ]);
 
-const completionBody = z
+export const completionBody = z
   .object({
     purpose: z.enum(['answer', 'judge', 'agent']).default('answer'),
     messages: z.array(message).min(1).max(200),
@@ -40,7 +40,7 @@ const completionBody = z
   .strict();
 
 /** A model call as a durable run: retried, recorded, visible in the runs list. */
-export function llmRoutes({ temporal, config }: AppDeps) {
+export function llmRoutes({ temporal, config, quotas }: AppDeps) {
   const router = new Router<AuthState>({ prefix: '/v1/llm', sensitive: true });
 
   router.post('/completions', requireRole('admin', 'operator'), async (ctx) => {
@@ -48,20 +48,26 @@ export function llmRoutes({ temporal, config }: AppDeps) {
     const { tenantId } = ctx.state.principal;
     const workflowId = workflowIds.completion(tenantId, body.id ?? crypto.randomUUID());
     ctx.state.workflowId = workflowId;
-    const handle = await startRun(temporal, config.temporal.taskQueue, completion, {
-      workflowId,
-      args: [
-        {
-          tenantId,
-          purpose: body.purpose,
-          messages: body.messages,
-          model: body.model,
-          options: { temperature: body.temperature, maxTokens: body.maxTokens, responseFormat: body.responseFormat },
-        },
-      ],
-      tenantId,
-      kind: 'llm',
-    });
+    const handle = await startRun(
+      temporal,
+      config.temporal.taskQueue,
+      completion,
+      {
+        workflowId,
+        args: [
+          {
+            tenantId,
+            purpose: body.purpose,
+            messages: body.messages,
+            model: body.model,
+            options: { temperature: body.temperature, maxTokens: body.maxTokens, responseFormat: body.responseFormat },
+          },
+        ],
+        tenantId,
+        kind: 'llm',
+      },
+      quotas,
+    );
     if (!waitsForResult(ctx.query)) {
       ctx.status = 202;
       ctx.body = { workflowId, status: 'running' };

@@ -53,7 +53,7 @@ function checkTenantRefs(body: { headers?: Record<string, string>; bearerSecret?
   }
 }
 
-const createBody = z.discriminatedUnion('transport', [
+export const createBody = z.discriminatedUnion('transport', [
   z
     .object({
       transport: z.literal('http'),
@@ -73,7 +73,7 @@ const createBody = z.discriminatedUnion('transport', [
     })
     .strict(),
 ]);
-const patchBody = z
+export const patchBody = z
   .object({
     enabled: z.boolean().optional(),
     url: z
@@ -84,7 +84,7 @@ const patchBody = z
     bearerSecret: bearerSecret.nullable().optional(),
   })
   .strict();
-const approveBody = z
+export const approveBody = z
   .object({
     /** The definition hash the approver reviewed (from the tool listing). */
     definitionHash: z.string().regex(/^[0-9a-f]{64}$/),

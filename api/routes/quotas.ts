@@ -1,8 +1,40 @@
 import { Router } from '@koa/router';
+import { quotaOverridesPatch } from '../../lib/quota';
+import { ROLES } from '../../lib/db/entities';
+import type { Middleware } from 'koa';
 import type { AppDeps } from '../deps';
-import type { AuthState } from '../auth/middleware';
+import { actorLabel } from '../auth/api-keys';
+import { requireRole, type AuthState } from '../auth/middleware';
+import { platformAdminRequired } from '../tenants/service';
 
-/** The tenant's quotas and usage; platform admins set a tenant's limits. Filled in by the quotas slice. */
-export function quotasRoutes(_deps: AppDeps) {
-  return new Router<AuthState>({ prefix: '/v1', sensitive: true });
+/** Only an admin of the platform tenant, as for the tenants themselves (api/routes/tenants.ts). */
+const platformAdmin: Middleware<AuthState> = async (ctx, next) => {
+  if (!ctx.state.principal.platformAdmin) throw platformAdminRequired();
+  await next();
+};
+
+/**
+ * The tenant's quotas and usage (any role); a tenant's limits read and set by a platform admin. Limits are whole
+ * numbers, 0 = no limit; a PUT changes only the limits it names, and null returns one to the platform default.
+ */
+export function quotasRoutes(deps: AppDeps) {
+  const { quotas } = deps;
+  const router = new Router<AuthState>({ prefix: '/v1', sensitive: true });
+  const admin = requireRole('admin');
+
+  router.get('/quotas', requireRole(...ROLES), async (ctx) => {
+    ctx.body = await quotas.usage(ctx.state.principal);
+  });
+
+  router.get('/tenants/:id/quotas', admin, platformAdmin, async (ctx) => {
+    ctx.body = await quotas.tenantQuotas(ctx.params.id!);
+  });
+
+  router.put('/tenants/:id/quotas', admin, platformAdmin, async (ctx) => {
+    const patch = quotaOverridesPatch.parse(ctx.request.body ?? {});
+    ctx.state.audit = { action: 'quotas.update', targets: { tenantId: ctx.params.id! }, detail: { limits: patch } };
+    ctx.body = await quotas.setTenantQuotas(ctx.params.id!, patch, actorLabel(ctx.state.principal));
+  });
+
+  return router;
 }

@@ -6,7 +6,7 @@ import { requireRole, type AuthState } from '../auth/middleware';
 import { RunsService } from '../runs/service';
 import { pageSize } from '../schemas';
 
-const listQuery = z
+export const listQuery = z
   .object({
     kind: z.enum(RUN_KINDS).optional(),
     status: z.enum(RUN_STATUSES).optional(),
@@ -24,7 +24,7 @@ const listQuery = z
   })
   .strict();
 
-const runQuery = z.object({ runId: z.uuid().optional() }).strict();
+export const runQuery = z.object({ runId: z.uuid().optional() }).strict();
 
 /** Runs of the caller's tenant: list, one run, its steps, its trace, cancel. */
 export function runsRoutes({ temporal, orm, config }: AppDeps) {

@@ -6,7 +6,7 @@ import { MAX_TENANT_SECRET_BYTES, TENANT_SECRET_NAME, TENANT_SECRET_NAME_RULE } 
 import type { AppDeps } from '../deps';
 import { requireRole, type AuthState } from '../auth/middleware';
 
-const putBody = z
+export const putBody = z
   .object({
     value: z
       .string()

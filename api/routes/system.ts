@@ -10,7 +10,7 @@ import type { AppDeps } from '../deps';
 import { requireRole, type AuthState } from '../auth/middleware';
 import { clientRunId, waitsForResult } from '../schemas';
 
-const selfTestBody = z
+export const selfTestBody = z
   .object({
     probes: z.number().int().min(1).max(SELF_TEST_LIMITS.maxProbes).default(3),
     holdMs: z.number().int().min(0).max(SELF_TEST_LIMITS.maxHoldMs).default(0),
@@ -21,7 +21,7 @@ const selfTestBody = z
   .strict();
 
 /** Diagnostics: a self-test run proves Temporal, the worker and the database work together. */
-export function systemRoutes({ temporal, config }: AppDeps) {
+export function systemRoutes({ temporal, config, quotas }: AppDeps) {
   const router = new Router<AuthState>({ prefix: '/v1/system', sensitive: true });
 
   router.get('/me', (ctx) => {
@@ -41,12 +41,18 @@ export function systemRoutes({ temporal, config }: AppDeps) {
     const { tenantId } = ctx.state.principal;
     const workflowId = workflowIds.selfTest(tenantId, body.id ?? crypto.randomUUID());
     ctx.state.workflowId = workflowId;
-    const handle = await startRun(temporal, config.temporal.taskQueue, selfTest, {
-      workflowId,
-      args: [{ tenantId, probes: body.probes, holdMs: body.holdMs, note: body.note }],
-      tenantId,
-      kind: 'system',
-    });
+    const handle = await startRun(
+      temporal,
+      config.temporal.taskQueue,
+      selfTest,
+      {
+        workflowId,
+        args: [{ tenantId, probes: body.probes, holdMs: body.holdMs, note: body.note }],
+        tenantId,
+        kind: 'system',
+      },
+      quotas,
+    );
     if (waitsForResult(ctx.query)) {
       const result = await handle.result();
       ctx.body = { workflowId, status: 'completed', result };

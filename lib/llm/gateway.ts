@@ -7,6 +7,7 @@ import { ATTR, GENAI } from '../telemetry/attributes';
 import { classifyLlmError, isAbort, LLM_FAILURES } from './errors';
 import { isLocalModel } from './local-models';
 import { costUsd, priceOf, type ModelPrice } from './prices';
+import { tokensUsedToday } from './usage';
 import type {
   ChatMessage,
   EmbedResult,
@@ -95,13 +96,8 @@ export class LlmGateway {
   }
 
   /** Tokens the tenant has used today (UTC), all purposes. */
-  async tokensUsedToday(tenantId: string): Promise<number> {
-    const rows = (await this.deps.orm.em.getConnection().execute(
-      `select coalesce(sum(input_tokens + output_tokens), 0)::bigint as used from llm_calls
-         where tenant_id = ? and created_at >= date_trunc('day', now() at time zone 'utc') at time zone 'utc'`,
-      [tenantId],
-    )) as Array<{ used: string | number }>;
-    return Number(rows[0]?.used ?? 0);
+  tokensUsedToday(tenantId: string): Promise<number> {
+    return tokensUsedToday(this.deps.orm, tenantId);
   }
 
   private async call<T extends { usage: Usage; model: string }>(

@@ -9,6 +9,7 @@ import type { LlmProvider, ProviderName } from './types';
 
 export { LlmGateway, type LlmCallContext } from './gateway';
 export { LLM_FAILURES } from './errors';
+export { tokensUsedToday } from './usage';
 export type * from './types';
 
 /**

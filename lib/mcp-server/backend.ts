@@ -1,4 +1,5 @@
 import type { AnswerResult, IngestProgress, SearchHit } from '../contracts';
+import { MCP_TOOL_HEADER } from '../contracts/audit';
 import { AppError } from '../errors';
 
 /**
@@ -97,7 +98,11 @@ export interface HttpBackendOptions {
 
 const DEFAULT_TIMEOUT_MS = 60_000;
 
-/** The BeyondCloud HTTP API as a backend; an API error becomes an AppError carrying the API's code and message. */
+/**
+ * The BeyondCloud HTTP API as a backend; an API error becomes an AppError carrying the API's code and message. Each
+ * operation serves one tool, whose name it sends in `x-bc-mcp-tool` so the audit log marks the call as made through
+ * MCP; `listCollections` is a lookup several tools share and sends none.
+ */
 export class HttpBackend implements BeyondCloudBackend {
   private readonly baseUrl: string;
 
@@ -111,34 +116,46 @@ export class HttpBackend implements BeyondCloudBackend {
   }
 
   search(request: SearchRequest, signal?: AbortSignal) {
-    return this.request<SearchResponse>('POST', '/v1/search', { body: request, signal });
+    return this.request<SearchResponse>('POST', '/v1/search', { body: request, signal, tool: 'search_knowledge' });
   }
 
   answer(request: AnswerRequest, waitMs: number, signal?: AbortSignal) {
     const query = `?wait=true&timeoutMs=${Math.max(1, Math.round(waitMs))}`;
     const body = { question: request.question, collectionIds: request.collectionIds, ...request.options };
-    return this.request<AnswerResponse>('POST', `/v1/answers${query}`, { body, signal, extraTimeoutMs: waitMs });
+    return this.request<AnswerResponse>('POST', `/v1/answers${query}`, {
+      body,
+      signal,
+      extraTimeoutMs: waitMs,
+      tool: 'ask',
+    });
   }
 
   ingestUrls(collectionId: string, urls: string[], signal?: AbortSignal) {
     return this.request<IngestStarted>('POST', `/v1/collections/${encodeURIComponent(collectionId)}/urls`, {
       body: { urls },
       signal,
+      tool: 'ingest_url',
     });
   }
 
   getRun(workflowId: string, signal?: AbortSignal) {
-    return this.request<RunDetails>('GET', `/v1/runs/${encodeURIComponent(workflowId)}`, { signal });
+    return this.request<RunDetails>('GET', `/v1/runs/${encodeURIComponent(workflowId)}`, {
+      signal,
+      tool: 'run_status',
+    });
   }
 
   getIngest(workflowId: string, signal?: AbortSignal) {
-    return this.request<IngestStatus>('GET', `/v1/ingests/${encodeURIComponent(workflowId)}`, { signal });
+    return this.request<IngestStatus>('GET', `/v1/ingests/${encodeURIComponent(workflowId)}`, {
+      signal,
+      tool: 'run_status',
+    });
   }
 
   private async request<T>(
     method: string,
     path: string,
-    o: { body?: unknown; signal?: AbortSignal; extraTimeoutMs?: number } = {},
+    o: { body?: unknown; signal?: AbortSignal; extraTimeoutMs?: number; tool?: string } = {},
   ): Promise<T> {
     const timeout = AbortSignal.timeout((this.opts.timeoutMs ?? DEFAULT_TIMEOUT_MS) + (o.extraTimeoutMs ?? 0));
     let res: Response;
@@ -149,6 +166,7 @@ export class HttpBackend implements BeyondCloudBackend {
           ...this.opts.headers,
           authorization: `Bearer ${this.opts.apiKey}`,
           accept: 'application/json',
+          ...(o.tool ? { [MCP_TOOL_HEADER]: o.tool } : {}),
           ...(o.body === undefined ? {} : { 'content-type': 'application/json' }),
         },
         body: o.body === undefined ? undefined : JSON.stringify(o.body),

@@ -85,6 +85,9 @@ async function startOn(opts: DevServerOptions, chosenHere: boolean): Promise<Dev
   // with one partition against 5.1-6.2 s with the default four.
   args.push('--dynamic-config-value', 'matching.numTaskqueueReadPartitions=1');
   args.push('--dynamic-config-value', 'matching.numTaskqueueWritePartitions=1');
+  // Task queue fairness (server 1.29+): a backlog is dispatched in turn per fairness key — runs carry their tenant
+  // (api/runs/start.ts) — instead of first in, first out, so one tenant's backlog does not hold back another's tasks.
+  args.push('--dynamic-config-value', 'matching.enableFairness=true');
 
   const child = spawn(opts.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let recent = '';

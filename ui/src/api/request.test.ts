@@ -86,6 +86,41 @@ describe('request', () => {
     expect(onUnauthorized).toHaveBeenCalledOnce();
   });
 
+  it('on a cookie session, sends the CSRF cookie as a header on writes only, and signs out on a 401', async () => {
+    configureRequest({ getApiKey: () => null, onUnauthorized });
+    vi.stubGlobal('document', { cookie: 'other=1; bc_csrf=tok_123; x=y' });
+    respond(200, {});
+    await request('/v1/runs');
+    respond(201, {});
+    await request('/v1/keys', { method: 'POST', body: { name: 'k' } });
+    const [readInit, writeInit] = fetchMock.mock.calls.map((c) => c[1]!.headers as Record<string, string>);
+    expect(readInit!['x-csrf-token']).toBeUndefined();
+    expect(readInit!.authorization).toBeUndefined();
+    expect(writeInit!['x-csrf-token']).toBe('tok_123');
+    expect(fetchMock.mock.calls[1]![1]!.credentials).toBe('same-origin');
+
+    respond(401, { error: { code: 'unauthorized', message: 'The session has expired or was revoked.' } });
+    await failure(request('/v1/runs'));
+    expect(onUnauthorized).toHaveBeenCalledOnce();
+  });
+
+  it('sends a sign-in call without the key, and its 401 does not sign out', async () => {
+    respond(401, { error: { code: 'invalid_credentials', message: 'The email or password is wrong.' } });
+    const err = await failure(request('/v1/auth/login', { method: 'POST', body: {}, anonymous: true }));
+    expect(err.code).toBe('invalid_credentials');
+    expect((fetchMock.mock.calls[0]![1]!.headers as Record<string, string>).authorization).toBeUndefined();
+    expect(onUnauthorized).not.toHaveBeenCalled();
+  });
+
+  it('sends no CSRF header with a bearer key, which needs none', async () => {
+    vi.stubGlobal('document', { cookie: 'bc_csrf=tok_123' });
+    respond(201, {});
+    await request('/v1/keys', { method: 'POST', body: {} });
+    const headers = fetchMock.mock.calls[0]![1]!.headers as Record<string, string>;
+    expect(headers.authorization).toBe('Bearer bc_session');
+    expect(headers['x-csrf-token']).toBeUndefined();
+  });
+
   it('reports a caller abort as aborted', async () => {
     const controller = new AbortController();
     fetchMock.mockImplementationOnce(

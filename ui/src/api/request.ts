@@ -1,6 +1,7 @@
 /**
- * The one way the console talks to the API: adds the bearer key, parses JSON and turns every failure into an
- * ApiError mapped from `{ error: { code, message, details? } }`.
+ * The one way the console talks to the API: adds the bearer key (signed in with a key) or sends the session cookie
+ * with the CSRF header on writes (signed in with a password), parses JSON and turns every failure into an ApiError
+ * mapped from `{ error: { code, message, details? } }`.
  */
 
 export class ApiError extends Error {
@@ -35,6 +36,8 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Use this key instead of the session's; sign-in validates a key before keeping it. */
   apiKey?: string;
+  /** A sign-in call: sent without a key, and its 401 means wrong credentials rather than an ended session. */
+  anonymous?: boolean;
   timeoutMs?: number;
 }
 
@@ -53,11 +56,32 @@ export function configureRequest(next: RequestAuth): void {
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 
+/** The session's CSRF token: the API sets it in a cookie the page can read (the session cookie itself it cannot). */
+export const CSRF_COOKIE = 'bc_csrf';
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export function readCookie(name: string): string | null {
+  if (typeof document === 'undefined') return null;
+  for (const part of document.cookie.split(';')) {
+    const [k, ...v] = part.trim().split('=');
+    if (k === name) return decodeURIComponent(v.join('='));
+  }
+  return null;
+}
+
+/** True while the browser holds a console session (its CSRF cookie lives exactly as long as the session cookie). */
+export const hasSessionCookie = () => Boolean(readCookie(CSRF_COOKIE));
+
 export async function request<T>(path: string, options: RequestOptions = {}): Promise<T> {
-  const usesSessionKey = options.apiKey === undefined;
-  const key = usesSessionKey ? auth.getApiKey() : options.apiKey;
+  const usesSessionKey = options.apiKey === undefined && !options.anonymous;
+  const key = options.anonymous ? null : usesSessionKey ? auth.getApiKey() : options.apiKey;
+  const method = options.method ?? 'GET';
   const headers: Record<string, string> = { accept: 'application/json' };
   if (key) headers.authorization = `Bearer ${key}`;
+  // A write on the session cookie proves it comes from this page by echoing the CSRF token (a key needs none).
+  const csrf = !key && !SAFE_METHODS.has(method) ? readCookie(CSRF_COOKIE) : null;
+  if (csrf) headers['x-csrf-token'] = csrf;
+  const sessionCookie = !key && usesSessionKey && hasSessionCookie();
   let body: string | undefined;
   if (options.body !== undefined) {
     headers['content-type'] = 'application/json';
@@ -71,7 +95,7 @@ export async function request<T>(path: string, options: RequestOptions = {}): Pr
   let text: string;
   try {
     response = await fetch(withQuery(path, options.query), {
-      method: options.method ?? 'GET',
+      method,
       headers,
       body,
       signal,
@@ -85,7 +109,7 @@ export async function request<T>(path: string, options: RequestOptions = {}): Pr
 
   const payload = parseJson(text);
   if (!response.ok) {
-    if (response.status === 401 && usesSessionKey && key) auth.onUnauthorized();
+    if (response.status === 401 && usesSessionKey && (key || sessionCookie)) auth.onUnauthorized();
     throw errorFromResponse(response, payload);
   }
   if (text !== '' && payload === undefined) {
@@ -113,7 +137,7 @@ export async function openStream(
   }
   if (!response.ok) {
     const payload = parseJson(await response.text().catch(() => ''));
-    if (response.status === 401 && key) auth.onUnauthorized();
+    if (response.status === 401 && (key || hasSessionCookie())) auth.onUnauthorized();
     throw errorFromResponse(response, payload);
   }
   if (!response.body)

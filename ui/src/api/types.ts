@@ -32,10 +32,35 @@ export const RUN_STATUSES = Object.keys(runStatuses) as RunStatus[];
 
 export type Role = 'admin' | 'operator' | 'viewer';
 
+/** Who the console is signed in as: an API key (`key` set) or a user's session (`user` set). */
 export interface Me {
   tenant: { id: string; name: string };
   role: Role;
-  key: { id: string; name: string; prefix: string };
+  platformAdmin?: boolean;
+  via?: 'key' | 'session';
+  key: { id: string; name: string; prefix: string } | null;
+  user: { id: string; email: string } | null;
+}
+
+export interface TenantMembership {
+  id: string;
+  name: string;
+  role: Role;
+}
+
+/** What a password sign-in, an accepted invitation or a tenant switch answers. */
+export interface SignedIn {
+  user: { id: string; email: string; displayName: string };
+  tenant: { id: string; name: string };
+  role: Role;
+  tenants: TenantMembership[];
+  csrfToken: string;
+  expiresAt: string;
+}
+
+export interface SignInProviders {
+  password: boolean;
+  oidc: boolean;
 }
 
 export interface RunSummary {

@@ -148,7 +148,7 @@ export const useAnswerStore = defineStore('answer', () => {
 
   const session = useSessionStore();
   watch(
-    () => session.apiKey,
+    () => session.identity,
     () => {
       reset();
       answerId.value = null;

@@ -100,7 +100,7 @@ export const useAnswersStore = defineStore('answers', () => {
 
   // Another key may be another tenant: never show its predecessor's answers.
   const session = useSessionStore();
-  watch(() => session.apiKey, clear);
+  watch(() => session.identity, clear);
 
   return {
     answers,

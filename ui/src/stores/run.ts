@@ -95,7 +95,7 @@ export const useRunStore = defineStore('run', () => {
 
   const session = useSessionStore();
   watch(
-    () => session.apiKey,
+    () => session.identity,
     () => {
       reset();
       workflowId.value = null;

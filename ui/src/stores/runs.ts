@@ -140,7 +140,7 @@ export const useRunsStore = defineStore('runs', () => {
 
   // Another key may be another tenant: never show its predecessor's runs.
   const session = useSessionStore();
-  watch(() => session.apiKey, clear);
+  watch(() => session.identity, clear);
 
   return {
     runs,

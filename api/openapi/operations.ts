@@ -1,0 +1,156 @@
+import { z } from 'zod';
+import { quotaOverridesPatch } from '../../lib/quota';
+import { approvalBody, startBody } from '../routes/agents';
+import {
+  answerBody,
+  answersQuery,
+  conversationBody,
+  groundingBody,
+  messageBody,
+  reviewBody,
+  searchBody,
+} from '../routes/answers';
+import { exportQuery as auditExportQuery, listQuery as auditQuery } from '../routes/audit';
+import { acceptBody, loginBody, passwordBody, switchBody } from '../routes/auth';
+import { collectionBody, documentsQuery, folderBody, urlsBody } from '../routes/collections';
+import { createBody as keyBody } from '../routes/keys';
+import { completionBody } from '../routes/llm';
+import { approveBody, createBody as mcpServerBody, patchBody as mcpServerPatch } from '../routes/mcp';
+import { listQuery as runsQuery, runQuery } from '../routes/runs';
+import { putBody as secretBody } from '../routes/secrets';
+import { selfTestBody } from '../routes/system';
+import { addMemberBody, createTenantBody, inviteBody, setRoleBody } from '../routes/tenants';
+import { waitQuery } from '../schemas';
+
+/**
+ * What the document says about each route beyond api/permissions.ts: the zod schemas the route validates its
+ * request with (the same objects), its success statuses, and a response shape where one exists. A route missing
+ * here is documented with a generic JSON body and the default statuses of its method.
+ */
+export interface OperationSpec {
+  body?: z.ZodType;
+  query?: z.ZodObject;
+  /** Files as multipart/form-data instead of a JSON body. */
+  multipart?: boolean;
+  /** Success statuses; 204 has no body. */
+  ok?: number[];
+  /** The success body; a generic JSON object when absent. */
+  response?: z.ZodType;
+  /** The success body's media type when it is not JSON (an event stream, JSON lines, a page). */
+  successType?: 'text/event-stream' | 'application/x-ndjson' | 'text/html';
+  /** Any JSON (the MCP endpoint answers JSON-RPC, not the API's shapes). */
+  jsonRpc?: boolean;
+}
+
+/** `?wait=true` on the run starts: wait for the result instead of answering 202 at once. */
+const startQuery = waitQuery.pick({ wait: true });
+
+const me = z.object({
+  tenant: z.object({ id: z.string(), name: z.string() }),
+  role: z.enum(['admin', 'operator', 'viewer']),
+  platformAdmin: z.boolean(),
+  via: z.enum(['key', 'session']),
+  key: z.object({ id: z.string().nullable(), name: z.string().nullable(), prefix: z.string().nullable() }).nullable(),
+  user: z.object({ id: z.string().nullable(), email: z.string().nullable() }).nullable(),
+});
+
+/** A key as the keys routes answer it (api/keys/service.ts): never its hash, and the key itself only when made. */
+const apiKey = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  role: z.enum(['admin', 'operator', 'viewer']),
+  prefix: z.string(),
+  status: z.enum(['active', 'expired', 'revoked']),
+  createdAt: z.iso.datetime(),
+  lastUsedAt: z.iso.datetime().nullable(),
+  expiresAt: z.iso.datetime().nullable(),
+  revokedAt: z.iso.datetime().nullable(),
+  createdByKeyId: z.uuid().nullable(),
+  createdByUserId: z.uuid().nullable(),
+});
+const newApiKey = apiKey.extend({ key: z.string().startsWith('bc_') });
+
+export const OPERATIONS: Record<string, OperationSpec> = {
+  'GET /healthz': { response: z.object({ status: z.literal('ok') }) },
+  'GET /readyz': { response: z.looseObject({ status: z.literal('ready'), checks: z.unknown() }) },
+  'GET /v1/openapi.json': {},
+  'GET /v1/docs': { successType: 'text/html' },
+
+  'GET /v1/auth/providers': { response: z.object({ password: z.boolean(), oidc: z.boolean() }) },
+  'POST /v1/auth/login': { body: loginBody },
+  'POST /v1/auth/invitations/accept': { body: acceptBody, ok: [201] },
+  'GET /v1/auth/oidc/login': { ok: [302] },
+  'GET /v1/auth/oidc/callback': { ok: [302] },
+  'POST /v1/auth/logout': { ok: [204] },
+  'POST /v1/auth/session/tenant': { body: switchBody },
+  'POST /v1/auth/password': { body: passwordBody },
+  'POST /v1/auth/sessions/:id/revoke': {},
+
+  'POST /v1/tenants': { body: createTenantBody, ok: [201] },
+  'PUT /v1/tenants/:id/quotas': { body: quotaOverridesPatch },
+  'POST /v1/members': { body: addMemberBody, ok: [201] },
+  'PATCH /v1/members/:userId': { body: setRoleBody },
+  'DELETE /v1/members/:userId': { ok: [200] },
+  'POST /v1/invitations': { body: inviteBody, ok: [201] },
+  'POST /v1/invitations/:id/revoke': {},
+  'GET /v1/audit': { query: auditQuery },
+  'GET /v1/audit/export': { query: auditExportQuery, successType: 'application/x-ndjson' },
+
+  'GET /v1/system/me': { response: me },
+  'POST /v1/system/self-test': { body: selfTestBody, query: startQuery, ok: [200, 202] },
+
+  'GET /v1/runs': { query: runsQuery },
+  'GET /v1/runs/:id': { query: runQuery },
+  'GET /v1/runs/:id/steps': { query: runQuery },
+  'GET /v1/runs/:id/trace': { query: runQuery },
+  'POST /v1/runs/:id/cancel': { ok: [202] },
+
+  'POST /v1/llm/completions': { body: completionBody, query: startQuery, ok: [200, 202] },
+
+  'POST /v1/collections': { body: collectionBody, ok: [201] },
+  'DELETE /v1/collections/:id': { ok: [204] },
+  'GET /v1/collections/:id/documents': { query: documentsQuery },
+  'POST /v1/collections/:id/documents': { multipart: true, ok: [202] },
+  'POST /v1/collections/:id/urls': { body: urlsBody, ok: [202] },
+  'POST /v1/collections/:id/folder': { body: folderBody, ok: [202] },
+  'POST /v1/collections/:id/reingest': { ok: [202] },
+  'DELETE /v1/documents/:id': { ok: [204] },
+
+  'POST /v1/answers': { body: answerBody, query: waitQuery, ok: [200, 202] },
+  'GET /v1/answers': { query: answersQuery },
+  'GET /v1/answers/:id': { query: waitQuery, ok: [200, 202] },
+  'GET /v1/answers/:id/events': { successType: 'text/event-stream' },
+  'POST /v1/answers/:id/review': { body: reviewBody, ok: [200, 202] },
+  'POST /v1/grounding': { body: groundingBody, ok: [200, 202] },
+  'POST /v1/search': { body: searchBody, ok: [200, 202] },
+  'POST /v1/conversations': { body: conversationBody, ok: [201] },
+  'POST /v1/conversations/:id/messages': { body: messageBody, query: waitQuery, ok: [200, 202] },
+
+  'POST /v1/mcp/servers': { body: mcpServerBody, ok: [201] },
+  'PATCH /v1/mcp/servers/:id': { body: mcpServerPatch },
+  'DELETE /v1/mcp/servers/:id': { ok: [204] },
+  'POST /v1/mcp/servers/:id/tools/:name/approve': { body: approveBody },
+
+  'POST /v1/agents/runs': { body: startBody, query: startQuery, ok: [200, 202] },
+  'GET /v1/agents/runs/:id/events': { successType: 'text/event-stream' },
+  'POST /v1/agents/runs/:id/approvals': { body: approvalBody },
+  'POST /v1/agents/runs/:id/cancel': { ok: [202] },
+
+  'PUT /v1/secrets/:name': { body: secretBody, ok: [200, 201] },
+  'DELETE /v1/secrets/:name': { ok: [204] },
+
+  'GET /v1/keys': { response: z.object({ keys: z.array(apiKey) }) },
+  'POST /v1/keys': { body: keyBody, ok: [201], response: newApiKey },
+  'POST /v1/keys/:id/revoke': { response: apiKey },
+  'POST /v1/keys/:id/rotate': { ok: [201], response: newApiKey.extend({ replacedKeyId: z.uuid() }) },
+
+  'ALL /mcp': { jsonRpc: true, ok: [200, 202] },
+};
+
+/** The success statuses of a route without its own: what each method usually answers here. */
+export function defaultOk(method: string): number[] {
+  if (method === 'POST') return [200, 201, 202];
+  if (method === 'PUT') return [200, 201];
+  if (method === 'DELETE') return [200, 204];
+  return [200];
+}

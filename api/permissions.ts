@@ -1,0 +1,251 @@
+import type { Role } from '../lib/db/entities';
+
+/**
+ * The permission model in one table: every route of the API and every tool of BeyondCloud's MCP server, with who may
+ * call it. test/permissions.test.ts reads the routers' own stacks and fails on a route without an entry, an entry
+ * without a route, or a `requireRole` guard whose roles differ from the entry; it then calls every route with every
+ * role and with another tenant's ids (the BOLA matrix). The OpenAPI document and the README table are generated
+ * from it.
+ *
+ * Order of the checks on every route: authentication (401), then the role (403, before any lookup, so a refused
+ * role learns nothing about an id), then the lookup in the caller's tenant (404 for a foreign id exactly as for a
+ * missing one).
+ */
+
+/** What a path parameter names, so the matrix can make one in each tenant and the document can type it. */
+export const PARAM_KINDS = {
+  collection: { tenantScoped: true, format: 'uuid', what: 'a collection id' },
+  document: { tenantScoped: true, format: 'uuid', what: 'a document id' },
+  ingestRun: { tenantScoped: true, format: 'workflowId', what: 'an ingest run id (`ingest:<tenant>:…`)' },
+  answer: { tenantScoped: true, format: 'uuid', what: 'an answer id' },
+  conversation: { tenantScoped: true, format: 'uuid', what: 'a conversation id' },
+  run: { tenantScoped: true, format: 'workflowId', what: 'a run id (workflow id)' },
+  selfTestRun: { tenantScoped: true, format: 'workflowId', what: 'a self-test run id (`self-test:<tenant>:…`)' },
+  agentRun: { tenantScoped: true, format: 'workflowId', what: 'an agent run id (`agent:<tenant>:…`)' },
+  mcpServer: { tenantScoped: true, format: 'uuid', what: 'an MCP server id' },
+  mcpTool: { tenantScoped: true, format: 'name', what: 'a tool name of that MCP server' },
+  secret: { tenantScoped: true, format: 'secretName', what: 'the name of one of the tenant’s secrets' },
+  newSecret: {
+    tenantScoped: false,
+    format: 'secretName',
+    what: 'a secret name in the caller’s own namespace (created if new)',
+  },
+  key: { tenantScoped: true, format: 'uuid', what: 'an API key id' },
+  user: { tenantScoped: true, format: 'uuid', what: 'a member’s user id' },
+  invitation: { tenantScoped: true, format: 'uuid', what: 'an invitation id' },
+  session: { tenantScoped: true, format: 'uuid', what: 'one of the caller’s session ids' },
+  tenant: { tenantScoped: false, format: 'uuid', what: 'a tenant id (platform admins reach every tenant)' },
+} as const satisfies Record<
+  string,
+  { tenantScoped: boolean; format: 'uuid' | 'workflowId' | 'name' | 'secretName'; what: string }
+>;
+export type ParamKind = keyof typeof PARAM_KINDS;
+
+export interface RouteRule {
+  /** One line for the README and the OpenAPI summary. */
+  summary: string;
+  /** Reached without a key or session. */
+  public: boolean;
+  /** The roles allowed (none for a public route). */
+  roles: readonly Role[];
+  /** Only an admin of the platform tenant (the one made at first start). */
+  platformAdmin: boolean;
+  /** Every path parameter and what it names. */
+  params: Readonly<Record<string, ParamKind>>;
+  /** About the caller's own console session: an API key has none and gets 400 `session_required`. */
+  session: boolean;
+}
+
+export const ALL_ROLES = ['admin', 'operator', 'viewer'] as const satisfies readonly Role[];
+const WRITE_ROLES = ['admin', 'operator'] as const satisfies readonly Role[];
+const ADMIN_ROLES = ['admin'] as const satisfies readonly Role[];
+
+type Params = Record<string, ParamKind>;
+const rule = (summary: string, roles: readonly Role[], params: Params = {}, more: Partial<RouteRule> = {}) =>
+  ({ summary, public: false, roles, platformAdmin: false, params, session: false, ...more }) satisfies RouteRule;
+
+/** Reached without a key or session. */
+const open = (summary: string, params: Params = {}) => rule(summary, [], params, { public: true });
+/** Every role of the tenant: viewers read. */
+const read = (summary: string, params: Params = {}) => rule(summary, ALL_ROLES, params);
+/** Operators and admins: runs and content. */
+const operate = (summary: string, params: Params = {}) => rule(summary, WRITE_ROLES, params);
+/** Admins: configuration and keys. */
+const admin = (summary: string, params: Params = {}) => rule(summary, ADMIN_ROLES, params);
+/** Every role, signed in to the console: the caller's own session, password and sessions. */
+const session = (summary: string, params: Params = {}) => rule(summary, ALL_ROLES, params, { session: true });
+/** Admins of the platform tenant: tenants and their limits. */
+const platform = (summary: string, params: Params = {}) => rule(summary, ADMIN_ROLES, params, { platformAdmin: true });
+
+/** `METHOD /path` (koa's path syntax; `ALL` for a route of every method) → who may call it. */
+export const PERMISSIONS: Record<string, RouteRule> = {
+  'GET /healthz': open('The process is up'),
+  'GET /readyz': open('Temporal, the database and the migrations are usable'),
+  'GET /v1/openapi.json': open('This API’s OpenAPI 3.1 document'),
+  'GET /v1/docs': open('The API reference page'),
+
+  'GET /v1/auth/providers': open('The sign-in options (password, single sign-on)'),
+  'POST /v1/auth/login': open('Sign in with email and password (sets the session and CSRF cookies)'),
+  'POST /v1/auth/invitations/accept': open('Accept an invitation (and sign in)'),
+  'GET /v1/auth/oidc/login': open('Single sign-on: off to the OpenID provider'),
+  'GET /v1/auth/oidc/callback': open('Single sign-on: back from the OpenID provider'),
+  'GET /v1/auth/session': session('The signed-in user, tenant, role and tenants'),
+  'POST /v1/auth/logout': session('Sign out (ends this session)'),
+  'POST /v1/auth/session/tenant': session('Switch to another tenant of the user'),
+  'POST /v1/auth/password': session('Change the password (other sessions end)'),
+  'GET /v1/auth/sessions': session('The user’s sessions'),
+  'POST /v1/auth/sessions/:id/revoke': session('End one of the user’s sessions', { id: 'session' }),
+
+  'GET /v1/tenants': platform('Every tenant'),
+  'POST /v1/tenants': platform('Create a tenant (and its first admin)'),
+  'GET /v1/tenants/:id': platform('One tenant', { id: 'tenant' }),
+  'GET /v1/tenants/:id/quotas': platform('A tenant’s quotas and usage', { id: 'tenant' }),
+  'PUT /v1/tenants/:id/quotas': platform('Set a tenant’s quotas', { id: 'tenant' }),
+  'GET /v1/quotas': read('The tenant’s quotas and usage'),
+  'GET /v1/members': admin('The tenant’s members'),
+  'POST /v1/members': admin('Add a member'),
+  'PATCH /v1/members/:userId': admin('Change a member’s role', { userId: 'user' }),
+  'DELETE /v1/members/:userId': admin('Remove a member', { userId: 'user' }),
+  'GET /v1/invitations': admin('The tenant’s invitations'),
+  'POST /v1/invitations': admin('Invite someone by email'),
+  'POST /v1/invitations/:id/revoke': admin('Revoke an invitation', { id: 'invitation' }),
+  'GET /v1/audit': admin('The tenant’s audit log, a page at a time'),
+  'GET /v1/audit/export': admin('The audit log as JSON lines'),
+
+  'GET /v1/system/me': read('The caller: tenant, role, key or user'),
+  'POST /v1/system/self-test': operate('Start a self-test run'),
+  'GET /v1/system/self-test/:id': read('A self-test run', { id: 'selfTestRun' }),
+
+  'GET /v1/runs': read('The tenant’s runs'),
+  'GET /v1/runs/:id': read('One run: status, input, result or failure', { id: 'run' }),
+  'GET /v1/runs/:id/steps': read('A run’s activity timeline', { id: 'run' }),
+  'GET /v1/runs/:id/trace': read('A run’s spans', { id: 'run' }),
+  'POST /v1/runs/:id/cancel': operate('Cancel a run', { id: 'run' }),
+
+  'POST /v1/llm/completions': operate('One model call as a durable run'),
+
+  'POST /v1/collections': operate('Create a collection'),
+  'GET /v1/collections': read('The tenant’s collections'),
+  'GET /v1/collections/:id': read('One collection', { id: 'collection' }),
+  'DELETE /v1/collections/:id': operate('Delete a collection and its documents', { id: 'collection' }),
+  'GET /v1/collections/:id/documents': read('A collection’s documents', { id: 'collection' }),
+  'POST /v1/collections/:id/documents': operate('Upload files (multipart) to ingest', { id: 'collection' }),
+  'POST /v1/collections/:id/urls': operate('Register URLs to ingest', { id: 'collection' }),
+  'POST /v1/collections/:id/folder': admin('Ingest a server folder (inside INGEST_FOLDER_ROOTS)', { id: 'collection' }),
+  'POST /v1/collections/:id/reingest': operate('Re-ingest a collection', { id: 'collection' }),
+  'DELETE /v1/documents/:id': operate('Delete a document', { id: 'document' }),
+  'GET /v1/ingests/:workflowId': read('An ingest run’s progress', { workflowId: 'ingestRun' }),
+
+  'POST /v1/answers': operate('Ask a question (a grounded answer run)'),
+  'GET /v1/answers': read('The tenant’s answers'),
+  'GET /v1/answers/:id': read('One answer', { id: 'answer' }),
+  'GET /v1/answers/:id/events': read('An answer’s events (Server-Sent Events)', { id: 'answer' }),
+  'POST /v1/answers/:id/review': operate('Approve or reject an answer held for review', { id: 'answer' }),
+  'POST /v1/grounding': operate('Check an answer against contexts'),
+  'POST /v1/search': operate('Hybrid search without generation'),
+  'POST /v1/conversations': operate('Start a conversation'),
+  'GET /v1/conversations': read('The tenant’s conversations'),
+  'GET /v1/conversations/:id': read('A conversation and its messages', { id: 'conversation' }),
+  'POST /v1/conversations/:id/messages': operate('A follow-up question', { id: 'conversation' }),
+
+  'POST /v1/mcp/servers': admin('Register an MCP server'),
+  'GET /v1/mcp/servers': read('The tenant’s MCP servers'),
+  'GET /v1/mcp/servers/:id': read('One MCP server', { id: 'mcpServer' }),
+  'PATCH /v1/mcp/servers/:id': admin('Change an MCP server', { id: 'mcpServer' }),
+  'DELETE /v1/mcp/servers/:id': admin('Remove an MCP server', { id: 'mcpServer' }),
+  'POST /v1/mcp/servers/:id/discover': admin('Discover an MCP server’s tools', { id: 'mcpServer' }),
+  'GET /v1/mcp/servers/:id/tools': read('An MCP server’s tools and their approval', { id: 'mcpServer' }),
+  'POST /v1/mcp/servers/:id/tools/:name/approve': admin('Approve a tool at its definition hash', {
+    id: 'mcpServer',
+    name: 'mcpTool',
+  }),
+  'POST /v1/mcp/servers/:id/tools/:name/disable': admin('Disable a tool', { id: 'mcpServer', name: 'mcpTool' }),
+
+  'POST /v1/agents/runs': operate('Start an agent run'),
+  'GET /v1/agents/runs/:id': read('An agent run’s live state', { id: 'agentRun' }),
+  'GET /v1/agents/runs/:id/events': read('An agent run’s events (Server-Sent Events)', { id: 'agentRun' }),
+  'POST /v1/agents/runs/:id/approvals': operate('Approve or refuse a sensitive tool call', { id: 'agentRun' }),
+  'POST /v1/agents/runs/:id/cancel': operate('Cancel an agent run', { id: 'agentRun' }),
+
+  'GET /v1/secrets': read('The tenant’s secret names (never values)'),
+  'PUT /v1/secrets/:name': admin('Set a secret', { name: 'newSecret' }),
+  'DELETE /v1/secrets/:name': admin('Delete a secret', { name: 'secret' }),
+
+  'GET /v1/keys': admin('The tenant’s API keys'),
+  'POST /v1/keys': admin('Create an API key (shown once)'),
+  'POST /v1/keys/:id/revoke': admin('Revoke an API key', { id: 'key' }),
+  'POST /v1/keys/:id/rotate': admin('Rotate an API key (the new key shown once)', { id: 'key' }),
+
+  'ALL /mcp': read('BeyondCloud as an MCP server (streamable HTTP, POST only); each tool as in the table below'),
+};
+
+/**
+ * The tools of BeyondCloud's MCP server (lib/mcp-server/server.ts). Each calls the API with the caller's key, so a
+ * tool allows exactly the roles every route it calls allows.
+ */
+export const MCP_TOOLS: Record<string, { calls: readonly string[] }> = {
+  search_knowledge: { calls: ['GET /v1/collections', 'POST /v1/search'] },
+  ask: { calls: ['GET /v1/collections', 'POST /v1/answers'] },
+  ingest_url: { calls: ['GET /v1/collections', 'POST /v1/collections/:id/urls'] },
+  run_status: { calls: ['GET /v1/runs/:id', 'GET /v1/ingests/:workflowId'] },
+};
+
+/** The roles an MCP tool allows: those of every route it calls. */
+export function toolRoles(tool: string): Role[] {
+  const calls = MCP_TOOLS[tool]?.calls ?? [];
+  return ALL_ROLES.filter((role) => calls.every((c) => PERMISSIONS[c]?.roles.includes(role)));
+}
+
+/** `METHOD /path` of one router layer: its method (GET for GET+HEAD, ALL for a route of every method) and path. */
+export function routeKey(layer: { methods: readonly string[]; path: string | RegExp }): string {
+  const methods = layer.methods.filter((m) => m !== 'HEAD' || !layer.methods.includes('GET'));
+  const method = methods.length > 5 ? 'ALL' : methods.join(',');
+  return `${method} ${String(layer.path)}`;
+}
+
+/** Who may call a route, in words: `public`, or the roles, with "platform" for the platform tenant's admins. */
+export function whoMay(r: RouteRule): string {
+  if (r.public) return 'public';
+  const roles = r.roles.length === ALL_ROLES.length ? 'any role' : r.roles.join(', ');
+  if (r.session) return `${roles}, console session`;
+  return r.platformAdmin ? `platform ${roles}` : roles;
+}
+
+/** The README section (between the permissions markers): the table as Markdown. */
+export function permissionsMarkdown(): string {
+  const params = (r: RouteRule) =>
+    Object.entries(r.params)
+      .map(([name, kind]) => `\`:${name}\` ${PARAM_KINDS[kind].tenantScoped ? '(tenant-scoped)' : ''}`.trim())
+      .join(', ');
+  const lines = [
+    '### Permissions',
+    '',
+    'Generated from `api/permissions.ts`, the one permission table; `test/permissions.test.ts` fails when a route has',
+    'no entry, an entry has no route, a guard disagrees with it, or this section differs. It calls every route with',
+    'every role, and with another tenant’s ids: a role not listed answers 403 `forbidden` before any lookup; a',
+    'tenant-scoped id of another tenant answers 404 exactly like a missing one. "platform admin" routes need an',
+    'admin of the platform tenant (the one made at first start); "console session" routes are about a signed-in',
+    'user’s own session, which an API key has none of (400 `session_required`).',
+    '',
+    '| route | who | path parameters | what |',
+    '|---|---|---|---|',
+    ...Object.entries(PERMISSIONS).map(([route, r]) => `| \`${route}\` | ${whoMay(r)} | ${params(r)} | ${r.summary} |`),
+    '',
+    'The MCP server’s tools (`/mcp`, `npm run mcp`) call the API with the caller’s key; each allows the roles of every',
+    'route it calls:',
+    '',
+    '| MCP tool | who | calls |',
+    '|---|---|---|',
+    ...Object.entries(MCP_TOOLS).map(
+      ([tool, t]) =>
+        `| \`${tool}\` | ${toolRoles(tool).length === ALL_ROLES.length ? 'any role' : toolRoles(tool).join(', ')} | ${t.calls.map((c) => `\`${c}\``).join(', ')} |`,
+    ),
+    '',
+    'The OpenAPI 3.1 document, generated from this table and the zod schemas the routes validate with, is served at',
+    '`/v1/openapi.json` and rendered at `/v1/docs`; `test/openapi.test.ts` checks it covers every route, and',
+    '`test/schemathesis.test.ts` runs Schemathesis over it against the live API with two tenants’ keys (Schemathesis',
+    '4.32.5 from PyPI, installed by the test setup into a virtualenv in `~/.cache/beyondcloud/schemathesis/4.32.5/`;',
+    '`SCHEMATHESIS_BIN` overrides).',
+  ];
+  return lines.join('\n');
+}
