@@ -239,6 +239,27 @@ describe('quotas', () => {
     started.push(ok.body!.workflowId as string);
   });
 
+  it('refuses a follow-up past a quota before storing its message: the conversation is unchanged', async () => {
+    const t = await ctx.addTenant('admin');
+    const collection = await call('POST', '/v1/collections', { key: t.key, body: { name: 'follow-up quota' } });
+    expect(collection.status).toBe(201);
+    const conversation = await call('POST', '/v1/conversations', {
+      key: t.key,
+      body: { collectionIds: [collection.body!.id] },
+    });
+    expect(conversation.status).toBe(201);
+    expect((await setQuotas(t.id, { dailyTokens: 10 })).status).toBe(200);
+    await ctx.orm.em.getConnection().execute(
+      `insert into llm_calls (id, tenant_id, purpose, provider, model, input_tokens, output_tokens, latency_ms, outcome)
+       values (?, ?, 'answer', 'local', 'local-extractive', 20, 0, 5, 'ok')`,
+      [randomUUID(), t.id],
+    );
+    const path = `/v1/conversations/${conversation.body!.id}`;
+    const refused = await call('POST', `${path}/messages`, { key: t.key, body: { content: 'And the default?' } });
+    expectRefused(refused, 'token_quota_exceeded', 86_400);
+    expect((await call('GET', path, { key: t.key })).body!.messages).toEqual([]);
+  });
+
   it('refuses documents and bytes past the tenant’s storage (storage_quota_exceeded) before storing them', async () => {
     const t = await ctx.addTenant('admin');
     const created = await call('POST', '/v1/collections', { key: t.key, body: { name: 'kb' } });

@@ -243,7 +243,9 @@ export class AnswersService {
   /** A follow-up: stored, then answered with the conversation's history (rewritten into a standalone query). */
   async followUp(c: Conversation, m: { id: string; content: string }, wait: Wait): Promise<PublicAnswer> {
     const tenantId = c.tenantId;
-    await this.claimAnswerId(tenantId, m.id, c.id);
+    // The message is stored before its run starts: a run the quotas would refuse must be refused first, so a 429
+    // leaves no unanswered message behind (a retry of an existing id is the same run, never refused).
+    if (!(await this.claimAnswerId(tenantId, m.id, c.id))) await this.quotas?.checkRun({ tenantId, kind: 'answer' });
     const em = this.orm.em.fork();
     const history = await store.conversationHistory(em, tenantId, c.id, m.id, HISTORY_MESSAGES);
     await store.addMessage(em, { tenantId, conversationId: c.id, role: 'user', content: m.content, answerId: m.id });

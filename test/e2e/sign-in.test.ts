@@ -111,3 +111,15 @@ it('accepts an invitation link and lands signed in', async () => {
     await context.close();
   }
 });
+
+it('shows why a single sign-on came back refused (/sign-in?error=<code>)', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  try {
+    await page.goto(`${api.base}/sign-in?error=oidc_no_tenant`);
+    await expect.poll(() => page.getByTestId('error').textContent()).toMatch(/not mapped to a tenant/i);
+    expect(await page.getByTestId('error').textContent()).toContain('oidc_no_tenant');
+  } finally {
+    await context.close();
+  }
+});
