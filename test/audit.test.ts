@@ -5,7 +5,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApiKey, createTenantWithKey, resolveApiKey } from '../api/auth/api-keys';
+import { createApiKey, resolveApiKey } from '../api/auth/api-keys';
 import { auditMiddleware } from '../api/audit/middleware';
 import { pruneAuditLog, startAuditRetention } from '../api/audit/retention';
 import { appendAuditEntry, recordKeyUse } from '../api/audit/service';
@@ -15,6 +15,7 @@ import { createLogger } from '../lib/log';
 import { HttpBackend } from '../lib/mcp-server/backend';
 import { setupTestContext, startTestApi, testAppDeps, type TestContext } from './harness';
 import { PASSWORD, sessionClient, uniqueEmail } from './session-client';
+import { platformAdminKey as platformKeyOf } from './session-client';
 
 /** The audit log: what the API keeps of writes, denials, sign-ins and key use; who may read it; what the database allows. */
 
@@ -62,18 +63,8 @@ async function entries(query: Record<string, string> = {}, key = admin): Promise
   return res.body.entries as AuditEntry[];
 }
 
-/** The one platform tenant (made here when no other test file made it first) and an admin key of it. */
-async function platformAdminKey(): Promise<string> {
-  const find = () => ctx.orm.em.fork().findOne(TenantEntity, { platform: true });
-  let platform = await find();
-  if (!platform) {
-    await createTenantWithKey(ctx.orm, { tenantName: 'platform', keyName: 'p', role: 'admin', platform: true }).catch(
-      () => {}, // another file made it at the same moment (one platform tenant: a unique index)
-    );
-    platform = await find();
-  }
-  return (await newKey('admin', platform!.id, 'audit-test-platform')).key;
-}
+/** An admin key of the one platform tenant (test/session-client.ts makes it when no other file has). */
+const platformAdminKey = async () => (await platformKeyOf(ctx.orm)).key;
 
 describe('what the audit log keeps', () => {
   it('a write: actor, action, route pattern, targets (path and created row), outcome, address and trace', async () => {

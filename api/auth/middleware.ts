@@ -1,5 +1,5 @@
 import type { Middleware } from 'koa';
-import { forbidden, unauthorized } from '../../lib/errors';
+import { AppError, forbidden, unauthorized } from '../../lib/errors';
 import type { Role } from '../../lib/db/entities';
 import type { AuditNote } from '../../lib/contracts/audit';
 import type { AppDeps } from '../deps';
@@ -61,3 +61,20 @@ export function requireRole(...roles: Role[]): Middleware<AuthState> & { roles: 
   };
   return Object.assign(guard, { roles });
 }
+
+export const platformAdminRequired = () =>
+  new AppError({
+    code: 'platform_admin_required',
+    message: 'Only an admin of the platform tenant can manage tenants.',
+    status: 403,
+    category: 'auth',
+  });
+
+/**
+ * Only an admin of the platform tenant (the one made at first start): tenants and their quotas. Any other caller,
+ * admins of other tenants included, is refused; it follows `requireRole('admin')`.
+ */
+export const requirePlatformAdmin: Middleware<AuthState> = async (ctx, next) => {
+  if (!(ctx.state.principal as Principal | undefined)?.platformAdmin) throw platformAdminRequired();
+  await next();
+};

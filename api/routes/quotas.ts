@@ -1,17 +1,9 @@
 import { Router } from '@koa/router';
 import { quotaOverridesPatch } from '../../lib/quota';
 import { ROLES } from '../../lib/db/entities';
-import type { Middleware } from 'koa';
 import type { AppDeps } from '../deps';
 import { actorLabel } from '../auth/api-keys';
-import { requireRole, type AuthState } from '../auth/middleware';
-import { platformAdminRequired } from '../tenants/service';
-
-/** Only an admin of the platform tenant, as for the tenants themselves (api/routes/tenants.ts). */
-const platformAdmin: Middleware<AuthState> = async (ctx, next) => {
-  if (!ctx.state.principal.platformAdmin) throw platformAdminRequired();
-  await next();
-};
+import { requirePlatformAdmin, requireRole, type AuthState } from '../auth/middleware';
 
 /**
  * The tenant's quotas and usage (any role); a tenant's limits read and set by a platform admin. Limits are whole
@@ -26,11 +18,11 @@ export function quotasRoutes(deps: AppDeps) {
     ctx.body = await quotas.usage(ctx.state.principal);
   });
 
-  router.get('/tenants/:id/quotas', admin, platformAdmin, async (ctx) => {
+  router.get('/tenants/:id/quotas', admin, requirePlatformAdmin, async (ctx) => {
     ctx.body = await quotas.tenantQuotas(ctx.params.id!);
   });
 
-  router.put('/tenants/:id/quotas', admin, platformAdmin, async (ctx) => {
+  router.put('/tenants/:id/quotas', admin, requirePlatformAdmin, async (ctx) => {
     const patch = quotaOverridesPatch.parse(ctx.request.body ?? {});
     ctx.state.audit = { action: 'quotas.update', targets: { tenantId: ctx.params.id! }, detail: { limits: patch } };
     ctx.body = await quotas.setTenantQuotas(ctx.params.id!, patch, actorLabel(ctx.state.principal));

@@ -1,13 +1,12 @@
 import { Router } from '@koa/router';
-import type { Middleware } from 'koa';
 import { z } from 'zod';
 import { ROLES } from '../../lib/db/entities';
 import type { AppDeps } from '../deps';
-import { requireRole, type AuthState } from '../auth/middleware';
+import { requirePlatformAdmin, requireRole, type AuthState } from '../auth/middleware';
 import { PASSWORD_MAX } from '../auth/passwords';
 import { InvitationsService } from '../tenants/invitations';
 import { MembersService } from '../tenants/members';
-import { platformAdminRequired, TenantsService } from '../tenants/service';
+import { TenantsService } from '../tenants/service';
 import { displayName, emailAddress } from '../users/service';
 
 const password = z.string().min(1).max(PASSWORD_MAX);
@@ -34,12 +33,6 @@ export const inviteBody = z
   .object({ email: emailAddress, role: z.enum(ROLES), expiresInDays: z.number().int().min(1).max(90).optional() })
   .strict();
 
-/** Only an admin of the platform tenant; any other caller, admins of other tenants included, is refused. */
-const platformAdmin: Middleware<AuthState> = async (ctx, next) => {
-  if (!ctx.state.principal.platformAdmin) throw platformAdminRequired();
-  await next();
-};
-
 /**
  * Tenants (platform admin), and a tenant's members and invitations (its admins). Members and invitations are always
  * the caller's tenant's: another tenant's user or invitation id answers exactly like a missing one.
@@ -51,11 +44,11 @@ export function tenantsRoutes({ orm }: AppDeps) {
   const router = new Router<AuthState>({ prefix: '/v1', sensitive: true });
   const admin = requireRole('admin');
 
-  router.get('/tenants', admin, platformAdmin, async (ctx) => {
+  router.get('/tenants', admin, requirePlatformAdmin, async (ctx) => {
     ctx.body = await tenants.list();
   });
 
-  router.post('/tenants', admin, platformAdmin, async (ctx) => {
+  router.post('/tenants', admin, requirePlatformAdmin, async (ctx) => {
     const body = createTenantBody.parse(ctx.request.body ?? {});
     const created = await tenants.create(ctx.state.principal, body);
     ctx.state.audit = { targets: { tenantId: created.tenant.id } };
@@ -63,7 +56,7 @@ export function tenantsRoutes({ orm }: AppDeps) {
     ctx.status = 201;
   });
 
-  router.get('/tenants/:id', admin, platformAdmin, async (ctx) => {
+  router.get('/tenants/:id', admin, requirePlatformAdmin, async (ctx) => {
     ctx.body = await tenants.get(ctx.params.id!);
   });
 

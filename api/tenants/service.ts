@@ -17,14 +17,6 @@ export const publicTenant = (t: Tenant, members?: number) => ({
 });
 export type PublicTenant = ReturnType<typeof publicTenant>;
 
-export const platformAdminRequired = () =>
-  new AppError({
-    code: 'platform_admin_required',
-    message: 'Only an admin of the platform tenant can manage tenants.',
-    status: 403,
-    category: 'auth',
-  });
-
 /** The platform's tenants, managed by the platform admin (an admin of the tenant made at first start). */
 export class TenantsService {
   constructor(
