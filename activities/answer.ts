@@ -17,7 +17,7 @@ import { AppError, toApplicationFailure } from '../lib/errors';
 import { addMessage, completeAnswerRecord, failAnswerRecord, holdAnswerForReview } from '../lib/rag/answer-store';
 import { answerableCollections } from '../lib/rag/collections';
 import { assembleContext } from '../lib/rag/context';
-import { checkAnswerDeterministic } from '../lib/rag/grounding';
+import { checkAnswer } from '../lib/rag/grounding';
 import { buildJudgeMessages, JUDGE_RESPONSE_FORMAT, JudgeOutputError, parseJudgeOutput } from '../lib/rag/judge';
 import { buildAnswerMessages, citedNumbers } from '../lib/rag/prompt';
 import { applyRanking, buildRerankMessages, RERANK_RESPONSE_FORMAT } from '../lib/rag/rerank';
@@ -192,7 +192,9 @@ export function createAnswerActivities({ orm, llm }: AnswerActivityDeps) {
 
     /**
      * Claim-level grounding: an LLM judge with structured output when a model is configured (or asked for), the
-     * deterministic checker otherwise. A judge whose output is not the schema's JSON is retried by Temporal.
+     * offline checker otherwise: semantic with the local sentence encoder (its model named in the report), lexical
+     * when that model cannot be loaded. With the question, claims that do not address it are not support. A judge
+     * whose output is not the schema's JSON is retried by Temporal.
      */
     async groundAnswer(input: {
       tenantId: string;
@@ -201,6 +203,8 @@ export function createAnswerActivities({ orm, llm }: AnswerActivityDeps) {
       threshold: number;
       method: GroundingMethod;
       model?: string;
+      /** The question answered (optional: grounding checks without one judge support only). */
+      question?: string;
     }): Promise<GroundingReport> {
       if (input.method === 'llm' && !hasModel('judge')) {
         throw applicationFailure(
@@ -209,8 +213,16 @@ export function createAnswerActivities({ orm, llm }: AnswerActivityDeps) {
         );
       }
       const useLlm = input.method === 'llm' || (input.method === 'auto' && hasModel('judge'));
-      if (!useLlm)
-        return report(checkAnswerDeterministic(input.answer, input.passages).claims, input.threshold, 'deterministic');
+      if (!useLlm) {
+        const encoder = llm.localEncoder();
+        const checked = await checkAnswer(input.answer, input.passages, {
+          question: input.question,
+          encoder,
+          signal: Context.current().cancellationSignal,
+        });
+        const model = checked.method === 'semantic' ? encoder?.model : undefined;
+        return report(checked.claims, input.threshold, 'deterministic', model);
+      }
       const claims = splitClaims(input.answer).map((c) => c.text);
       if (!claims.length) return report([], input.threshold, 'llm');
       const res = await inLlmActivity(input.tenantId, (ctx) =>

@@ -2,6 +2,7 @@ import { QuotaService } from './quota/service';
 import type { AddressInfo } from 'node:net';
 import { ConfigError, loadConfig, resolveConfigSecrets } from '../lib/config';
 import { createOrm, pendingMigrations } from '../lib/db/orm';
+import { resolveEmbeddingModel } from '../lib/llm/local-models';
 import { createLogger } from '../lib/log';
 import { createTenantSecrets } from '../lib/secrets/tenant';
 import { BlobStore } from '../lib/storage/blobs';
@@ -14,8 +15,12 @@ import { startAuditRetention } from './audit/retention';
 
 /** The API process. With `npm start` the launcher has already migrated and bootstrapped. */
 async function main() {
-  const config = await resolveConfigSecrets(loadConfig());
-  const log = createLogger(config.logLevel, 'api');
+  const loaded = await resolveConfigSecrets(loadConfig());
+  const log = createLogger(loaded.logLevel, 'api');
+  // The embedding model new collections get, decided as `npm start` decides it (which, after a fallback, passes the
+  // outcome in LLM_MODEL_EMBEDDING): fetched now, or the hashing fallback with one line saying so.
+  const { config, fallback } = await resolveEmbeddingModel(loaded, { log: (line) => log.info(line) });
+  if (fallback) log.warn(fallback);
   const telemetry = startTelemetry({
     serviceName: 'beyondcloud-api',
     tracing: config.telemetry.tracing,

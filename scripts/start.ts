@@ -12,6 +12,7 @@ import { ensureBootstrapAdmin } from '../api/auth/api-keys';
 import { ConfigError, loadConfig, redactUrl, resolveConfigSecrets, type Config } from '../lib/config';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../lib/db/embedded';
 import { createOrm, migrate, type Orm } from '../lib/db/orm';
+import { resolveEmbeddingModel } from '../lib/llm/local-models';
 import { watchNpmLauncher } from '../lib/process/launcher';
 import { reapStale, writePidFile } from '../lib/process/pidfile';
 import { acquireTemporalCli } from '../lib/temporal/cli';
@@ -78,7 +79,11 @@ async function stopChild(child: ChildProcess | undefined, graceMs: number) {
 
 async function main() {
   // Resolved here too so a bad secret reference stops the start before anything runs.
-  const config = await resolveConfigSecrets(loadConfig());
+  const loaded = await resolveConfigSecrets(loadConfig());
+  // The embedding model new collections get: its files fetched now (like the Temporal CLI), or the hashing fallback
+  // with one line saying so; a model LLM_MODEL_EMBEDDING names and that cannot be fetched stops the start here.
+  const { config, fallback } = await resolveEmbeddingModel(loaded, { log: say });
+  if (fallback) say(`warning: ${fallback}`);
   const runDir = join(config.dataDir, 'run');
   await mkdir(runDir, { recursive: true });
   // A launcher killed with SIGKILL leaves its Temporal server behind: end it so its ports and locks free up.
@@ -155,7 +160,10 @@ async function main() {
     }
 
     await ensureConsoleBuilt(say);
-    const env = { ...process.env, TEMPORAL_ADDRESS: temporalAddress, DATABASE_URL: databaseUrl };
+    const env: NodeJS.ProcessEnv = { ...process.env, TEMPORAL_ADDRESS: temporalAddress, DATABASE_URL: databaseUrl };
+    // The API decides the same way on its own (api/server.ts); after a fallback it is told the outcome instead, so
+    // it neither tries the download again nor repeats the line.
+    if (fallback) env.LLM_MODEL_EMBEDDING = config.llm.models.embedding;
     let apiPort = config.api.port;
     for (const [name, script] of [
       ['worker', 'workers/main.ts'],
@@ -180,6 +188,7 @@ async function main() {
       `  Temporal     ${temporalAddress}  namespace ${config.temporal.namespace}${temporal?.uiUrl ? `  Web UI ${temporal.uiUrl}` : ''}`,
     );
     say(`  Postgres     ${redactUrl(databaseUrl)}`);
+    say(`  Embeddings   ${config.llm.models.embedding} for new collections${fallback ? ' (fallback, see above)' : ''}`);
     say(`  data folder  ${config.dataDir}`);
     if (bootstrap?.generated) {
       say('');

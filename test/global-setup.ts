@@ -7,6 +7,7 @@ import { buildWorkflowBundle } from '../workers/bundle';
 import { loadConfig } from '../lib/config';
 import { startEmbeddedPostgres } from '../lib/db/embedded';
 import { createOrm, migrate } from '../lib/db/orm';
+import { resolveEmbeddingModel } from '../lib/llm/local-models';
 import { acquireTemporalCli } from '../lib/temporal/cli';
 import { startDevServer } from '../lib/temporal/dev-server';
 import { acquireTestTools, type TestTools } from './tools';
@@ -37,7 +38,7 @@ export default async function setup(project: TestProject) {
     cleanups.push(() => rm(tmpDir, { recursive: true, force: true }));
     const config = loadConfig({ ...process.env, NODE_ENV: 'test' });
 
-    const [cliPath, pg, workflowBundlePath, , testTools] = await Promise.all([
+    const [cliPath, pg, workflowBundlePath, , testTools, embedding] = await Promise.all([
       acquireTemporalCli({
         explicitPath: config.temporal.cliPath,
         cacheDir: config.temporal.cliCacheDir,
@@ -47,7 +48,14 @@ export default async function setup(project: TestProject) {
       buildWorkflowBundle(join(tmpDir, 'workflow-bundle.js')),
       ensureConsoleBuilt(console.log), // the e2e test and npm start serve it
       acquireTestTools(process.env, (line) => console.log(`[test tools] ${line}`)),
+      // The default embedding model, fetched into the cache as `npm start` fetches it.
+      resolveEmbeddingModel(config, { log: (line) => console.log(`[models] ${line}`) }),
     ]);
+    if (embedding.fallback) {
+      console.error(`[models] ${embedding.fallback}`);
+      // The test files' processes and the stacks they start inherit this: they create collections as npm start would.
+      process.env.LLM_MODEL_EMBEDDING = embedding.config.llm.models.embedding;
+    }
     for (const tool of Object.values(testTools)) if (tool.problem) console.error(`[test tools] ${tool.problem}`);
     cleanups.push(() => pg.stop());
     const temporal = await startDevServer({ cliPath, port: 0, uiPort: null });

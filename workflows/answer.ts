@@ -97,7 +97,7 @@ export async function answer(input: AnswerInput): Promise<AnswerResult> {
     return r;
   };
   const asEvidence = (passages: ContextPassage[]) => passages.map((p) => ({ id: String(p.n), text: p.text }));
-  const ground = (name: string, text: string, passages: ContextPassage[]) =>
+  const ground = (name: string, text: string, passages: ContextPassage[], question: string) =>
     step(
       name,
       () =>
@@ -107,6 +107,7 @@ export async function answer(input: AnswerInput): Promise<AnswerResult> {
           passages: asEvidence(passages),
           threshold: options.groundingThreshold,
           method: options.groundingMethod,
+          question,
         }),
       (g) => ({ score: g.score, passed: g.passed, method: g.method, claims: g.claims.length }),
     );
@@ -177,7 +178,7 @@ export async function answer(input: AnswerInput): Promise<AnswerResult> {
         (g) => ({ model: g.model, citations: g.citations }),
       );
       await setPhase('grounding');
-      grounding = await ground('ground', gen.text, passages);
+      grounding = await ground('ground', gen.text, passages, query);
 
       if (!grounding.passed) {
         firstAttempt = { answer: gen.text, grounding };
@@ -207,7 +208,7 @@ export async function answer(input: AnswerInput): Promise<AnswerResult> {
             (g) => ({ model: g.model, citations: g.citations }),
           );
           await setPhase('grounding');
-          grounding = await ground('ground_again', gen.text, evidence);
+          grounding = await ground('ground_again', gen.text, evidence, query);
           regenerated = true;
         }
       }

@@ -5,8 +5,10 @@
  *   npx tsx bench/eval/grounding-split.ts               # per-kind accuracy and balanced accuracy, DEV and TEST
  *   npx tsx bench/eval/grounding-split.ts --dev-failures # also DEV pairs the checker gets wrong, with its reasons
  *
- * DEV = pairs at even positions (0, 2, 4, ...), TEST = odd positions. Ours: `checkAnswerDeterministic(answer,
- * [{ id: 'ctx', text: context }])`, predicted supported iff every claim is supported (as bench/eval/run.ts).
+ * DEV = pairs at even positions (0, 2, 4, ...), TEST = odd positions. Semantic: `checkAnswer(answer, [{ id: 'ctx',
+ * text: context }], { encoder })` with the local MiniLM encoder (the lexical fallback when it cannot be loaded, said
+ * in the header line); lexical: `checkAnswerDeterministic`. Predicted supported iff there are claims and every one is
+ * supported (as bench/eval/run.ts).
  * Baseline: the share of the answer's lower-cased words [\p{L}\p{N}]+ present in the context, supported iff >= a
  * threshold fitted on DEV only (best balanced accuracy) and then applied to both halves. No database needed.
  * TEST failures are never printed: they must not guide the rules.
@@ -15,7 +17,9 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { checkAnswerDeterministic } from '../../lib/rag/grounding';
+import { loadConfig } from '../../lib/config';
+import { LocalProvider } from '../../lib/llm/providers/local';
+import { checkAnswer, checkAnswerDeterministic } from '../../lib/rag/grounding';
 
 const PairSchema = z.object({
   id: z.string(),
@@ -79,13 +83,29 @@ function fitThreshold(items: Pair[], values: number[]): number {
   return best.threshold;
 }
 
-const check = (p: Pair) => checkAnswerDeterministic(p.answer, [{ id: 'ctx', text: p.context }]);
-const ours = (items: Pair[]): boolean[] => items.map((p) => check(p).claims.every((c) => c.verdict === 'supported'));
+const encoder = new LocalProvider({ models: loadConfig().llm.localModels }).encoder;
+const allSupported = (claims: { verdict: string }[]): boolean =>
+  claims.length > 0 && claims.every((c) => c.verdict === 'supported');
+const evidenceOf = (p: Pair) => [{ id: 'ctx', text: p.context }];
+const methods = new Set<string>();
+async function semantic(items: Pair[]): Promise<boolean[]> {
+  const out: boolean[] = [];
+  for (const p of items) {
+    const res = await checkAnswer(p.answer, evidenceOf(p), { encoder });
+    methods.add(res.method);
+    out.push(allSupported(res.claims));
+  }
+  return out;
+}
+const lexical = (items: Pair[]): boolean[] =>
+  items.map((p) => allSupported(checkAnswerDeterministic(p.answer, evidenceOf(p)).claims));
 
 const started = performance.now();
-const oursDev = score(dev, ours(dev));
-const oursTest = score(test, ours(test));
+const oursDev = score(dev, await semantic(dev));
+const oursTest = score(test, await semantic(test));
 const checkMs = performance.now() - started;
+const lexDev = score(dev, lexical(dev));
+const lexTest = score(test, lexical(test));
 const threshold = fitThreshold(
   dev,
   dev.map((p) => wordOverlap(p.answer, p.context)),
@@ -94,7 +114,18 @@ const overlap = (items: Pair[]): boolean[] => items.map((p) => wordOverlap(p.ans
 const baseDev = score(dev, overlap(dev));
 const baseTest = score(test, overlap(test));
 
-const header = ['kind', 'label', 'n dev', 'ours dev', 'overlap dev', 'n test', 'ours test', 'overlap test'];
+const header = [
+  'kind',
+  'label',
+  'n dev',
+  'semantic dev',
+  'lexical dev',
+  'overlap dev',
+  'n test',
+  'semantic test',
+  'lexical test',
+  'overlap test',
+];
 const rows: string[][] = [header];
 for (const [kind, d] of oursDev.perKind) {
   const t = oursTest.perKind.get(kind)!;
@@ -103,47 +134,56 @@ for (const [kind, d] of oursDev.perKind) {
     pairs.find((p) => p.kind === kind)!.label,
     String(d.n),
     f(d.accuracy),
+    f(lexDev.perKind.get(kind)!.accuracy),
     f(baseDev.perKind.get(kind)!.accuracy),
     String(t.n),
     f(t.accuracy),
+    f(lexTest.perKind.get(kind)!.accuracy),
     f(baseTest.perKind.get(kind)!.accuracy),
   ]);
 }
+const both = (s: Scores): string => `${f(s.supportedRecall)} / ${f(s.unsupportedRecall)}`;
 rows.push([
   'balanced accuracy',
   '',
   String(dev.length),
   f(oursDev.balancedAccuracy),
+  f(lexDev.balancedAccuracy),
   f(baseDev.balancedAccuracy),
   String(test.length),
   f(oursTest.balancedAccuracy),
+  f(lexTest.balancedAccuracy),
   f(baseTest.balancedAccuracy),
 ]);
 rows.push([
   'recall supported / unsupported',
   '',
   '',
-  `${f(oursDev.supportedRecall)} / ${f(oursDev.unsupportedRecall)}`,
-  `${f(baseDev.supportedRecall)} / ${f(baseDev.unsupportedRecall)}`,
+  both(oursDev),
+  both(lexDev),
+  both(baseDev),
   '',
-  `${f(oursTest.supportedRecall)} / ${f(oursTest.unsupportedRecall)}`,
-  `${f(baseTest.supportedRecall)} / ${f(baseTest.unsupportedRecall)}`,
+  both(oursTest),
+  both(lexTest),
+  both(baseTest),
 ]);
 const widths = header.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
 const line = (r: string[]): string =>
   r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
 console.log(`grounding split: DEV ${dev.length} pairs (even positions), TEST ${test.length} pairs (odd positions)`);
-console.log(`word overlap threshold fitted on DEV: ${threshold.toFixed(3)}`);
+console.log(
+  `word overlap threshold fitted on DEV: ${threshold.toFixed(3)}; semantic checker method: ${[...methods].join(', ')}`,
+);
 console.log(line(header));
 console.log(widths.map((w) => '-'.repeat(w)).join('  '));
 for (const r of rows.slice(1)) console.log(line(r));
-console.log(`checker time: ${checkMs.toFixed(0)} ms for ${pairs.length} pairs`);
+console.log(`semantic checker time: ${checkMs.toFixed(0)} ms for ${pairs.length} pairs`);
 
 if (process.argv.includes('--dev-failures')) {
-  console.log('\nDEV failures:');
+  console.log('\nDEV failures (semantic):');
   for (const p of dev) {
-    const res = check(p);
-    const predicted = res.claims.every((c) => c.verdict === 'supported');
+    const res = await checkAnswer(p.answer, evidenceOf(p), { encoder });
+    const predicted = allSupported(res.claims);
     if (predicted === (p.label === 'supported')) continue;
     console.log(`\n[${p.id}] ${p.kind} (${p.label}), predicted ${predicted ? 'supported' : 'unsupported'}`);
     console.log(`  context: ${p.context}`);
@@ -154,3 +194,4 @@ if (process.argv.includes('--dev-failures')) {
       );
   }
 }
+process.exit(0);

@@ -74,17 +74,46 @@ describe('LLM settings', () => {
   it('defaults to the offline local provider, and to openai when an endpoint is configured', () => {
     expect(load({}).llm).toMatchObject({
       provider: 'local',
-      models: { embedding: 'local-embed-384', answer: 'local-extractive' },
+      models: { embedding: 'local-minilm-l6', answer: 'local-extractive' },
     });
     expect(load({ OPENAI_API_KEY: 'sk-x' }).llm).toMatchObject({
       provider: 'openai',
       models: { embedding: 'text-embedding-3-small', answer: 'gpt-4o-mini' },
+      embeddingFallback: null,
     });
     expect(load({ OPENAI_BASE_URL: 'http://127.0.0.1:11434/v1', LLM_MODEL_ANSWER: 'llama3.1' }).llm).toMatchObject({
       provider: 'openai',
       models: { answer: 'llama3.1' },
     });
     expect(() => load({ LLM_PROVIDER: 'openai' })).toThrow(/^config: OPENAI_API_KEY is required/);
+  });
+
+  it('makes the semantic local embedder the default for new collections, with the hashing one as its fallback only when unset', () => {
+    expect(load({}).llm).toMatchObject({
+      models: { embedding: 'local-minilm-l6' },
+      embeddingFallback: 'local-embed-384',
+      localModels: {
+        dir: '/home/u/.cache/beyondcloud/models',
+        mavenUrl: 'https://repo.maven.apache.org/maven2',
+        threads: 1,
+      },
+    });
+    // Asked for by name: no stand-in (a start that cannot fetch it fails), whichever model it is.
+    expect(load({ LLM_MODEL_EMBEDDING: 'local-minilm-l6' }).llm).toMatchObject({
+      models: { embedding: 'local-minilm-l6' },
+      embeddingFallback: null,
+    });
+    expect(load({ LLM_MODEL_EMBEDDING: 'local-embed-384' }).llm).toMatchObject({
+      models: { embedding: 'local-embed-384' },
+      embeddingFallback: null,
+    });
+    expect(load({ LLM_MODEL_EMBEDDING: '' }).llm.embeddingFallback).toBe('local-embed-384');
+    expect(
+      load({ XDG_CACHE_HOME: '/var/cache/x', LOCAL_MODELS_MAVEN_URL: 'https://nexus.example/m2' }).llm.localModels,
+    ).toMatchObject({ dir: '/var/cache/x/beyondcloud/models', mavenUrl: 'https://nexus.example/m2' });
+    expect(() => load({ LOCAL_MODELS_MAVEN_URL: 'ftp://m2' })).toThrow(
+      /^config: LOCAL_MODELS_MAVEN_URL must be an http\(s\) URL/,
+    );
   });
 
   it('reads a price table and names LLM_PRICES when it is not one', () => {

@@ -2,7 +2,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { isSecretRef } from '../secrets';
 import { parseTenantSecretsKey, TENANT_SECRETS_KEY_FORMAT } from '../secrets/tenant-key';
-import { defaultLocalModelsDir } from '../llm/local-models';
+import { defaultLocalModelsDir, HASHING_EMBEDDING_MODEL, MINILM_L6 } from '../llm/local-models';
 import { configSchema, type ConfigEnv } from './schema';
 import { ConfigError, type Config } from './types';
 
@@ -175,7 +175,7 @@ function llmConfig(c: ConfigEnv): Omit<Config['llm'], 'localModels'> {
   const defaults =
     provider === 'local'
       ? {
-          embedding: 'local-embed-384',
+          embedding: MINILM_L6.model,
           answer: 'local-extractive',
           judge: 'local-extractive',
           agent: 'local-extractive',
@@ -194,6 +194,8 @@ function llmConfig(c: ConfigEnv): Omit<Config['llm'], 'localModels'> {
       judge: c.LLM_MODEL_JUDGE ?? defaults.judge,
       agent: c.LLM_MODEL_AGENT ?? defaults.agent,
     },
+    // The semantic default needs files a start may not be able to fetch; a model the user named has no stand-in.
+    embeddingFallback: !c.LLM_MODEL_EMBEDDING && provider === 'local' ? HASHING_EMBEDDING_MODEL : null,
     embeddingDimensions: c.LLM_EMBEDDING_DIMENSIONS,
     timeoutMs: c.LLM_TIMEOUT_MS,
     dailyTokenBudget: c.LLM_DAILY_TOKEN_BUDGET,

@@ -98,6 +98,12 @@ export interface Config {
     baseURL?: string;
     azure?: { endpoint: string; apiVersion: string };
     models: Record<'embedding' | 'answer' | 'judge' | 'agent', string>;
+    /**
+     * What new collections get instead of `models.embedding` when that is the default local semantic model and its
+     * files cannot be fetched (resolveEmbeddingModel in lib/llm/local-models.ts); null when LLM_MODEL_EMBEDDING
+     * names the model (then unavailable files stop the start) or the provider is not local.
+     */
+    embeddingFallback: string | null;
     embeddingDimensions?: number;
     timeoutMs: number;
     dailyTokenBudget: number;

@@ -5,6 +5,7 @@ import type { Orm } from '../db/orm';
 import type { Logger } from '../log';
 import { ATTR, GENAI } from '../telemetry/attributes';
 import { classifyLlmError, isAbort, LLM_FAILURES } from './errors';
+import type { SentenceEncoder } from './encoder';
 import { isLocalModel } from './local-models';
 import { costUsd, priceOf, type ModelPrice } from './prices';
 import { tokensUsedToday } from './usage';
@@ -88,6 +89,16 @@ export class LlmGateway {
     return this.call(ctx, opts.purpose, 'chat', opts.model, (provider, model, signal) =>
       provider.generate(messages, { ...opts, model, signal, timeoutMs: this.deps.config.timeoutMs }),
     );
+  }
+
+  /**
+   * The local provider's sentence encoder (./encoder.ts), for the offline pieces that need meaning: the grounding
+   * checker and the extractive answerer. Null without a local provider. Calls through it are not recorded in
+   * `llm_calls`: they are in-process and free.
+   */
+  localEncoder(): SentenceEncoder | null {
+    const local = this.deps.providers.local as (LlmProvider & { encoder?: SentenceEncoder }) | undefined;
+    return local?.encoder ?? null;
   }
 
   /** Releases what the providers hold (the local model's session); for the process's shutdown. */

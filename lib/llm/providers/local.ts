@@ -1,9 +1,9 @@
 /**
- * The local provider: offline, deterministic, no model at all. It is the embedded default when no model endpoint is
- * configured, so that `npm start` gives a working demo (ingest, search, answer with citations) without a network.
- * It never pretends to be a model: everything it reports is labelled `local` (provider `local`, models
- * `local-embed-<dimensions>`, i.e. `local-embed-384` by default, and `local-extractive`), and it only ever returns
- * text copied from its input.
+ * The local provider: offline, deterministic, no generative model. It is the embedded default when no model endpoint
+ * is configured, so that `npm start` gives a working demo (ingest, search, answer with citations) without a network.
+ * It never pretends to be a generative model: everything it reports is labelled `local` (provider `local`, models
+ * `local-embed-<dimensions>`, i.e. `local-embed-384` by default, `local-minilm-l6` and `local-extractive`), and its
+ * answers are only ever text copied from its input (or the fixed abstention text).
  *
  * ## Embeddings (`embed`, model `local-embed-384`)
  * Feature hashing ("the hashing trick") of lexical features, not a semantic model: texts that share words (and
@@ -37,24 +37,58 @@
  *    starting with `Question:`, the question is what follows it (the rest of that line and the next lines up to a
  *    blank line or an `Answer:` line). Instruction words ("answer", "question", "passages", "cite", "provided"...) are
  *    ignored when matching.
- * The passages are split into sentences, each scored against the question: the IDF-weighted (over the passages'
- * sentences) share of the question's stemmed content words it contains, plus a little credit (0.3) for words found
- * in the neighbouring sentences of its passage (so "It is 330 metres tall." after "The Eiffel Tower ..." counts),
- * plus a bonus for matching numbers and names, with a mild penalty for very long sentences; when the question has
- * numbers (a year, a version), only sentences with one of them (or next to one) count. At most 3 sentences
- * whose share reaches 0.45 and whose score is at least half the best are kept, in passage order (order of
- * appearance in the prompt, then sentence order), and the answer is those sentences, each followed by its citation:
- * `Sentence one. [2] Sentence two. [3]`. Sentences are copied verbatim from the passages (only runs of whitespace,
- * e.g. a hard line wrap, are collapsed to one space). When no sentence qualifies, or there are no passages or no
- * question, the answer is exactly `NO_ANSWER_TEXT` ("The provided documents do not contain an answer to this
- * question.").
+ *  - `Source n: <title › headings>` lines (what `buildAnswerMessages` writes above the passages) name passage n;
+ *    they are optional, used as its context and in an abstention, and are not part of the question.
+ * The passages are split into sentences (../text.ts `splitSentences`; implementation in ./extractive.ts). With the
+ * semantic model (`this.encoder`, all-MiniLM-L6-v2) each sentence is scored on
+ *  - its cosine similarity to the question (weight 0.4), and that of the sentence in context (0.6): its vector plus
+ *    half of each neighbouring sentence's and half of its passage's source line's, renormalised, so "It defaults to
+ *    ON." under the heading of the option it belongs to is close to a question about that option;
+ *  - lexical coverage (0.25): the IDF-weighted (over the passages' sentences) share of the question's stemmed content
+ *    words it contains, with 0.3 credit for words found in its neighbouring sentences;
+ *  - the fit of its form to the question's kind (0.25): a question asking for a version ("which version", "since"),
+ *    a number ("how many", "maximum"), a default ("default", "unless", "otherwise") favours sentences with a version,
+ *    digits, "default"/"initial value"/"unless"; one asking for a command, option or variable favours code-like
+ *    tokens (`A_B`, `f()`, `$<...>`, `--flag`, `<placeholder>`), a how-to question imperative steps ("Set the ...",
+ *    "To build ..."), a yes/no question polarity words ("not", "only", "must"); the share of the asked kinds met;
+ *  - the passage's rank: minus 0.12 per place (earlier passages were retrieved as more relevant);
+ *  - a penalty (0.1) when the question names a number (a year, a version) that neither the sentence nor its
+ *    neighbours contain, and halved for fragments under 3 words, damped past 45 words.
+ * The answer quotes the passage that holds the best sentence: its sentences scoring within 0.3 of the best, at most
+ * 3; when the question asks for a version, a number or a default and none of them states one, that passage's best
+ * sentence that does takes the place of the weakest (if it scores within 0.6 of the best). A quoted sentence brings
+ * the term it describes when the line before it is a definition-list term (a short line without final punctuation,
+ * `CMAKE_INSTALL_DEBUG_LIBRARIES`), and a lead-in ending with `:` brings the sentence it introduces.
+ * Without the semantic model (`encode` rejects with LocalModelUnavailable: the files cannot be had) the call does
+ * not fail: sentences are scored lexically (coverage plus a bonus for the question's numbers and names verbatim,
+ * times 1 + 0.25 × kind fit, minus 10% per passage place), those with coverage of at least 0.25 (and the question's
+ * numbers) qualify, and the answer is the best passage's qualifying sentences scoring at least half its best, at
+ * most 3.
+ * The answer is those sentences in passage order (order of appearance in the prompt, then sentence order), each
+ * followed by its citation: `Sentence one. [2] Sentence two. [2]`. Sentences are copied verbatim from the passages
+ * (only runs of whitespace, e.g. a hard line wrap, are collapsed to one space).
+ * Abstention: there is no answer when no sentence is close to the question (a similarity in context of at least
+ * 0.45, or 0.35 for a sentence holding 45% of the question's words, with the question's numbers; lexically: coverage
+ * of at least 0.25), nor when the passages name none of the things the question names (capitalised names, code
+ * identifiers: "the capital of Germany" is close in meaning to "Paris is the capital of France") unless a sentence
+ * is clearly close (0.55; lexically never). The text then starts with
+ * `NO_ANSWER_TEXT` ("The provided documents do not contain an answer to this question.") and lists the passages
+ * considered, one line each, worded so that claim splitters and citation readers find no claim and no `[n]` in it:
+ * `Passages considered:` then `- Passage 2 does not answer it (closest sentence similarity 0.31): “<source or first
+ * words>”` (lexically: `at most 20% of the question's words in one sentence`). With no question or no passage the
+ * text is exactly `NO_ANSWER_TEXT`. `isAbstention` (lib/rag/prompt.ts) reads the first line.
+ * The output is deterministic for a given input and model availability; the semantic path encodes the question, each
+ * distinct sentence (at most 400) and each source line once (about 10 ms a sentence on one thread: 0.2–0.3 s for 5
+ * passages of 400 tokens).
  *  - `responseFormat` (`json_object` or any `json_schema`): the text is the JSON
  *    `{"answer": "<the same answer text, with its [n] markers>", "citations": [n, ...]}` (citation numbers once
- *    each, in answer order; `[]` for the no-answer text). The schema itself is not followed.
+ *    each, in answer order; `[]` for an abstention, whose answer is the abstention text with its list). The schema
+ *    itself is not followed.
  *  - `tools`: the local provider never calls tools; it answers as above, with `toolCalls: []`.
  *  - `stream` + `onToken`: the same text is emitted in word-sized deltas (a word with its following whitespace)
  *    whose concatenation is the text; the result is identical to a non-streamed call.
- *  - `temperature` and `maxTokens` are ignored (the output is deterministic and at most 3 sentences).
+ *  - `temperature` and `maxTokens` are ignored (the output is deterministic and short: at most 3 sentences, each
+ *    with its term or the sentence it introduces).
  *  - `finishReason` is always `stop`.
  *
  * ## Both
@@ -77,14 +111,28 @@ import type {
 import { throwIfAborted } from '../errors';
 import { MINILM_L6, defaultLocalModelsDir, ensureLocalModel } from '../local-models';
 import { MiniLmEmbedder } from './minilm';
-import { STOPWORDS, estimateTokens, fmix32, normalizeText, splitSentences, stem, tokenizeWords } from '../text';
+import type { SentenceEncoder } from '../encoder';
+import { STOPWORDS, estimateTokens, fmix32, normalizeText, stem, tokenizeWords } from '../text';
+import { extractiveAnswer, type Passage } from './extractive';
 
 export { estimateTokens } from '../text';
+export {
+  NO_ANSWER_TEXT,
+  abstentionText,
+  extractiveAnswer,
+  kindFit,
+  questionKinds,
+  questionNames,
+  type ConsideredPassage,
+  type ExtractiveAnswer,
+  type ExtractiveOptions,
+  type Passage,
+  type QuestionKinds,
+} from './extractive';
 
 export const DEFAULT_LOCAL_DIMENSIONS = 384;
 export const LOCAL_EXTRACTIVE_MODEL = 'local-extractive';
 export const localEmbedModel = (dimensions: number): string => `local-embed-${dimensions}`;
-export const NO_ANSWER_TEXT = 'The provided documents do not contain an answer to this question.';
 
 export interface LocalProviderOptions {
   /** Embedding dimension (default 384). Must match the vector column the embeddings are stored in. */
@@ -190,20 +238,17 @@ function assertDimensions(dimensions: number): void {
 // ---------------------------------------------------------------------------------------------------------------
 // Prompt parsing
 
-export interface Passage {
-  /** The citation number `n` of its `[n] ` line. */
-  n: number;
-  text: string;
-}
-
 export interface ParsedPrompt {
   /** Passages in order of first appearance (same-numbered passages joined with a line break). */
   passages: Passage[];
   question: string;
+  /** What each passage is, from `Source n: <title › headings>` lines (first one per number), by passage number. */
+  sources: Map<number, string>;
 }
 
 const PASSAGE_LINE = /^\s*\[([1-9]\d{0,8})\] (.*)$/;
 const QUESTION_LINE = /^\s*question\s*:/i;
+const SOURCE_LINE = /^\s*source ([1-9]\d{0,8}):[ \t]*(\S.*)$/i;
 
 /** Splits one message's text into its passages and the rest (the non-passage lines, in order). */
 function splitPassages(content: string): { passages: Passage[]; rest: string[] } {
@@ -242,13 +287,19 @@ function splitPassages(content: string): { passages: Passage[]; rest: string[] }
 /** Reads passages and the question out of chat messages, by the convention in the file header. */
 export function parsePrompt(messages: readonly ChatMessage[]): ParsedPrompt {
   const byNumber = new Map<number, Passage>();
+  const sources = new Map<number, string>();
   let lastUserRest: string[] | null = null;
   for (const message of messages) {
     if (message.role === 'assistant' || !message.content) {
       if (message.role === 'user') lastUserRest = [];
       continue;
     }
-    const { passages, rest } = splitPassages(message.content);
+    const { passages, rest: lines } = splitPassages(message.content);
+    const rest = lines.filter((line) => {
+      const m = SOURCE_LINE.exec(line);
+      if (m && !sources.has(Number(m[1]))) sources.set(Number(m[1]), m[2]!.trim());
+      return !m;
+    });
     for (const p of passages) {
       const seen = byNumber.get(p.n);
       if (!seen) byNumber.set(p.n, { ...p });
@@ -256,7 +307,11 @@ export function parsePrompt(messages: readonly ChatMessage[]): ParsedPrompt {
     }
     if (message.role === 'user') lastUserRest = rest;
   }
-  return { passages: [...byNumber.values()].filter((p) => p.text), question: extractQuestion(lastUserRest ?? []) };
+  return {
+    passages: [...byNumber.values()].filter((p) => p.text),
+    question: extractQuestion(lastUserRest ?? []),
+    sources,
+  };
 }
 
 function extractQuestion(lines: string[]): string {
@@ -271,132 +326,6 @@ function extractQuestion(lines: string[]): string {
     parts.push(line);
   }
   return parts.join('\n').trim();
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Extractive answering
-
-/** Words of prompt boilerplate that say nothing about the topic ("Answer the question using the passages"). */
-const INSTRUCTION_WORDS: ReadonlySet<string> = new Set(
-  `answer answers answering question questions passage passages document documents context contexts source sources
-  cite citing citation citations provided provide following below above use using based only please given brief
-  briefly concise concisely sentence sentences reply respond response tell explain describe know`.split(/\s+/),
-);
-
-const MAX_SENTENCES = 3;
-const MIN_COVERAGE = 0.45;
-const RELATIVE_TO_BEST = 0.5;
-const NEIGHBOUR_CREDIT = 0.3;
-const MATCH_BONUS = 0.5;
-
-export interface ExtractiveAnswer {
-  /** The answer text (`NO_ANSWER_TEXT` when nothing qualified). */
-  text: string;
-  /** Citation numbers once each, in answer order. */
-  citations: number[];
-  /** The sentences used, in answer order, with the passage each came from. */
-  sentences: { n: number; text: string; score: number }[];
-}
-
-interface Candidate {
-  n: number;
-  passageOrder: number;
-  sentenceOrder: number;
-  text: string;
-  terms: Set<string>;
-  raw: Set<string>;
-  words: number;
-}
-
-/** The extractive answer to `question` from `passages` (see the file header). Pure and deterministic. */
-export function extractiveAnswer(passages: readonly Passage[], question: string): ExtractiveAnswer {
-  const none: ExtractiveAnswer = { text: NO_ANSWER_TEXT, citations: [], sentences: [] };
-
-  // Question terms: stemmed content words, instruction words dropped (unless nothing else is left).
-  const qWords = tokenizeWords(normalizeText(question)).filter((w) => !STOPWORDS.has(w));
-  const topical = qWords.filter((w) => !INSTRUCTION_WORDS.has(w));
-  const qTerms = new Set((topical.length ? topical : qWords).map(stem));
-  if (qTerms.size === 0 || passages.length === 0) return none;
-  // Numbers and names (capitalised words after the first) earn a bonus when a sentence has them verbatim.
-  const special = new Set<string>();
-  tokenizeWords(question.normalize('NFKC')).forEach((w, i) => {
-    if (/\p{N}/u.test(w) || (i > 0 && /^\p{Lu}/u.test(w))) special.add(w.toLowerCase());
-  });
-  const numbers = [...special].filter((w) => /^\p{N}+(?:[.,]\p{N}+)*$/u.test(w));
-
-  // Sentences, per passage.
-  const perPassage: Candidate[][] = passages.map((p, passageOrder) =>
-    splitSentences(p.text).map((s, sentenceOrder) => {
-      const raw = tokenizeWords(normalizeText(s.text));
-      return {
-        n: p.n,
-        passageOrder,
-        sentenceOrder,
-        text: s.text.replace(/\s+/gu, ' '),
-        terms: new Set(raw.filter((w) => !STOPWORDS.has(w)).map(stem)),
-        raw: new Set(raw),
-        words: raw.length,
-      };
-    }),
-  );
-  const all = perPassage.flat();
-  if (all.length === 0) return none;
-
-  // Smoothed IDF over the sentences; a question word found nowhere weighs the most (it makes answers less likely).
-  const df = new Map<string, number>();
-  for (const c of all) for (const t of c.terms) if (qTerms.has(t)) df.set(t, (df.get(t) ?? 0) + 1);
-  const idf = new Map<string, number>();
-  let total = 0;
-  for (const t of qTerms) {
-    const w = Math.log((all.length + 1) / ((df.get(t) ?? 0) + 0.5)) + 1;
-    idf.set(t, w);
-    total += w;
-  }
-
-  const scored: { c: Candidate; score: number; coverage: number }[] = [];
-  const seen = new Set<string>();
-  for (const sentences of perPassage) {
-    sentences.forEach((c, i) => {
-      if (seen.has(c.text)) return;
-      seen.add(c.text);
-      let own = 0;
-      let near = 0;
-      const neighbours = [sentences[i - 1], sentences[i + 1]];
-      for (const t of qTerms) {
-        const w = idf.get(t) ?? 0;
-        if (c.terms.has(t)) own += w;
-        else if (neighbours.some((s) => s?.terms.has(t))) near += w;
-      }
-      if (own === 0) return;
-      // A question that names a number (a year, a version) is only answered by a sentence with one of its numbers
-      // (itself or next to it): "Python 3.11 was released in 2022" does not answer "When was 3.12 released?".
-      if (numbers.length && !numbers.some((x) => c.raw.has(x) || neighbours.some((s) => s?.raw.has(x)))) return;
-      let bonus = 0;
-      for (const w of special) if (c.raw.has(w)) bonus += MATCH_BONUS * (idf.get(stem(w)) ?? 1);
-      const coverage = (own + NEIGHBOUR_CREDIT * near) / total;
-      const lengthFactor = 1 / (1 + 0.02 * Math.max(0, c.words - 30));
-      scored.push({ c, coverage, score: (own + NEIGHBOUR_CREDIT * near + bonus) * lengthFactor });
-    });
-  }
-
-  const qualified = scored.filter((s) => s.coverage >= MIN_COVERAGE);
-  if (qualified.length === 0) return none;
-  qualified.sort(
-    (a, b) => b.score - a.score || a.c.passageOrder - b.c.passageOrder || a.c.sentenceOrder - b.c.sentenceOrder,
-  );
-  const best = qualified[0]?.score ?? 0;
-  const chosen = qualified
-    .filter((s) => s.score >= RELATIVE_TO_BEST * best)
-    .slice(0, MAX_SENTENCES)
-    .sort((a, b) => a.c.passageOrder - b.c.passageOrder || a.c.sentenceOrder - b.c.sentenceOrder);
-
-  const citations: number[] = [];
-  for (const s of chosen) if (!citations.includes(s.c.n)) citations.push(s.c.n);
-  return {
-    text: chosen.map((s) => `${s.c.text} [${s.c.n}]`).join(' '),
-    citations,
-    sentences: chosen.map((s) => ({ n: s.c.n, text: s.c.text, score: s.score })),
-  };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -428,6 +357,33 @@ export class LocalProvider implements LlmProvider {
     return localEmbedModel(this.dimensions);
   }
 
+  /**
+   * The semantic model as a sentence encoder (../encoder.ts), for the extractive answerer and the grounding checker.
+   * Loading it fetches the files on first use; when that fails, `encode` rejects with LocalModelUnavailable and
+   * `available` turns false.
+   */
+  readonly encoder: SentenceEncoder = (() => {
+    let available: boolean | null = null;
+    const minilm = () => this.minilm;
+    return {
+      model: MINILM_L6.model,
+      dimensions: MINILM_L6.dimensions,
+      get available() {
+        return available;
+      },
+      async encode(texts: string[], signal?: AbortSignal): Promise<number[][]> {
+        try {
+          const { vectors } = await minilm().embed(texts, signal);
+          available = true;
+          return vectors;
+        } catch (e) {
+          if ((e as Error).name === 'LocalModelUnavailable') available = false;
+          throw e;
+        }
+      },
+    };
+  })();
+
   /** Releases the MiniLM session, if one was loaded (the worker's shutdown). */
   close(): Promise<void> {
     return this.minilm.close();
@@ -457,8 +413,8 @@ export class LocalProvider implements LlmProvider {
 
   async generate(messages: ChatMessage[], opts: ProviderCallOptions & GenerateOptions): Promise<GenerateResult> {
     throwIfAborted(opts.signal);
-    const { passages, question } = parsePrompt(messages);
-    const answer = extractiveAnswer(passages, question);
+    const { passages, question, sources } = parsePrompt(messages);
+    const answer = await extractiveAnswer(passages, question, { encoder: this.encoder, sources, signal: opts.signal });
     const text = opts.responseFormat
       ? JSON.stringify({ answer: answer.text, citations: answer.citations })
       : answer.text;

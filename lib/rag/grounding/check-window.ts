@@ -71,9 +71,62 @@ export function numberEquals(claimValue: string, evidenceValue: string | undefin
   return evidenceValue === claimValue || evidenceValue.startsWith(`${claimValue}.`);
 }
 
+/** The lexical guards, each of which the semantic path can switch off (bench ablations). */
+export type Guard =
+  'numbers' | 'codes' | 'months' | 'category' | 'names' | 'binding' | 'polarity' | 'modals' | 'logic' | 'values';
+
 export function checkWindow(claim: ClaimAnalysis, window: Window): WindowResult {
+  const { coverage, missing, matched } = termCoverage(claim, window.sentences, window.passage);
+  const conflict = guardWindow(claim, window, { coverage, matched });
+  if (conflict) return conflict;
+  if (coverage < SUPPORT_THRESHOLD) {
+    const list = missing
+      .slice(0, 4)
+      .map((t) => t.word)
+      .join(', ');
+    return {
+      verdict: 'unsupported',
+      decisive: false,
+      confidence: round(0.5 + (0.5 * (SUPPORT_THRESHOLD - coverage)) / SUPPORT_THRESHOLD),
+      reason: `only ${Math.round(coverage * 100)}% of the claim's content words are in the evidence${list ? ` (missing: ${list})` : ''}`,
+      coverage,
+    };
+  }
+  const checked = [claim.numbers.length ? 'numbers' : '', claim.codes.length || claim.names.size ? 'names' : ''].filter(
+    Boolean,
+  );
+  return {
+    verdict: 'supported',
+    decisive: true,
+    confidence: round(0.5 + 0.5 * coverage),
+    reason: `${Math.round(coverage * 100)}% of the claim's content words in the evidence${checked.length ? `, ${checked.join(' and ')} match` : ''}`,
+    coverage,
+  };
+}
+
+/**
+ * What the window says against the claim, whatever its wording: a different number in the claim's role, a code name
+ * missing or swapped, another month, a name of the same category or a proper name in its place, values bound the
+ * other way round, the opposite polarity, an overstated modal. Null when nothing conflicts. `coverage` (how much of
+ * the claim the window words) only decides whether a conflict is a contradiction or a lack.
+ */
+export function guardWindow(
+  claim: ClaimAnalysis,
+  window: Window,
+  lexical: {
+    coverage: number;
+    matched: Map<string, number>;
+    /** The question: code names it gives may be restated without the evidence naming them. */
+    given?: string;
+    /** Proper names must be in the window itself, not only elsewhere in the passage. */
+    strictNames?: boolean;
+    /** A number written as a word with no rival number in the window is a count, not a figure to find. */
+    spelledCounts?: boolean;
+  },
+  skip: ReadonlySet<Guard> = new Set(),
+): WindowResult | null {
   const { sentences, passage } = window;
-  const { coverage, missing, matched } = termCoverage(claim, sentences, passage);
+  const { coverage, matched, given, strictNames = false, spelledCounts = false } = lexical;
   const conflict = (reason: string, confidence: number, topic = TOPIC_THRESHOLD): WindowResult =>
     coverage >= topic
       ? { verdict: 'contradicted', decisive: true, confidence, reason, coverage }
@@ -87,7 +140,7 @@ export function checkWindow(claim: ClaimAnalysis, window: Window): WindowResult 
   });
 
   // Numbers, in their role. A rival of the same shape (a year for a year, a version for a version) ranks first.
-  for (const n of claim.numbers) {
+  for (const n of skip.has('numbers') ? [] : claim.numbers) {
     let own = -1;
     let rival: { value: string; score: number } | null = null;
     for (const s of sentences) {
@@ -107,6 +160,7 @@ export function checkWindow(claim: ClaimAnalysis, window: Window): WindowResult 
       if (other && other.score >= 1) {
         return conflict(`number ${said} not in evidence (evidence says ${other.value})`, 0.85, NUMBER_TOPIC_THRESHOLD);
       }
+      if (n.spelled && spelledCounts) continue;
       return unsupported(`number ${said} not in evidence`, 0.85);
     }
     if (other && other.score >= 2.5 && other.score > own + 1.5) {
@@ -116,13 +170,15 @@ export function checkWindow(claim: ClaimAnalysis, window: Window): WindowResult 
 
   // Code names: in the passage, and not swapped for another name of the window. Missing names first, so that a
   // replaced name is blamed rather than a correct one next to it.
-  const codeChecks = claim.codes.map((c) => {
+  const codeChecks = (skip.has('codes') ? [] : claim.codes).map((c) => {
     let own = -1;
     for (const s of sentences) {
       const at = codeAt(c, s);
       if (at >= 0) own = Math.max(own, roleScore(c.context, s.tokens, at, c.words.length));
     }
-    const inPassage = own >= 0 || codeAt(c, passage) >= 0 || dottedPartsIn(c, passage);
+    // A name the question gives is the topic the answer restates, not something it adds.
+    const inPassage =
+      own >= 0 || codeAt(c, passage) >= 0 || dottedPartsIn(c, passage) || (!!given && c.pattern.test(given));
     let rival: { display: string; score: number } | null = null;
     for (const s of sentences) {
       for (const o of s.codes) {
@@ -164,19 +220,22 @@ export function checkWindow(claim: ClaimAnalysis, window: Window): WindowResult 
   }
 
   // Months: another month is a different date.
-  for (const m of claim.months) {
+  for (const m of skip.has('months') ? [] : claim.months) {
     if (sentences.some((s) => s.months.has(m))) continue;
     const other = sentences.flatMap((s) => [...s.months])[0];
     if (other) return conflict(`date: claim says ${m}, evidence says ${other}`, 0.8);
     return unsupported(`date (${m}) not in evidence`);
   }
 
-  const named = categorySwap(claim, sentences);
+  const named = skip.has('category') ? null : categorySwap(claim, sentences);
   if (named) return unsupported(named, 0.75, true);
 
   // Proper names missing while the window names someone or something else in that role: a swapped name.
-  for (const name of claim.names) {
-    if (matched.has(stemWord(name)) || claim.codes.some((c) => c.words.includes(name))) continue;
+  for (const name of skip.has('names') ? [] : claim.names) {
+    // Said in the window itself: elsewhere in the passage it may name something else in this role.
+    const inWindow = sentences.some((s) => s.names.has(name) || s.stems.has(stemWord(name)));
+    if (inWindow || (matched.has(stemWord(name)) && !strictNames) || claim.codes.some((c) => c.words.includes(name)))
+      continue;
     const context = contextStems(
       claim.tokens,
       Math.max(
@@ -195,16 +254,16 @@ export function checkWindow(claim: ClaimAnalysis, window: Window): WindowResult 
     }
   }
 
-  for (const s of sentences) {
+  for (const s of skip.has('binding') ? [] : sentences) {
     const swap = bindingSwap(claim, s);
     if (swap) return unsupported(swap, 0.75, true);
   }
 
-  const polarity = polarityConflict(claim, passage.sentences, sentences);
+  const polarity = skip.has('polarity') ? null : polarityConflict(claim, passage.sentences, sentences);
   if (polarity) return conflict(polarity, 0.75);
 
   // Overstatement: "must"/"always" where the evidence only says "may"/"can".
-  const strong = claim.tokens.find((t) => STRONG_MODALS.has(t.word));
+  const strong = skip.has('modals') ? undefined : claim.tokens.find((t) => STRONG_MODALS.has(t.word));
   if (strong) {
     const words = new Set(sentences.flatMap((s) => s.words));
     const weak = [...WEAK_MODALS].find((w) => words.has(w));
@@ -213,26 +272,7 @@ export function checkWindow(claim: ClaimAnalysis, window: Window): WindowResult 
     }
   }
 
-  if (coverage < SUPPORT_THRESHOLD) {
-    const list = missing
-      .slice(0, 4)
-      .map((t) => t.word)
-      .join(', ');
-    return unsupported(
-      `only ${Math.round(coverage * 100)}% of the claim's content words are in the evidence${list ? ` (missing: ${list})` : ''}`,
-      round(0.5 + (0.5 * (SUPPORT_THRESHOLD - coverage)) / SUPPORT_THRESHOLD),
-    );
-  }
-  const checked = [claim.numbers.length ? 'numbers' : '', claim.codes.length || claim.names.size ? 'names' : ''].filter(
-    Boolean,
-  );
-  return {
-    verdict: 'supported',
-    decisive: true,
-    confidence: round(0.5 + 0.5 * coverage),
-    reason: `${Math.round(coverage * 100)}% of the claim's content words in the evidence${checked.length ? `, ${checked.join(' and ')} match` : ''}`,
-    coverage,
-  };
+  return null;
 }
 
 /** Anchors at most this many tokens apart in a claim are bound to each other ("LZMA compression since 2001"). */

