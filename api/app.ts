@@ -27,6 +27,7 @@ import { tenantsRoutes } from './routes/tenants';
 import { oidcRoutes } from './routes/oidc';
 import { auditRoutes } from './routes/audit';
 import { quotasRoutes } from './routes/quotas';
+import { usageRoutes } from './routes/usage';
 import { openapiRoutes } from './routes/openapi';
 
 /** Composes the API from injected dependencies; no globals, so tests build one with theirs. */
@@ -83,6 +84,7 @@ export function createApp(deps: AppDeps): Koa {
     tenantsRoutes(deps),
     auditRoutes(deps),
     quotasRoutes(deps),
+    usageRoutes(deps),
   ]) {
     v1Routers.push(router);
     app.use(router.routes()).use(router.allowedMethods({ throw: true }));

@@ -122,6 +122,10 @@ export const PERMISSIONS: Record<string, RouteRule> = {
   'GET /v1/runs/:id/trace': read('A run’s spans', { id: 'run' }),
   'POST /v1/runs/:id/cancel': operate('Cancel a run', { id: 'run' }),
 
+  'GET /v1/usage/summary': read('Model tokens and cost, failed and retried attempts apart, error and retry rates'),
+  'GET /v1/usage/timeseries': read('Tokens and cost over time, by model, run kind, key or purpose'),
+  'GET /v1/usage/latency': read('Run durations per kind (p50, p95, histogram) and model-call latency per model'),
+
   'POST /v1/llm/completions': operate('One model call as a durable run'),
 
   'POST /v1/collections': operate('Create a collection'),

@@ -16,6 +16,7 @@
  *   npm run cli -- users set-role <userId|email> <role>
  *   npm run cli -- users remove <userId|email>                     (also ends their sessions in the tenant)
  *   npm run cli -- users invite <email> --role r [--expires-in-days 7]        (prints the invitation link once)
+ *   npm run cli -- usage [--range 24h|7d|30d | --from <iso> --to <iso>] [--json]   (tokens, cost, durations)
  * BC_API_URL (default http://127.0.0.1:8080) and BC_API_KEY (an API key) say where and who. Passwords are read from
  * stdin (never an argument, which other users of the machine can see in the process list).
  */
@@ -25,6 +26,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { SingleBar } from 'cli-progress';
 import { Command } from 'commander';
 import type { IngestProgress } from '../lib/contracts';
+import { registerUsageCommand } from './usage';
 
 const apiUrl = (process.env.BC_API_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
 const apiKey = process.env.BC_API_KEY;
@@ -390,6 +392,8 @@ users
       await api<InvitationRow>('POST', '/v1/invitations', { email, role: o.role, expiresInDays: o.expiresInDays }),
     );
   });
+
+registerUsageCommand(program, api, (message) => new CliError(message));
 
 program.parseAsync().catch((e: unknown) => {
   console.error(`error: ${e instanceof CliError ? e.message : (e as Error).stack}`);

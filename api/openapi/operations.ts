@@ -17,6 +17,8 @@ import { createBody as keyBody } from '../routes/keys';
 import { completionBody } from '../routes/llm';
 import { approveBody, createBody as mcpServerBody, patchBody as mcpServerPatch } from '../routes/mcp';
 import { listQuery as runsQuery, runQuery } from '../routes/runs';
+import { rangeQuery as usageRangeQuery, timeseriesQuery as usageTimeseriesQuery } from '../routes/usage';
+import { latencyResponse, summaryResponse, timeseriesResponse } from '../usage/responses';
 import { putBody as secretBody } from '../routes/secrets';
 import { selfTestBody } from '../routes/system';
 import { addMemberBody, createTenantBody, inviteBody, setRoleBody } from '../routes/tenants';
@@ -104,6 +106,10 @@ export const OPERATIONS: Record<string, OperationSpec> = {
   'GET /v1/runs/:id/steps': { query: runQuery },
   'GET /v1/runs/:id/trace': { query: runQuery },
   'POST /v1/runs/:id/cancel': { ok: [202] },
+
+  'GET /v1/usage/summary': { query: usageRangeQuery, response: summaryResponse },
+  'GET /v1/usage/timeseries': { query: usageTimeseriesQuery, response: timeseriesResponse },
+  'GET /v1/usage/latency': { query: usageRangeQuery, response: latencyResponse },
 
   'POST /v1/llm/completions': { body: completionBody, query: startQuery, ok: [200, 202] },
 

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { adminKeyFrom, prepareStack, type Stack } from '../stack';
-import { launchChromium } from './browser';
+import { PHONE, expectNoHorizontalOverflow, launchChromium, saveScreenshot } from './browser';
 
 /**
  * The console's Answers pages in real Chromium against the real stack from `npm start` (local provider, offline):
@@ -132,6 +132,7 @@ it('asks a question in the console and shows the answer with citation links and 
       `/runs/${encodeURIComponent(`answer:${(await api('/v1/system/me')).body.tenant.id}:${answerId}`)}`,
     );
     await page.screenshot({ path: join(shots, 'answer.png'), fullPage: true });
+    await saveScreenshot(page, 'answer');
 
     // The list shows it, answered, with its score.
     await page.getByTestId('nav-answers').click();
@@ -139,6 +140,30 @@ it('asks a question in the console and shows the answer with citation links and 
     await row.waitFor();
     await expect.poll(() => row.textContent(), { timeout: 15_000 }).toMatch(/answered.*100%/i);
     await page.screenshot({ path: join(shots, 'answers-list.png'), fullPage: true });
+    await saveScreenshot(page, 'answers');
+
+    // The same pages on a phone: the title wraps by word, the tables fit, nothing scrolls sideways.
+    await page.setViewportSize(PHONE);
+    await expectNoHorizontalOverflow(page);
+    await saveScreenshot(page, 'answers');
+    await row.getByRole('link').first().click();
+    await final.waitFor();
+    await expectNoHorizontalOverflow(page);
+    // A word of the title is never split over lines: the heading is at least as wide as its longest word.
+    const [titleWidth, longestWord] = await page.getByTestId('answer-question').evaluate((h) => {
+      const probe = h.ownerDocument.createElement('span');
+      probe.style.cssText = 'position:absolute;visibility:hidden;white-space:nowrap';
+      h.append(probe);
+      let widest = 0;
+      for (const word of (h.textContent ?? '').trim().split(/\s+/)) {
+        probe.textContent = word;
+        widest = Math.max(widest, probe.getBoundingClientRect().width);
+      }
+      probe.remove();
+      return [h.getBoundingClientRect().width, widest];
+    });
+    expect(titleWidth).toBeGreaterThanOrEqual(longestWord);
+    await saveScreenshot(page, 'answer');
   } finally {
     await page.close();
   }

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { adminKeyFrom, prepareStack, type Stack } from '../stack';
-import { launchChromium } from './browser';
+import { DESKTOP, PHONE, expectNoHorizontalOverflow, launchChromium, saveScreenshot } from './browser';
 
 /**
  * The console in real Chromium (Debian's, installed by .ci/run) against the real stack from `npm start`.
@@ -56,7 +56,7 @@ it('signs in, finds a run started through the API, and shows its steps and trace
   }
   expect(services).toEqual(['beyondcloud-api', 'beyondcloud-worker']);
 
-  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const page = await browser.newPage({ viewport: DESKTOP });
   try {
     await page.goto(`${stack.apiUrl}/runs`);
     await page.waitForURL(/\/sign-in/);
@@ -92,6 +92,26 @@ it('signs in, finds a run started through the API, and shows its steps and trace
     await detail.waitFor();
     expect(await detail.textContent()).toContain(workflowId);
     await page.screenshot({ path: join(shots, 'run-waterfall.png'), fullPage: true });
+    await saveScreenshot(page, 'run');
+
+    // The same pages on a phone: nothing scrolls sideways (tables scroll inside their box or become cards).
+    await page.goto(`${stack.apiUrl}/runs`);
+    await row.waitFor();
+    await saveScreenshot(page, 'runs');
+    await page.setViewportSize(PHONE);
+    await expectNoHorizontalOverflow(page);
+    await saveScreenshot(page, 'runs');
+    await row.getByRole('link').first().click();
+    await page.getByTestId('run-heading').waitFor();
+    await expect.poll(() => bars.count()).toBeGreaterThanOrEqual(5);
+    await expectNoHorizontalOverflow(page);
+    await saveScreenshot(page, 'run');
+    await bars.filter({ hasText: 'RunActivity:writeProbe' }).first().click();
+    await detail.waitFor();
+    await expectNoHorizontalOverflow(page);
+    await saveScreenshot(page, 'run-span');
+    await page.setViewportSize(DESKTOP);
+    await saveScreenshot(page, 'run-span');
   } finally {
     await page.close();
   }

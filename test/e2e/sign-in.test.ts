@@ -7,7 +7,7 @@ import { ensureConsoleBuilt } from '../../api/console';
 import { UserSessionEntity } from '../../lib/db/entities';
 import { setupTestContext, startTestApi, type TestContext } from '../harness';
 import { PASSWORD, uniqueEmail } from '../session-client';
-import { launchChromium } from './browser';
+import { PHONE, expectNoHorizontalOverflow, launchChromium, saveScreenshot } from './browser';
 
 /**
  * Signing in to the console as a user, in real Chromium against the API (built with the test harness) serving the
@@ -49,6 +49,7 @@ it('signs in with email and password, shows the runs page with the email, surviv
     await page.waitForURL(/\/sign-in/);
     expect(await page.getByTestId('sso-link').count()).toBe(0); // no single sign-on configured
     await page.screenshot({ path: join(shots, 'sign-in-page.png'), fullPage: true });
+    await saveScreenshot(page, 'sign-in');
     await page.getByTestId('email-input').fill(email);
     await page.getByTestId('password-input').fill('not the right password');
     await page.getByTestId('password-submit').click();
@@ -61,6 +62,7 @@ it('signs in with email and password, shows the runs page with the email, surviv
     expect(await page.getByTestId('identity-user').textContent()).toBe(email);
     expect(await page.locator('.role-badge').textContent()).toBe('operator');
     await page.screenshot({ path: join(shots, 'signed-in-user.png'), fullPage: true });
+    await saveScreenshot(page, 'signed-in-user');
 
     // A write from the console (start a self-test run) passes the CSRF check with the session cookie.
     await page.getByRole('button', { name: 'Start self-test run' }).first().click();
@@ -119,6 +121,46 @@ it('shows why a single sign-on came back refused (/sign-in?error=<code>)', async
     await page.goto(`${api.base}/sign-in?error=oidc_no_tenant`);
     await expect.poll(() => page.getByTestId('error').textContent()).toMatch(/not mapped to a tenant/i);
     expect(await page.getByTestId('error').textContent()).toContain('oidc_no_tenant');
+  } finally {
+    await context.close();
+  }
+});
+
+it('fits a phone (390×844): the sign-in page, an invitation, and the signed-in header with its menu', async () => {
+  const email = uniqueEmail('phone');
+  const inv = await api.request('POST', '/v1/invitations', { key: ctx.tenant.key, body: { email, role: 'operator' } });
+  expect(inv.status).toBe(201);
+  const context = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true });
+  const page = await context.newPage();
+  try {
+    await page.goto(`${api.base}/sign-in?expired=1`);
+    await page.getByTestId('password-form').waitFor();
+    await expectNoHorizontalOverflow(page);
+    await saveScreenshot(page, 'sign-in');
+
+    await page.goto(`${api.base}/sign-in?error=oidc_no_tenant`);
+    await page.getByTestId('error').waitFor();
+    await expectNoHorizontalOverflow(page);
+    await saveScreenshot(page, 'sign-in-error');
+
+    await page.goto(`${api.base}${inv.body!.acceptPath as string}`);
+    await page.getByRole('heading', { name: 'Accept your invitation' }).waitFor();
+    await expectNoHorizontalOverflow(page);
+    await saveScreenshot(page, 'sign-in-invitation');
+    await page.getByTestId('password-input').fill(PASSWORD);
+    await page.getByTestId('password-submit').click();
+    await page.waitForURL(/\/runs$/);
+
+    // Signed in: the navigation sits behind the menu button, and opening it keeps the page within the screen.
+    const menu = page.getByTestId('menu-button');
+    await menu.waitFor();
+    expect(await page.getByTestId('identity-user').isVisible()).toBe(false);
+    await expectNoHorizontalOverflow(page);
+    await menu.click();
+    await page.getByTestId('identity-user').waitFor();
+    expect(await page.getByTestId('identity-user').textContent()).toBe(email);
+    await expectNoHorizontalOverflow(page);
+    await saveScreenshot(page, 'signed-in-user-menu');
   } finally {
     await context.close();
   }

@@ -1,5 +1,6 @@
 import { nextTick } from 'vue';
 import { createRouter, createWebHistory, type RouteLocationNormalized, type Router } from 'vue-router';
+import type { Role } from './api/types';
 import SignInPage from './pages/sign-in-page.vue';
 import { useSessionStore } from './stores/session';
 
@@ -8,8 +9,12 @@ declare module 'vue-router' {
     /** Reachable without a key. */
     public?: boolean;
     title?: string | ((route: RouteLocationNormalized) => string);
+    /** The roles that may use the page; another role sees what it needs instead (app.vue). Unset: every role. */
+    roles?: readonly Role[];
   }
 }
+
+const ADMIN: readonly Role[] = ['admin'];
 
 const APP_NAME = 'BeyondCloud';
 
@@ -40,6 +45,37 @@ export function createAppRouter(): Router {
         props: true,
         meta: { title: 'Answer' },
       },
+      { path: '/usage', name: 'usage', component: () => import('./pages/usage-page.vue'), meta: { title: 'Usage' } },
+      {
+        path: '/admin',
+        name: 'admin',
+        // Sent on by the guard below once the role is known (a redirect here would run before the profile loads).
+        component: () => import('./pages/admin-settings-page.vue'),
+      },
+      {
+        path: '/admin/members',
+        name: 'admin-members',
+        component: () => import('./pages/admin-members-page.vue'),
+        meta: { title: 'Members', roles: ADMIN },
+      },
+      {
+        path: '/admin/keys',
+        name: 'admin-keys',
+        component: () => import('./pages/admin-keys-page.vue'),
+        meta: { title: 'API keys', roles: ADMIN },
+      },
+      {
+        path: '/admin/audit',
+        name: 'admin-audit',
+        component: () => import('./pages/admin-audit-page.vue'),
+        meta: { title: 'Audit log', roles: ADMIN },
+      },
+      {
+        path: '/admin/settings',
+        name: 'admin-settings',
+        component: () => import('./pages/admin-settings-page.vue'),
+        meta: { title: 'Tenant settings' },
+      },
       {
         path: '/:pathMatch(.*)*',
         name: 'not-found',
@@ -55,6 +91,8 @@ export function createAppRouter(): Router {
     if (!session.isSignedIn) return { name: 'sign-in', query: { redirect: to.fullPath } };
     await session.ensureProfile();
     if (!session.isSignedIn) return { name: 'sign-in', query: { redirect: to.fullPath, expired: '1' } };
+    // The Admin section opens on the first page the role can use.
+    if (to.name === 'admin') return session.role === 'admin' ? '/admin/members' : '/admin/settings';
     return true;
   });
 
@@ -65,7 +103,8 @@ export function createAppRouter(): Router {
     // Query-only changes (the runs filters) keep focus where the user is typing; a first load keeps the default.
     if (from.matched.length === 0 || to.path === from.path) return;
     await nextTick();
-    document.querySelector<HTMLElement>('main h1')?.focus();
+    // preventScroll: the page starts at its top anyway; the heading's focus is for screen readers, not a jump.
+    document.querySelector<HTMLElement>('main h1')?.focus({ preventScroll: true });
   });
 
   return router;
