@@ -131,6 +131,8 @@ export {
 } from './extractive';
 
 export const DEFAULT_LOCAL_DIMENSIONS = 384;
+/** Texts whose sentence-encoder vectors the local provider keeps (384 numbers each, ~2,000 sentences: a few MB). */
+const ENCODER_CACHE = 2048;
 export const LOCAL_EXTRACTIVE_MODEL = 'local-extractive';
 export const localEmbedModel = (dimensions: number): string => `local-embed-${dimensions}`;
 
@@ -360,11 +362,14 @@ export class LocalProvider implements LlmProvider {
   /**
    * The semantic model as a sentence encoder (../encoder.ts), for the extractive answerer and the grounding checker.
    * Loading it fetches the files on first use; when that fails, `encode` rejects with LocalModelUnavailable and
-   * `available` turns false.
+   * `available` turns false. The answerer and then the grounding check of one answer encode the same passage
+   * sentences, in the same worker: the last ENCODER_CACHE texts are kept (exact, since MiniLM encodes each text on
+   * its own), so the second pass costs nothing.
    */
   readonly encoder: SentenceEncoder = (() => {
     let available: boolean | null = null;
     const minilm = () => this.minilm;
+    const cache = new Map<string, number[]>();
     return {
       model: MINILM_L6.model,
       dimensions: MINILM_L6.dimensions,
@@ -372,14 +377,31 @@ export class LocalProvider implements LlmProvider {
         return available;
       },
       async encode(texts: string[], signal?: AbortSignal): Promise<number[][]> {
-        try {
-          const { vectors } = await minilm().embed(texts, signal);
-          available = true;
-          return vectors;
-        } catch (e) {
-          if ((e as Error).name === 'LocalModelUnavailable') available = false;
-          throw e;
+        throwIfAborted(signal);
+        const missing = [...new Set(texts.filter((t) => !cache.has(t)))];
+        if (missing.length) {
+          let vectors: number[][];
+          try {
+            vectors = (await minilm().embed(missing, signal)).vectors;
+            available = true;
+          } catch (e) {
+            if ((e as Error).name === 'LocalModelUnavailable') available = false;
+            throw e;
+          }
+          missing.forEach((t, i) => cache.set(t, vectors[i]!));
         }
+        const out = texts.map((t) => {
+          const v = cache.get(t)!;
+          // Most recently used last; the oldest go first once the cache is full.
+          cache.delete(t);
+          cache.set(t, v);
+          return v;
+        });
+        for (const oldest of cache.keys()) {
+          if (cache.size <= ENCODER_CACHE) break;
+          cache.delete(oldest);
+        }
+        return out;
       },
     };
   })();
