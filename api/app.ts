@@ -27,6 +27,7 @@ import { tenantsRoutes } from './routes/tenants';
 import { oidcRoutes } from './routes/oidc';
 import { auditRoutes } from './routes/audit';
 import { quotasRoutes } from './routes/quotas';
+import { settingsRoutes } from './routes/settings';
 import { usageRoutes } from './routes/usage';
 import { openapiRoutes } from './routes/openapi';
 
@@ -84,6 +85,7 @@ export function createApp(deps: AppDeps): Koa {
     tenantsRoutes(deps),
     auditRoutes(deps),
     quotasRoutes(deps),
+    settingsRoutes(deps),
     usageRoutes(deps),
   ]) {
     v1Routers.push(router);

@@ -5,6 +5,7 @@ import type { Logger } from '../lib/log';
 import type { TenantSecrets } from '../lib/secrets/tenant';
 import type { BlobStore } from '../lib/storage/blobs';
 import type { QuotaService } from './quota/service';
+import type { TenantSettings } from '../lib/settings';
 
 /**
  * What the API is composed from, built once by whoever composes it (api/server.ts, the test harness): routes and
@@ -21,4 +22,6 @@ export interface AppDeps {
   secrets: TenantSecrets;
   /** The tenants' quotas: requests per key, run starts (`startRun` admits each), storage, tokens. */
   quotas: QuotaService;
+  /** The tenants' settings: their default models (lib/settings). */
+  settings: TenantSettings;
 }

@@ -102,6 +102,8 @@ export const PERMISSIONS: Record<string, RouteRule> = {
   'GET /v1/tenants/:id/quotas': platform('A tenant’s quotas and usage', { id: 'tenant' }),
   'PUT /v1/tenants/:id/quotas': platform('Set a tenant’s quotas', { id: 'tenant' }),
   'GET /v1/quotas': read('The tenant’s quotas and usage'),
+  'GET /v1/settings': read('The tenant’s settings: default models'),
+  'PUT /v1/settings': admin('Set the tenant’s default models'),
   'GET /v1/members': admin('The tenant’s members'),
   'POST /v1/members': admin('Add a member'),
   'PATCH /v1/members/:userId': admin('Change a member’s role', { userId: 'user' }),
@@ -120,6 +122,7 @@ export const PERMISSIONS: Record<string, RouteRule> = {
   'GET /v1/runs/:id': read('One run: status, input, result or failure', { id: 'run' }),
   'GET /v1/runs/:id/steps': read('A run’s activity timeline', { id: 'run' }),
   'GET /v1/runs/:id/trace': read('A run’s spans', { id: 'run' }),
+  'GET /v1/runs/:id/children': read('A run’s child runs', { id: 'run' }),
   'POST /v1/runs/:id/cancel': operate('Cancel a run', { id: 'run' }),
 
   'GET /v1/usage/summary': read('Model tokens and cost, failed and retried attempts apart, error and retry rates'),
@@ -137,6 +140,10 @@ export const PERMISSIONS: Record<string, RouteRule> = {
   'POST /v1/collections/:id/urls': operate('Register URLs to ingest', { id: 'collection' }),
   'POST /v1/collections/:id/folder': admin('Ingest a server folder (inside INGEST_FOLDER_ROOTS)', { id: 'collection' }),
   'POST /v1/collections/:id/reingest': operate('Re-ingest a collection', { id: 'collection' }),
+  'GET /v1/documents/:id': read('One document: status, chunk count, failure reason', { id: 'document' }),
+  'GET /v1/documents/:id/chunks': read('A document’s chunks (heading path, page, text)', { id: 'document' }),
+  'GET /v1/documents/:id/answers': read('The answers that cited a document', { id: 'document' }),
+  'POST /v1/documents/:id/reingest': operate('Ingest one document again', { id: 'document' }),
   'DELETE /v1/documents/:id': operate('Delete a document', { id: 'document' }),
   'GET /v1/ingests/:workflowId': read('An ingest run’s progress', { workflowId: 'ingestRun' }),
 
@@ -166,6 +173,7 @@ export const PERMISSIONS: Record<string, RouteRule> = {
   'POST /v1/mcp/servers/:id/tools/:name/disable': admin('Disable a tool', { id: 'mcpServer', name: 'mcpTool' }),
 
   'POST /v1/agents/runs': operate('Start an agent run'),
+  'GET /v1/agents/approvals': read('Tool calls waiting for approval, across the tenant’s running agent runs'),
   'GET /v1/agents/runs/:id': read('An agent run’s live state', { id: 'agentRun' }),
   'GET /v1/agents/runs/:id/events': read('An agent run’s events (Server-Sent Events)', { id: 'agentRun' }),
   'POST /v1/agents/runs/:id/approvals': operate('Approve or refuse a sensitive tool call', { id: 'agentRun' }),

@@ -1,4 +1,5 @@
 import { QuotaService } from './quota/service';
+import { TenantSettings } from '../lib/settings';
 import type { AddressInfo } from 'node:net';
 import { ConfigError, loadConfig, resolveConfigSecrets } from '../lib/config';
 import { createOrm, pendingMigrations } from '../lib/db/orm';
@@ -54,6 +55,7 @@ async function main() {
     blobs: new BlobStore(config.ingest.blobDir),
     secrets: createTenantSecrets({ orm, config }),
     quotas: new QuotaService({ config, orm, temporal }),
+    settings: new TenantSettings(orm),
   });
   const retention = startAuditRetention({ orm, log, retentionDays: config.audit.retentionDays });
   const server = app.listen(config.api.port, config.api.host, () => {

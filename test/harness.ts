@@ -7,6 +7,7 @@ import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporal
 import { inject } from 'vitest';
 import { createApp } from '../api/app';
 import { QuotaService } from '../api/quota/service';
+import { TenantSettings } from '../lib/settings';
 import type { AppDeps } from '../api/deps';
 import { createTenantWithKey } from '../api/auth/api-keys';
 import { loadConfig, type Config } from '../lib/config';
@@ -166,6 +167,7 @@ export function testAppDeps(deps: Pick<AppDeps, 'config' | 'orm' | 'temporal'> &
     blobs: new BlobStore(deps.config.ingest.blobDir),
     secrets: createTenantSecrets({ orm: deps.orm, config: deps.config }),
     quotas: new QuotaService(deps),
+    settings: new TenantSettings(deps.orm),
     ...deps,
   };
 }

@@ -14,6 +14,7 @@ import type { createActivities } from '../activities';
 import type { AgentModelTurnResult } from '../activities/agent';
 import {
   ANSWER_DEFAULTS,
+  clipWhat,
   runSearchAttributes,
   taskQueues,
   workflowIds,
@@ -314,6 +315,7 @@ export async function agent(input: AgentRunInput): Promise<AgentRunResult> {
             },
           ],
           typedSearchAttributes: searchAttributes('search'),
+          memo: { what: clipWhat(plan.text) },
         });
         text = searchToolText(hits);
       } else {
@@ -330,6 +332,7 @@ export async function agent(input: AgentRunInput): Promise<AgentRunResult> {
             },
           ],
           typedSearchAttributes: searchAttributes('answer'),
+          memo: { what: clipWhat(plan.text) },
         });
         text = answerToolText(result);
       }

@@ -169,6 +169,7 @@ export async function answer(input: AnswerInput): Promise<AnswerResult> {
     let status: AnswerStatus = 'abstained';
     let usedModel: string | null = null;
     let reviewed: AnswerResult['review'];
+    let considered: AnswerResult['considered'];
 
     if (passages.length) {
       await setPhase('generating');
@@ -238,6 +239,8 @@ export async function answer(input: AnswerInput): Promise<AnswerResult> {
           : { decision: 'reject', at: new Date().toISOString(), timedOut: true, note: 'no review before the deadline' };
       }
       if (status !== 'answered') {
+        // What was looked at and, when the model declined by itself, its reason: the reader sees why it abstained.
+        considered = { passages, modelText: grounding.claims.length ? null : gen.text };
         text = ABSTAIN_TEXT;
         cited = [];
       }
@@ -260,6 +263,7 @@ export async function answer(input: AnswerInput): Promise<AnswerResult> {
         ...(firstAttempt ? { firstAttempt } : {}),
         regenerated,
         ...(reviewed ? { review: reviewed } : {}),
+        ...(considered ? { considered } : {}),
         steps: state.steps,
         latencyMs: Date.now() - started,
         model: usedModel,

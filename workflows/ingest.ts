@@ -74,6 +74,7 @@ export async function ingestCollection(input: IngestCollectionInput): Promise<In
         workflowId: `${workflowId}/${documentId}`,
         args: [{ tenantId: input.tenantId, collectionId: input.collectionId, documentId }],
         parentClosePolicy: ParentClosePolicy.TERMINATE,
+        memo: { what: `document ${documentId}` },
       });
       progress.done++;
       progress.chunks += result.chunks;

@@ -5,7 +5,7 @@ import {
   type Client,
   type WorkflowHandle,
 } from '@temporalio/client';
-import { rootCause } from '@temporalio/common';
+import { arrayFromPayloads, rootCause } from '@temporalio/common';
 import {
   AGENT_DEFAULTS,
   resolveKbToolRefs,
@@ -48,6 +48,39 @@ export interface PlannedAgentRun {
 }
 
 type AgentHandle = WorkflowHandle<typeof agent>;
+
+/** A sensitive tool call one of the tenant's running agent runs waits for. */
+export interface PendingAgentApproval {
+  workflowId: string;
+  /** The run's goal (its first 500 characters). */
+  goal: string;
+  callId: string;
+  /** `server/tool`. */
+  tool: string;
+  /** The arguments as the model sent them (cut at 2,000 characters by the workflow). */
+  arguments: string;
+  requestedAt: string;
+  expiresAt?: string;
+}
+
+/** The inbox reads at most this many running agent runs, and queries this many at a time. */
+export const APPROVALS_MAX_RUNS = 100;
+const APPROVALS_CONCURRENCY = 8;
+const GOAL_PREVIEW_CHARS = 500;
+
+/** Runs `fn` over `items`, at most `limit` at a time, keeping the order. */
+async function mapBounded<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return out;
+}
 
 /** Agent runs of one tenant at a time: start, live state (the workflow's query), approvals, cancel. */
 export class AgentsService {
@@ -202,6 +235,65 @@ export class AgentsService {
         });
       }
       throw e;
+    }
+  }
+
+  /**
+   * The approvals waiting across the tenant's running agent runs (visibility, scoped by the TenantId attribute), each
+   * run asked by its agentState query; at most APPROVALS_MAX_RUNS runs are read (`truncated` says there were more).
+   */
+  async pendingApprovals(tenantId: string): Promise<{ approvals: PendingAgentApproval[]; truncated: boolean }> {
+    const quoted = `'${tenantId.replace(/['\\]/g, '')}'`;
+    const query = `TenantId = ${quoted} AND RunKind = 'agent' AND ExecutionStatus = 'Running'`;
+    const runs: Array<{ workflowId: string; runId: string }> = [];
+    let truncated = false;
+    for await (const wf of this.temporal.workflow.list({ query, pageSize: APPROVALS_MAX_RUNS + 1 })) {
+      // The prefix is the second guard: only this tenant's agent ids are ever queried.
+      if (!wf.workflowId.startsWith(workflowIds.agent(tenantId, ''))) continue;
+      if (runs.length === APPROVALS_MAX_RUNS) {
+        truncated = true;
+        break;
+      }
+      runs.push({ workflowId: wf.workflowId, runId: wf.runId });
+    }
+    const found = await mapBounded(runs, APPROVALS_CONCURRENCY, async ({ workflowId, runId }) => {
+      const handle = this.temporal.workflow.getHandle<typeof agent>(workflowId);
+      // A run that closed meanwhile answers no query, or answers without a pending approval: not in the inbox.
+      const state = await handle.query(agentStateQuery).catch(() => null);
+      const p = state?.pendingApproval;
+      if (!p) return null;
+      const approval: PendingAgentApproval = {
+        workflowId,
+        goal: await this.goalOf(workflowId, runId),
+        callId: p.callId,
+        tool: `${p.server}/${p.toolName}`,
+        arguments: p.arguments,
+        requestedAt: p.requestedAt,
+        ...(p.expiresAt ? { expiresAt: p.expiresAt } : {}),
+      };
+      return approval;
+    });
+    const approvals = found
+      .filter((a): a is PendingAgentApproval => a !== null)
+      .sort((a, b) => a.requestedAt.localeCompare(b.requestedAt));
+    return { approvals, truncated };
+  }
+
+  /** The goal from the run's start event (the input carries it across continue-as-new): one event read, not the history. */
+  private async goalOf(workflowId: string, runId: string): Promise<string> {
+    try {
+      const page = await this.temporal.workflowService.getWorkflowExecutionHistory({
+        namespace: this.config.temporal.namespace,
+        execution: { workflowId, runId },
+        maximumPageSize: 1,
+      });
+      const payloads = page.history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads;
+      const [input] = arrayFromPayloads(this.temporal.options.loadedDataConverter.payloadConverter, payloads) as [
+        AgentRunInput | undefined,
+      ];
+      return (input?.goal ?? '').slice(0, GOAL_PREVIEW_CHARS);
+    } catch {
+      return '';
     }
   }
 

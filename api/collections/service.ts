@@ -1,3 +1,4 @@
+import type { TenantSettings } from '../../lib/settings';
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readdir, realpath, stat } from 'node:fs/promises';
@@ -5,7 +6,7 @@ import { basename, join, sep } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { workflowIds, type IngestProgress } from '../../lib/contracts';
 import type { Config } from '../../lib/config';
-import { CollectionEntity, DocumentEntity, type Collection, type Document } from '../../lib/db/entities';
+import { ChunkEntity, CollectionEntity, DocumentEntity, type Collection, type Document } from '../../lib/db/entities';
 import type { Orm } from '../../lib/db/orm';
 import { AppError, badRequest, notFound } from '../../lib/errors';
 import { MINILM_L6, localEmbeddingDimensions } from '../../lib/llm/local-models';
@@ -24,6 +25,9 @@ const KNOWN_DIMS: Record<string, number> = {
 };
 
 const MAX_FOLDER_FILES = 10_000;
+
+/** The answers listed under a document, newest first. */
+const CITING_ANSWERS_LIMIT = 50;
 
 export const payloadTooLarge = (message: string) =>
   new AppError({ code: 'payload_too_large', message, status: 413, category: 'user' });
@@ -61,9 +65,50 @@ const publicDocument = (d: Document) => ({
   chunkCount: d.chunkCount,
   contentHash: d.contentHash ?? null,
   indexedAt: d.indexedAt ?? null,
+  /** The ingest run that last took the document (a collection's run, or its own re-ingest); null before any. */
+  lastIngestWorkflowId: lastIngestOf(d),
   createdAt: d.createdAt,
   updatedAt: d.updatedAt,
 });
+
+const lastIngestOf = (d: Pick<Document, 'metadata'>): string | null => {
+  const id = d.metadata?.lastIngest;
+  return typeof id === 'string' ? id : null;
+};
+
+/** A document's display name: its title, else the last part of its source (a file name or a URL's path). */
+const nameOf = (d: Pick<Document, 'title' | 'source'>): string =>
+  d.title ||
+  d.source
+    .replace(/[?#].*$/, '')
+    .replace(/\/+$/, '')
+    .split('/')
+    .pop() ||
+  d.source;
+
+export interface ChunkPage {
+  chunks: Array<{
+    id: string;
+    ordinal: number;
+    headingPath: string[];
+    page: number | null;
+    tokens: number;
+    text: string;
+  }>;
+  total: number;
+  offset: number;
+  limit: number;
+}
+
+export interface CitingAnswer {
+  id: string;
+  question: string;
+  status: string;
+  groundingScore: number | null;
+  createdAt: string;
+  /** This document's passages among the answer's citations, by their number in the answer. */
+  citations: Array<{ n: number; chunkId: string; page: number | null; headingPath: string[] }>;
+}
 
 /** Collections and their documents of one tenant at a time: create, add sources and ingest them, list, delete. */
 export class CollectionsService {
@@ -76,6 +121,8 @@ export class CollectionsService {
     private readonly blobs: BlobStore,
     /** Admits each run start within the tenant's quotas. */
     private readonly runQuotas?: QuotaService,
+    /** The tenants' default models: a new collection without `embeddingModel` takes the tenant's embedder. */
+    private readonly settings?: TenantSettings,
   ) {
     this.quotas = new Quotas(orm, config);
   }
@@ -91,7 +138,8 @@ export class CollectionsService {
   }
 
   async create(tenantId: string, body: NewCollection): Promise<Collection> {
-    const model = body.embeddingModel ?? this.config.llm.models.embedding;
+    const model =
+      body.embeddingModel ?? (await this.settings?.models(tenantId))?.embedding ?? this.config.llm.models.embedding;
     const dim = this.embeddingSize(model, body.embeddingDim);
     const em = this.orm.em.fork();
     if (await em.count(CollectionEntity, { tenantId, name: body.name })) {
@@ -237,6 +285,100 @@ export class CollectionsService {
     return { workflowId: await this.startIngest(c, docs), documents: docs.length };
   }
 
+  /** The tenant's document; another tenant's id is "not found", like a missing one. */
+  async ownDocument(tenantId: string, id: string): Promise<Document> {
+    if (!isUuid(id)) throw notFound('Document');
+    const d = await this.orm.em.fork().findOne(DocumentEntity, { id, tenantId });
+    if (!d) throw notFound('Document');
+    return d;
+  }
+
+  /** One document with its display name and its collection's name. */
+  async document(tenantId: string, id: string) {
+    const d = await this.ownDocument(tenantId, id);
+    const c = await this.own(tenantId, d.collectionId);
+    return { document: { ...publicDocument(d), name: nameOf(d), collectionName: c.name } };
+  }
+
+  /** A page of the document's chunks in their order in the document (embeddings left out). */
+  async chunks(d: Document, page: { offset: number; limit: number }): Promise<ChunkPage> {
+    const em = this.orm.em.fork();
+    const where = { tenantId: d.tenantId, documentId: d.id };
+    const rows = await em.find(ChunkEntity, where, {
+      fields: ['id', 'ordinal', 'headingPath', 'page', 'tokens', 'text'],
+      orderBy: { ordinal: 'asc' },
+      offset: page.offset,
+      limit: page.limit,
+    });
+    const total = await em.count(ChunkEntity, where);
+    return {
+      chunks: rows.map((c) => ({
+        id: c.id,
+        ordinal: c.ordinal,
+        headingPath: c.headingPath ?? [],
+        page: c.page ?? null,
+        tokens: c.tokens,
+        text: c.text,
+      })),
+      total,
+      offset: page.offset,
+      limit: page.limit,
+    };
+  }
+
+  /**
+   * The tenant's answers whose stored result cites the document, newest first. Matched by the citation's document
+   * id rather than its chunk ids: a re-ingest replaces the chunks, and the answers cited the document all the same.
+   */
+  async citingAnswers(d: Document): Promise<{ answers: CitingAnswer[] }> {
+    const rows = (await this.orm.em.getConnection().execute(
+      `select id, question, status, grounding_score, created_at, result->'citations' as citations
+         from answers
+        where tenant_id = ? and result @> cast(? as jsonb)
+        order by created_at desc limit ?`,
+      [d.tenantId, JSON.stringify({ citations: [{ documentId: d.id }] }), CITING_ANSWERS_LIMIT],
+    )) as Array<Record<string, unknown>>;
+    return {
+      answers: rows.map((r) => ({
+        id: r.id as string,
+        question: r.question as string,
+        status: r.status as string,
+        groundingScore: r.grounding_score === null ? null : Number(r.grounding_score),
+        createdAt: new Date(r.created_at as string).toISOString(),
+        citations: (Array.isArray(r.citations) ? (r.citations as Array<Record<string, unknown>>) : [])
+          .filter((c) => c.documentId === d.id)
+          .map((c) => ({
+            n: Number(c.n),
+            chunkId: String(c.chunkId),
+            page: typeof c.page === 'number' ? c.page : null,
+            headingPath: Array.isArray(c.headingPath) ? c.headingPath.map(String) : [],
+          })),
+      })),
+    };
+  }
+
+  /**
+   * The document ingested again by a run of its own (an unchanged one is skipped, as in a collection's re-ingest).
+   * While the run that last took the document is still going, that run is the answer: asking twice starts one run.
+   * The new run is recorded with a compare-and-set on the document, so of two requests racing only one starts it.
+   */
+  async reingestDocument(d: Document): Promise<{ workflowId: string; documentId: string; started: boolean }> {
+    const c = await this.own(d.tenantId, d.collectionId);
+    const previous = lastIngestOf(d);
+    if (previous && (await this.isRunning(previous))) return { workflowId: previous, documentId: d.id, started: false };
+    const workflowId = workflowIds.ingest(c.tenantId, c.id, randomUUID());
+    const claimed = await this.knex()('documents')
+      .where({ id: d.id, tenant_id: d.tenantId })
+      .whereRaw(`metadata->>'lastIngest' is not distinct from ?`, [previous])
+      .update({ metadata: this.knex().raw(`metadata || jsonb_build_object('lastIngest', ?::text)`, [workflowId]) });
+    if (!claimed) {
+      const winner = lastIngestOf(await this.ownDocument(d.tenantId, d.id));
+      if (winner) return { workflowId: winner, documentId: d.id, started: false };
+    }
+    await this.startIngestRun(c, [d.id], workflowId);
+    return { workflowId, documentId: d.id, started: true };
+  }
+
   async deleteDocument(tenantId: string, id: string): Promise<void> {
     if (!isUuid(id)) throw notFound('Document');
     const deleted = await this.orm.em.fork().nativeDelete(DocumentEntity, { id, tenantId });
@@ -284,8 +426,35 @@ export class CollectionsService {
     return dim;
   }
 
+  /** A new ingest run of the documents, recorded on each of them as the run that last took it. */
   private async startIngest(c: Collection, docs: Array<Pick<Document, 'id'>>): Promise<string> {
     const workflowId = workflowIds.ingest(c.tenantId, c.id, randomUUID());
+    const ids = docs.map((d) => d.id);
+    for (let i = 0; i < ids.length; i += 1000) {
+      await this.knex()('documents')
+        .where({ tenant_id: c.tenantId, collection_id: c.id })
+        .whereIn('id', ids.slice(i, i + 1000))
+        .update({ metadata: this.knex().raw(`metadata || jsonb_build_object('lastIngest', ?::text)`, [workflowId]) });
+    }
+    await this.startIngestRun(c, ids, workflowId);
+    return workflowId;
+  }
+
+  private knex() {
+    return this.orm.em.getConnection().getKnex();
+  }
+
+  private async isRunning(workflowId: string): Promise<boolean> {
+    try {
+      const description = await this.temporal.workflow.getHandle(workflowId).describe();
+      return description.status.name === 'RUNNING';
+    } catch (e) {
+      if ((e as Error).name === 'WorkflowNotFoundError') return false;
+      throw e;
+    }
+  }
+
+  private async startIngestRun(c: Collection, documentIds: string[], workflowId: string): Promise<void> {
     await startRun(
       this.temporal,
       this.config.temporal.taskQueue,
@@ -296,7 +465,7 @@ export class CollectionsService {
           {
             tenantId: c.tenantId,
             collectionId: c.id,
-            documentIds: docs.map((d) => d.id),
+            documentIds,
             concurrency: this.config.ingest.concurrency,
           },
         ],
@@ -306,7 +475,6 @@ export class CollectionsService {
       },
       this.runQuotas,
     );
-    return workflowId;
   }
 
   /** New sources become documents; a source already in the collection is updated and ingested again. */

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { quotaOverridesPatch } from '../../lib/quota';
-import { approvalBody, startBody } from '../routes/agents';
+import { tenantSettingsPatch } from '../../lib/settings';
+import { approvalBody, pendingApprovalsResponse, startBody } from '../routes/agents';
 import {
   answerBody,
   answersQuery,
@@ -12,11 +13,21 @@ import {
 } from '../routes/answers';
 import { exportQuery as auditExportQuery, listQuery as auditQuery } from '../routes/audit';
 import { acceptBody, loginBody, passwordBody, switchBody } from '../routes/auth';
-import { collectionBody, documentsQuery, folderBody, urlsBody } from '../routes/collections';
+import {
+  chunksQuery,
+  citingAnswersResponse,
+  chunksResponse,
+  collectionBody,
+  documentReingestResponse,
+  documentResponse,
+  documentsQuery,
+  folderBody,
+  urlsBody,
+} from '../routes/collections';
 import { createBody as keyBody } from '../routes/keys';
 import { completionBody } from '../routes/llm';
 import { approveBody, createBody as mcpServerBody, patchBody as mcpServerPatch } from '../routes/mcp';
-import { listQuery as runsQuery, runQuery } from '../routes/runs';
+import { childrenQuery as runChildrenQuery, listQuery as runsQuery, runQuery } from '../routes/runs';
 import { rangeQuery as usageRangeQuery, timeseriesQuery as usageTimeseriesQuery } from '../routes/usage';
 import { latencyResponse, summaryResponse, timeseriesResponse } from '../usage/responses';
 import { putBody as secretBody } from '../routes/secrets';
@@ -90,6 +101,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
 
   'POST /v1/tenants': { body: createTenantBody, ok: [201] },
   'PUT /v1/tenants/:id/quotas': { body: quotaOverridesPatch },
+  'PUT /v1/settings': { body: tenantSettingsPatch },
   'POST /v1/members': { body: addMemberBody, ok: [201] },
   'PATCH /v1/members/:userId': { body: setRoleBody },
   'DELETE /v1/members/:userId': { ok: [200] },
@@ -103,6 +115,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
 
   'GET /v1/runs': { query: runsQuery },
   'GET /v1/runs/:id': { query: runQuery },
+  'GET /v1/runs/:id/children': { query: runChildrenQuery },
   'GET /v1/runs/:id/steps': { query: runQuery },
   'GET /v1/runs/:id/trace': { query: runQuery },
   'POST /v1/runs/:id/cancel': { ok: [202] },
@@ -120,6 +133,10 @@ export const OPERATIONS: Record<string, OperationSpec> = {
   'POST /v1/collections/:id/urls': { body: urlsBody, ok: [202] },
   'POST /v1/collections/:id/folder': { body: folderBody, ok: [202] },
   'POST /v1/collections/:id/reingest': { ok: [202] },
+  'GET /v1/documents/:id': { response: documentResponse },
+  'GET /v1/documents/:id/chunks': { query: chunksQuery, response: chunksResponse },
+  'GET /v1/documents/:id/answers': { response: citingAnswersResponse },
+  'POST /v1/documents/:id/reingest': { ok: [202], response: documentReingestResponse },
   'DELETE /v1/documents/:id': { ok: [204] },
 
   'POST /v1/answers': { body: answerBody, query: waitQuery, ok: [200, 202] },
@@ -138,6 +155,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
   'POST /v1/mcp/servers/:id/tools/:name/approve': { body: approveBody },
 
   'POST /v1/agents/runs': { body: startBody, query: startQuery, ok: [200, 202] },
+  'GET /v1/agents/approvals': { response: pendingApprovalsResponse },
   'GET /v1/agents/runs/:id/events': { successType: 'text/event-stream' },
   'POST /v1/agents/runs/:id/approvals': { body: approvalBody },
   'POST /v1/agents/runs/:id/cancel': { ok: [202] },

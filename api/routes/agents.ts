@@ -40,13 +40,35 @@ export const approvalBody = z
   .object({ callId: z.string().min(1).max(300), approve: z.boolean(), reason: z.string().max(2000).optional() })
   .strict();
 
+/** `GET /v1/agents/approvals`: the inbox of sensitive tool calls waiting across the tenant's running agent runs. */
+export const pendingApprovalsResponse = z.object({
+  approvals: z.array(
+    z.object({
+      workflowId: z.string(),
+      goal: z.string(),
+      callId: z.string(),
+      tool: z.string().describe('server/tool'),
+      arguments: z.string().describe('The arguments as the model sent them (JSON text, cut at 2,000 characters)'),
+      requestedAt: z.string(),
+      expiresAt: z.string().optional(),
+    }),
+  ),
+  truncated: z
+    .boolean()
+    .describe('More running agent runs than the inbox reads (100); the oldest approvals may be missing'),
+});
+
 /** Agent runs: start, live state (the workflow's query), approvals of sensitive tool calls, cancel. */
 export function agentsRoutes({ orm, temporal, config, quotas }: AppDeps) {
   const agents = new AgentsService(temporal, orm, config, quotas);
-  const router = new Router<AuthState>({ prefix: '/v1/agents/runs', sensitive: true });
+  const router = new Router<AuthState>({ prefix: '/v1/agents', sensitive: true });
   const write = requireRole('admin', 'operator');
 
-  router.post('/', write, async (ctx) => {
+  router.get('/approvals', async (ctx) => {
+    ctx.body = await agents.pendingApprovals(ctx.state.principal.tenantId);
+  });
+
+  router.post('/runs', write, async (ctx) => {
     const body = startBody.parse(ctx.request.body ?? {});
     const run = await agents.plan(ctx.state.principal.tenantId, body);
     ctx.state.workflowId = run.workflowId;
@@ -55,23 +77,23 @@ export function agentsRoutes({ orm, temporal, config, quotas }: AppDeps) {
     ctx.body = started;
   });
 
-  router.get('/:id', async (ctx) => {
+  router.get('/runs/:id', async (ctx) => {
     ctx.body = await agents.view(ctx.state.principal.tenantId, ctx.params.id!);
   });
 
   /** Server-Sent Events: `turn`, `tool_call`, `approval_requested`, then `result` (or `end` when the run stopped otherwise). */
-  router.get('/:id/events', async (ctx) => {
+  router.get('/runs/:id/events', async (ctx) => {
     const { tenantId } = ctx.state.principal;
     const { handle } = await agents.own(tenantId, ctx.params.id!);
     await streamRunEvents(ctx, { orm, tenantId, workflowId: handle.workflowId, isClosed: () => agents.closed(handle) });
   });
 
-  router.post('/:id/approvals', write, async (ctx) => {
+  router.post('/runs/:id/approvals', write, async (ctx) => {
     const body = approvalBody.parse(ctx.request.body ?? {});
     ctx.body = await agents.decide(ctx.state.principal.tenantId, ctx.params.id!, body, ctx.state.principal);
   });
 
-  router.post('/:id/cancel', write, async (ctx) => {
+  router.post('/runs/:id/cancel', write, async (ctx) => {
     const canceled = await agents.cancel(ctx.state.principal.tenantId, ctx.params.id!);
     ctx.status = 202;
     ctx.body = canceled;

@@ -42,9 +42,81 @@ export const documentsQuery = z.object({
   status: z.enum(['pending', 'processing', 'ready', 'failed', 'skipped']).optional(),
 });
 
+/** `?offset=&limit=` of a document's chunks. */
+export const chunksQuery = z.object({
+  offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+const isoDate = z.iso.datetime();
+
+/** A document as the routes answer it (api/collections/service.ts publicDocument). */
+export const documentShape = z.looseObject({
+  id: z.uuid(),
+  collectionId: z.uuid(),
+  sourceKind: z.enum(['upload', 'url', 'folder']),
+  source: z.string(),
+  title: z.string().nullable(),
+  mimeType: z.string().nullable(),
+  sizeBytes: z.number().nullable(),
+  status: z.enum(['pending', 'processing', 'ready', 'failed', 'skipped']),
+  error: z.string().nullable(),
+  chunkCount: z.number().int(),
+  lastIngestWorkflowId: z.string().nullable(),
+  createdAt: isoDate,
+  updatedAt: isoDate,
+});
+
+export const documentResponse = z.object({
+  document: documentShape.extend({ name: z.string(), collectionName: z.string() }),
+});
+
+export const chunksResponse = z.object({
+  chunks: z.array(
+    z.object({
+      id: z.uuid(),
+      ordinal: z.number().int(),
+      headingPath: z.array(z.string()),
+      page: z.number().int().nullable(),
+      tokens: z.number().int(),
+      text: z.string(),
+    }),
+  ),
+  total: z.number().int(),
+  offset: z.number().int(),
+  limit: z.number().int(),
+});
+
+export const citingAnswersResponse = z.object({
+  answers: z.array(
+    z.object({
+      id: z.uuid(),
+      question: z.string(),
+      status: z.string(),
+      groundingScore: z.number().nullable(),
+      createdAt: z.iso.datetime(),
+      citations: z.array(
+        z.object({
+          n: z.number().int(),
+          chunkId: z.string(),
+          page: z.number().int().nullable(),
+          headingPath: z.array(z.string()),
+        }),
+      ),
+    }),
+  ),
+});
+
+export const documentReingestResponse = z.object({
+  workflowId: z.string(),
+  documentId: z.uuid(),
+  /** False when the run that last took the document was still going: that run is the answer. */
+  started: z.boolean(),
+});
+
 /** Collections and their documents: create, upload (streamed), register URLs, list, re-ingest, delete. */
-export function collectionsRoutes({ orm, temporal, config, blobs, quotas }: AppDeps) {
-  const collections = new CollectionsService(temporal, orm, config, blobs, quotas);
+export function collectionsRoutes({ orm, temporal, config, blobs, quotas, settings }: AppDeps) {
+  const collections = new CollectionsService(temporal, orm, config, blobs, quotas, settings);
   const router = new Router<AuthState>({ prefix: '/v1', sensitive: true });
   const write = requireRole('admin', 'operator');
 
@@ -107,6 +179,28 @@ export function collectionsRoutes({ orm, temporal, config, blobs, quotas }: AppD
   router.post('/collections/:id/reingest', write, async (ctx) => {
     const c = await collections.own(ctx.state.principal.tenantId, ctx.params.id!);
     const run = await collections.reingest(c);
+    ctx.status = 202;
+    ctx.body = run;
+  });
+
+  router.get('/documents/:id', async (ctx) => {
+    ctx.body = await collections.document(ctx.state.principal.tenantId, ctx.params.id!);
+  });
+
+  router.get('/documents/:id/chunks', async (ctx) => {
+    const d = await collections.ownDocument(ctx.state.principal.tenantId, ctx.params.id!);
+    ctx.body = await collections.chunks(d, chunksQuery.parse(ctx.query));
+  });
+
+  router.get('/documents/:id/answers', async (ctx) => {
+    const d = await collections.ownDocument(ctx.state.principal.tenantId, ctx.params.id!);
+    ctx.body = await collections.citingAnswers(d);
+  });
+
+  router.post('/documents/:id/reingest', write, async (ctx) => {
+    const d = await collections.ownDocument(ctx.state.principal.tenantId, ctx.params.id!);
+    const run = await collections.reingestDocument(d);
+    ctx.state.workflowId = run.workflowId;
     ctx.status = 202;
     ctx.body = run;
   });

@@ -26,7 +26,17 @@ export const listQuery = z
 
 export const runQuery = z.object({ runId: z.uuid().optional() }).strict();
 
-/** Runs of the caller's tenant: list, one run, its steps, its trace, cancel. */
+export const childrenQuery = z
+  .object({
+    pageSize,
+    pageToken: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,4096}$/, 'is not a page token from this API')
+      .optional(),
+  })
+  .strict();
+
+/** Runs of the caller's tenant: list, one run, its children, its steps, its trace, cancel. */
 export function runsRoutes({ temporal, orm, config }: AppDeps) {
   const runs = new RunsService(temporal, orm, config.temporal.namespace);
   const router = new Router<AuthState>({ prefix: '/v1/runs', sensitive: true });
@@ -38,6 +48,10 @@ export function runsRoutes({ temporal, orm, config }: AppDeps) {
   router.get('/:id', async (ctx) => {
     const { runId } = runQuery.parse(ctx.query);
     ctx.body = await runs.get(ctx.state.principal.tenantId, ctx.params.id!, runId);
+  });
+  router.get('/:id/children', async (ctx) => {
+    const page = childrenQuery.parse(ctx.query);
+    ctx.body = await runs.children(ctx.state.principal.tenantId, ctx.params.id!, page);
   });
   router.get('/:id/steps', async (ctx) => {
     const { runId } = runQuery.parse(ctx.query);

@@ -26,6 +26,7 @@ const retryStates: Record<number, string> = {
 export function stepsFromHistory(events: HistoryEvent[]): HistoryStep[] {
   const bySchedule = new Map<string, HistoryStep>();
   const order: HistoryStep[] = [];
+  let runCanceledAt: string | null = null;
   for (const e of events) {
     const id = String(e.eventId);
     const at = optionalTsToMs(e.eventTime);
@@ -51,6 +52,7 @@ export function stepsFromHistory(events: HistoryEvent[]): HistoryStep[] {
       e.activityTaskFailedEventAttributes ??
       e.activityTaskTimedOutEventAttributes ??
       e.activityTaskCanceledEventAttributes;
+    if (e.workflowExecutionCanceledEventAttributes) runCanceledAt = iso(at);
     if (!ref) continue;
     const step = bySchedule.get(String(ref.scheduledEventId));
     if (!step) continue;
@@ -76,6 +78,16 @@ export function stepsFromHistory(events: HistoryEvent[]): HistoryStep[] {
       step.retryState = retryStates[e.activityTaskTimedOutEventAttributes.retryState ?? 0];
     }
     if (e.activityTaskCanceledEventAttributes) step.status = 'canceled';
+  }
+  // A canceled run does not wait for its activities (cancellation type TRY_CANCEL): a step still open when the run
+  // was canceled was canceled with it, not left running.
+  if (runCanceledAt) {
+    for (const step of order) {
+      if (step.closeTime) continue;
+      step.status = 'canceled';
+      step.closeTime = runCanceledAt;
+      step.durationMs = Date.parse(runCanceledAt) - Date.parse(step.scheduledTime);
+    }
   }
   return order;
 }

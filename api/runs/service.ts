@@ -6,6 +6,7 @@ import { arrayFromPayloads } from '@temporalio/common';
 import { optionalTsToMs } from '@temporalio/common/lib/time';
 import {
   RUN_STATUSES,
+  RUN_WHAT_MEMO,
   SEARCH_ATTRIBUTES,
   type RunKind,
   type RunStatus,
@@ -44,9 +45,24 @@ export interface RunSummary {
   closeTime: string | null;
   durationMs: number | null;
   taskQueue: string;
+  /** The run's one-line description (memo `what`, set at start); null for runs started before it existed. */
+  what: string | null;
+  /** The workflow that started this one as a child, if any. */
+  parentWorkflowId: string | null;
+  /** Model tokens and cost of this run's calls (and of its per-document children, `<id>/<documentId>`). */
+  tokens: RunTokens;
+  costUsd: number;
 }
 
-function summarize(info: Omit<WorkflowExecutionInfo, 'raw'>): RunSummary {
+export interface RunTokens {
+  input: number;
+  output: number;
+}
+
+type RunInfo = Omit<WorkflowExecutionInfo, 'raw'>;
+
+function summarize(info: RunInfo, usage?: RunUsage): RunSummary {
+  const what = info.memo?.[RUN_WHAT_MEMO];
   return {
     workflowId: info.workflowId,
     runId: info.runId,
@@ -57,8 +73,21 @@ function summarize(info: Omit<WorkflowExecutionInfo, 'raw'>): RunSummary {
     closeTime: info.closeTime?.toISOString() ?? null,
     durationMs: info.closeTime ? info.closeTime.getTime() - info.startTime.getTime() : null,
     taskQueue: info.taskQueue,
+    what: typeof what === 'string' ? what : null,
+    parentWorkflowId: info.parentExecution?.workflowId ?? null,
+    tokens: { input: usage?.input ?? 0, output: usage?.output ?? 0 },
+    costUsd: usage?.costUsd ?? 0,
   };
 }
+
+interface RunUsage {
+  input: number;
+  output: number;
+  costUsd: number;
+}
+
+const num = (v: unknown) => (v === null || v === undefined ? 0 : Number(v));
+const roundUsd = (v: number) => Math.round(v * 1e8) / 1e8;
 
 /** Values go into a visibility query only after validation; quotes are refused there, this is a second guard. */
 const quote = (v: string) => `'${v.replace(/['\\]/g, '')}'`;
@@ -125,21 +154,155 @@ export class RunsService {
         if (f.pageToken && [2, 3].includes((e as { code?: number }).code ?? 0)) throw invalidPageToken();
         throw e;
       });
-    const runs = await Promise.all(
-      (response.executions ?? []).map(async (raw) =>
-        summarize(await executionInfoFromRaw(raw, this.client.options.loadedDataConverter, raw, this.namespace)),
-      ),
-    );
+    const runs = await this.summaries(tenantId, response.executions ?? []);
     const token = response.nextPageToken?.length ? encodePageToken(tenantId, response.nextPageToken) : null;
     return { runs, nextPageToken: token };
   }
 
+  /** Visibility rows as summaries, with the page's tokens and cost from one query and collection names in `what`. */
+  private async summaries(
+    tenantId: string,
+    executions: Parameters<typeof executionInfoFromRaw>[0][],
+  ): Promise<RunSummary[]> {
+    const infos = await Promise.all(
+      executions.map((raw) => executionInfoFromRaw(raw, this.client.options.loadedDataConverter, raw, this.namespace)),
+    );
+    const usage = await this.usageOf(
+      tenantId,
+      infos.map((i) => i.workflowId),
+    );
+    const runs = infos.map((info) => summarize(info, usage.get(info.workflowId)));
+    await this.nameCollections(tenantId, runs, infos);
+    return runs;
+  }
+
+  /**
+   * Tokens and cost per workflow id from the `llm_calls` rows, one query for any number of runs, scoped to the
+   * tenant. A run's calls include its per-document children's (`<id>/<documentId>`, the ingest's children).
+   */
+  private async usageOf(tenantId: string, workflowIds: string[]): Promise<Map<string, RunUsage>> {
+    const out = new Map<string, RunUsage>();
+    if (!workflowIds.length) return out;
+    const rows = (await this.orm.em.getConnection().execute(
+      `select k.id as workflow_id,
+              coalesce(sum(c.input_tokens), 0) as input_tokens,
+              coalesce(sum(c.output_tokens), 0) as output_tokens,
+              coalesce(sum(c.cost_usd), 0) as cost_usd
+       from unnest(array[?]::text[]) as k(id)
+       join llm_calls c on c.tenant_id = ?
+         and (c.workflow_id = k.id or starts_with(c.workflow_id, k.id || '/'))
+       group by k.id`,
+      [[...new Set(workflowIds)], tenantId],
+    )) as Array<Record<string, unknown>>;
+    for (const r of rows) {
+      out.set(String(r.workflow_id), {
+        input: num(r.input_tokens),
+        output: num(r.output_tokens),
+        costUsd: roundUsd(num(r.cost_usd)),
+      });
+    }
+    return out;
+  }
+
+  /** An ingest's `what` names its collection by id when it starts; the list shows the collection's current name. */
+  private async nameCollections(tenantId: string, runs: RunSummary[], infos: RunInfo[]) {
+    const ids = new Set<string>();
+    infos.forEach((info, i) => {
+      const id = info.typedSearchAttributes.get(SEARCH_ATTRIBUTES.CollectionId);
+      if (id && runs[i]!.kind === 'ingest' && runs[i]!.what?.endsWith(`→ ${id}`)) ids.add(id);
+    });
+    if (!ids.size) return;
+    const rows = (await this.orm.em
+      .getConnection()
+      .execute(
+        `select id::text as id, name from collections where tenant_id = ? and id::text = any(array[?]::text[])`,
+        [tenantId, [...ids]],
+      )) as Array<{ id: string; name: string }>;
+    const names = new Map(rows.map((r) => [r.id, r.name]));
+    infos.forEach((info, i) => {
+      const id = info.typedSearchAttributes.get(SEARCH_ATTRIBUTES.CollectionId);
+      const name = id && names.get(id);
+      const run = runs[i]!;
+      if (name && run.what?.endsWith(`→ ${id}`)) run.what = `${run.what.slice(0, -id!.length)}${name}`.slice(0, 200);
+    });
+  }
+
+  /**
+   * The runs a run started as children (visibility `ParentWorkflowId`), after the parent is found to be the
+   * tenant's. An ingest's per-document children carry no search attributes of their own, so the parent's tenant is
+   * what scopes them; each of those also names its document, with its status and chunk count.
+   */
+  async children(
+    tenantId: string,
+    workflowId: string,
+    page: { pageSize: number; pageToken?: string },
+  ): Promise<{ runs: Array<RunSummary & { document?: RunDocument }>; nextPageToken: string | null }> {
+    const { description } = await this.describe(tenantId, workflowId);
+    const response = await this.client.workflowService
+      .listWorkflowExecutions({
+        namespace: this.namespace,
+        query: `ParentWorkflowId = ${quote(description.workflowId)}`,
+        pageSize: page.pageSize,
+        nextPageToken: page.pageToken ? decodePageToken(tenantId, page.pageToken) : undefined,
+      })
+      .catch((e: unknown) => {
+        if (page.pageToken && [2, 3].includes((e as { code?: number }).code ?? 0)) throw invalidPageToken();
+        throw e;
+      });
+    const runs: Array<RunSummary & { document?: RunDocument }> = await this.summaries(
+      tenantId,
+      response.executions ?? [],
+    );
+    const docIds = runs.map((r) => documentIdOfChild(workflowId, r.workflowId)).filter((id): id is string => !!id);
+    if (docIds.length) {
+      const docs = await this.documents(tenantId, docIds);
+      for (const run of runs) {
+        const doc = docs.get(documentIdOfChild(workflowId, run.workflowId) ?? '');
+        if (doc) {
+          run.document = doc;
+          // The workflow knows only the document's id; its name is the database's.
+          run.what = doc.name;
+        }
+      }
+    }
+    const token = response.nextPageToken?.length ? encodePageToken(tenantId, response.nextPageToken) : null;
+    return { runs, nextPageToken: token };
+  }
+
+  private async documents(tenantId: string, ids: string[]): Promise<Map<string, RunDocument>> {
+    const uuids = ids.filter((id) => /^[0-9a-f-]{36}$/i.test(id));
+    if (!uuids.length) return new Map();
+    const rows = (await this.orm.em.getConnection().execute(
+      `select id::text as id, collection_id::text as collection_id, coalesce(nullif(title, ''), source) as name,
+              status, chunk_count, error
+       from documents where tenant_id = ? and id::text = any(array[?]::text[])`,
+      [tenantId, uuids],
+    )) as Array<Record<string, unknown>>;
+    return new Map(
+      rows.map((r) => [
+        String(r.id),
+        {
+          id: String(r.id),
+          collectionId: String(r.collection_id),
+          name: String(r.name),
+          status: String(r.status),
+          chunkCount: num(r.chunk_count),
+          error: r.error ? String(r.error) : null,
+        },
+      ]),
+    );
+  }
+
   /** The run if it belongs to the tenant; another tenant's run is "not found", exactly like a missing one. */
-  async describe(tenantId: string, workflowId: string, runId?: string) {
+  async describe(tenantId: string, workflowId: string, runId?: string, depth = 0) {
     try {
       const handle = this.client.workflow.getHandle(workflowId, runId);
       const description = await handle.describe();
-      if (description.typedSearchAttributes.get(SEARCH_ATTRIBUTES.TenantId) !== tenantId) throw notFound('Run');
+      const owner = description.typedSearchAttributes.get(SEARCH_ATTRIBUTES.TenantId);
+      // A child started without search attributes (an ingest's per-document runs) belongs to its parent's tenant.
+      const parent = description.parentExecution?.workflowId;
+      if (owner === undefined && parent && depth < 2) await this.describe(tenantId, parent, undefined, depth + 1);
+      else if (owner !== tenantId) throw notFound('Run');
       return { handle, description };
     } catch (e) {
       if (e instanceof WorkflowNotFoundError) throw notFound('Run');
@@ -155,10 +318,25 @@ export class RunsService {
     const converter = this.client.options.loadedDataConverter.payloadConverter;
     const started = events[0]?.workflowExecutionStartedEventAttributes;
     const last = events.at(-1);
+    const input = arrayFromPayloads(converter, started?.input?.payloads);
+    const [usage, childIds] = await Promise.all([
+      this.usageOf(tenantId, [workflowId]),
+      this.childIds(description.workflowId),
+    ]);
+    const summary = summarize(description, usage.get(workflowId));
+    await this.nameCollections(tenantId, [summary], [description]);
+    const withChildren = await this.usageOf(tenantId, childIds);
+    const total = [...withChildren.values()].reduce(
+      (t, u) => ({ input: t.input + u.input, output: t.output + u.output, costUsd: t.costUsd + u.costUsd }),
+      { input: summary.tokens.input, output: summary.tokens.output, costUsd: summary.costUsd },
+    );
     const body: Record<string, unknown> = {
-      ...summarize(description),
+      ...summary,
+      childRuns: childIds.length,
+      withChildren: { tokens: { input: total.input, output: total.output }, costUsd: roundUsd(total.costUsd) },
+      links: await this.links(tenantId, description, input[0]),
       historyLength: description.historyLength,
-      input: arrayFromPayloads(converter, started?.input?.payloads),
+      input,
       pendingActivities: (description.raw.pendingActivities ?? []).map((p) => ({
         activityId: p.activityId,
         activityType: p.activityType?.name,
@@ -187,6 +365,45 @@ export class RunsService {
       };
     }
     return body;
+  }
+
+  /** Ids of a run's children (first 1,000), to add their calls to the run's total. */
+  private async childIds(workflowId: string): Promise<string[]> {
+    const response = await this.client.workflowService.listWorkflowExecutions({
+      namespace: this.namespace,
+      query: `ParentWorkflowId = ${quote(workflowId)}`,
+      pageSize: 1000,
+    });
+    // Per-document children are already counted in the parent's own calls (`<id>/<documentId>`).
+    return (response.executions ?? [])
+      .map((e) => e.execution?.workflowId ?? '')
+      .filter((id) => id && !id.startsWith(`${workflowId}/`));
+  }
+
+  /** What a run is connected to: its answer, agent run, collection and documents, its parent run. */
+  private async links(tenantId: string, info: RunInfo, input: unknown): Promise<RunLinks> {
+    const kind = info.typedSearchAttributes.get(SEARCH_ATTRIBUTES.RunKind);
+    const args = (input && typeof input === 'object' ? input : {}) as Record<string, unknown>;
+    const links: RunLinks = { parentWorkflowId: info.parentExecution?.workflowId ?? null };
+    const collectionId =
+      info.typedSearchAttributes.get(SEARCH_ATTRIBUTES.CollectionId) ??
+      (typeof args.collectionId === 'string' ? args.collectionId : undefined);
+    if (collectionId) links.collectionId = collectionId;
+    const collectionIds = Array.isArray(args.collectionIds) ? args.collectionIds.filter(isString) : [];
+    if (collectionIds.length) links.collectionIds = collectionIds;
+    if (typeof args.documentId === 'string') links.documentId = args.documentId;
+    if (Array.isArray(args.documentIds)) links.documentIds = args.documentIds.filter(isString).slice(0, 100);
+    if (kind === 'agent' || info.type === 'agent') links.agentRunId = info.workflowId;
+    if (kind === 'answer' || info.type === 'answer') {
+      const [row] = (await this.orm.em
+        .getConnection()
+        .execute(`select id::text as id from answers where tenant_id = ? and workflow_id = ? limit 1`, [
+          tenantId,
+          info.workflowId,
+        ])) as Array<{ id: string }>;
+      if (row) links.answerId = row.id;
+    }
+    return links;
   }
 
   async steps(tenantId: string, workflowId: string, runId?: string): Promise<{ steps: Step[] }> {
@@ -224,6 +441,32 @@ export class RunsService {
     await handle.cancel();
   }
 }
+
+export interface RunLinks {
+  parentWorkflowId: string | null;
+  answerId?: string;
+  agentRunId?: string;
+  collectionId?: string;
+  collectionIds?: string[];
+  documentId?: string;
+  documentIds?: string[];
+}
+
+/** A document an ingest child run processes (GET /v1/runs/:id/children of an ingest). */
+export interface RunDocument {
+  id: string;
+  collectionId: string;
+  name: string;
+  status: string;
+  chunkCount: number;
+  error: string | null;
+}
+
+const isString = (v: unknown): v is string => typeof v === 'string';
+
+/** The document id of an ingest's per-document child (`<parent>/<documentId>`), else null. */
+const documentIdOfChild = (parent: string, child: string) =>
+  child.startsWith(`${parent}/`) ? child.slice(parent.length + 1) : null;
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 

@@ -5,7 +5,14 @@ import {
   type WorkflowHandle,
   type WorkflowStartOptions,
 } from '@temporalio/client';
-import { runSearchAttributes, taskQueues, type RunKind } from '../../lib/contracts';
+import {
+  describeRun,
+  clipWhat,
+  RUN_WHAT_MEMO,
+  runSearchAttributes,
+  taskQueues,
+  type RunKind,
+} from '../../lib/contracts';
 import type { RunToStart } from '../quota/service';
 
 /** What admits a run before it starts: the tenant's quotas (api/quota/service.ts), or nothing for scripts. */
@@ -20,6 +27,13 @@ export interface StartRunOptions<W extends Workflow> {
   tenantId: string;
   kind: RunKind;
   collectionId?: string;
+  /** The run's one-line description (memo `what`); derived from kind and args (lib/contracts describeRun) when absent. */
+  what?: string;
+}
+
+/** The `what` memo a run starts with: the caller's text, else one derived from its kind and input. */
+export function runWhat(o: { kind: RunKind; args: readonly unknown[]; what?: string }): string | null {
+  return o.what?.trim() ? clipWhat(o.what) : describeRun(o.kind, o.args);
 }
 
 /**
@@ -55,6 +69,7 @@ async function startOrFind<W extends Workflow>(
       taskQueue: taskQueues(taskQueuePrefix).main,
       args: o.args,
       typedSearchAttributes: runSearchAttributes(o),
+      memo: memoOf(o),
       // Task queue fairness (a server with matching.enableFairness, lib/temporal/dev-server.ts): the tasks of a
       // tenant's backlog are dispatched in turn with other tenants' instead of ahead of them. Activities and child
       // workflows inherit the key.
@@ -66,4 +81,9 @@ async function startOrFind<W extends Workflow>(
     if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
     return temporal.workflow.getHandle<W>(o.workflowId);
   }
+}
+
+function memoOf(o: { kind: RunKind; args: readonly unknown[]; what?: string }): Record<string, unknown> | undefined {
+  const what = runWhat(o);
+  return what ? { [RUN_WHAT_MEMO]: what } : undefined;
 }

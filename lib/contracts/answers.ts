@@ -113,6 +113,11 @@ export interface AnswerResult {
   firstAttempt?: { answer: string; grounding: GroundingReport };
   regenerated: boolean;
   review?: ReviewInput & { at: string; timedOut?: boolean };
+  /**
+   * An answer not released (abstained or rejected) with passages retrieved: the passages considered, and the model's
+   * own words when it abstained by itself (no claims; the local provider lists each passage and how close it came).
+   */
+  considered?: { passages: ContextPassage[]; modelText: string | null };
   usage: { inputTokens: number; outputTokens: number; costUsd: number; calls: number };
   steps: AnswerStep[];
   latencyMs: number;

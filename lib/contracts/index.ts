@@ -6,6 +6,7 @@ import type { RunKind } from './runs';
 
 export * from './answers';
 export * from './runs';
+export * from './run-what';
 export type * from './run-events';
 export * from './failures';
 export * from './llm';

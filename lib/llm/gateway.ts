@@ -60,6 +60,8 @@ export class LlmGateway {
       orm: Orm;
       providers: Partial<Record<ProviderName, LlmProvider>>;
       log?: Logger;
+      /** The tenant's own default model per purpose (lib/settings), for a call that names none. */
+      tenantModels?: (tenantId: string) => Promise<Partial<Record<LlmPurpose, string>>>;
     },
   ) {}
 
@@ -118,7 +120,9 @@ export class LlmGateway {
     modelOverride: string | undefined,
     run: (provider: LlmProvider, model: string, signal?: AbortSignal) => Promise<T>,
   ): Promise<T> {
-    const { provider: providerName, model } = this.route(purpose, modelOverride);
+    const tenantDefault =
+      modelOverride === undefined ? (await this.deps.tenantModels?.(ctx.tenantId))?.[purpose] : undefined;
+    const { provider: providerName, model } = this.route(purpose, modelOverride ?? tenantDefault);
     const provider = this.deps.providers[providerName];
     if (!provider) {
       throw applicationFailure(

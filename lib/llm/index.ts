@@ -1,5 +1,6 @@
 import type { Config } from '../config';
 import type { Orm } from '../db/orm';
+import { TenantSettings } from '../settings';
 import type { Logger } from '../log';
 import { LlmGateway } from './gateway';
 import { DEFAULT_PRICES } from './prices';
@@ -37,6 +38,7 @@ export function createLlmGateway({ config, orm, log }: { config: Config; orm: Or
       embeddingDimensions: llm.embeddingDimensions,
     });
   }
+  const settings = new TenantSettings(orm);
   // LlmGateway.route sends local models (local-*) to the local provider, whichever provider serves the rest.
   const route = (model: string) => ({ provider: llm.provider, model });
   return new LlmGateway({
@@ -54,5 +56,6 @@ export function createLlmGateway({ config, orm, log }: { config: Config; orm: Or
     orm,
     providers,
     log,
+    tenantModels: (tenantId) => settings.models(tenantId),
   });
 }

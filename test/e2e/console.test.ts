@@ -69,7 +69,8 @@ it('signs in, finds a run started through the API, and shows its steps and trace
     await page.waitForURL(/\/runs$/);
     expect(page.url()).not.toContain(key);
 
-    const row = page.getByTestId('run-row').filter({ hasText: workflowId });
+    // Rows show a short id; the full one is the row's data attribute (and the copy button's text).
+    const row = page.locator(`[data-testid="run-row"][data-workflow-id="${workflowId}"]`);
     await row.waitFor();
     expect(await row.textContent()).toMatch(/completed/i);
     await page.screenshot({ path: join(shots, 'runs-list.png'), fullPage: true });

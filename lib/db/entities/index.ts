@@ -7,6 +7,7 @@ import { mcpEntities } from './mcp';
 import { TenantSecretEntity } from './secrets';
 import { auditEntities } from './audit';
 import { quotaEntities } from './quotas';
+import { settingsEntities } from './settings';
 
 export * from './answers';
 export * from './knowledge';
@@ -17,6 +18,7 @@ export * from './mcp';
 export * from './secrets';
 export * from './audit';
 export * from './quotas';
+export * from './settings';
 
 export const entities = [
   TenantEntity,
@@ -33,4 +35,5 @@ export const entities = [
   ...identityEntities,
   ...auditEntities,
   ...quotaEntities,
+  ...settingsEntities,
 ];

@@ -12,6 +12,7 @@ import { Migration20261125090000_api_key_expiry } from './Migration2026112509000
 import { Migration20261202100000_identity } from './Migration20261202100000_identity';
 import { Migration20261202110000_audit } from './Migration20261202110000_audit';
 import { Migration20261202120000_quotas } from './Migration20261202120000_quotas';
+import { Migration20261202130000_tenant_settings } from './Migration20261202130000_tenant_settings';
 
 /** Every migration, in order. Listed explicitly so they load the same from tsx, a bundle or a build. */
 export const migrationsList: MigrationObject[] = [
@@ -28,4 +29,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261202100000_identity', class: Migration20261202100000_identity },
   { name: 'Migration20261202110000_audit', class: Migration20261202110000_audit },
   { name: 'Migration20261202120000_quotas', class: Migration20261202120000_quotas },
+  { name: 'Migration20261202130000_tenant_settings', class: Migration20261202130000_tenant_settings },
 ];

@@ -1,5 +1,14 @@
 import { request } from './request';
-import type { CancelRequested, RunDetail, RunFilters, RunPage, SelfTestStarted, Step, Trace } from './types';
+import type {
+  CancelRequested,
+  ChildRunPage,
+  RunDetail,
+  RunFilters,
+  RunPage,
+  SelfTestStarted,
+  Step,
+  Trace,
+} from './types';
 
 /** Workflow ids contain colons (and may contain slashes): always one encoded path segment. */
 const runPath = (workflowId: string) => `/v1/runs/${encodeURIComponent(workflowId)}`;
@@ -17,6 +26,17 @@ export function listRuns(
 
 export function getRun(workflowId: string, signal?: AbortSignal): Promise<RunDetail> {
   return request<RunDetail>(runPath(workflowId), { signal });
+}
+
+export function getRunChildren(
+  workflowId: string,
+  page: { pageSize?: number; pageToken?: string | null } = {},
+  signal?: AbortSignal,
+): Promise<ChildRunPage> {
+  return request<ChildRunPage>(`${runPath(workflowId)}/children`, {
+    query: { pageSize: page.pageSize, pageToken: page.pageToken },
+    signal,
+  });
 }
 
 export function getRunSteps(workflowId: string, signal?: AbortSignal): Promise<{ steps: Step[] }> {

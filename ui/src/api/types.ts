@@ -73,6 +73,41 @@ export interface RunSummary {
   closeTime: string | null;
   durationMs: number | null;
   taskQueue: string;
+  /** One line on what the run is about (question, goal, documents → collection); null for older runs. */
+  what?: string | null;
+  parentWorkflowId?: string | null;
+  tokens?: { input: number; output: number };
+  costUsd?: number;
+}
+
+/** A document an ingest's child run processes (GET /v1/runs/:id/children). */
+export interface RunDocument {
+  id: string;
+  collectionId: string;
+  name: string;
+  status: string;
+  chunkCount: number;
+  error: string | null;
+}
+
+export interface ChildRun extends RunSummary {
+  document?: RunDocument;
+}
+
+export interface ChildRunPage {
+  runs: ChildRun[];
+  nextPageToken: string | null;
+}
+
+/** What a run is connected to (GET /v1/runs/:id `links`). */
+export interface RunLinks {
+  parentWorkflowId: string | null;
+  answerId?: string;
+  agentRunId?: string;
+  collectionId?: string;
+  collectionIds?: string[];
+  documentId?: string;
+  documentIds?: string[];
 }
 
 export interface RunPage {
@@ -106,6 +141,10 @@ export interface RunDetail extends RunSummary {
   result?: unknown;
   failure?: { message: string; type?: string };
   pendingActivities: PendingActivity[];
+  links?: RunLinks;
+  childRuns?: number;
+  /** Tokens and cost of the run together with its child runs. */
+  withChildren?: { tokens: { input: number; output: number }; costUsd: number };
 }
 
 /** The trace shapes are the contract's (lib/contracts/runs.ts). */

@@ -9,7 +9,9 @@ import { answerResult } from '../lib/test-fixtures';
 import AnswerPage from '../pages/answer-page.vue';
 import { useAnswerStore } from '../stores/answer';
 import AnswerText from './answer-text.vue';
+import { emptyLive } from '../lib/answer-stream';
 import AnswersTable from './answers-table.vue';
+import ChatTurn from './chat-turn.vue';
 import CitationList from './citation-list.vue';
 import GroundingReport from './grounding-report.vue';
 
@@ -72,6 +74,108 @@ describe('grounding report', () => {
     expect(html).toContain('badge--below_threshold');
     expect(html).toContain('href="#citation-1"');
     expect(html).toContain('No evidence found');
+  });
+});
+
+describe('grounding report without claims', () => {
+  it('reads "no claims to check", never a 100% pass', async () => {
+    const report = { ...answerResult().grounding!, score: 1, passed: true, claims: [] };
+    const html = await render(GroundingReport, { report });
+    expect(html).toContain('No claims to check.');
+    expect(html).toContain('badge--no_claims');
+    expect(html).not.toContain('100%');
+    expect(html).not.toContain('badge--passed');
+    expect(html).not.toContain('data-testid="claims-table"');
+  });
+});
+
+describe('chat turn', () => {
+  const base = {
+    question: 'What is the default pickle protocol?',
+    live: emptyLive(),
+    sending: false,
+    sendError: null,
+    streamError: null,
+    canReview: true,
+    reviewing: false,
+    reviewError: null,
+  };
+  const record = (extra: Partial<AnswerRecord>): AnswerRecord => ({
+    id: 'a1',
+    workflowId: 'answer:t1:a1',
+    conversationId: 'c1',
+    question: base.question,
+    status: 'answered',
+    answer: null,
+    groundingScore: null,
+    createdAt: '2025-01-01T00:00:00.000Z',
+    completedAt: null,
+    ...extra,
+  });
+
+  it('streams the text so far under its phase', async () => {
+    const html = await render(ChatTurn, {
+      ...base,
+      record: record({ status: 'running' }),
+      live: { ...emptyLive(), phase: 'generating', text: 'The default pickle' },
+    });
+    expect(html).toContain('data-testid="chat-phase"');
+    expect(html).toContain('Generating the answer');
+    expect(html).toContain('The default pickle');
+    expect(html).not.toContain('data-testid="chat-grounding"');
+  });
+
+  it('shows the answer with citations that open the passage, claim verdicts, score and links', async () => {
+    const result = answerResult({ grounding: { ...answerResult().grounding!, score: 1, passed: true } });
+    const html = await render(ChatTurn, { ...base, record: record({ result }) });
+    expect(count(html, 'data-testid="citation-link"')).toBe(3);
+    expect(count(html, 'data-testid="chat-citation"')).toBe(2);
+    expect(count(html, 'data-testid="chat-claim"')).toBe(2);
+    expect(html).toContain('data-verdict="unsupported"');
+    expect(html).toContain('100% supported');
+    expect(html).toContain('href="/answers/a1"');
+    expect(html).toContain('href="/runs/answer%3At1%3Aa1"');
+    expect(html).not.toContain('data-testid="chat-considered"');
+  });
+
+  it('shows an abstention with the passages considered and why, and no score', async () => {
+    const result = answerResult({
+      status: 'abstained',
+      answer: 'The documents do not say.',
+      citations: [],
+      grounding: { ...answerResult().grounding!, score: 1, passed: true, claims: [] },
+      considered: {
+        passages: answerResult().citations,
+        modelText: '- Passage 2 does not answer it (closest sentence similarity 0.12): “history”',
+      },
+    });
+    const html = await render(ChatTurn, { ...base, record: record({ status: 'abstained', result }) });
+    expect(html).toContain('data-testid="chat-abstention"');
+    expect(count(html, 'data-testid="chat-considered-passage"')).toBe(2);
+    expect(html).toContain('closest sentence similarity 0.12');
+    expect(html).toContain('No claims to check.');
+    expect(html).not.toContain('100%');
+  });
+
+  it('holds an answer for review with approve and reject for an operator, a notice for a viewer', async () => {
+    const held = record({
+      status: 'pending_review',
+      live: {
+        phase: 'pending_review',
+        steps: [],
+        pendingReview: {
+          answer: 'Protocol 4 [1].',
+          grounding: answerResult().grounding!,
+          deadline: '2025-01-02T00:00:00Z',
+        },
+      },
+    });
+    const html = await render(ChatTurn, { ...base, record: held });
+    expect(html).toContain('data-testid="review-approve"');
+    expect(html).toContain('Protocol 4 ');
+    const viewer = await render(ChatTurn, { ...base, record: held, canReview: false });
+    expect(viewer).not.toContain('data-testid="review-approve"');
+    expect(viewer).toContain('An operator or admin reviews it');
   });
 });
 
@@ -151,6 +255,42 @@ describe('answer page', () => {
     expect(html).toContain('$0.00042');
     expect(count(html, 'data-testid="answer-step"')).toBe(3);
     expect(html).toContain('href="/runs/answer%3At1%3Aa1"');
+  });
+
+  it('shows an abstention with the passages it considered, and no score for an answer without claims', async () => {
+    fetchMock.mockImplementation(() => new Promise(() => undefined));
+    const result = answerResult({
+      status: 'abstained',
+      answer: 'The documents do not say.',
+      citations: [],
+      grounding: { ...answerResult().grounding!, score: 1, passed: true, claims: [] },
+      considered: {
+        passages: answerResult().citations,
+        modelText: '- Passage 1 does not answer it (closest sentence similarity 0.18): “pickle”',
+      },
+    });
+    const pinia = createPinia();
+    setActivePinia(pinia);
+    const store = useAnswerStore();
+    store.answerId = 'a4';
+    store.record = {
+      id: 'a4',
+      workflowId: result.workflowId,
+      conversationId: null,
+      question: result.question,
+      status: 'abstained',
+      answer: result.answer,
+      groundingScore: 1,
+      createdAt: '2025-01-01T00:00:00.000Z',
+      completedAt: '2025-01-01T00:00:01.000Z',
+      result,
+    };
+    const html = await render(AnswerPage, { id: 'a4' }, pinia);
+    expect(html).toContain('data-testid="answer-considered"');
+    expect(count(html, 'data-testid="citation"')).toBe(2);
+    expect(html).toContain('Did not answer it: closest sentence similarity 0.18.');
+    expect(html).toContain('No claims to check.');
+    expect(html).not.toContain('100%');
   });
 
   it('holds a failing answer for review: the held answer, its claims and the decision buttons', async () => {

@@ -32,6 +32,10 @@ describe('runs table', () => {
     closeTime: '2025-01-01T00:00:01.500Z',
     durationMs: 1500,
     taskQueue: 'beyondcloud',
+    what: 'self-test: 1 probe',
+    parentWorkflowId: null,
+    tokens: { input: 1200, output: 34 },
+    costUsd: 0.0021,
   };
 
   it('links each row to its run with the id encoded', async () => {
@@ -40,6 +44,18 @@ describe('runs table', () => {
     expect(count(html, 'run-row')).toBe(2);
     expect(html).toContain('href="/runs/selftest%3At1%3Aabc"');
     expect(html).toContain('1.50 s');
+  });
+
+  it('says what each run is, with a short id (the full one on hover and copy), tokens and cost', async () => {
+    const html = await render(RunsTable, { runs: [run], now: new Date(), loading: false });
+    expect(html).toContain('self-test: 1 probe');
+    expect(html).toContain('>selftest:abc<');
+    expect(html).toContain('title="selftest:t1:abc"');
+    expect(html).toContain('aria-label="Copy the full workflow id selftest:t1:abc"');
+    expect(html).toMatch(/1,200 in · 34 out/);
+    expect(html).toContain('$0.0021');
+    // One link per row: the row's other cells hold no link or button nested in it.
+    expect(html).not.toMatch(/<a[^>]*>(?:(?!<\/a>).)*<button/s);
   });
 
   it('keeps the table while empty', async () => {
@@ -51,14 +67,19 @@ describe('runs table', () => {
 });
 
 describe('trace waterfall', () => {
-  it('renders one button per span, indented by depth and positioned to scale', async () => {
+  it('renders a tree item per span, indented by depth, positioned to scale, with a text alternative', async () => {
     const spans = [span('a', null, 0, 1000), span('b', 'a', 250, 500, { statusCode: 2 })];
     const html = await render(TraceWaterfall, { trace: { traceIds: ['t1'], spans } });
     expect(count(html, 'waterfall')).toBe(1);
     expect(count(html, 'span-bar')).toBe(2);
-    expect(html).toMatch(/<button[^>]*data-testid="span-bar"/);
+    expect(html).toMatch(/role="tree"/);
+    expect(html).toMatch(/<li[^>]*role="treeitem"[^>]*aria-level="1"[^>]*aria-expanded="true"/);
+    expect(html).toMatch(/<li[^>]*role="treeitem"[^>]*aria-level="2"/);
     expect(html).toContain('left:25%;width:50%;');
-    expect(html).toContain('padding-left:1.6rem;');
+    expect(html).toContain('padding-left:1.35rem;');
+    expect(count(html, 'wf-table')).toBe(1);
+    expect(count(html, 'wf-resize')).toBe(1);
+    expect(html).toContain('role="separator"');
     expect(html).toContain('wf-row--error');
     expect(count(html, 'span-detail')).toBe(0);
   });

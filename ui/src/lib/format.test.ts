@@ -33,3 +33,21 @@ it('names span kinds and statuses', () => {
   expect(spanStatusName(2)).toBe('error');
   expect(spanStatusName(0)).toBe('unset');
 });
+
+describe('run ids and tokens', () => {
+  it('shortens a workflow id to its kind and own key, without the tenant', async () => {
+    const { shortRunId } = await import('./format');
+    expect(shortRunId('answer:6b1f0c2e-0000-4000-8000-000000000000:3f2a9c1b-1111-4111-8111-111111111111')).toBe(
+      'answer:3f2a9c1b',
+    );
+    expect(shortRunId('ingest:t:c:run1/9d8e7f6a-2222')).toBe('ingest:9d8e7f6a (child)');
+    expect(shortRunId('short')).toBe('short');
+  });
+
+  it('formats tokens in and out, or a dash without calls', async () => {
+    const { formatTokens } = await import('./format');
+    expect(formatTokens({ input: 0, output: 0 })).toBe('—');
+    expect(formatTokens(undefined)).toBe('—');
+    expect(formatTokens({ input: 12, output: 3 })).toBe('12 in · 3 out');
+  });
+});

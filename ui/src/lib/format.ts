@@ -98,3 +98,21 @@ const integer = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
 export function formatCount(n: number | null | undefined): string {
   return n === null || n === undefined || !Number.isFinite(n) ? '—' : integer.format(n);
 }
+
+/**
+ * A workflow id short enough for a table: its kind prefix and the first 8 characters of its own key, without the
+ * tenant id every run of the tenant shares (`answer:<tenant>:3f2a9c1b-…` → `answer:3f2a9c1b`).
+ */
+export function shortRunId(workflowId: string): string {
+  const [prefix, ...rest] = workflowId.split(':');
+  if (!rest.length) return workflowId.length > 12 ? `${workflowId.slice(0, 12)}…` : workflowId;
+  const own = rest.at(-1)!;
+  const child = own.includes('/') ? own.slice(own.lastIndexOf('/') + 1) : own;
+  return `${prefix}:${child.slice(0, 8)}${own.includes('/') ? ' (child)' : ''}`;
+}
+
+/** Input and output tokens of a run, "1,234 in · 56 out"; '—' when it made no model calls. */
+export function formatTokens(tokens: { input: number; output: number } | null | undefined): string {
+  if (!tokens || (tokens.input === 0 && tokens.output === 0)) return '—';
+  return `${formatCount(tokens.input)} in · ${formatCount(tokens.output)} out`;
+}
