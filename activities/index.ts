@@ -8,6 +8,9 @@ import { createIngestActivities } from './ingest';
 import { createLlmActivities } from './llm';
 import { createSystemActivities } from './system';
 import { createToolActivities } from './tools';
+import { createRetentionActivities } from './retention';
+import { createSyncSourceActivities } from './sync-source';
+import { createFreshnessActivities } from './freshness';
 import type { McpClientPool } from '../lib/mcp/pool';
 
 export interface ActivityDeps {
@@ -28,6 +31,9 @@ export function createActivities(deps: ActivityDeps) {
     ...createAnswerActivities(deps),
     ...createAgentActivities(deps),
     ...createToolActivities(deps),
+    ...createRetentionActivities(deps),
+    ...createSyncSourceActivities(deps),
+    ...createFreshnessActivities(deps),
   };
 }
 

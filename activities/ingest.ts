@@ -26,7 +26,7 @@ export interface IngestDocumentOutcome {
 type IngestFailureType = (typeof INGEST_FAILURES)[keyof typeof INGEST_FAILURES];
 
 /** Documents of a URL are fetched as these kinds of content only. */
-const FETCHABLE = [
+export const FETCHABLE = [
   'text/html',
   'application/xhtml+xml',
   'text/plain',

@@ -30,6 +30,8 @@ import { quotasRoutes } from './routes/quotas';
 import { settingsRoutes } from './routes/settings';
 import { usageRoutes } from './routes/usage';
 import { openapiRoutes } from './routes/openapi';
+import { sourcesRoutes } from './routes/sources';
+import { schedulesRoutes } from './routes/schedules';
 
 /** Composes the API from injected dependencies; no globals, so tests build one with theirs. */
 export function createApp(deps: AppDeps): Koa {
@@ -87,6 +89,8 @@ export function createApp(deps: AppDeps): Koa {
     quotasRoutes(deps),
     settingsRoutes(deps),
     usageRoutes(deps),
+    sourcesRoutes(deps),
+    schedulesRoutes(deps),
   ]) {
     v1Routers.push(router);
     app.use(router.routes()).use(router.allowedMethods({ throw: true }));

@@ -35,6 +35,8 @@ export const PARAM_KINDS = {
   invitation: { tenantScoped: true, format: 'uuid', what: 'an invitation id' },
   session: { tenantScoped: true, format: 'uuid', what: 'one of the caller’s session ids' },
   tenant: { tenantScoped: false, format: 'uuid', what: 'a tenant id (platform admins reach every tenant)' },
+  source: { tenantScoped: true, format: 'uuid', what: 'a source id of that collection' },
+  schedule: { tenantScoped: true, format: 'uuid', what: 'a schedule id' },
 } as const satisfies Record<
   string,
   { tenantScoped: boolean; format: 'uuid' | 'workflowId' | 'name' | 'secretName'; what: string }
@@ -102,8 +104,8 @@ export const PERMISSIONS: Record<string, RouteRule> = {
   'GET /v1/tenants/:id/quotas': platform('A tenant’s quotas and usage', { id: 'tenant' }),
   'PUT /v1/tenants/:id/quotas': platform('Set a tenant’s quotas', { id: 'tenant' }),
   'GET /v1/quotas': read('The tenant’s quotas and usage'),
-  'GET /v1/settings': read('The tenant’s settings: default models'),
-  'PUT /v1/settings': admin('Set the tenant’s default models'),
+  'GET /v1/settings': read('The tenant’s settings: default models, retention'),
+  'PUT /v1/settings': admin('Set the tenant’s default models and retention'),
   'GET /v1/members': admin('The tenant’s members'),
   'POST /v1/members': admin('Add a member'),
   'PATCH /v1/members/:userId': admin('Change a member’s role', { userId: 'user' }),
@@ -140,6 +142,31 @@ export const PERMISSIONS: Record<string, RouteRule> = {
   'POST /v1/collections/:id/urls': operate('Register URLs to ingest', { id: 'collection' }),
   'POST /v1/collections/:id/folder': admin('Ingest a server folder (inside INGEST_FOLDER_ROOTS)', { id: 'collection' }),
   'POST /v1/collections/:id/reingest': operate('Re-ingest a collection', { id: 'collection' }),
+  'GET /v1/collections/:id/stale-answers': read(
+    'Answers citing the collection that a change made stale or unsupported',
+    {
+      id: 'collection',
+    },
+  ),
+  'GET /v1/collections/:id/sources': read('A collection’s sources (URL lists, sitemaps, folders) and their last sync', {
+    id: 'collection',
+  }),
+  'POST /v1/collections/:id/sources': operate('Attach a source to a collection (a folder source: admins)', {
+    id: 'collection',
+  }),
+  'GET /v1/collections/:id/sources/:sourceId': read('One source and its last sync', {
+    id: 'collection',
+    sourceId: 'source',
+  }),
+  'PATCH /v1/collections/:id/sources/:sourceId': operate('Change a source', { id: 'collection', sourceId: 'source' }),
+  'DELETE /v1/collections/:id/sources/:sourceId': operate('Detach a source (its documents too)', {
+    id: 'collection',
+    sourceId: 'source',
+  }),
+  'POST /v1/collections/:id/sources/:sourceId/sync': operate('Sync a source now (a batch run)', {
+    id: 'collection',
+    sourceId: 'source',
+  }),
   'GET /v1/documents/:id': read('One document: status, chunk count, failure reason', { id: 'document' }),
   'GET /v1/documents/:id/chunks': read('A document’s chunks (heading path, page, text)', { id: 'document' }),
   'GET /v1/documents/:id/answers': read('The answers that cited a document', { id: 'document' }),
@@ -178,6 +205,17 @@ export const PERMISSIONS: Record<string, RouteRule> = {
   'GET /v1/agents/runs/:id/events': read('An agent run’s events (Server-Sent Events)', { id: 'agentRun' }),
   'POST /v1/agents/runs/:id/approvals': operate('Approve or refuse a sensitive tool call', { id: 'agentRun' }),
   'POST /v1/agents/runs/:id/cancel': operate('Cancel an agent run', { id: 'agentRun' }),
+
+  'GET /v1/schedules': read('The tenant’s schedules with their next and last runs'),
+  'POST /v1/schedules': operate('Create a schedule (a retention job: admins)'),
+  'GET /v1/schedules/:id': read('One schedule: spec, policies, state, next and recent runs', { id: 'schedule' }),
+  'PATCH /v1/schedules/:id': operate('Change a schedule', { id: 'schedule' }),
+  'DELETE /v1/schedules/:id': operate('Delete a schedule (its runs stay)', { id: 'schedule' }),
+  'POST /v1/schedules/:id/pause': operate('Pause a schedule, with a note', { id: 'schedule' }),
+  'POST /v1/schedules/:id/unpause': operate('Unpause a schedule, with a note', { id: 'schedule' }),
+  'POST /v1/schedules/:id/trigger': operate('Start the schedule’s job now', { id: 'schedule' }),
+  'POST /v1/schedules/:id/backfill': operate('Run the schedule over a past time range', { id: 'schedule' }),
+  'GET /v1/schedules/:id/runs': read('The runs a schedule started', { id: 'schedule' }),
 
   'GET /v1/secrets': read('The tenant’s secret names (never values)'),
   'PUT /v1/secrets/:name': admin('Set a secret', { name: 'newSecret' }),

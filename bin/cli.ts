@@ -17,6 +17,8 @@
  *   npm run cli -- users remove <userId|email>                     (also ends their sessions in the tenant)
  *   npm run cli -- users invite <email> --role r [--expires-in-days 7]        (prints the invitation link once)
  *   npm run cli -- usage [--range 24h|7d|30d | --from <iso> --to <iso>] [--json]   (tokens, cost, durations)
+ *   npm run cli -- schedules [create|describe|update|pause|unpause|trigger|backfill|runs|delete] ...  (bin/schedules.ts)
+ *   npm run cli -- sources list|add|sync|delete --collection <name> ...                      (bin/sources.ts)
  * BC_API_URL (default http://127.0.0.1:8080) and BC_API_KEY (an API key) say where and who. Passwords are read from
  * stdin (never an argument, which other users of the machine can see in the process list).
  */
@@ -27,6 +29,8 @@ import { SingleBar } from 'cli-progress';
 import { Command } from 'commander';
 import type { IngestProgress } from '../lib/contracts';
 import { registerUsageCommand } from './usage';
+import { registerSchedulesCommand } from './schedules';
+import { registerSourcesCommand } from './sources';
 
 const apiUrl = (process.env.BC_API_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
 const apiKey = process.env.BC_API_KEY;
@@ -394,6 +398,8 @@ users
   });
 
 registerUsageCommand(program, api, (message) => new CliError(message));
+registerSchedulesCommand(program, api, (message) => new CliError(message));
+registerSourcesCommand(program, api, (message) => new CliError(message));
 
 program.parseAsync().catch((e: unknown) => {
   console.error(`error: ${e instanceof CliError ? e.message : (e as Error).stack}`);

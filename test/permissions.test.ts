@@ -237,8 +237,33 @@ async function makeFixtures(tenantId: string, key: string): Promise<Record<strin
       [201],
     )
   ).id!;
+  const source = (
+    await json(
+      request('POST', `/v1/collections/${collection}/sources`, {
+        key,
+        body: { kind: 'urls', urls: [`https://example.com/${uniq()}.html`] },
+      }),
+      [201],
+    )
+  ).id!;
+  const schedule = (
+    await json(
+      request('POST', '/v1/schedules', {
+        key,
+        body: {
+          name: `matrix-${uniq()}`,
+          job: { type: 'syncSource', collectionId: collection, sourceId: source },
+          spec: { intervals: [{ every: '1h' }] },
+          paused: true,
+        },
+      }),
+      [201],
+    )
+  ).id!;
   return {
     collection,
+    source,
+    schedule,
     document,
     ingestRun,
     answer,
@@ -261,7 +286,11 @@ async function makeFixtures(tenantId: string, key: string): Promise<Record<strin
  * A new row of A for a route that uses it up (deletes, revokes, rotates, cancels), so every caller that is allowed
  * gets one of its own.
  */
-async function freshFixture(kind: ParamKind, caller?: Caller): Promise<string | undefined> {
+async function freshFixture(
+  kind: ParamKind,
+  caller?: Caller,
+  chosen: Record<string, string> = {},
+): Promise<string | undefined> {
   const key = A.admin!.key!;
   const em = ctx.orm.em.fork();
   switch (kind) {
@@ -288,6 +317,32 @@ async function freshFixture(kind: ParamKind, caller?: Caller): Promise<string | 
       await em.flush();
       return s.id;
     }
+    case 'source':
+      // In the collection the route's path names (a fresh one, when the route uses that up too).
+      return (
+        await json(
+          request('POST', `/v1/collections/${chosen.id ?? fixtures.A.collection!}/sources`, {
+            key,
+            body: { kind: 'urls', urls: [`https://example.com/${uniq()}.html`] },
+          }),
+          [201],
+        )
+      ).id;
+    case 'schedule':
+      return (
+        await json(
+          request('POST', '/v1/schedules', {
+            key,
+            body: {
+              name: `gone-${uniq()}`,
+              job: { type: 'syncSource', collectionId: fixtures.A.collection!, sourceId: fixtures.A.source! },
+              spec: { intervals: [{ every: '1h' }] },
+              paused: true,
+            },
+          }),
+          [201],
+        )
+      ).id;
     case 'secret': {
       const name = `gone-${uniq()}`;
       await json(request('PUT', `/v1/secrets/${name}`, { key, body: { value: 'x' } }), [201]);
@@ -367,6 +422,19 @@ function bodyOf(r: Route): unknown {
     'POST /v1/members': { email: uniqueEmail('matrix'), role: 'viewer', password: PASSWORD },
     'PATCH /v1/members/:userId': { role: 'viewer' },
     'POST /v1/invitations': { email: uniqueEmail('matrix'), role: 'viewer' },
+    'POST /v1/collections/:id/sources': { kind: 'urls', urls: [`https://example.com/${uniq()}.html`] },
+    'PATCH /v1/collections/:id/sources/:sourceId': { name: `matrix-${uniq()}` },
+    'POST /v1/schedules': {
+      name: `matrix-${uniq()}`,
+      job: { type: 'syncSource', collectionId: fixtures.A.collection, sourceId: fixtures.A.source },
+      spec: { intervals: [{ every: '1h' }] },
+      paused: true,
+    },
+    'PATCH /v1/schedules/:id': { description: `matrix ${uniq()}` },
+    'POST /v1/schedules/:id/backfill': {
+      start: new Date(Date.now() - 7_200_000).toISOString(),
+      end: new Date(Date.now() - 3_600_000).toISOString(),
+    },
   };
   return bodies[r.key] ?? (r.method === 'GET' || r.method === 'DELETE' ? undefined : {});
 }
@@ -394,7 +462,7 @@ async function pathOf(
     if (variant === 'foreign' && scoped) value = fixtures.B[kind];
     else if (variant === 'missing' && scoped) value = missing(kind);
     else if (kind === 'newSecret') value = `new-${uniq()}`;
-    else value = (fresh && usesUp(r) ? await freshFixture(kind, opts.caller) : undefined) ?? fixtures.A[kind];
+    else value = (fresh && usesUp(r) ? await freshFixture(kind, opts.caller, values) : undefined) ?? fixtures.A[kind];
     if (value === undefined) throw new Error(`${r.key}: no fixture for a ${kind} (add one to makeFixtures)`);
     values[param] = value;
   }

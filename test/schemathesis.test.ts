@@ -13,9 +13,11 @@ import { setupTestContext, startTestApi, type TestContext } from './harness';
  * breaks the document (status code, content type, body schema). Its report is printed as it runs, so CI shows it.
  *
  * No operation is excluded. Each run gets a key of its own, which it may revoke or rotate (it then carries on being
- * refused with 401, which the document allows). Two things are held back, each for a reason:
+ * refused with 401, which the document allows). Three things are held back, each for a reason:
  * - run starts asked to wait (`?wait=true`) are sent without the wait (a hook, below): a fuzzed self-test may hold
  *   for a minute, and waiting is proven by the tests of each route;
+ * - a schedule is created paused (a hook, below): a fuzzed one every second would start runs for the rest of the
+ *   suite; what a schedule does once running is proven by test/schedules.test.ts;
  * - TRACE and QUERY are not among the unexpected methods the coverage phase sends: no router implements them, so
  *   they are answered 501 `not_implemented` (RFC 9110's answer for a method the server does not support), which
  *   `not_a_server_error` counts like any 5xx. The other undocumented methods (GET, PUT, POST, PATCH, DELETE,
@@ -40,6 +42,9 @@ def before_call(context, case, kwargs):
     # A run start that waits would hold a worker for as long as the fuzzed run takes; it is answered at once instead.
     if case.query and str(case.query.get("wait")) in ("true", "1"):
         case.query["wait"] = "false"
+    # A fuzzed schedule could fire every second for the rest of the suite: it is created paused.
+    if case.method.upper() == "POST" and case.path == "/v1/schedules" and isinstance(case.body, dict):
+        case.body["paused"] = True
 `;
 
 let ctx: TestContext;
@@ -48,7 +53,19 @@ let hooks: string;
 let configFile: string;
 const tools = inject('testTools');
 
-afterAll(() => ctx?.close());
+afterAll(async () => {
+  // The schedules the fuzzing made live on the shared Temporal server: they go with the file.
+  for await (const s of ctx?.client.schedule.list() ?? []) {
+    if (tenants.some((t) => s.scheduleId.startsWith(`schedule:${t}:`))) {
+      await ctx.client.schedule
+        .getHandle(s.scheduleId)
+        .delete()
+        .catch(() => {});
+    }
+  }
+  await ctx?.close();
+});
+const tenants: string[] = [];
 beforeAll(async () => {
   if (!tools.schemathesis.path) throw new Error(tools.schemathesis.problem);
   ctx = await setupTestContext({ TENANT_SECRETS_KEY: randomBytes(32).toString('base64') });
@@ -111,6 +128,7 @@ describe('Schemathesis over /v1/openapi.json', () => {
   for (const tenant of ['A', 'B'] as const) {
     it(`finds no server error and no schema violation with tenant ${tenant}'s key`, async () => {
       const tenantId = tenant === 'A' ? ctx.tenant.id : (await ctx.addTenant('admin')).id;
+      tenants.push(tenantId);
       const { key } = await createApiKey(ctx.orm, { tenantId, keyName: `schemathesis-${tenant}`, role: 'admin' });
       const { code, output } = await schemathesis(tenant, key);
       expect(output).toMatch(/Tested: (\d+)\b/);

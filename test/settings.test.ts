@@ -110,11 +110,65 @@ describe('tenant settings', () => {
     expect((audit.body!.entries as Json[]).length).toBeGreaterThanOrEqual(2);
   });
 
+  it('keeps every kind forever until an admin sets retention days, partially, and null keeps one again', async () => {
+    const forever = { answers: null, runEvents: null, spans: null, modelCalls: null, audit: null, blobs: null };
+    const read = await settings(keys.viewer);
+    expect(read.body.retention).toEqual(forever);
+
+    const set = await put({ retention: { answers: 30, spans: 7, blobs: 2 } });
+    expect(set.status).toBe(200);
+    expect(set.body.retention).toEqual({ ...forever, answers: 30, spans: 7, blobs: 2 });
+    expect(set.body.updatedBy).toBeTruthy();
+
+    // Only the kinds named change; models and retention may come together, and the models are left as they were.
+    const modelsBefore = (await settings()).body.models;
+    const partial = await put({ retention: { spans: null, audit: 36500 }, models: {} });
+    expect(partial.status).toBe(200);
+    expect(partial.body.retention).toEqual({ ...forever, answers: 30, audit: 36500, blobs: 2 });
+    expect(partial.body.models).toEqual(modelsBefore);
+    const both = await put({ retention: { runEvents: 1 }, models: { judge: 'tenant-judge-model' } });
+    expect(both.body.retention.runEvents).toBe(1);
+    expect(both.body.models.judge).toMatchObject({ model: 'tenant-judge-model', source: 'tenant' });
+    await put({ models: { judge: null } });
+    expect((await settings(keys.viewer)).body.retention).toEqual({
+      ...forever,
+      answers: 30,
+      runEvents: 1,
+      audit: 36500,
+      blobs: 2,
+    });
+
+    for (const bad of [
+      { answers: 0 },
+      { answers: -1 },
+      { spans: 1.5 },
+      { audit: 36501 },
+      { chats: 30 },
+      { blobs: '30' },
+    ]) {
+      const refused = await put({ retention: bad });
+      expect(refused.status, JSON.stringify(bad)).toBe(400);
+      expect(refused.body.error.code).toBeTruthy();
+    }
+    expect((await put({ retention: { answers: 5 } }, keys.viewer)).status).toBe(403);
+    expect((await put({ retention: { answers: 5 } }, keys.operator)).status).toBe(403);
+
+    const reset = await put({
+      retention: { answers: null, runEvents: null, spans: null, modelCalls: null, audit: null, blobs: null },
+    });
+    expect(reset.body.retention).toEqual(forever);
+
+    const audit = await api.request('GET', '/v1/audit?action=settings.update', { key: ctx.tenant.key });
+    const details = (audit.body!.entries as Json[]).map((e) => e.detail);
+    expect(details).toContainEqual(expect.objectContaining({ retention: { answers: 30, spans: 7, blobs: 2 } }));
+  });
+
   it('keeps each tenant to its own settings', async () => {
     const other = await ctx.addTenant();
     const res = await settings(other.key);
     expect(res.status).toBe(200);
     expect(res.body.models.agent.source).toBe('platform');
+    expect(Object.values(res.body.retention)).toEqual([null, null, null, null, null, null]);
   });
 });
 

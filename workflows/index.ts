@@ -6,3 +6,6 @@ export * from './answer';
 export * from './search';
 export * from './grounding';
 export * from './agent';
+export * from './retention';
+export * from './sync-source';
+export * from './recheck-answers';

@@ -61,6 +61,18 @@ export const databaseStep: ActivityOptions = { startToCloseTimeout: '2 minutes',
 /** The answer's run events, one batch per phase change: a local activity, so a transition costs no task-queue round trip. */
 export const localStep: LocalActivityOptions = { startToCloseTimeout: '15 seconds', retry: { maximumAttempts: 5 } };
 
+// ---- Batch jobs -------------------------------------------------------------------------------------------------
+
+/**
+ * One kind's delete: batches of short transactions that heartbeat, so a dead worker is noticed in a minute and the
+ * step runs again elsewhere; it deletes what is left below the same cutoff.
+ */
+export const retentionDeleteStep: ActivityOptions = {
+  startToCloseTimeout: '1 hour',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 8 },
+};
+
 // ---- Agents -----------------------------------------------------------------------------------------------------
 
 /** Run events of an agent: keyed inserts, so an attempt repeated after its insert writes nothing twice. */

@@ -44,6 +44,10 @@ const publicAnswer = (a: AnswerRecord, live?: AnswerState) => ({
   groundingScore: a.groundingScore ?? null,
   createdAt: a.createdAt,
   completedAt: a.completedAt ?? null,
+  /** Set when a document it cited changed: `current`, `stale` or `unsupported_now` (workflows/recheck-answers.ts). */
+  freshness: a.freshness
+    ? { status: a.freshness, checkedAt: a.freshnessCheckedAt ?? null, detail: a.freshnessDetail ?? null }
+    : null,
   ...(a.result ? { result: a.result } : {}),
   ...(live ? { live } : {}),
 });

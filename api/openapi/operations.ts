@@ -22,6 +22,7 @@ import {
   documentResponse,
   documentsQuery,
   folderBody,
+  staleAnswersResponse,
   urlsBody,
 } from '../routes/collections';
 import { createBody as keyBody } from '../routes/keys';
@@ -34,6 +35,9 @@ import { putBody as secretBody } from '../routes/secrets';
 import { selfTestBody } from '../routes/system';
 import { addMemberBody, createTenantBody, inviteBody, setRoleBody } from '../routes/tenants';
 import { waitQuery } from '../schemas';
+import { runsQuery as scheduleRunsQuery } from '../routes/schedules';
+import { sourceBody, sourcePatchBody, sourceResponse, sourcesResponse, syncStartedResponse } from '../routes/sources';
+import { backfillBody, createSchedule, noteBody, triggerBody, updateSchedule } from '../schedules/spec';
 
 /**
  * What the document says about each route beyond api/permissions.ts: the zod schemas the route validates its
@@ -138,6 +142,23 @@ export const OPERATIONS: Record<string, OperationSpec> = {
   'GET /v1/documents/:id/answers': { response: citingAnswersResponse },
   'POST /v1/documents/:id/reingest': { ok: [202], response: documentReingestResponse },
   'DELETE /v1/documents/:id': { ok: [204] },
+
+  'GET /v1/collections/:id/stale-answers': { response: staleAnswersResponse },
+  'GET /v1/collections/:id/sources': { response: sourcesResponse },
+  'POST /v1/collections/:id/sources': { body: sourceBody, ok: [201], response: sourceResponse },
+  'GET /v1/collections/:id/sources/:sourceId': { response: sourceResponse },
+  'PATCH /v1/collections/:id/sources/:sourceId': { body: sourcePatchBody, response: sourceResponse },
+  'DELETE /v1/collections/:id/sources/:sourceId': { ok: [204] },
+  'POST /v1/collections/:id/sources/:sourceId/sync': { ok: [202], response: syncStartedResponse },
+
+  'POST /v1/schedules': { body: createSchedule, ok: [201] },
+  'PATCH /v1/schedules/:id': { body: updateSchedule },
+  'DELETE /v1/schedules/:id': { ok: [204] },
+  'POST /v1/schedules/:id/pause': { body: noteBody },
+  'POST /v1/schedules/:id/unpause': { body: noteBody },
+  'POST /v1/schedules/:id/trigger': { body: triggerBody, ok: [202] },
+  'POST /v1/schedules/:id/backfill': { body: backfillBody, ok: [202] },
+  'GET /v1/schedules/:id/runs': { query: scheduleRunsQuery },
 
   'POST /v1/answers': { body: answerBody, query: waitQuery, ok: [200, 202] },
   'GET /v1/answers': { query: answersQuery },

@@ -2,6 +2,7 @@ import { Router } from '@koa/router';
 import Busboy from 'busboy';
 import type { Context } from 'koa';
 import { z } from 'zod';
+import { ANSWER_FRESHNESS, type AnswerFreshness, type AnswerFreshnessDetail } from '../../lib/contracts';
 import { AppError, badRequest } from '../../lib/errors';
 import { BlobTooLargeError, type BlobStore } from '../../lib/storage/blobs';
 import type { AppDeps } from '../deps';
@@ -114,6 +115,50 @@ export const documentReingestResponse = z.object({
   started: z.boolean(),
 });
 
+export const staleAnswersResponse = z.object({
+  answers: z.array(
+    z.object({
+      id: z.uuid(),
+      question: z.string(),
+      freshness: z.enum(ANSWER_FRESHNESS),
+      checkedAt: z.iso.datetime({ offset: true }),
+      changedCitations: z.array(z.number().int()),
+      removedDocuments: z.array(z.string()),
+      score: z.number().nullable(),
+      createdAt: z.iso.datetime({ offset: true }),
+    }),
+  ),
+});
+
+/**
+ * The answers citing the collection's documents that a re-check after a change found `stale` or `unsupported_now`
+ * (workflows/recheck-answers.ts), most recently checked first.
+ */
+async function staleAnswers(orm: AppDeps['orm'], tenantId: string, collectionId: string) {
+  const rows = (await orm.em.getConnection().execute(
+    `select id, question, freshness, freshness_checked_at, freshness_detail, created_at from answers
+      where tenant_id = ? and freshness in ('stale', 'unsupported_now')
+        and (result -> 'citations') @> cast(? as jsonb)
+      order by freshness_checked_at desc, id limit 200`,
+    [tenantId, JSON.stringify([{ collectionId }])],
+  )) as Array<Record<string, unknown>>;
+  return {
+    answers: rows.map((r) => {
+      const detail = (r.freshness_detail ?? {}) as Partial<AnswerFreshnessDetail>;
+      return {
+        id: r.id as string,
+        question: r.question as string,
+        freshness: r.freshness as AnswerFreshness,
+        checkedAt: new Date(r.freshness_checked_at as string).toISOString(),
+        changedCitations: detail.changedCitations ?? [],
+        removedDocuments: detail.removedDocuments ?? [],
+        score: detail.score ?? null,
+        createdAt: new Date(r.created_at as string).toISOString(),
+      };
+    }),
+  };
+}
+
 /** Collections and their documents: create, upload (streamed), register URLs, list, re-ingest, delete. */
 export function collectionsRoutes({ orm, temporal, config, blobs, quotas, settings }: AppDeps) {
   const collections = new CollectionsService(temporal, orm, config, blobs, quotas, settings);
@@ -133,6 +178,11 @@ export function collectionsRoutes({ orm, temporal, config, blobs, quotas, settin
 
   router.get('/collections/:id', async (ctx) => {
     ctx.body = await collections.own(ctx.state.principal.tenantId, ctx.params.id!);
+  });
+
+  router.get('/collections/:id/stale-answers', async (ctx) => {
+    const c = await collections.own(ctx.state.principal.tenantId, ctx.params.id!);
+    ctx.body = await staleAnswers(orm, c.tenantId, c.id);
   });
 
   router.delete('/collections/:id', write, async (ctx) => {

@@ -8,7 +8,8 @@ import { badRequest } from '../../lib/errors';
 
 /**
  * The tenant's settings (any role reads, admins write): its default model per purpose over the platform's
- * `LLM_MODEL_*`. Each purpose reads as `{ model, source: tenant|platform, platform }`.
+ * `LLM_MODEL_*`, each read as `{ model, source: tenant|platform, platform }`; and `retention`, the days each kind of
+ * its data is kept (null: forever), which the `retention` batch job applies.
  */
 export function settingsRoutes({ settings, config }: AppDeps) {
   const router = new Router<AuthState>({ prefix: '/v1', sensitive: true });
@@ -22,6 +23,7 @@ export function settingsRoutes({ settings, config }: AppDeps) {
         { model: s.models[p] ?? platform[p], source: s.models[p] ? 'tenant' : 'platform', platform: platform[p] },
       ]),
     ),
+    retention: s.retention,
     updatedAt: s.updatedAt?.toISOString() ?? null,
     updatedBy: s.updatedBy,
   });
@@ -38,8 +40,17 @@ export function settingsRoutes({ settings, config }: AppDeps) {
       const refusal = model ? modelRefusal(p, model, config.llm.provider) : null;
       if (refusal) throw badRequest('model_not_available', `models.${p}: ${refusal}`);
     }
-    ctx.state.audit = { action: 'settings.update', detail: { models } };
-    ctx.body = view(await settings.setModels(ctx.state.principal.tenantId, models, actorLabel(ctx.state.principal)));
+    ctx.state.audit = {
+      action: 'settings.update',
+      detail: { models, ...(patch.retention ? { retention: patch.retention } : {}) },
+    };
+    ctx.body = view(
+      await settings.update(
+        ctx.state.principal.tenantId,
+        { models, retention: patch.retention },
+        actorLabel(ctx.state.principal),
+      ),
+    );
   });
 
   return router;

@@ -123,6 +123,8 @@ export interface ListFilter {
   from?: Date;
   to?: Date;
   idPrefix?: string;
+  /** The Temporal schedule that started the runs (`ScheduleId`). */
+  scheduleId?: string;
   pageSize: number;
   pageToken?: string;
 }
@@ -142,6 +144,7 @@ export class RunsService {
     if (f.from) clauses.push(`StartTime >= ${quote(f.from.toISOString())}`);
     if (f.to) clauses.push(`StartTime <= ${quote(f.to.toISOString())}`);
     if (f.idPrefix) clauses.push(`WorkflowId STARTS_WITH ${quote(f.idPrefix)}`);
+    if (f.scheduleId) clauses.push(`ScheduleId = ${quote(f.scheduleId)}`);
     const response = await this.client.workflowService
       .listWorkflowExecutions({
         namespace: this.namespace,

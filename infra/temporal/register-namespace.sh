@@ -1,6 +1,6 @@
 #!/bin/sh
 # Makes a Temporal cluster ready for BeyondCloud: the namespace exists and carries the custom search attributes
-# every run is tagged with (lib/contracts: TenantId, RunKind, CollectionId, all Keyword). Idempotent.
+# every run is tagged with (lib/contracts: TenantId, RunKind, CollectionId, ScheduleId, all Keyword). Idempotent.
 #
 # Used by temporal.docker-compose.yml (temporalio/admin-tools image); works against any self-hosted cluster:
 #   TEMPORAL_ADDRESS=temporal.internal:7233 TEMPORAL_NAMESPACE=beyondcloud sh infra/temporal/register-namespace.sh
@@ -19,7 +19,7 @@ if command -v getent >/dev/null 2>&1; then
 fi
 NAMESPACE="${TEMPORAL_NAMESPACE:-default}"
 RETENTION="${TEMPORAL_NAMESPACE_RETENTION:-72h}"
-ATTRIBUTES="TenantId RunKind CollectionId"
+ATTRIBUTES="TenantId RunKind CollectionId ScheduleId"
 
 echo "waiting for Temporal at ${ADDRESS}"
 tries=0

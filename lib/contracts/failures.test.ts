@@ -75,6 +75,9 @@ describe('the failure catalogue', () => {
         'mixed_embedding_dimensions',
         'mixed_embedding_models',
         'parse_failed',
+        'source_missing',
+        'source_unreadable',
+        'sync_running',
       ].sort(),
     );
     const all = Object.values(FAILURES).flatMap((group) => Object.values(group).map((spec) => spec.type));

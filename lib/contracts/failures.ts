@@ -62,6 +62,12 @@ export const FAILURES = {
     mcpUrlNotAllowed: { type: 'mcp_url_not_allowed', retryable: false, status: 400 },
     mcpConnectFailed: { type: 'mcp_connect_failed', retryable: true, status: 502 },
   },
+  /** Batch jobs (workflows/sync-source.ts, workflows/retention.ts): a source gone, busy or unreadable. */
+  batch: {
+    sourceMissing: { type: 'source_missing', retryable: false, status: 404 },
+    syncRunning: { type: 'sync_running', retryable: false, status: 409 },
+    sourceUnreadable: { type: 'source_unreadable', retryable: false, status: 400 },
+  },
   /** The self-test workflow's own input check (workflows/self-test.ts). */
   selfTest: {
     badInput: { type: 'bad_input', retryable: false, status: 400 },

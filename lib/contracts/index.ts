@@ -10,12 +10,15 @@ export * from './run-what';
 export type * from './run-events';
 export * from './failures';
 export * from './llm';
+export * from './batch';
 
 /** Custom search attributes, registered on the dev server at start (`--search-attribute`) and set on every run. */
 export const SEARCH_ATTRIBUTES = {
   TenantId: defineSearchAttributeKey('TenantId', SearchAttributeType.KEYWORD),
   RunKind: defineSearchAttributeKey('RunKind', SearchAttributeType.KEYWORD),
   CollectionId: defineSearchAttributeKey('CollectionId', SearchAttributeType.KEYWORD),
+  /** The schedule (Temporal schedule id) that started a batch run. */
+  ScheduleId: defineSearchAttributeKey('ScheduleId', SearchAttributeType.KEYWORD),
 } as const;
 
 /** The search attributes of a run: its tenant (every list is scoped by it), its kind, and its first collection. */
@@ -23,10 +26,12 @@ export const runSearchAttributes = (o: {
   tenantId: string;
   kind: RunKind;
   collectionId?: string;
+  scheduleId?: string;
 }): SearchAttributePair[] => [
   { key: SEARCH_ATTRIBUTES.TenantId, value: o.tenantId },
   { key: SEARCH_ATTRIBUTES.RunKind, value: o.kind },
   ...(o.collectionId ? [{ key: SEARCH_ATTRIBUTES.CollectionId, value: o.collectionId }] : []),
+  ...(o.scheduleId ? [{ key: SEARCH_ATTRIBUTES.ScheduleId, value: o.scheduleId }] : []),
 ];
 
 /** Task queue names are derived from one configured prefix so several stacks can share a namespace. */
@@ -46,6 +51,10 @@ export const workflowIds = {
   grounding: (tenantId: string, id: string) => `grounding:${tenantId}:${id}`,
   search: (tenantId: string, id: string) => `search:${tenantId}:${id}`,
   agent: (tenantId: string, id: string) => `agent:${tenantId}:${id}`,
+  /** A batch job run; a schedule's runs get Temporal's `-<scheduled time>` appended to this. */
+  batch: (tenantId: string, id: string) => `batch:${tenantId}:${id}`,
+  /** A Temporal schedule: the tenant is part of its id too. */
+  schedule: (tenantId: string, id: string) => `schedule:${tenantId}:${id}`,
 };
 
 export interface SelfTestInput {

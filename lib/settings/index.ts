@@ -1,10 +1,12 @@
 import { z } from 'zod';
+import { RETENTION_KINDS, type RetentionAges, type RetentionKind } from '../contracts';
 import { TenantSettingsEntity } from '../db/entities';
 import type { Orm } from '../db/orm';
 import { isLocalModel, localEmbeddingDimensions } from '../llm/local-models';
 
 /**
- * A tenant's settings over the platform's configuration: its default model per purpose. A call that names no model
+ * A tenant's settings over the platform's configuration: its default model per purpose, and how long its data is kept
+ * (`retention`, days per kind, read by the `retention` batch job). A call that names no model
  * (an answer, a judge, an agent turn, a new collection's embedder) takes the tenant's default, else the platform's
  * (`LLM_MODEL_*`). Read through a 5-second cache, so a change reaches every API and worker
  * process within that time; a run already started keeps the models its calls were made with.
@@ -15,19 +17,40 @@ export type TenantModels = Partial<Record<ModelPurpose, string>>;
 
 const modelName = z.string().regex(/^[A-Za-z0-9._:/-]{1,200}$/, 'a model name: 1-200 of A-Z a-z 0-9 . _ : / -');
 
-/** `PUT /v1/settings`: only the purposes named change; null returns one to the platform's default. */
+/** Days a kind is kept: a whole number of days up to a hundred years. */
+export const RETENTION_DAYS = { min: 1, max: 36_500 } as const;
+const retentionDays = z.number().int().min(RETENTION_DAYS.min).max(RETENTION_DAYS.max);
+
+/** Every kind kept forever: the default, so nothing is deleted until a tenant says so. */
+export const KEEP_FOREVER: RetentionAges = Object.fromEntries(RETENTION_KINDS.map((k) => [k, null])) as RetentionAges;
+
+/**
+ * `PUT /v1/settings`: only the purposes and kinds named change; a null model returns that purpose to the platform's
+ * default, a null retention keeps that kind forever.
+ */
 export const tenantSettingsPatch = z
   .object({
     models: z
       .object(Object.fromEntries(MODEL_PURPOSES.map((p) => [p, modelName.nullable().optional()])))
       .strict()
       .partial(),
+    retention: z
+      .object(
+        Object.fromEntries(RETENTION_KINDS.map((k) => [k, retentionDays.nullable().optional()])) as Record<
+          RetentionKind,
+          z.ZodOptional<z.ZodNullable<typeof retentionDays>>
+        >,
+      )
+      .strict(),
   })
+  .partial()
   .strict();
 export type TenantSettingsPatch = z.infer<typeof tenantSettingsPatch>;
 
 export interface StoredTenantSettings {
   models: TenantModels;
+  /** Days per kind; null keeps that kind forever. Every kind is present. */
+  retention: RetentionAges;
   updatedAt: Date | null;
   updatedBy: string | null;
 }
@@ -54,6 +77,18 @@ const parseModels = (raw: unknown): TenantModels => {
   return out;
 };
 
+/** Stored retention, every kind present; a value that is not a valid number of days reads as keep forever. */
+const parseRetention = (raw: unknown): RetentionAges => {
+  const out: RetentionAges = { ...KEEP_FOREVER };
+  if (raw && typeof raw === 'object') {
+    for (const k of RETENTION_KINDS) {
+      const v = retentionDays.safeParse((raw as Record<string, unknown>)[k]);
+      if (v.success) out[k] = v.data;
+    }
+  }
+  return out;
+};
+
 export class TenantSettings {
   private readonly cache = new Map<string, { at: number; models: Promise<TenantModels> }>();
 
@@ -64,7 +99,12 @@ export class TenantSettings {
 
   async read(tenantId: string): Promise<StoredTenantSettings> {
     const row = await this.orm.em.fork().findOne(TenantSettingsEntity, { tenantId });
-    return { models: parseModels(row?.models), updatedAt: row?.updatedAt ?? null, updatedBy: row?.updatedBy ?? null };
+    return {
+      models: parseModels(row?.models),
+      retention: parseRetention(row?.retention),
+      updatedAt: row?.updatedAt ?? null,
+      updatedBy: row?.updatedBy ?? null,
+    };
   }
 
   /** The tenant's default models, cached for `ttlMs` (the gateway asks on every call that names no model). */
@@ -78,23 +118,34 @@ export class TenantSettings {
     return models;
   }
 
-  /** Applies a patch (null removes a purpose's default) and returns what is stored now. */
-  async setModels(
-    tenantId: string,
-    patch: TenantSettingsPatch['models'],
-    updatedBy: string,
-  ): Promise<StoredTenantSettings> {
-    const current = (await this.read(tenantId)).models;
-    const next: TenantModels = { ...current };
+  /** Applies a patch of the models (null removes a purpose's default) and returns what is stored now. */
+  setModels(tenantId: string, patch: TenantSettingsPatch['models'], updatedBy: string): Promise<StoredTenantSettings> {
+    return this.update(tenantId, { models: patch }, updatedBy);
+  }
+
+  /**
+   * Applies a patch: a model named sets that purpose's default (null removes it), a retention named sets that kind's
+   * days (null keeps it forever); what the patch leaves out stays. Returns what is stored now.
+   */
+  async update(tenantId: string, patch: TenantSettingsPatch, updatedBy: string): Promise<StoredTenantSettings> {
+    const current = await this.read(tenantId);
+    const models: TenantModels = { ...current.models };
     for (const p of MODEL_PURPOSES) {
-      const v = patch[p];
-      if (v === null) delete next[p];
-      else if (typeof v === 'string') next[p] = v;
+      const v = patch.models?.[p];
+      if (v === null) delete models[p];
+      else if (typeof v === 'string') models[p] = v;
+    }
+    // Stored sparse: a kind kept forever is left out, as a purpose that follows the platform is.
+    const retention: Partial<RetentionAges> = {};
+    for (const k of RETENTION_KINDS) {
+      const v = patch.retention?.[k] === undefined ? current.retention[k] : patch.retention[k];
+      if (v !== null && v !== undefined) retention[k] = v;
     }
     await this.orm.em.getConnection().execute(
-      `insert into tenant_settings (tenant_id, models, updated_at, updated_by) values (?, ?::jsonb, now(), ?)
-       on conflict (tenant_id) do update set models = excluded.models, updated_at = now(), updated_by = excluded.updated_by`,
-      [tenantId, JSON.stringify(next), updatedBy],
+      `insert into tenant_settings (tenant_id, models, retention, updated_at, updated_by) values (?, ?::jsonb, ?::jsonb, now(), ?)
+       on conflict (tenant_id) do update set models = excluded.models, retention = excluded.retention,
+         updated_at = now(), updated_by = excluded.updated_by`,
+      [tenantId, JSON.stringify(models), JSON.stringify(retention), updatedBy],
     );
     this.cache.delete(tenantId);
     return this.read(tenantId);

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -79,5 +79,52 @@ export class BlobStore {
       () => true,
       () => false,
     );
+  }
+
+  /**
+   * Every blob of the tenant with when it was last written (a re-upload of the same content renews it), in no
+   * particular order; the temporary files of uploads under way are not blobs.
+   */
+  async *list(tenantId: string): AsyncGenerator<{ sha256: string; writtenAt: Date }> {
+    const dir = this.dir(tenantId);
+    const prefixes = await readdir(dir).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return [];
+      throw e;
+    });
+    for (const prefix of prefixes) {
+      if (!/^[0-9a-f]{2}$/.test(prefix)) continue;
+      const names = await readdir(join(dir, prefix)).catch(() => [] as string[]);
+      for (const sha256 of names) {
+        if (!/^[0-9a-f]{64}$/.test(sha256) || !sha256.startsWith(prefix)) continue;
+        const st = await stat(join(dir, prefix, sha256)).catch(() => null);
+        if (st?.isFile()) yield { sha256, writtenAt: st.mtime };
+      }
+    }
+  }
+
+  /**
+   * Deletes a blob only if it was last written before `before`. The file is first moved aside and its age checked
+   * there: content uploaded anew in the meantime is a newer file (put renames over the old one), and one moved aside
+   * by mistake goes back (same name, same content). Returns whether it deleted it.
+   */
+  async removeIfWrittenBefore(tenantId: string, sha256: string, before: Date): Promise<boolean> {
+    const file = this.path(tenantId, sha256);
+    const st = await stat(file).catch(() => null);
+    if (!st || st.mtime >= before) return false;
+    const dir = this.dir(tenantId);
+    await mkdir(join(dir, 'tmp'), { recursive: true });
+    const aside = join(dir, 'tmp', `removing-${randomUUID()}`);
+    try {
+      await rename(file, aside);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw e;
+    }
+    if ((await stat(aside)).mtime >= before) {
+      await rename(aside, file);
+      return false;
+    }
+    await rm(aside, { force: true });
+    return true;
   }
 }

@@ -178,7 +178,7 @@ it('manages members, invitations and keys, and shows them in the audit log (1280
     await saveScreenshot(page, 'admin-settings');
 
     // Between a laptop and a phone (a tablet, a half-screen window) the header still fits in its row.
-    await page.setViewportSize({ width: 1000, height: 800 });
+    await page.setViewportSize({ width: 1100, height: 800 });
     expect(await page.getByTestId('menu-button').isVisible()).toBe(false);
     await expectNoHorizontalOverflow(page);
     await page.setViewportSize({ width: 800, height: 800 });
@@ -260,6 +260,11 @@ it('hides the admin pages from an operator and says which role they need', async
     await page.waitForURL(/\/admin\/settings$/);
     expect(await page.getByTestId('admin-tabs').getByRole('link').allTextContents()).toEqual(['Tenant settings']);
     await expect.poll(() => page.getByTestId('quota-row').count()).toBe(6);
+    // The default models and retention too, with nothing to change (admin-settings.test.ts has the editors).
+    await expect.poll(() => page.getByTestId('model-purpose').count()).toBe(4);
+    await page.getByTestId('retention-table').waitFor();
+    for (const control of ['model-input', 'model-reset', 'models-save', 'retention-input', 'retention-save'])
+      expect(await page.getByTestId(control).count(), control).toBe(0);
     await saveScreenshot(page, 'admin-settings-operator');
   } finally {
     await context.close();

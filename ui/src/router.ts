@@ -99,6 +99,19 @@ export function createAppRouter(): Router {
         props: true,
         meta: { title: 'Answer' },
       },
+      {
+        path: '/schedules',
+        name: 'schedules',
+        component: () => import('./pages/schedules-page.vue'),
+        meta: { title: 'Schedules' },
+      },
+      {
+        path: '/schedules/:scheduleId',
+        name: 'schedule',
+        component: () => import('./pages/schedule-page.vue'),
+        props: true,
+        meta: { title: 'Schedule' },
+      },
       { path: '/usage', name: 'usage', component: () => import('./pages/usage-page.vue'), meta: { title: 'Usage' } },
       {
         path: '/admin',

@@ -41,6 +41,10 @@ export interface AnswerRecord {
   result?: Record<string, unknown> | null;
   createdAt: Opt<Date>;
   completedAt?: Date | null;
+  /** Checked again after a document it cited changed (lib/contracts AnswerFreshness); null until then. */
+  freshness?: string | null;
+  freshnessCheckedAt?: Date | null;
+  freshnessDetail?: Record<string, unknown> | null;
 }
 
 export const AnswerEntity = new EntitySchema<AnswerRecord>({
@@ -59,6 +63,9 @@ export const AnswerEntity = new EntitySchema<AnswerRecord>({
     result: { type: 'json', nullable: true },
     createdAt: { type: 'Date', columnType: 'timestamptz', onCreate: () => new Date() },
     completedAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
+    freshness: { type: 'text', nullable: true },
+    freshnessCheckedAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
+    freshnessDetail: { type: 'json', nullable: true },
   },
 });
 

@@ -8,6 +8,8 @@ import { TenantSecretEntity } from './secrets';
 import { auditEntities } from './audit';
 import { quotaEntities } from './quotas';
 import { settingsEntities } from './settings';
+import { sourceEntities } from './sources';
+import { scheduleEntities } from './schedules';
 
 export * from './answers';
 export * from './knowledge';
@@ -19,6 +21,8 @@ export * from './secrets';
 export * from './audit';
 export * from './quotas';
 export * from './settings';
+export * from './sources';
+export * from './schedules';
 
 export const entities = [
   TenantEntity,
@@ -36,4 +40,6 @@ export const entities = [
   ...auditEntities,
   ...quotaEntities,
   ...settingsEntities,
+  ...sourceEntities,
+  ...scheduleEntities,
 ];

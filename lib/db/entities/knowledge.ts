@@ -56,6 +56,16 @@ export interface Document {
   /** sha256 of the stored bytes (lib/storage/blobs.ts); set at upload, or when a URL is fetched. */
   blobSha256?: string | null;
   indexedAt?: Date | null;
+  /** The source (lib/sources) the document came from, and its location there (a URL or a file's path). */
+  sourceId?: string | null;
+  sourceLocation?: string | null;
+  /** Validators of the last fetch: an ETag, a Last-Modified date (a file's mtime for folders). */
+  etag?: string | null;
+  lastModified?: string | null;
+  /** The sync run that last took the document, what it found, and whether it finished with it. */
+  syncRun?: string | null;
+  syncOutcome?: 'added' | 'changed' | 'unchanged' | 'failed' | null;
+  syncDone: Opt<boolean>;
   metadata: Record<string, unknown>;
   createdAt: Opt<Date>;
   updatedAt: Opt<Date>;
@@ -79,6 +89,13 @@ export const DocumentEntity = new EntitySchema<Document>({
     chunkCount: { type: 'integer', default: 0 },
     blobSha256: { type: 'text', nullable: true },
     indexedAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
+    sourceId: { type: 'uuid', nullable: true },
+    sourceLocation: { type: 'text', nullable: true },
+    etag: { type: 'text', nullable: true },
+    lastModified: { type: 'text', nullable: true },
+    syncRun: { type: 'text', nullable: true },
+    syncOutcome: { type: 'text', nullable: true },
+    syncDone: { type: 'boolean', default: false },
     metadata: { type: 'json', default: '{}' },
     createdAt: { type: 'Date', columnType: 'timestamptz', onCreate: () => new Date() },
     updatedAt: { type: 'Date', columnType: 'timestamptz', onCreate: () => new Date(), onUpdate: () => new Date() },

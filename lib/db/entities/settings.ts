@@ -5,6 +5,8 @@ export interface TenantSettingsRow {
   tenantId: string;
   /** The tenant's default model per purpose (`answer`, `judge`, `agent`, `embedding`); a purpose left out follows the platform. */
   models: Record<string, string>;
+  /** Days each kind is kept (lib/contracts RETENTION_KINDS); a kind left out is kept forever. */
+  retention: Opt<Record<string, number>>;
   updatedAt: Opt<Date>;
   /** Who set them, as the audit log names actors. */
   updatedBy: string;
@@ -16,6 +18,7 @@ export const TenantSettingsEntity = new EntitySchema<TenantSettingsRow>({
   properties: {
     tenantId: { type: 'uuid', primary: true },
     models: { type: 'json', columnType: 'jsonb' },
+    retention: { type: 'json', columnType: 'jsonb', default: '{}' },
     updatedAt: { type: 'Date', columnType: 'timestamptz', onCreate: () => new Date(), onUpdate: () => new Date() },
     updatedBy: { type: 'text' },
   },

@@ -13,6 +13,10 @@ import { Migration20261202100000_identity } from './Migration20261202100000_iden
 import { Migration20261202110000_audit } from './Migration20261202110000_audit';
 import { Migration20261202120000_quotas } from './Migration20261202120000_quotas';
 import { Migration20261202130000_tenant_settings } from './Migration20261202130000_tenant_settings';
+import { Migration20261203100000_retention } from './Migration20261203100000_retention';
+import { Migration20261203110000_sources } from './Migration20261203110000_sources';
+import { Migration20261203120000_schedules } from './Migration20261203120000_schedules';
+import { Migration20261203130000_answer_freshness } from './Migration20261203130000_answer_freshness';
 
 /** Every migration, in order. Listed explicitly so they load the same from tsx, a bundle or a build. */
 export const migrationsList: MigrationObject[] = [
@@ -30,4 +34,8 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261202110000_audit', class: Migration20261202110000_audit },
   { name: 'Migration20261202120000_quotas', class: Migration20261202120000_quotas },
   { name: 'Migration20261202130000_tenant_settings', class: Migration20261202130000_tenant_settings },
+  { name: 'Migration20261203100000_retention', class: Migration20261203100000_retention },
+  { name: 'Migration20261203110000_sources', class: Migration20261203110000_sources },
+  { name: 'Migration20261203120000_schedules', class: Migration20261203120000_schedules },
+  { name: 'Migration20261203130000_answer_freshness', class: Migration20261203130000_answer_freshness },
 ];

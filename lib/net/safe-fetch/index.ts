@@ -63,6 +63,22 @@ function checkUrl(raw: string | URL): URL {
 
 // ---------------------------------------------------------------------------------------------------------------
 
+const header = (v: string | string[] | undefined): string | null =>
+  typeof v === 'string' && v.length > 0 && v.length <= 1024 ? v : null;
+
+/** If-None-Match / If-Modified-Since from the caller's validators; one with a control character is left out. */
+function conditionalHeaders(c: SafeFetchOptions['conditional']): Record<string, string> {
+  const out: Record<string, string> = {};
+  const safe = (v: string | null | undefined): v is string =>
+    typeof v === 'string' &&
+    v.length > 0 &&
+    v.length <= 1024 &&
+    [...v].every((ch) => ch >= ' ' && ch <= '\xff' && ch !== '\x7f');
+  if (safe(c?.etag)) out['If-None-Match'] = c.etag;
+  if (safe(c?.lastModified)) out['If-Modified-Since'] = c.lastModified;
+  return out;
+}
+
 /**
  * GET `url` with the SSRF guard described at the top of this file. Rejects with FetchRefusedError (or, when
  * `opts.signal` aborts, with the signal's reason).
@@ -91,13 +107,28 @@ export async function safeFetch(url: string, opts: SafeFetchOptions): Promise<Sa
   const signal = opts.signal ? AbortSignal.any([opts.signal, deadline.signal]) : deadline.signal;
   const redirects: string[] = [];
   let current: string = url;
+  const conditional = conditionalHeaders(opts.conditional);
   try {
     let target = checkUrl(url);
     current = target.href;
     for (;;) {
       const pinned = await resolveAndCheck(target, allow, lookup, signal);
-      const res = await sendRequest(target, pinned, opts.userAgent ?? DEFAULT_USER_AGENT, signal);
+      const res = await sendRequest(target, pinned, opts.userAgent ?? DEFAULT_USER_AGENT, signal, conditional);
       const status = res.statusCode ?? 0;
+      const validators = { etag: header(res.headers.etag), lastModified: header(res.headers['last-modified']) };
+
+      if (status === 304 && Object.keys(conditional).length) {
+        res.destroy();
+        return {
+          url: target.href,
+          status,
+          contentType: res.headers['content-type'] ?? '',
+          bytes: Buffer.alloc(0),
+          redirects,
+          ...validators,
+          notModified: true,
+        };
+      }
 
       if (REDIRECT_STATUSES.has(status) && res.headers.location !== undefined) {
         res.destroy();
@@ -136,7 +167,7 @@ export async function safeFetch(url: string, opts: SafeFetchOptions): Promise<Sa
         );
       }
       const bytes = await readBody(res, target, opts.maxBytes, signal);
-      return { url: target.href, status, contentType, bytes, redirects };
+      return { url: target.href, status, contentType, bytes, redirects, ...validators, notModified: false };
     }
   } catch (e) {
     if (e instanceof FetchRefusedError) throw e;

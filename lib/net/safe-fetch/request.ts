@@ -17,6 +17,7 @@ export function sendRequest(
   pinned: Pinned[],
   userAgent: string,
   signal: AbortSignal,
+  extraHeaders: Record<string, string> = {},
 ): Promise<http.IncomingMessage> {
   const isHttps = url.protocol === 'https:';
   const host = stripBrackets(url.hostname);
@@ -33,6 +34,7 @@ export function sendRequest(
       Accept: '*/*',
       'Accept-Encoding': 'gzip, deflate, br',
       Connection: 'close',
+      ...extraHeaders,
     },
     agent: false, // no pooled sockets: every hop connects to its own checked address
     signal,

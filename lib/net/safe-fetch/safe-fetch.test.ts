@@ -611,3 +611,42 @@ describe('safeFetch caps', () => {
     expect((await refused(safeFetch(`http://127.0.0.1:${port}/`, allowed))).code).toBe('unreachable');
   });
 });
+
+describe('safeFetch conditional GET', () => {
+  const page = 'the page body';
+  const etag = '"v1"';
+  const modified = 'Wed, 02 Dec 2026 10:00:00 GMT';
+  const server = () =>
+    startServer((req, res) => {
+      if (req.headers['if-none-match'] === etag || req.headers['if-modified-since'] === modified) {
+        res.writeHead(304, { etag, 'last-modified': modified }).end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'text/plain', etag, 'last-modified': modified }).end(page);
+    });
+  const opts = { maxBytes: 1000, timeoutMs: 5000, allowHosts: ['127.0.0.1'] };
+
+  it('returns the validators of a full response, and 304 as notModified with no body', async () => {
+    const s = await server();
+    const first = await safeFetch(`${s.origin}/p`, opts);
+    expect(first).toMatchObject({ status: 200, etag, lastModified: modified, notModified: false });
+    expect(first.bytes.toString()).toBe(page);
+    const again = await safeFetch(`${s.origin}/p`, { ...opts, conditional: { etag: first.etag } });
+    expect(again).toMatchObject({ status: 304, notModified: true, etag });
+    expect(again.bytes.length).toBe(0);
+    expect(s.requests[1]!.headers['if-none-match']).toBe(etag);
+    const byDate = await safeFetch(`${s.origin}/p`, { ...opts, conditional: { lastModified: modified } });
+    expect(byDate.notModified).toBe(true);
+    expect(s.requests[2]!.headers['if-modified-since']).toBe(modified);
+  });
+
+  it('refuses a 304 nobody asked for, and does not send a validator with a line break', async () => {
+    const s = await startServer((_req, res) => res.writeHead(304).end());
+    await expect(safeFetch(`${s.origin}/p`, opts)).rejects.toMatchObject({ code: 'http_error', status: 304 });
+    const t = await server();
+    const res = await safeFetch(`${t.origin}/p`, { ...opts, conditional: { etag: '"v1"\r\nX-Injected: 1' } });
+    expect(res.notModified).toBe(false);
+    expect(t.requests[0]!.headers['if-none-match']).toBeUndefined();
+    expect(t.requests[0]!.headers['x-injected']).toBeUndefined();
+  });
+});

@@ -18,6 +18,11 @@ export interface SafeFetchOptions {
   /** Aborting rejects with the signal's reason (an AbortError by default), not with a FetchRefusedError. */
   signal?: AbortSignal;
   userAgent?: string;
+  /**
+   * A conditional GET: the validators of the copy the caller has (a response's `etag` and `lastModified`). A 304 then
+   * answers `notModified: true` with no body instead of refusing; a validator with a line break is not sent.
+   */
+  conditional?: { etag?: string | null; lastModified?: string | null };
   /** Name resolution (for tests). Default: dns.promises.lookup(host, { all: true }). */
   lookup?: (host: string) => Promise<Array<{ address: string; family: 4 | 6 }>>;
 }
@@ -32,6 +37,11 @@ export interface SafeFetchResult {
   bytes: Buffer;
   /** The URLs that answered with a redirect, in order (the requested URL first); the full chain is [...redirects, url]. */
   redirects: string[];
+  /** The response's ETag and Last-Modified headers (null when absent), for a later conditional GET. */
+  etag: string | null;
+  lastModified: string | null;
+  /** A conditional GET answered 304 Not Modified: `bytes` is empty, the caller's copy is current. */
+  notModified: boolean;
 }
 
 export type FetchRefusedCode =

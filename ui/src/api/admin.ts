@@ -1,12 +1,14 @@
 /**
- * The admin API the console's Admin pages use: members and invitations, API keys, the audit log and quotas. Shapes
- * mirror api/tenants, api/keys, api/audit and api/quota; the audit entry comes from lib/contracts by type.
+ * The admin API the console's Admin pages use: members and invitations, API keys, the audit log, quotas and the
+ * tenant's settings. Shapes mirror api/tenants, api/keys, api/audit, api/quota and api/routes/settings; the audit entry comes from lib/contracts by type.
  */
 import type { AuditActorType, AuditEntry, AuditOutcome } from '../../../lib/contracts/audit';
+import type { RetentionAges, RetentionKind } from '../../../lib/contracts/batch';
 import { request, withQuery } from './request';
 import type { Role } from './types';
 
 export type { AuditActorType, AuditEntry, AuditOutcome } from '../../../lib/contracts/audit';
+export type { RetentionAges, RetentionKind } from '../../../lib/contracts/batch';
 
 /** Highest first, as the API orders them; nobody may give a role above their own. */
 export const ROLES: readonly Role[] = ['admin', 'operator', 'viewer'];
@@ -165,3 +167,35 @@ export interface TenantRecord {
 
 /** Every tenant (platform admin). */
 export const listTenants = () => request<{ tenants: TenantRecord[] }>('/v1/tenants');
+
+/** What a tenant's default model is for; a call that names no model takes the tenant's, else the platform's. */
+export type ModelPurpose = 'answer' | 'judge' | 'agent' | 'embedding';
+
+/** One purpose's default as the API reads it: the model in force, whose it is, and the platform's own. */
+export interface ModelSetting {
+  model: string;
+  source: 'tenant' | 'platform';
+  platform: string;
+}
+
+/** `GET /v1/settings` (any role). `retention` is absent from an API that does not have it yet. */
+export interface TenantSettings {
+  provider: 'local' | 'openai';
+  models: Record<ModelPurpose, ModelSetting>;
+  /** Days each kind is kept; null keeps it forever. */
+  retention?: RetentionAges;
+  updatedAt: string | null;
+  updatedBy: string | null;
+}
+
+/** `PUT /v1/settings` (admin): only what is named changes; a null model returns to the platform default, a null retention keeps forever. */
+export interface TenantSettingsPatch {
+  models?: Partial<Record<ModelPurpose, string | null>>;
+  retention?: Partial<Record<RetentionKind, number | null>>;
+}
+
+export const getSettings = () => request<TenantSettings>('/v1/settings');
+
+/** 400 `model_not_available` ("models.<purpose>: why") for a model the platform does not serve. */
+export const putSettings = (patch: TenantSettingsPatch) =>
+  request<TenantSettings>('/v1/settings', { method: 'PUT', body: patch });

@@ -5,6 +5,7 @@
  */
 import type { AnswerOptions, AnswerResult, AnswerState, Verdict } from '../../../lib/contracts/answers';
 import type { AnswerRunEvent, RunStreamEndEvent } from '../../../lib/contracts/run-events';
+import type { AnswerFreshness, AnswerFreshnessDetail } from '../../../lib/contracts/batch';
 
 export type {
   AnswerPhase,
@@ -33,6 +34,8 @@ export interface AnswerRecord {
   groundingScore: number | null;
   createdAt: string;
   completedAt: string | null;
+  /** Set when a document it cited changed and a sync checked it again. */
+  freshness?: { status: AnswerFreshness; checkedAt: string | null; detail: AnswerFreshnessDetail | null } | null;
   /** The full result once the run ended; `{ error }` when it failed. */
   result?: AnswerResult | { error: string };
   live?: AnswerState;

@@ -178,3 +178,18 @@ export function uploadFiles(
     xhr.send(form);
   });
 }
+
+/** An answer citing the collection that a re-check after a sync found stale or no longer supported. */
+export interface StaleAnswer {
+  id: string;
+  question: string;
+  freshness: 'stale' | 'unsupported_now';
+  checkedAt: string;
+  changedCitations: number[];
+  removedDocuments: string[];
+  score: number | null;
+  createdAt: string;
+}
+
+export const getStaleAnswers = (collectionId: string, signal?: AbortSignal) =>
+  request<{ answers: StaleAnswer[] }>(`${collectionPath(collectionId)}/stale-answers`, { signal });

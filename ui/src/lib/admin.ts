@@ -1,5 +1,21 @@
-/** What the Admin pages compute from the API's answers: audit filters, who did something, quota rows and changes. */
-import type { AuditEntry, AuditFilter, QuotaLimits, QuotaName, QuotaPatch, QuotaUsage } from '../api/admin';
+/**
+ * What the Admin pages compute from the API's answers: audit filters, who did something, quota rows and changes,
+ * and the tenant settings' forms (default models, retention) with the PUT bodies they make.
+ */
+import type {
+  AuditEntry,
+  AuditFilter,
+  ModelPurpose,
+  QuotaLimits,
+  QuotaName,
+  QuotaPatch,
+  QuotaUsage,
+  RetentionAges,
+  RetentionKind,
+  TenantSettings,
+  TenantSettingsPatch,
+} from '../api/admin';
+import type { ApiError } from '../api/request';
 import { localInputToIso } from './format';
 
 /** The audit filter form as the user typed it; times are `<input type="datetime-local">` values. */
@@ -138,4 +154,161 @@ export function quotaPatchOf(
     if (value !== current) patch[name] = value;
   }
   return { patch, errors };
+}
+
+export interface ModelPurposeInfo {
+  purpose: ModelPurpose;
+  label: string;
+  hint: string;
+}
+
+/** In the order the settings page shows them. */
+export const MODEL_PURPOSES: ModelPurposeInfo[] = [
+  { purpose: 'answer', label: 'Answers', hint: 'Writes the answers in Chat and Answers.' },
+  { purpose: 'judge', label: 'Grounding judge', hint: 'Checks each claim of an answer against its passages.' },
+  { purpose: 'agent', label: 'Agents', hint: 'Plans and calls tools in an agent run that names no model.' },
+  { purpose: 'embedding', label: 'Embedding', hint: 'Embeds the documents of collections created from now on.' },
+];
+
+/** The model form: one text per purpose, blank meaning "the platform default". */
+export type ModelForm = Record<ModelPurpose, string>;
+
+export function modelFormOf(models: TenantSettings['models']): ModelForm {
+  return Object.fromEntries(
+    MODEL_PURPOSES.map(({ purpose }) => [purpose, models[purpose].source === 'tenant' ? models[purpose].model : '']),
+  ) as ModelForm;
+}
+
+/** The API's own check of a model name (lib/settings); whether the platform serves it is the API's to say. */
+const MODEL_NAME = /^[A-Za-z0-9._:/-]{1,200}$/;
+
+/**
+ * The `models` of a PUT body that turns the tenant's defaults into what the form says: only the purposes that
+ * change; a cleared field is null (back to the platform default). A name the API would refuse is an error here.
+ */
+export function modelPatchOf(
+  form: ModelForm,
+  models: TenantSettings['models'],
+): { patch: NonNullable<TenantSettingsPatch['models']>; errors: Partial<Record<ModelPurpose, string>> } {
+  const patch: NonNullable<TenantSettingsPatch['models']> = {};
+  const errors: Partial<Record<ModelPurpose, string>> = {};
+  for (const { purpose } of MODEL_PURPOSES) {
+    const text = form[purpose].trim();
+    const current = models[purpose].source === 'tenant' ? models[purpose].model : null;
+    if (text === '') {
+      if (current !== null) patch[purpose] = null;
+      continue;
+    }
+    if (!MODEL_NAME.test(text)) {
+      errors[purpose] = 'A model name: up to 200 letters, digits and . _ : / -';
+      continue;
+    }
+    if (text !== current) patch[purpose] = text;
+  }
+  return { patch, errors };
+}
+
+export interface RetentionInfo {
+  kind: RetentionKind;
+  label: string;
+  /** What N days means, in words; the form adds "empty keeps them forever". */
+  rule: string;
+}
+
+/** In the order the settings page shows them; a Record so a new kind in lib/contracts must be described here. */
+const RETENTION_INFO: Record<RetentionKind, Omit<RetentionInfo, 'kind'>> = {
+  answers: {
+    label: 'Answers',
+    rule: 'Answers older than N days are deleted by the retention job, with their citations and claim verdicts.',
+  },
+  runEvents: {
+    label: 'Run events',
+    rule: 'The recorded events of runs (streamed tokens, phases, turns) older than N days are deleted.',
+  },
+  spans: {
+    label: 'Trace spans',
+    rule: 'Trace spans older than N days are deleted; the run page then shows no waterfall for those runs.',
+  },
+  modelCalls: {
+    label: 'Model calls',
+    rule: 'Records of model calls (tokens and cost) older than N days are deleted; Usage no longer counts them.',
+  },
+  audit: { label: 'Audit log', rule: 'Audit log entries older than N days are deleted.' },
+  blobs: {
+    label: 'Unused uploads',
+    rule: 'An uploaded file that no document uses any more is deleted N days after it was uploaded.',
+  },
+};
+
+export const RETENTION: RetentionInfo[] = (Object.keys(RETENTION_INFO) as RetentionKind[]).map((kind) => ({
+  kind,
+  ...RETENTION_INFO[kind],
+}));
+
+/** The days a kind may be kept (lib/settings `RETENTION_DAYS`): one day to a hundred years. */
+export const RETENTION_DAYS = { min: 1, max: 36_500 } as const;
+
+/** The retention form: days per kind as typed, blank meaning "kept forever". */
+export type RetentionForm = Record<RetentionKind, string>;
+
+export function retentionFormOf(ages: Partial<RetentionAges>): RetentionForm {
+  return Object.fromEntries(
+    RETENTION.map(({ kind }) => [kind, ages[kind] === null || ages[kind] === undefined ? '' : String(ages[kind])]),
+  ) as RetentionForm;
+}
+
+/** Days as shown: null is "Kept forever". */
+export const formatRetention = (days: number | null | undefined): string =>
+  days === null || days === undefined ? 'Kept forever' : days === 1 ? '1 day' : `${count.format(days)} days`;
+
+/**
+ * The `retention` of a PUT body: only the kinds that change; a cleared field is null (kept forever). A value that
+ * is not a whole number of days from 1 to 36,500 is an error, named by its kind.
+ */
+export function retentionPatchOf(
+  form: RetentionForm,
+  ages: Partial<RetentionAges>,
+): { patch: NonNullable<TenantSettingsPatch['retention']>; errors: Partial<Record<RetentionKind, string>> } {
+  const patch: NonNullable<TenantSettingsPatch['retention']> = {};
+  const errors: Partial<Record<RetentionKind, string>> = {};
+  for (const { kind } of RETENTION) {
+    const text = form[kind].trim().replace(/[,_ ]/g, '');
+    const current = ages[kind] ?? null;
+    if (text === '') {
+      if (current !== null) patch[kind] = null;
+      continue;
+    }
+    const days = Number(text);
+    if (!/^\d+$/.test(text) || days < RETENTION_DAYS.min || days > RETENTION_DAYS.max) {
+      errors[kind] =
+        `A whole number of days from ${RETENTION_DAYS.min} to ${count.format(RETENTION_DAYS.max)}, or empty to keep forever.`;
+      continue;
+    }
+    if (days !== current) patch[kind] = days;
+  }
+  return { patch, errors };
+}
+
+/**
+ * The API's refusal of a settings PUT, by field: `model_not_available` says "models.<purpose>: why", a validation
+ * error lists `details[].path` such as ["retention", "spans"]. What names no field of `section` is left out.
+ */
+export function settingsErrorsOf<K extends string>(
+  err: Pick<ApiError, 'code' | 'message' | 'details'>,
+  section: 'models' | 'retention',
+  fields: readonly K[],
+): Partial<Record<K, string>> {
+  const out: Partial<Record<K, string>> = {};
+  const known = (f: unknown): f is K => typeof f === 'string' && (fields as readonly string[]).includes(f);
+  if (Array.isArray(err.details)) {
+    for (const d of err.details as Array<{ path?: unknown[]; message?: unknown }>) {
+      const [where, field] = d.path ?? [];
+      if (where === section && known(field) && typeof d.message === 'string') out[field] = d.message;
+    }
+  }
+  for (const part of err.message.split('; ')) {
+    const m = /^(\w+)\.(\w+): ([\s\S]+)$/.exec(part);
+    if (m && m[1] === section && known(m[2]) && !out[m[2]]) out[m[2]] = m[3];
+  }
+  return out;
 }

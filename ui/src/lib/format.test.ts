@@ -42,6 +42,13 @@ describe('run ids and tokens', () => {
     );
     expect(shortRunId('ingest:t:c:run1/9d8e7f6a-2222')).toBe('ingest:9d8e7f6a (child)');
     expect(shortRunId('short')).toBe('short');
+    const tenant = '6b1f0c2e-0000-4000-8000-000000000000';
+    const schedule = '1a2b3c4d-3333-4333-8333-333333333333';
+    expect(shortRunId(`batch:${tenant}:schedule-${schedule}-2026-12-03T04:03:38Z`)).toBe('batch:1a2b3c4d 04:03:38');
+    expect(shortRunId(`batch:${tenant}:sync-${schedule}-9f8e7d6c-4444-4444-8444-44444444abcd`)).toBe('batch:4444abcd');
+    expect(shortRunId(`batch:${tenant}:sync-${schedule}-9f8e7d6c-4444-4444-8444-44444444abcd/recheck-answers`)).toBe(
+      'batch:4444abcd (child)',
+    );
   });
 
   it('formats tokens in and out, or a dash without calls', async () => {

@@ -106,6 +106,15 @@ export function formatCount(n: number | null | undefined): string {
 export function shortRunId(workflowId: string): string {
   const [prefix, ...rest] = workflowId.split(':');
   if (!rest.length) return workflowId.length > 12 ? `${workflowId.slice(0, 12)}…` : workflowId;
+  if (prefix === 'batch') {
+    // batch:<tenant>:schedule-<schedule id>-<scheduled time> (the time has colons) or batch:<tenant>:sync-<source>-<id>.
+    const own = rest.slice(1).join(':');
+    const scheduled = /^schedule-([0-9a-f]{8})[0-9a-f-]{28}-\d{4}-\d{2}-\d{2}T(\d{2}:\d{2}:\d{2})Z(\/.*)?$/.exec(own);
+    if (scheduled) return `batch:${scheduled[1]} ${scheduled[2]}${scheduled[3] ? ' (child)' : ''}`;
+    const child = own.includes('/');
+    const base = child ? own.slice(0, own.indexOf('/')) : own;
+    return `batch:${base.slice(-8)}${child ? ' (child)' : ''}`;
+  }
   const own = rest.at(-1)!;
   const child = own.includes('/') ? own.slice(own.lastIndexOf('/') + 1) : own;
   return `${prefix}:${child.slice(0, 8)}${own.includes('/') ? ' (child)' : ''}`;
