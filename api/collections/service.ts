@@ -1,7 +1,7 @@
 import type { TenantSettings } from '../../lib/settings';
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readdir, realpath, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { basename, join, sep } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { workflowIds, type IngestProgress } from '../../lib/contracts';
@@ -12,6 +12,7 @@ import { AppError, badRequest, notFound } from '../../lib/errors';
 import { MINILM_L6, localEmbeddingDimensions } from '../../lib/llm/local-models';
 import { Quotas } from '../../lib/quota';
 import type { BlobStore, StoredBlob } from '../../lib/storage/blobs';
+import { allowedFolder } from '../../lib/sources/folder';
 import { ingestCollection, ingestProgressQuery } from '../../workflows/ingest';
 import type { QuotaService } from '../quota/service';
 import { startRun } from '../runs/start';
@@ -511,30 +512,6 @@ export class CollectionsService {
     await em.flush();
     return docs;
   }
-}
-
-/** The folder's real path, if it lies inside an allowed root (symbolic links resolved first). */
-async function allowedFolder(path: string, roots: string[]): Promise<string> {
-  if (!roots.length)
-    throw new AppError({
-      code: 'folder_ingest_disabled',
-      message: 'Folder ingestion is off: set INGEST_FOLDER_ROOTS.',
-      status: 403,
-      category: 'auth',
-    });
-  const real = await realpath(path).catch(() => null);
-  if (!real || !(await stat(real)).isDirectory())
-    throw badRequest('folder_not_found', `${path} is not a folder on the server.`);
-  for (const root of roots) {
-    const realRoot = await realpath(root).catch(() => null);
-    if (realRoot && (real === realRoot || real.startsWith(realRoot + sep))) return real;
-  }
-  throw new AppError({
-    code: 'folder_not_allowed',
-    message: `${path} is outside INGEST_FOLDER_ROOTS.`,
-    status: 403,
-    category: 'auth',
-  });
 }
 
 /** Regular files under `dir` (dot-files and symbolic links skipped), sorted, at most `max`. */

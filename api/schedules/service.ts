@@ -29,6 +29,7 @@ import { actorLabel } from '../auth/api-keys';
 import { RunsService } from '../runs/service';
 import {
   durationMs,
+  durationText,
   specPreview,
   type CreateSchedule,
   type OverlapPolicy,
@@ -77,19 +78,6 @@ const OVERLAP_NAME = Object.fromEntries(Object.entries(OVERLAP).map(([k, v]) => 
 >;
 
 const JOB_WORKFLOW: Record<ScheduleJob['type'], string> = { retention: 'retention', syncSource: 'syncSource' };
-
-/** The ms-as-words form of a duration Temporal hands back, in the API's `<n><unit>` syntax. */
-function durationText(ms: number): string {
-  for (const [size, unit] of [
-    [86_400_000, 'd'],
-    [3_600_000, 'h'],
-    [60_000, 'm'],
-    [1_000, 's'],
-  ] as const) {
-    if (ms > 0 && ms % size === 0) return `${ms / size}${unit}`;
-  }
-  return `${ms}ms`;
-}
 
 /** The most runs one backfill may start. */
 export const MAX_BACKFILL_RUNS = 1_000;

@@ -16,6 +16,14 @@ export function durationMs(text: string): number {
   return Number(m[1]) * UNITS[m[2] as keyof typeof UNITS];
 }
 
+/** A duration in ms in this API's `<n><unit>` syntax, in the largest unit that divides it (Temporal hands back ms). */
+export function durationText(ms: number): string {
+  for (const unit of ['d', 'h', 'm', 's'] as const) {
+    if (ms > 0 && ms % UNITS[unit] === 0) return `${ms / UNITS[unit]}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
 const duration = (what: string, min = 0) =>
   z
     .string()

@@ -28,7 +28,7 @@ export interface SourceView {
   createdBy: string;
   /** Documents the collection has from this source. */
   documents: number;
-  lastSync: Omit<SourceSyncRecord, 'planned' | 'updatedAt' | 'reason'> | null;
+  lastSync: Omit<SourceSyncRecord, 'planned' | 'updatedAt' | 'reason' | 'removedDocumentIds'> | null;
 }
 
 export type NewSource =

@@ -1,10 +1,11 @@
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { extname, join, sep } from 'node:path';
 import { AppError, badRequest } from '../errors';
+import { EXTENSION_FORMATS } from '../ingest/parse/detect';
 
 /**
- * Server folders as sources: the same rule as POST /v1/collections/:id/folder (api/collections/service.ts), which
- * could import it from here: the folder's real path (symbolic links resolved) must lie inside INGEST_FOLDER_ROOTS.
+ * A server folder's real path (symbolic links resolved first), if it lies inside INGEST_FOLDER_ROOTS: the rule of
+ * folder sources and of POST /v1/collections/:id/folder alike.
  */
 export async function allowedFolder(path: string, roots: string[]): Promise<string> {
   if (!roots.length)
@@ -30,25 +31,7 @@ export async function allowedFolder(path: string, roots: string[]): Promise<stri
 }
 
 /** The file types ingestion parses (lib/ingest/parse/detect.ts): a folder source takes these and leaves the rest. */
-export const SYNCABLE_EXTENSIONS = new Set([
-  '.txt',
-  '.text',
-  '.log',
-  '.md',
-  '.markdown',
-  '.mdown',
-  '.mkd',
-  '.html',
-  '.htm',
-  '.xhtml',
-  '.csv',
-  '.tsv',
-  '.json',
-  '.jsonl',
-  '.ndjson',
-  '.pdf',
-  '.docx',
-]);
+export const SYNCABLE_EXTENSIONS: ReadonlySet<string> = new Set(Object.keys(EXTENSION_FORMATS));
 
 /** Files of ingestible types under `dir`, recursively (dot-files, dot-folders and symbolic links skipped), sorted. */
 export async function listFolderFiles(dir: string, max: number): Promise<string[]> {

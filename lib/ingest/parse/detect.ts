@@ -9,7 +9,8 @@ const MAX_DOCX_UNCOMPRESSED_BYTES = 512 * 1024 * 1024;
 
 const UNSUPPORTED_BINARY = 'Not a PDF, DOCX, HTML, Markdown, text, CSV or JSON file (found binary content).';
 
-const EXTENSION_FORMATS: Record<string, DocumentFormat> = {
+/** The file names ingestion parses, by extension (a folder source takes these: lib/sources/folder.ts). */
+export const EXTENSION_FORMATS: Readonly<Record<string, DocumentFormat>> = {
   '.txt': 'text',
   '.text': 'text',
   '.log': 'text',
