@@ -140,7 +140,13 @@ it("does the README's quick start in the browser: sign in, collection, folder, i
     const trace = page.getByRole('region', { name: /Trace/ });
     const spans = trace.getByRole('tree', { name: 'Spans, in call order' }).getByRole('treeitem');
     await expect.poll(() => spans.count(), { timeout: 30_000 }).toBeGreaterThanOrEqual(3);
-    expect((await spans.allTextContents()).join('\n')).toMatch(/RunWorkflow:answer/);
+    // The workflow's own span is exported when the run ends, in a later batch: Refresh until it is there.
+    const workflowSpan = async () => {
+      if (/RunWorkflow:answer/.test((await spans.allTextContents()).join('\n'))) return true;
+      await page.getByRole('button', { name: 'Refresh', exact: true }).click();
+      return false;
+    };
+    await expect.poll(workflowSpan, { timeout: 30_000 }).toBe(true);
     await trace.getByText('Spans as a table').click();
     const spanTable = trace.getByRole('table');
     await expect.poll(() => spanTable.getByRole('row').count()).toBeGreaterThanOrEqual(4);
