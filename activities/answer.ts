@@ -7,6 +7,7 @@ import type {
   GroundingMethod,
   GroundingReport,
   HistoryMessage,
+  ResolvedPrompt,
 } from '../lib/contracts';
 import { applicationFailure, FAILURES } from '../lib/contracts';
 import type { Orm } from '../lib/db/orm';
@@ -85,12 +86,14 @@ export function createAnswerActivities({ orm, llm }: AnswerActivityDeps) {
       question: string;
       history: HistoryMessage[];
       model?: string;
+      /** The rewrite prompt the run resolved (absent: the shipped one). */
+      prompt?: ResolvedPrompt;
     }): Promise<{ query: string; method: 'llm' | 'deterministic' }> {
       if (!input.history.length) return { query: input.question, method: 'deterministic' };
       if (!hasModel('answer'))
         return { query: rewriteDeterministic(input.history, input.question), method: 'deterministic' };
       const res = await inLlmActivity(input.tenantId, (ctx) =>
-        llm.generate(ctx, buildRewriteMessages(input.history, input.question), {
+        llm.generate(ctx, buildRewriteMessages(input.history, input.question, input.prompt?.text), {
           purpose: 'answer',
           model: input.model,
           temperature: 0,
@@ -135,10 +138,12 @@ export function createAnswerActivities({ orm, llm }: AnswerActivityDeps) {
       question: string;
       passages: ContextPassage[];
       model?: string;
+      /** The rerank prompt the run resolved (absent: the shipped one). */
+      prompt?: ResolvedPrompt;
     }): Promise<{ passages: ContextPassage[]; reranked: boolean }> {
       if (!hasModel('judge') || input.passages.length < 2) return { passages: input.passages, reranked: false };
       const res = await inLlmActivity(input.tenantId, (ctx) =>
-        llm.generate(ctx, buildRerankMessages(input.question, input.passages), {
+        llm.generate(ctx, buildRerankMessages(input.question, input.passages, input.prompt?.text), {
           purpose: 'judge',
           model: input.model,
           temperature: 0,
@@ -160,6 +165,8 @@ export function createAnswerActivities({ orm, llm }: AnswerActivityDeps) {
       passages: ContextPassage[];
       strict: boolean;
       model?: string;
+      /** The answer (or, strict, answer_strict) prompt the run resolved (absent: the shipped one). */
+      prompt?: ResolvedPrompt;
     }): Promise<{ text: string; citations: number[]; model: string; finishReason: string }> {
       const workflowId = currentWorkflowId();
       const { attempt } = Context.current().info;
@@ -170,6 +177,7 @@ export function createAnswerActivities({ orm, llm }: AnswerActivityDeps) {
         question: input.question,
         passages: input.passages,
         strict: input.strict,
+        system: input.prompt?.text,
       });
       const res = await inLlmActivity(input.tenantId, (ctx) =>
         llm.generate(ctx, messages, {
@@ -205,6 +213,8 @@ export function createAnswerActivities({ orm, llm }: AnswerActivityDeps) {
       model?: string;
       /** The question answered (optional: grounding checks without one judge support only). */
       question?: string;
+      /** The judge prompt the run resolved (absent: the shipped one); the offline checker has no prompt. */
+      prompt?: ResolvedPrompt;
     }): Promise<GroundingReport> {
       if (input.method === 'llm' && !hasModel('judge')) {
         throw applicationFailure(
@@ -226,7 +236,7 @@ export function createAnswerActivities({ orm, llm }: AnswerActivityDeps) {
       const claims = splitClaims(input.answer).map((c) => c.text);
       if (!claims.length) return report([], input.threshold, 'llm');
       const res = await inLlmActivity(input.tenantId, (ctx) =>
-        llm.generate(ctx, buildJudgeMessages(claims, input.passages), {
+        llm.generate(ctx, buildJudgeMessages(claims, input.passages, input.prompt?.text), {
           purpose: 'judge',
           model: input.model,
           temperature: 0,

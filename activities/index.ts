@@ -11,6 +11,8 @@ import { createToolActivities } from './tools';
 import { createRetentionActivities } from './retention';
 import { createSyncSourceActivities } from './sync-source';
 import { createFreshnessActivities } from './freshness';
+import { createEvalActivities } from './evals';
+import { createReplayActivities } from './replay';
 import type { McpClientPool } from '../lib/mcp/pool';
 
 export interface ActivityDeps {
@@ -34,6 +36,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createRetentionActivities(deps),
     ...createSyncSourceActivities(deps),
     ...createFreshnessActivities(deps),
+    ...createEvalActivities(deps),
+    ...createReplayActivities(deps),
   };
 }
 

@@ -32,6 +32,10 @@ import { usageRoutes } from './routes/usage';
 import { openapiRoutes } from './routes/openapi';
 import { sourcesRoutes } from './routes/sources';
 import { schedulesRoutes } from './routes/schedules';
+import { promptsRoutes } from './routes/prompts';
+import { datasetsRoutes } from './routes/datasets';
+import { evalsRoutes } from './routes/evals';
+import { replaysRoutes } from './routes/replays';
 
 /** Composes the API from injected dependencies; no globals, so tests build one with theirs. */
 export function createApp(deps: AppDeps): Koa {
@@ -91,6 +95,10 @@ export function createApp(deps: AppDeps): Koa {
     usageRoutes(deps),
     sourcesRoutes(deps),
     schedulesRoutes(deps),
+    promptsRoutes(deps),
+    datasetsRoutes(deps),
+    evalsRoutes(deps),
+    replaysRoutes(deps),
   ]) {
     v1Routers.push(router);
     app.use(router.routes()).use(router.allowedMethods({ throw: true }));

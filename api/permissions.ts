@@ -37,6 +37,15 @@ export const PARAM_KINDS = {
   tenant: { tenantScoped: false, format: 'uuid', what: 'a tenant id (platform admins reach every tenant)' },
   source: { tenantScoped: true, format: 'uuid', what: 'a source id of that collection' },
   schedule: { tenantScoped: true, format: 'uuid', what: 'a schedule id' },
+  prompt: {
+    tenantScoped: false,
+    format: 'name',
+    what: 'a prompt name (`answer`, `answer_strict`, `rewrite`, `rerank`, `judge`, `agent`)',
+  },
+  dataset: { tenantScoped: true, format: 'uuid', what: 'a dataset id' },
+  evalRun: { tenantScoped: true, format: 'uuid', what: 'an eval run id' },
+  experiment: { tenantScoped: true, format: 'uuid', what: 'an experiment id' },
+  replay: { tenantScoped: true, format: 'uuid', what: 'a replay id' },
 } as const satisfies Record<
   string,
   { tenantScoped: boolean; format: 'uuid' | 'workflowId' | 'name' | 'secretName'; what: string }
@@ -216,6 +225,41 @@ export const PERMISSIONS: Record<string, RouteRule> = {
   'POST /v1/schedules/:id/trigger': operate('Start the schedule’s job now', { id: 'schedule' }),
   'POST /v1/schedules/:id/backfill': operate('Run the schedule over a past time range', { id: 'schedule' }),
   'GET /v1/schedules/:id/runs': read('The runs a schedule started', { id: 'schedule' }),
+
+  'GET /v1/prompts': read('Every prompt: its versions and labels'),
+  'GET /v1/prompts/:name': read('One prompt: every version with its text and labels', { name: 'prompt' }),
+  'POST /v1/prompts/:name/versions': operate('Add a version of a prompt', { name: 'prompt' }),
+  'PUT /v1/prompts/:name/labels': operate('Point a label at a version, or remove it (`production`: admins)', {
+    name: 'prompt',
+  }),
+
+  'GET /v1/datasets': read('The tenant’s datasets'),
+  'POST /v1/datasets': operate('Create a dataset (version 1 from the items given)'),
+  'POST /v1/datasets/from-answers': operate('Build a dataset (or its next version) from past answers'),
+  'GET /v1/datasets/:id': read('One dataset and its versions', { id: 'dataset' }),
+  'PATCH /v1/datasets/:id': operate('Rename a dataset or change its description', { id: 'dataset' }),
+  'DELETE /v1/datasets/:id': operate('Delete a dataset (eval runs keep their results)', { id: 'dataset' }),
+  'GET /v1/datasets/:id/items': read('A dataset version’s items, a page at a time', { id: 'dataset' }),
+  'POST /v1/datasets/:id/versions': operate('A new version: items added, changed or removed', { id: 'dataset' }),
+  'POST /v1/datasets/:id/import': operate('A new version from JSON lines or CSV', { id: 'dataset' }),
+  'GET /v1/datasets/:id/export': read('A dataset version as JSON lines or CSV', { id: 'dataset' }),
+
+  'GET /v1/evals': read('The tenant’s eval runs'),
+  'POST /v1/evals': operate('Start an eval run: a configuration over a dataset version'),
+  'GET /v1/evals/:id': read('One eval run: configuration, progress, aggregate metrics', { id: 'evalRun' }),
+  'GET /v1/evals/:id/items': read('An eval run’s per-item results', { id: 'evalRun' }),
+  'POST /v1/evals/:id/cancel': operate('Cancel an eval run', { id: 'evalRun' }),
+  'GET /v1/experiments': read('The tenant’s experiments'),
+  'POST /v1/experiments': operate('Compare two or more eval runs'),
+  'GET /v1/experiments/:id': read('An experiment: metric deltas with intervals, wins and losses, changed verdicts', {
+    id: 'experiment',
+  }),
+  'DELETE /v1/experiments/:id': operate('Delete an experiment (its eval runs stay)', { id: 'experiment' }),
+
+  'GET /v1/replays': read('The tenant’s counterfactual replays'),
+  'POST /v1/replays': operate('Replay past answers with a new model, prompt or retrieval setup'),
+  'GET /v1/replays/:id': read('One replay: setup, progress, summary', { id: 'replay' }),
+  'GET /v1/replays/:id/items': read('A replay’s per-answer comparisons', { id: 'replay' }),
 
   'GET /v1/secrets': read('The tenant’s secret names (never values)'),
   'PUT /v1/secrets/:name': admin('Set a secret', { name: 'newSecret' }),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PROMPT_NAMES, type PromptName } from '../lib/contracts';
 
 /** Request schemas more than one route uses: one definition each, so their rules and messages cannot drift. */
 
@@ -35,3 +36,23 @@ export function waitMsParam(query: unknown): number {
 
 /** A run start waits for the run's result on exactly `?wait=true`; anything else answers 202 at once. */
 export const waitsForResult = (query: Record<string, unknown>) => query.wait === 'true';
+
+/**
+ * Which prompt versions a run uses, per prompt name: a version number or a label (`{"answer": "candidate"}`,
+ * `{"judge": 3}`); names left out use their `production` label.
+ */
+export const promptSelection = z
+  .object(
+    Object.fromEntries(
+      PROMPT_NAMES.map((name) => [
+        name,
+        z
+          .union([
+            z.number().int().min(1).max(1_000_000),
+            z.string().regex(/^[a-z0-9_-]{1,40}$/, 'must be a version number or a label name'),
+          ])
+          .optional(),
+      ]),
+    ) as Record<PromptName, z.ZodOptional<z.ZodUnion<[z.ZodNumber, z.ZodString]>>>,
+  )
+  .strict();

@@ -19,6 +19,10 @@
  *   npm run cli -- usage [--range 24h|7d|30d | --from <iso> --to <iso>] [--json]   (tokens, cost, durations)
  *   npm run cli -- schedules [create|describe|update|pause|unpause|trigger|backfill|runs|delete] ...  (bin/schedules.ts)
  *   npm run cli -- sources list|add|sync|delete --collection <name> ...                      (bin/sources.ts)
+ *   npm run cli -- datasets list|create|import|export|from-answers|show ...                  (bin/datasets.ts)
+ *   npm run cli -- prompts list|show|add|label ...                                           (bin/prompts.ts)
+ *   npm run cli -- evals [start|show|items|cancel] ... ; experiments [create|show] ...      (bin/evals.ts)
+ *   npm run cli -- replays start|list|show ...                                               (bin/replays.ts)
  * BC_API_URL (default http://127.0.0.1:8080) and BC_API_KEY (an API key) say where and who. Passwords are read from
  * stdin (never an argument, which other users of the machine can see in the process list).
  */
@@ -31,6 +35,10 @@ import type { IngestProgress } from '../lib/contracts';
 import { registerUsageCommand } from './usage';
 import { registerSchedulesCommand } from './schedules';
 import { registerSourcesCommand } from './sources';
+import { registerEvalsCommand } from './evals';
+import { registerDatasetsCommand } from './datasets';
+import { registerPromptsCommand } from './prompts';
+import { registerReplaysCommand } from './replays';
 
 const apiUrl = (process.env.BC_API_URL ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
 const apiKey = process.env.BC_API_KEY;
@@ -400,6 +408,10 @@ users
 registerUsageCommand(program, api, (message) => new CliError(message));
 registerSchedulesCommand(program, api, (message) => new CliError(message));
 registerSourcesCommand(program, api, (message) => new CliError(message));
+registerDatasetsCommand(program, api, (message) => new CliError(message));
+registerPromptsCommand(program, api, (message) => new CliError(message));
+registerEvalsCommand(program, api, (message) => new CliError(message));
+registerReplaysCommand(program, api, (message) => new CliError(message));
 
 program.parseAsync().catch((e: unknown) => {
   console.error(`error: ${e instanceof CliError ? e.message : (e as Error).stack}`);

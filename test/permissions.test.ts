@@ -260,10 +260,42 @@ async function makeFixtures(tenantId: string, key: string): Promise<Record<strin
       [201],
     )
   ).id!;
+  // Issue 19: a dataset, two finished eval runs over it, an experiment comparing them, a replay of the answer.
+  const dataset = (
+    await json(
+      request('POST', '/v1/datasets', {
+        key,
+        body: {
+          name: `matrix-${uniq()}`,
+          items: [{ id: 'q1', question: 'What is the default pickle protocol?', goldSources: ['pickle.md'] }],
+        },
+      }),
+      [201],
+    )
+  ).id!;
+  const evalRuns: string[] = [];
+  for (let i = 0; i < 2; i++) {
+    const started = await json(
+      request('POST', '/v1/evals', { key, body: { datasetId: dataset, config: { collectionIds: [collection] } } }),
+      [202],
+    );
+    await settled(started.workflowId!);
+    evalRuns.push(started.id!);
+  }
+  const experiment = (await json(request('POST', '/v1/experiments', { key, body: { evalRunIds: evalRuns } }), [201]))
+    .id!;
+  const replay = (await json(request('POST', '/v1/replays', { key, body: { answerIds: [answer], setup: {} } }), [202]))
+    .id!;
   return {
     collection,
     source,
     schedule,
+    dataset,
+    evalRun: evalRuns[0]!,
+    evalRun2: evalRuns[1]!,
+    experiment,
+    replay,
+    prompt: 'answer',
     document,
     ingestRun,
     answer,
@@ -341,6 +373,36 @@ async function freshFixture(
             },
           }),
           [201],
+        )
+      ).id;
+    case 'dataset':
+      return (
+        await json(
+          request('POST', '/v1/datasets', {
+            key,
+            body: { name: `gone-${uniq()}`, items: [{ question: 'What is the default pickle protocol?' }] },
+          }),
+          [201],
+        )
+      ).id;
+    case 'experiment':
+      return (
+        await json(
+          request('POST', '/v1/experiments', {
+            key,
+            body: { evalRunIds: [fixtures.A.evalRun!, fixtures.A.evalRun2!] },
+          }),
+          [201],
+        )
+      ).id;
+    case 'evalRun':
+      return (
+        await json(
+          request('POST', '/v1/evals', {
+            key,
+            body: { datasetId: fixtures.A.dataset!, config: { collectionIds: [fixtures.A.collection!] } },
+          }),
+          [202],
         )
       ).id;
     case 'secret': {
@@ -431,6 +493,15 @@ function bodyOf(r: Route): unknown {
       paused: true,
     },
     'PATCH /v1/schedules/:id': { description: `matrix ${uniq()}` },
+    'POST /v1/prompts/:name/versions': { text: `Answer from the passages only. (${uniq()})` },
+    'PUT /v1/prompts/:name/labels': { label: 'candidate', version: 1 },
+    'POST /v1/datasets': { name: `matrix-${uniq()}`, items: [{ question: 'What is the default pickle protocol?' }] },
+    'POST /v1/datasets/from-answers': { name: `matrix-${uniq()}`, answerIds: [fixtures.A.answer] },
+    'PATCH /v1/datasets/:id': { description: `matrix ${uniq()}` },
+    'POST /v1/datasets/:id/versions': { add: [{ question: `Added ${uniq()}?` }] },
+    'POST /v1/evals': { datasetId: fixtures.A.dataset, config: { collectionIds } },
+    'POST /v1/experiments': { evalRunIds: [fixtures.A.evalRun, fixtures.A.evalRun2] },
+    'POST /v1/replays': { answerIds: [fixtures.A.answer], setup: {} },
     'POST /v1/schedules/:id/backfill': {
       start: new Date(Date.now() - 7_200_000).toISOString(),
       end: new Date(Date.now() - 3_600_000).toISOString(),

@@ -23,6 +23,9 @@ import {
   type AnswerStep,
   type ContextPassage,
   type GroundingReport,
+  type PromptName,
+  type PromptRef,
+  type ResolvedPrompt,
   type ReviewInput,
 } from '../lib/contracts';
 import { databaseStep, localStep, longModelStep, quickModelStep } from './policies';
@@ -33,6 +36,9 @@ const quick = proxyActivities<Activities>(quickModelStep);
 const db = proxyActivities<Activities>(databaseStep);
 const model = proxyActivities<Activities>(longModelStep);
 const local = proxyLocalActivities<Activities>(localStep);
+
+/** The prompts an answer run uses; a name its input does not carry is the shipped version 1. */
+const ANSWER_PROMPTS = ['answer', 'answer_strict', 'rewrite', 'rerank', 'judge'] as const satisfies PromptName[];
 
 export const answerStateQuery = defineQuery<AnswerState>('answerState');
 export const reviewAnswer = defineUpdate<{ accepted: true }, [ReviewInput]>('review');
@@ -47,6 +53,13 @@ export async function answer(input: AnswerInput): Promise<AnswerResult> {
   const { workflowId, runId } = workflowInfo();
   const { tenantId, options } = input;
   const started = Date.now();
+  // An activity given no prompt uses the shipped text: runs without a resolved set send what they always sent.
+  const prompt = (name: PromptName): { prompt?: ResolvedPrompt } =>
+    input.prompts?.[name] ? { prompt: input.prompts[name] } : {};
+  const promptRefs: PromptRef[] = ANSWER_PROMPTS.map((name) => ({
+    name,
+    version: input.prompts?.[name]?.version ?? 1,
+  }));
   const state: AnswerState = { phase: 'retrieving', steps: [] };
   let review: ReviewInput | undefined;
   setHandler(answerStateQuery, () => state);
@@ -108,6 +121,7 @@ export async function answer(input: AnswerInput): Promise<AnswerResult> {
           threshold: options.groundingThreshold,
           method: options.groundingMethod,
           question,
+          ...prompt('judge'),
         }),
       (g) => ({ score: g.score, passed: g.passed, method: g.method, claims: g.claims.length }),
     );
@@ -125,6 +139,7 @@ export async function answer(input: AnswerInput): Promise<AnswerResult> {
               question: input.question,
               history: input.history!,
               model: options.model,
+              ...prompt('rewrite'),
             }),
           (r) => ({ query: r.query, method: r.method }),
         )
@@ -155,7 +170,7 @@ export async function answer(input: AnswerInput): Promise<AnswerResult> {
       passages = (
         await step(
           'rerank',
-          () => quick.rerankContext({ tenantId, question: query, passages }),
+          () => quick.rerankContext({ tenantId, question: query, passages, ...prompt('rerank') }),
           (r) => ({ reranked: r.reranked }),
         )
       ).passages;
@@ -175,7 +190,15 @@ export async function answer(input: AnswerInput): Promise<AnswerResult> {
       await setPhase('generating');
       let gen = await step(
         'generate',
-        () => model.generateAnswer({ tenantId, question: query, passages, strict: false, model: options.model }),
+        () =>
+          model.generateAnswer({
+            tenantId,
+            question: query,
+            passages,
+            strict: false,
+            model: options.model,
+            ...prompt('answer'),
+          }),
         (g) => ({ model: g.model, citations: g.citations }),
       );
       await setPhase('grounding');
@@ -205,6 +228,7 @@ export async function answer(input: AnswerInput): Promise<AnswerResult> {
                 passages: evidence,
                 strict: true,
                 model: options.model,
+                ...prompt('answer_strict'),
               }),
             (g) => ({ model: g.model, citations: g.citations }),
           );
@@ -267,6 +291,15 @@ export async function answer(input: AnswerInput): Promise<AnswerResult> {
         steps: state.steps,
         latencyMs: Date.now() - started,
         model: usedModel,
+        prompts: promptRefs,
+        context: passages.map(({ n, chunkId, documentId, collectionId, documentTitle, source }) => ({
+          n,
+          chunkId,
+          documentId,
+          collectionId,
+          documentTitle,
+          source,
+        })),
       },
     });
     state.phase = 'done';

@@ -9,3 +9,5 @@ export * from './agent';
 export * from './retention';
 export * from './sync-source';
 export * from './recheck-answers';
+export * from './eval';
+export * from './replay';

@@ -20,6 +20,7 @@ import type { Config } from '../../lib/config';
 import type { Orm } from '../../lib/db/orm';
 import { AppError, badRequest, notFound } from '../../lib/errors';
 import { resolveAgentTools } from '../../lib/mcp/registry';
+import { resolvePrompts } from '../../lib/prompts/store';
 import { answerableCollections } from '../../lib/rag/collections';
 import { agent, agentStateQuery, approveToolCall } from '../../workflows/agent';
 import { actorLabel, type Principal } from '../auth/api-keys';
@@ -37,6 +38,8 @@ export interface AgentStart {
   turnsPerRun: number;
   model?: string;
   temperature?: number;
+  /** The agent prompt's version or label (default: its `production` label). */
+  prompt?: number | string;
   /** Client-chosen id makes the start idempotent. */
   id?: string;
 }
@@ -113,6 +116,12 @@ export class AgentsService {
       );
     }
     if (body.collectionIds) await answerableCollections(this.orm.em.fork(), tenantId, body.collectionIds);
+    // Resolved now, so the run (and its continuations) keeps these words whatever the labels say later.
+    const { agent: prompt } = await resolvePrompts(
+      this.orm.em.fork(),
+      tenantId,
+      body.prompt !== undefined ? { agent: body.prompt } : undefined,
+    );
     const workflowId = workflowIds.agent(tenantId, body.id ?? crypto.randomUUID());
     const input: AgentRunInput = {
       tenantId,
@@ -125,6 +134,7 @@ export class AgentsService {
       turnsPerRun: body.turnsPerRun,
       ...(body.model ? { model: body.model } : {}),
       ...(body.temperature !== undefined ? { temperature: body.temperature } : {}),
+      ...(prompt ? { prompt } : {}),
     };
     return { workflowId, input };
   }

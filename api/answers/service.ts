@@ -1,3 +1,4 @@
+import { judgeRefusal } from '../../lib/settings';
 import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import {
@@ -11,14 +12,17 @@ import {
   type GroundingMethod,
   type GroundingReport,
   type HistoryMessage,
+  type PromptSelection,
+  type PromptSet,
   type SearchHit,
   type SearchInput,
 } from '../../lib/contracts';
 import type { Config } from '../../lib/config';
 import type { AnswerRecord, AnswerRecordStatus, Conversation, Message } from '../../lib/db/entities';
 import type { Orm } from '../../lib/db/orm';
-import { AppError, badRequest, notFound } from '../../lib/errors';
+import { AppError, notFound } from '../../lib/errors';
 import { appendRunEvents } from '../../lib/events/run-events';
+import { resolvePrompts } from '../../lib/prompts/store';
 import * as store from '../../lib/rag/answer-store';
 import { answerableCollections } from '../../lib/rag/collections';
 import { actorLabel, type Principal } from '../auth/api-keys';
@@ -65,6 +69,8 @@ export interface AskInput {
   collectionIds: string[];
   /** Only the options given; the rest are ANSWER_DEFAULTS. */
   options: Partial<AnswerOptions>;
+  /** Prompt versions or labels; names left out use their `production` label. */
+  prompts?: PromptSelection;
 }
 
 export interface GroundingCheckInput {
@@ -98,11 +104,13 @@ export class AnswersService {
   async ask(tenantId: string, q: AskInput, wait: Wait): Promise<PublicAnswer> {
     await this.checkCollections(tenantId, q.collectionIds);
     this.checkGroundingMethod(q.options.groundingMethod);
+    const prompts = await this.answerPrompts(tenantId, q.prompts);
     await this.startAnswer(tenantId, {
       id: q.id,
       question: q.question,
       collectionIds: q.collectionIds,
       options: optionsOf(q.options),
+      prompts,
     });
     return this.view(tenantId, q.id, wait);
   }
@@ -245,8 +253,14 @@ export class AnswersService {
   }
 
   /** A follow-up: stored, then answered with the conversation's history (rewritten into a standalone query). */
-  async followUp(c: Conversation, m: { id: string; content: string }, wait: Wait): Promise<PublicAnswer> {
+  async followUp(
+    c: Conversation,
+    m: { id: string; content: string; prompts?: PromptSelection },
+    wait: Wait,
+  ): Promise<PublicAnswer> {
     const tenantId = c.tenantId;
+    // Before the message is stored: an unknown version or label is a 400 that leaves nothing behind.
+    const prompts = await this.answerPrompts(tenantId, m.prompts);
     // The message is stored before its run starts: a run the quotas would refuse must be refused first, so a 429
     // leaves no unanswered message behind (a retry of an existing id is the same run, never refused).
     if (!(await this.claimAnswerId(tenantId, m.id, c.id))) await this.quotas?.checkRun({ tenantId, kind: 'answer' });
@@ -260,8 +274,18 @@ export class AnswersService {
       options: optionsOf({}, c.options as Partial<AnswerOptions>),
       conversationId: c.id,
       history,
+      prompts,
     });
     return this.view(tenantId, m.id, wait);
+  }
+
+  /**
+   * The answer prompts a new run uses, resolved now (labels become versions), so the run keeps them whatever the
+   * labels say later. The agent prompt is not the answer workflow's.
+   */
+  private async answerPrompts(tenantId: string, selection?: PromptSelection): Promise<PromptSet> {
+    const { agent: _agent, ...prompts } = await resolvePrompts(this.orm.em.fork(), tenantId, selection);
+    return prompts;
   }
 
   private checkCollections(tenantId: string, ids: string[]) {
@@ -269,12 +293,8 @@ export class AnswersService {
   }
 
   private checkGroundingMethod(method: GroundingMethod | undefined) {
-    if (method === 'llm' && this.config.llm.provider === 'local') {
-      throw badRequest(
-        'judge_not_configured',
-        'An LLM judge was asked for (method "llm"), but no model is configured (LLM_PROVIDER is local); use "auto" or "deterministic".',
-      );
-    }
+    const refusal = judgeRefusal(method, this.config.llm.provider);
+    if (refusal) throw refusal;
   }
 
   /**
@@ -303,6 +323,7 @@ export class AnswersService {
       options: AnswerOptions;
       conversationId?: string;
       history?: HistoryMessage[];
+      prompts: PromptSet;
     },
   ) {
     const workflowId = workflowIds.answer(tenantId, a.id);
@@ -323,6 +344,7 @@ export class AnswersService {
       collectionIds: a.collectionIds,
       options: a.options,
       ...(a.conversationId ? { conversationId: a.conversationId, history: a.history ?? [] } : {}),
+      prompts: a.prompts,
     };
     try {
       await startRun(

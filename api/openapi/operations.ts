@@ -37,7 +37,24 @@ import { addMemberBody, createTenantBody, inviteBody, setRoleBody } from '../rou
 import { waitQuery } from '../schemas';
 import { runsQuery as scheduleRunsQuery } from '../routes/schedules';
 import { sourceBody, sourcePatchBody, sourceResponse, sourcesResponse, syncStartedResponse } from '../routes/sources';
+import { promptLabelBody, promptVersionBody } from '../routes/prompts';
+import { createReplayBody, itemsQuery as replayItemsQuery } from '../replays/spec';
+import {
+  createDatasetBody,
+  exportQuery as datasetExportQuery,
+  fromAnswersBody,
+  importEnvelope,
+  itemsQuery as datasetItemsQuery,
+  updateDatasetBody,
+  versionBody,
+} from '../evals/datasets-service';
 import { backfillBody, createSchedule, noteBody, triggerBody, updateSchedule } from '../schedules/spec';
+import {
+  createEvalRun,
+  createExperiment,
+  itemsQuery as evalItemsQuery,
+  listQuery as evalListQuery,
+} from '../evals/spec';
 
 /**
  * What the document says about each route beyond api/permissions.ts: the zod schemas the route validates its
@@ -159,6 +176,27 @@ export const OPERATIONS: Record<string, OperationSpec> = {
   'POST /v1/schedules/:id/trigger': { body: triggerBody, ok: [202] },
   'POST /v1/schedules/:id/backfill': { body: backfillBody, ok: [202] },
   'GET /v1/schedules/:id/runs': { query: scheduleRunsQuery },
+
+  'POST /v1/prompts/:name/versions': { body: promptVersionBody, ok: [201] },
+  'PUT /v1/prompts/:name/labels': { body: promptLabelBody },
+
+  'POST /v1/datasets': { body: createDatasetBody, ok: [201] },
+  'POST /v1/datasets/from-answers': { body: fromAnswersBody, ok: [201] },
+  'PATCH /v1/datasets/:id': { body: updateDatasetBody },
+  'DELETE /v1/datasets/:id': { ok: [204] },
+  'GET /v1/datasets/:id/items': { query: datasetItemsQuery },
+  'POST /v1/datasets/:id/versions': { body: versionBody, ok: [201] },
+  'POST /v1/datasets/:id/import': { body: importEnvelope, ok: [201] },
+  'GET /v1/datasets/:id/export': { query: datasetExportQuery, successType: 'application/x-ndjson' },
+
+  'POST /v1/replays': { body: createReplayBody, ok: [202] },
+  'GET /v1/replays/:id/items': { query: replayItemsQuery },
+
+  'GET /v1/evals': { query: evalListQuery },
+  'POST /v1/evals': { body: createEvalRun, ok: [202] },
+  'GET /v1/evals/:id/items': { query: evalItemsQuery },
+  'POST /v1/experiments': { body: createExperiment, ok: [201] },
+  'DELETE /v1/experiments/:id': { ok: [204] },
 
   'POST /v1/answers': { body: answerBody, query: waitQuery, ok: [200, 202] },
   'GET /v1/answers': { query: answersQuery },

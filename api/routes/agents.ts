@@ -4,7 +4,7 @@ import { AGENT_DEFAULTS, AGENT_LIMITS } from '../../lib/contracts';
 import { AgentsService } from '../agents/service';
 import type { AppDeps } from '../deps';
 import { requireRole, type AuthState } from '../auth/middleware';
-import { clientRunId, collectionIdList, modelName, waitsForResult } from '../schemas';
+import { clientRunId, collectionIdList, modelName, promptSelection, waitsForResult } from '../schemas';
 import { streamRunEvents } from '../sse';
 
 export const startBody = z
@@ -31,6 +31,8 @@ export const startBody = z
     turnsPerRun: z.number().int().min(1).max(100).default(AGENT_DEFAULTS.turnsPerRun),
     model: modelName.optional(),
     temperature: z.number().min(0).max(2).optional(),
+    /** The agent prompt's version or label (default: its `production` label). */
+    prompt: promptSelection.shape.agent,
     /** Client-chosen id makes the start idempotent. */
     id: clientRunId.optional(),
   })

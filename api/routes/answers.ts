@@ -6,7 +6,7 @@ import { durationMs } from '../../lib/contracts';
 import { AnswersService, type PublicAnswer } from '../answers/service';
 import type { AppDeps } from '../deps';
 import { requireRole, type AuthState } from '../auth/middleware';
-import { collectionIdList, modelName, pageSize, uuid, waitMsParam } from '../schemas';
+import { collectionIdList, modelName, pageSize, promptSelection, uuid, waitMsParam } from '../schemas';
 import { streamRunEvents } from '../sse';
 
 const answerOptions = z
@@ -33,6 +33,8 @@ export const answerBody = answerOptions
     collectionIds: collectionIdList,
     /** A client-chosen id makes the start idempotent: sending it again returns the same answer. */
     id: uuid.optional(),
+    /** Prompt versions or labels to answer with (default: each prompt's `production` label). */
+    prompts: promptSelection.optional(),
   })
   .strict();
 
@@ -70,7 +72,9 @@ export const conversationBody = z
     options: answerOptions.optional(),
   })
   .strict();
-export const messageBody = z.object({ content: z.string().trim().min(1).max(4000), id: uuid.optional() }).strict();
+export const messageBody = z
+  .object({ content: z.string().trim().min(1).max(4000), id: uuid.optional(), prompts: promptSelection.optional() })
+  .strict();
 /** No `reviewer`: the decision is recorded as the key's (strict, so a body naming someone else is refused). */
 export const reviewBody = z
   .object({ decision: z.enum(['approve', 'reject']), note: z.string().max(2000).optional() })
@@ -99,12 +103,18 @@ export function answersRoutes({ orm, temporal, config, quotas }: AppDeps) {
 
   router.post('/answers', operate, async (ctx) => {
     const waitMs = waitMsParam(ctx.query);
-    const { question, collectionIds, id = randomUUID(), ...options } = answerBody.parse(ctx.request.body ?? {});
+    const {
+      question,
+      collectionIds,
+      id = randomUUID(),
+      prompts,
+      ...options
+    } = answerBody.parse(ctx.request.body ?? {});
     respond(
       ctx,
       await answers.ask(
         ctx.state.principal.tenantId,
-        { id, question, collectionIds, options },
+        { id, question, collectionIds, options, prompts },
         { ms: waitMs, gone: clientGone(ctx) },
       ),
     );
@@ -186,8 +196,8 @@ export function answersRoutes({ orm, temporal, config, quotas }: AppDeps) {
   router.post('/conversations/:id/messages', operate, async (ctx) => {
     const waitMs = waitMsParam(ctx.query);
     const c = await answers.conversation(ctx.state.principal.tenantId, ctx.params.id!);
-    const { content, id = randomUUID() } = messageBody.parse(ctx.request.body ?? {});
-    respond(ctx, await answers.followUp(c, { id, content }, { ms: waitMs, gone: clientGone(ctx) }));
+    const { content, id = randomUUID(), prompts } = messageBody.parse(ctx.request.body ?? {});
+    respond(ctx, await answers.followUp(c, { id, content, prompts }, { ms: waitMs, gone: clientGone(ctx) }));
   });
 
   return router;

@@ -4,6 +4,7 @@ import { ROLES } from '../../lib/db/entities';
 import type { AppDeps } from '../deps';
 import { requireRole, type AuthState } from '../auth/middleware';
 import { SchedulesService } from '../schedules/service';
+import { EvalsService } from '../evals/service';
 import { backfillBody, createSchedule, noteBody, triggerBody, updateSchedule } from '../schedules/spec';
 import { pageSize } from '../schemas';
 
@@ -24,10 +25,15 @@ export const runsQuery = z
  * reads as a missing schedule.
  */
 export function schedulesRoutes({ temporal, orm, config }: AppDeps) {
-  const schedules = new SchedulesService(temporal, orm, {
-    namespace: config.temporal.namespace,
-    taskQueuePrefix: config.temporal.taskQueue,
-  });
+  const schedules = new SchedulesService(
+    temporal,
+    orm,
+    {
+      namespace: config.temporal.namespace,
+      taskQueuePrefix: config.temporal.taskQueue,
+    },
+    new EvalsService(temporal, orm, config),
+  );
   const router = new Router<AuthState>({ prefix: '/v1/schedules', sensitive: true });
   const read = requireRole(...ROLES);
   const write = requireRole('admin', 'operator');

@@ -20,6 +20,7 @@ import {
   type RetentionInput,
   type RunStatus,
   type SyncSourceInput,
+  type EvalRunInput,
 } from '../../lib/contracts';
 import { ScheduleEntity, type ScheduleRow } from '../../lib/db/entities';
 import type { Orm } from '../../lib/db/orm';
@@ -27,6 +28,8 @@ import { AppError, badRequest, forbidden, notFound } from '../../lib/errors';
 import type { Principal } from '../auth/api-keys';
 import { actorLabel } from '../auth/api-keys';
 import { RunsService } from '../runs/service';
+import type { EvalsService } from '../evals/service';
+import { datasetVersion } from '../../lib/evals/datasets-store';
 import {
   durationMs,
   durationText,
@@ -77,7 +80,11 @@ const OVERLAP_NAME = Object.fromEntries(Object.entries(OVERLAP).map(([k, v]) => 
   OverlapPolicy
 >;
 
-const JOB_WORKFLOW: Record<ScheduleJob['type'], string> = { retention: 'retention', syncSource: 'syncSource' };
+const JOB_WORKFLOW: Record<ScheduleJob['type'], string> = {
+  retention: 'retention',
+  syncSource: 'syncSource',
+  evalRun: 'evalRun',
+};
 
 /** The most runs one backfill may start. */
 export const MAX_BACKFILL_RUNS = 1_000;
@@ -136,6 +143,8 @@ export class SchedulesService {
     private readonly temporal: Client,
     private readonly orm: Orm,
     private readonly o: { namespace: string; taskQueuePrefix: string },
+    /** Checks an eval job's dataset, collections, models and prompts (api/evals). */
+    private readonly evals: Pick<EvalsService, 'checkConfig'>,
   ) {
     this.runs = new RunsService(temporal, orm, o.namespace);
   }
@@ -158,6 +167,12 @@ export class SchedulesService {
 
   /** The source of a sync job must be one of the tenant's, in the named collection. */
   private async checkJob(tenantId: string, job: ScheduleJob): Promise<void> {
+    if (job.type === 'evalRun') {
+      const version = await datasetVersion(this.orm.em.fork(), tenantId, job.datasetId, job.datasetVersion);
+      if (!version) throw badRequest('unknown_dataset', 'job: no such dataset (or version of it).');
+      await this.evals.checkConfig(tenantId, job.config);
+      return;
+    }
     if (job.type !== 'syncSource') return;
     const rows = await this.orm.em
       .getConnection()
@@ -175,10 +190,17 @@ export class SchedulesService {
   ): ScheduleOptionsStartWorkflowAction<Workflow> {
     const scheduleId = workflowIds.schedule(row.tenantId, row.id);
     const common = { tenantId: row.tenantId, scheduleId, actor, name: row.name };
-    const input: RetentionInput | SyncSourceInput =
+    const input: RetentionInput | SyncSourceInput | EvalRunInput =
       job.type === 'retention'
         ? { ...common, ...(job.ages ? { ages: job.ages } : {}) }
-        : { ...common, collectionId: job.collectionId, sourceId: job.sourceId };
+        : job.type === 'syncSource'
+          ? { ...common, collectionId: job.collectionId, sourceId: job.sourceId }
+          : {
+              ...common,
+              dataset: { datasetId: job.datasetId, ...(job.datasetVersion ? { version: job.datasetVersion } : {}) },
+              config: job.config,
+              ...(job.concurrency ? { concurrency: job.concurrency } : {}),
+            };
     return {
       type: 'startWorkflow',
       workflowType: JOB_WORKFLOW[job.type],
@@ -191,7 +213,12 @@ export class SchedulesService {
         tenantId: row.tenantId,
         kind: 'batch',
         scheduleId,
-        collectionId: job.type === 'syncSource' ? job.collectionId : undefined,
+        collectionId:
+          job.type === 'syncSource'
+            ? job.collectionId
+            : job.type === 'evalRun'
+              ? job.config.collectionIds[0]
+              : undefined,
       }),
     };
   }

@@ -1,5 +1,6 @@
 import cronstrue from 'cronstrue';
 import { z } from 'zod';
+import { evalConfig } from '../evals/spec';
 import { RETENTION_KINDS } from '../../lib/contracts';
 
 /**
@@ -109,6 +110,16 @@ export const scheduleJob = z.discriminatedUnion('type', [
     })
     .strict(),
   z.object({ type: z.literal('syncSource'), collectionId: z.uuid(), sourceId: z.uuid() }).strict(),
+  z
+    .object({
+      type: z.literal('evalRun'),
+      datasetId: z.uuid(),
+      /** Absent: each run takes the dataset's latest version. */
+      datasetVersion: z.number().int().min(1).max(1_000_000).optional(),
+      config: evalConfig,
+      concurrency: z.number().int().min(1).max(16).optional(),
+    })
+    .strict(),
 ]);
 export type ScheduleJob = z.infer<typeof scheduleJob>;
 

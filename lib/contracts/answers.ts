@@ -3,8 +3,11 @@
  * grounding report, and the `review` update for answers held for a human.
  */
 
+import type { PromptRef, PromptSet } from './evals';
+
 export type GroundingPolicy = 'abstain' | 'review';
-export type GroundingMethod = 'auto' | 'llm' | 'deterministic';
+export const GROUNDING_METHODS = ['auto', 'llm', 'deterministic'] as const;
+export type GroundingMethod = (typeof GROUNDING_METHODS)[number];
 
 export interface AnswerOptions {
   /** Passages retrieved (after fusion) before context assembly. */
@@ -39,7 +42,16 @@ export interface AnswerInput {
   conversationId?: string;
   history?: HistoryMessage[];
   options: AnswerOptions;
+  /**
+   * The prompts this run uses (answer, answer_strict, rewrite, rerank, judge), resolved when it started (issue 19);
+   * a name absent uses its shipped version 1.
+   */
+  prompts?: PromptSet;
+  /** Who asked: a request or chat (absent), an eval run, or a replay. Eval answers stay out of the answers list. */
+  origin?: AnswerOrigin;
 }
+
+export type AnswerOrigin = 'request' | 'eval' | 'replay';
 
 /** A passage of the assembled context, numbered as the prompt cites it. */
 export interface ContextPassage {
@@ -122,6 +134,13 @@ export interface AnswerResult {
   steps: AnswerStep[];
   latencyMs: number;
   model: string | null;
+  /** The prompt versions the run used (issue 19). */
+  prompts?: PromptRef[];
+  /**
+   * The passages generation saw, in the order it saw them (after rerank), without their text: what recall@k and MRR
+   * are computed from. Absent on answers from before issue 19.
+   */
+  context?: Array<Pick<ContextPassage, 'n' | 'chunkId' | 'documentId' | 'collectionId' | 'documentTitle' | 'source'>>;
 }
 
 export type AnswerPhase =

@@ -66,7 +66,7 @@ export type SyncReport = SyncProgress & {
 };
 
 /** The jobs a schedule can start: the workflow type and its input, less what the schedule supplies. */
-export const BATCH_JOB_TYPES = ['retention', 'syncSource'] as const;
+export const BATCH_JOB_TYPES = ['retention', 'syncSource', 'evalRun'] as const;
 export type BatchJobType = (typeof BATCH_JOB_TYPES)[number];
 
 /**

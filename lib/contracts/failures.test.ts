@@ -44,8 +44,10 @@ describe('the failure catalogue', () => {
     expect([...FAILURE_SPECS.keys()].sort()).toEqual(
       [
         'agent_tool_unavailable',
+        'answer_not_found',
         'bad_input',
         'collection_not_found',
+        'dataset_missing',
         'document_missing',
         'embedding_dimension_mismatch',
         'embedding_mismatch',

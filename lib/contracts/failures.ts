@@ -68,6 +68,11 @@ export const FAILURES = {
     syncRunning: { type: 'sync_running', retryable: false, status: 409 },
     sourceUnreadable: { type: 'source_unreadable', retryable: false, status: 400 },
   },
+  /** Eval runs and replays (issue 19): what they were pointed at is gone. */
+  eval: {
+    datasetMissing: { type: 'dataset_missing', retryable: false, status: 404 },
+    answerMissing: { type: 'answer_not_found', retryable: false, status: 404 },
+  },
   /** The self-test workflow's own input check (workflows/self-test.ts). */
   selfTest: {
     badInput: { type: 'bad_input', retryable: false, status: 400 },

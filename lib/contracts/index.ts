@@ -3,6 +3,7 @@
  */
 import { defineSearchAttributeKey, SearchAttributeType, type SearchAttributePair } from '@temporalio/common';
 import type { RunKind } from './runs';
+import type { PromptRef, ResolvedPrompt } from './evals';
 
 export * from './answers';
 export * from './runs';
@@ -11,6 +12,7 @@ export type * from './run-events';
 export * from './failures';
 export * from './llm';
 export * from './batch';
+export * from './evals';
 
 /** Custom search attributes, registered on the dev server at start (`--search-attribute`) and set on every run. */
 export const SEARCH_ATTRIBUTES = {
@@ -53,6 +55,10 @@ export const workflowIds = {
   agent: (tenantId: string, id: string) => `agent:${tenantId}:${id}`,
   /** A batch job run; a schedule's runs get Temporal's `-<scheduled time>` appended to this. */
   batch: (tenantId: string, id: string) => `batch:${tenantId}:${id}`,
+  /** An eval run over a dataset version; a schedule's runs get `-<scheduled time>` appended. */
+  evalRun: (tenantId: string, id: string) => `eval:${tenantId}:${id}`,
+  /** A counterfactual replay of past answers; each answer's replay is the child `<id>/item-<n>`. */
+  replay: (tenantId: string, id: string) => `replay:${tenantId}:${id}`,
   /** A Temporal schedule: the tenant is part of its id too. */
   schedule: (tenantId: string, id: string) => `schedule:${tenantId}:${id}`,
 };
@@ -243,6 +249,8 @@ export interface AgentRunInput {
   model?: string;
   temperature?: number;
   carry?: AgentCarry;
+  /** The agent system prompt, resolved when the run started (issue 19); absent: the shipped version 1. */
+  prompt?: ResolvedPrompt;
 }
 
 export interface AgentState {
@@ -265,6 +273,8 @@ export interface AgentRunResult {
   turns: number;
   usage: AgentUsage;
   trace: AgentToolTraceEntry[];
+  /** The agent prompt's name and version the run used. */
+  prompt?: PromptRef;
 }
 
 export interface ToolApprovalInput {

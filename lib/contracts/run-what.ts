@@ -79,6 +79,12 @@ export function describeRun(kind: RunKind, args: readonly unknown[], context: De
     case 'batch':
       text = str(input.name) ?? (Array.isArray(input.items) ? plural(input.items.length, 'item') : undefined);
       break;
+    case 'eval':
+    case 'replay':
+      text =
+        str(input.name) ??
+        (Array.isArray(input.answerIds) ? `replay of ${plural(input.answerIds.length, 'answer')}` : undefined);
+      break;
   }
   return text ? clipWhat(text) : null;
 }

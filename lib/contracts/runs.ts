@@ -4,7 +4,18 @@
  */
 
 /** What a run is for: the `RunKind` search attribute every run carries, the API's `?kind=` filter, the console's. */
-export const RUN_KINDS = ['system', 'llm', 'ingest', 'answer', 'grounding', 'search', 'agent', 'batch'] as const;
+export const RUN_KINDS = [
+  'system',
+  'llm',
+  'ingest',
+  'answer',
+  'grounding',
+  'search',
+  'agent',
+  'batch',
+  'eval',
+  'replay',
+] as const;
 export type RunKind = (typeof RUN_KINDS)[number];
 
 /** A run's status as the API reports it and filters by it (`?status=`). */

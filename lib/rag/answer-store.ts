@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { AnswerOptions, AnswerResult, HistoryMessage } from '../contracts';
+import type { AnswerOptions, AnswerOrigin, AnswerResult, HistoryMessage } from '../contracts';
 import {
   AnswerEntity,
   ConversationEntity,
@@ -19,13 +19,20 @@ import {
 /** A new answer, running; an id this tenant used already keeps its record. */
 export async function insertRunningAnswer(
   em: EntityManager,
-  a: { tenantId: string; id: string; workflowId: string; question: string; conversationId?: string },
+  a: {
+    tenantId: string;
+    id: string;
+    workflowId: string;
+    question: string;
+    conversationId?: string;
+    origin?: AnswerOrigin;
+  },
 ): Promise<void> {
   await em
     .getConnection()
     .execute(
-      `insert into answers (id, tenant_id, workflow_id, conversation_id, question, status) values (?, ?, ?, ?, ?, 'running') on conflict (tenant_id, id) do nothing`,
-      [a.id, a.tenantId, a.workflowId, a.conversationId ?? null, a.question],
+      `insert into answers (id, tenant_id, workflow_id, conversation_id, question, status, origin) values (?, ?, ?, ?, ?, 'running', ?) on conflict (tenant_id, id) do nothing`,
+      [a.id, a.tenantId, a.workflowId, a.conversationId ?? null, a.question, a.origin ?? 'request'],
     );
 }
 
@@ -46,7 +53,8 @@ export function listAnswers(
 ): Promise<AnswerRecord[]> {
   return em.find(
     AnswerEntity,
-    { tenantId, ...(page.before ? { createdAt: { $lt: page.before } } : {}) },
+    // Answers of eval runs and replays are theirs to show (issue 19): the list keeps to requests and chat.
+    { tenantId, origin: 'request', ...(page.before ? { createdAt: { $lt: page.before } } : {}) },
     {
       orderBy: { createdAt: 'desc' },
       limit: page.limit,
@@ -55,6 +63,7 @@ export function listAnswers(
         'tenantId',
         'workflowId',
         'conversationId',
+        'origin',
         'question',
         'status',
         'answer',

@@ -1,20 +1,22 @@
 import type { HistoryMessage } from '../contracts';
 import type { ChatMessage } from '../llm/types';
 import { contentTerms, normalizeText, STOPWORDS, tokenizeWords } from '../llm/text';
+import { REWRITE_RULES } from '../prompts/defaults';
 
 /** Turns kept for rewriting: enough for "and its default?" to find what "it" is. */
 export const REWRITE_HISTORY_TURNS = 6;
 
-export function buildRewriteMessages(history: HistoryMessage[], question: string): ChatMessage[] {
+/** `system` replaces the shipped rewrite rules (the rewrite prompt a run resolved). */
+export function buildRewriteMessages(
+  history: HistoryMessage[],
+  question: string,
+  system: string = REWRITE_RULES,
+): ChatMessage[] {
   const turns = history
     .slice(-REWRITE_HISTORY_TURNS)
     .map((m) => `${m.role === 'user' ? 'User' : 'Assistant'}: ${m.content.replace(/\s+/g, ' ').trim()}`);
   return [
-    {
-      role: 'system',
-      content:
-        'Rewrite the follow-up question as a standalone question that can be understood without the conversation: resolve pronouns and ellipsis from the conversation, keep every specific term, add nothing else. Reply with the question only.',
-    },
+    { role: 'system', content: system },
     { role: 'user', content: `Conversation:\n${turns.join('\n')}\n\nFollow-up: ${question.trim()}` },
   ];
 }

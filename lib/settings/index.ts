@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { RETENTION_KINDS, type RetentionAges, type RetentionKind } from '../contracts';
 import { TenantSettingsEntity } from '../db/entities';
 import type { Orm } from '../db/orm';
+import { badRequest, type AppError } from '../errors';
 import { isLocalModel, localEmbeddingDimensions } from '../llm/local-models';
 
 /**
@@ -53,6 +54,16 @@ export interface StoredTenantSettings {
   retention: RetentionAges;
   updatedAt: Date | null;
   updatedBy: string | null;
+}
+
+/** An LLM judge asked for (grounding method `llm`) where no model is configured: the 400 the API answers. */
+export function judgeRefusal(method: string | undefined, provider: 'local' | 'openai'): AppError | null {
+  return method === 'llm' && provider === 'local'
+    ? badRequest(
+        'judge_not_configured',
+        'An LLM judge was asked for (method "llm"), but no model is configured (LLM_PROVIDER is local); use "auto" or "deterministic".',
+      )
+    : null;
 }
 
 /** Why a model cannot be a default here (null when it can): a model no configured provider serves. */

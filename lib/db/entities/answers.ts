@@ -45,6 +45,8 @@ export interface AnswerRecord {
   freshness?: string | null;
   freshnessCheckedAt?: Date | null;
   freshnessDetail?: Record<string, unknown> | null;
+  /** `request` (API or chat), `eval` or `replay` (lib/contracts AnswerOrigin). */
+  origin: Opt<string>;
 }
 
 export const AnswerEntity = new EntitySchema<AnswerRecord>({
@@ -66,6 +68,7 @@ export const AnswerEntity = new EntitySchema<AnswerRecord>({
     freshness: { type: 'text', nullable: true },
     freshnessCheckedAt: { type: 'Date', columnType: 'timestamptz', nullable: true },
     freshnessDetail: { type: 'json', nullable: true },
+    origin: { type: 'text', default: 'request' },
   },
 });
 

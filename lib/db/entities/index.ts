@@ -10,6 +10,10 @@ import { quotaEntities } from './quotas';
 import { settingsEntities } from './settings';
 import { sourceEntities } from './sources';
 import { scheduleEntities } from './schedules';
+import { promptEntities } from './prompts';
+import { datasetEntities } from './datasets';
+import { evalEntities } from './evals';
+import { replayEntities } from './replays';
 
 export * from './answers';
 export * from './knowledge';
@@ -23,6 +27,10 @@ export * from './quotas';
 export * from './settings';
 export * from './sources';
 export * from './schedules';
+export * from './prompts';
+export * from './datasets';
+export * from './evals';
+export * from './replays';
 
 export const entities = [
   TenantEntity,
@@ -42,4 +50,8 @@ export const entities = [
   ...settingsEntities,
   ...sourceEntities,
   ...scheduleEntities,
+  ...promptEntities,
+  ...datasetEntities,
+  ...evalEntities,
+  ...replayEntities,
 ];

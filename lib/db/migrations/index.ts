@@ -17,6 +17,11 @@ import { Migration20261203100000_retention } from './Migration20261203100000_ret
 import { Migration20261203110000_sources } from './Migration20261203110000_sources';
 import { Migration20261203120000_schedules } from './Migration20261203120000_schedules';
 import { Migration20261203130000_answer_freshness } from './Migration20261203130000_answer_freshness';
+import { Migration20261203135000_answer_origin } from './Migration20261203135000_answer_origin';
+import { Migration20261203140000_prompts } from './Migration20261203140000_prompts';
+import { Migration20261203150000_datasets } from './Migration20261203150000_datasets';
+import { Migration20261203160000_evals } from './Migration20261203160000_evals';
+import { Migration20261203170000_replays } from './Migration20261203170000_replays';
 
 /** Every migration, in order. Listed explicitly so they load the same from tsx, a bundle or a build. */
 export const migrationsList: MigrationObject[] = [
@@ -38,4 +43,9 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261203110000_sources', class: Migration20261203110000_sources },
   { name: 'Migration20261203120000_schedules', class: Migration20261203120000_schedules },
   { name: 'Migration20261203130000_answer_freshness', class: Migration20261203130000_answer_freshness },
+  { name: 'Migration20261203135000_answer_origin', class: Migration20261203135000_answer_origin },
+  { name: 'Migration20261203140000_prompts', class: Migration20261203140000_prompts },
+  { name: 'Migration20261203150000_datasets', class: Migration20261203150000_datasets },
+  { name: 'Migration20261203160000_evals', class: Migration20261203160000_evals },
+  { name: 'Migration20261203170000_replays', class: Migration20261203170000_replays },
 ];

@@ -3,6 +3,7 @@
  * source sync), with pause, trigger, backfill and the runs they started. Shapes mirror the API's ScheduleView.
  */
 import type { RetentionKind } from '../../../lib/contracts/batch';
+import type { EvalConfig } from '../../../lib/contracts/evals';
 import { request } from './request';
 import type { RunPage } from './types';
 
@@ -10,7 +11,14 @@ export type OverlapPolicy = 'skip' | 'buffer_one' | 'buffer_all' | 'cancel_other
 
 export type ScheduleJob =
   | { type: 'retention'; ages?: Partial<Record<RetentionKind, number | null>> }
-  | { type: 'syncSource'; collectionId: string; sourceId: string };
+  | { type: 'syncSource'; collectionId: string; sourceId: string }
+  | {
+      type: 'evalRun';
+      datasetId: string;
+      datasetVersion?: number;
+      config: EvalConfig;
+      concurrency?: number;
+    };
 
 export interface ScheduleSpec {
   /** Five-field cron expressions, read in `timezone`. */

@@ -17,6 +17,8 @@ const runKinds: Record<RunKind, true> = {
   search: true,
   agent: true,
   batch: true,
+  eval: true,
+  replay: true,
 };
 export const RUN_KINDS = Object.keys(runKinds) as RunKind[];
 const runStatuses: Record<RunStatus, true> = {

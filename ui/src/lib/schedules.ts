@@ -140,9 +140,11 @@ export interface JobNames {
   sources: Record<string, string>;
 }
 
-/** "Retention" or "Sync: <source> → <collection>". */
+/** "Retention", "Sync: <source> → <collection>" or "Eval: dataset <id> (v<n>)". */
 export function jobLabel(job: ScheduleJob, names: JobNames = { collections: {}, sources: {} }): string {
   if (job.type === 'retention') return 'Retention';
+  if (job.type === 'evalRun')
+    return `Eval: dataset ${job.datasetId.slice(0, 8)}${job.datasetVersion ? ` (v${job.datasetVersion})` : ''}`;
   const source = names.sources[job.sourceId] ?? `source ${job.sourceId.slice(0, 8)}`;
   const collection = names.collections[job.collectionId] ?? `collection ${job.collectionId.slice(0, 8)}`;
   return `Sync: ${source} → ${collection}`;
@@ -212,7 +214,7 @@ export function formFromSchedule(s: ScheduleView): ScheduleForm {
       const days = s.job.ages?.[kind];
       form.ages[kind] = days === undefined || days === null ? '' : String(days);
     }
-  } else {
+  } else if (s.job.type === 'syncSource') {
     form.collectionId = s.job.collectionId;
     form.sourceId = s.job.sourceId;
   }
