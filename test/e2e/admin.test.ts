@@ -178,7 +178,7 @@ it('manages members, invitations and keys, and shows them in the audit log (1280
     await saveScreenshot(page, 'admin-settings');
 
     // Between a laptop and a phone (a tablet, a half-screen window) the header still fits in its row.
-    await page.setViewportSize({ width: 1100, height: 800 });
+    await page.setViewportSize({ width: 1200, height: 800 });
     expect(await page.getByTestId('menu-button').isVisible()).toBe(false);
     await expectNoHorizontalOverflow(page);
     await page.setViewportSize({ width: 800, height: 800 });

@@ -97,7 +97,18 @@ it('lists runs readably, filters by every kind, sorts, and opens a run from its 
     const options = await page
       .locator('#filter-kind option')
       .evaluateAll((els) => els.map((e) => (e as unknown as { value: string }).value).filter(Boolean));
-    expect(options).toEqual(['system', 'llm', 'ingest', 'answer', 'grounding', 'search', 'agent', 'batch']);
+    expect(options).toEqual([
+      'system',
+      'llm',
+      'ingest',
+      'answer',
+      'grounding',
+      'search',
+      'agent',
+      'batch',
+      'eval',
+      'replay',
+    ]);
     for (const kind of options) {
       const listed = page.waitForResponse((r) => r.url().includes('/v1/runs?') && r.url().includes(`kind=${kind}`));
       await page.locator('#filter-kind').selectOption(kind);
