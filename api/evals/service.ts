@@ -7,6 +7,7 @@ import {
   type EvalConfig,
   type EvalItemResult,
   type EvalRunInput,
+  type PromptSet,
 } from '../../lib/contracts';
 import type { Config } from '../../lib/config';
 import { EvalRunEntity, ExperimentEntity, type EvalRunRow, type ExperimentRow } from '../../lib/db/entities';
@@ -61,8 +62,11 @@ export class EvalsService {
     return this.orm.em.fork().getConnection().execute(query, params) as Promise<T[]>;
   }
 
-  /** The models and collections of a config, checked before anything starts (also for a scheduled eval job). */
-  async checkConfig(tenantId: string, config: EvalConfig): Promise<void> {
+  /**
+   * The models, collections and prompts of a config, checked before anything starts (also for a scheduled eval job);
+   * the prompts as resolved now.
+   */
+  async checkConfig(tenantId: string, config: EvalConfig): Promise<PromptSet> {
     await answerableCollections(this.orm.em.fork(), tenantId, config.collectionIds);
     const judge = judgeRefusal(config.groundingMethod, this.config.llm.provider);
     if (judge) throw judge;
@@ -75,7 +79,7 @@ export class EvalsService {
       if (refusal) throw badRequest('model_not_available', `config.${field}: ${refusal}`);
     }
     // A prompt version or label that does not exist is refused now, not when the run begins.
-    await resolvePrompts(this.orm.em.fork(), tenantId, config.prompts);
+    return resolvePrompts(this.orm.em.fork(), tenantId, config.prompts);
   }
 
   async create(principal: Principal, body: z.infer<typeof createEvalRun>) {
@@ -93,8 +97,7 @@ export class EvalsService {
       });
     }
     if (!version.itemCount) throw badRequest('dataset_empty', 'That dataset version has no items to evaluate.');
-    await this.checkConfig(tenantId, body.config);
-    const prompts = await resolvePrompts(em, tenantId, body.config.prompts);
+    const prompts = await this.checkConfig(tenantId, body.config);
     const id = randomUUID();
     const workflowId = workflowIds.evalRun(tenantId, id);
     const name = body.name ?? `${version.name} v${version.version}`;
