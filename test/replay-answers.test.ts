@@ -1,4 +1,7 @@
+import { writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { defaultPayloadConverter } from '@temporalio/common';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { temporal } from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey } from '../api/auth/api-keys';
@@ -11,6 +14,9 @@ import { ingestCorpus } from './rag-fixtures';
 
 // Counterfactual replay (issue 19): answers asked offline (local extractive model, hashing embeddings,
 // deterministic grounding), replayed with the scripted OpenAI-compatible model as the new answer model.
+// RECORD_HISTORY=1 saves the first replay's histories (the replayAnswers run and its first replayAnswer child) as
+// test/histories/replay-answers-three.json and replay-answer-generation.json, and the retrieval replay's child as
+// replay-answer-retrieval.json (all replayed by test/replay.test.ts).
 let server: OpenAiTestServer;
 let ctx: TestContext;
 let api: Awaited<ReturnType<typeof startTestApi>>;
@@ -105,6 +111,13 @@ beforeAll(async () => {
 const start = (body: Record<string, unknown>, key = ctx.tenant.key) =>
   api.request('POST', '/v1/replays', { key, body });
 
+/** Saves a workflow's history as test/histories/<name>.json. */
+async function recordHistory(workflowId: string, name: string): Promise<void> {
+  const history = JSON.parse(historyToJSON(await ctx.client.workflow.getHandle(workflowId).fetchHistory())) as object;
+  const file = fileURLToPath(new URL(`./histories/${name}.json`, import.meta.url));
+  await writeFile(file, JSON.stringify({ workflowId, ...history }, null, 2) + '\n');
+}
+
 async function finished(id: string, workflowId: string) {
   await ctx.client.workflow.getHandle(workflowId).result();
   const replay = await api.request('GET', `/v1/replays/${id}`, { key: ctx.tenant.key });
@@ -122,6 +135,11 @@ describe('counterfactual replay', () => {
     });
     expect(res.status, JSON.stringify(res.body)).toBe(202);
     const { replay, items } = await finished(res.body!.id, res.body!.workflowId);
+    if (process.env.RECORD_HISTORY) {
+      // A change to workflows/replay.ts unsafe for running replays fails test/replay.test.ts.
+      await recordHistory(res.body!.workflowId, 'replay-answers-three');
+      await recordHistory(`${res.body!.workflowId}/item-0`, 'replay-answer-generation');
+    }
     expect(replay).toMatchObject({
       id: res.body!.id,
       mode: 'generation',
@@ -186,6 +204,7 @@ describe('counterfactual replay', () => {
     const res = await start({ mode: 'retrieval', answerIds: [answers[0]!.id], setup: { topK: 1 } });
     expect(res.status, JSON.stringify(res.body)).toBe(202);
     const { replay, items } = await finished(res.body!.id, res.body!.workflowId);
+    if (process.env.RECORD_HISTORY) await recordHistory(`${res.body!.workflowId}/item-0`, 'replay-answer-retrieval');
     expect(replay).toMatchObject({ mode: 'retrieval', status: 'completed', setup: { topK: 1 } });
     expect(items[0]).toMatchObject({ status: 'completed', mode: 'retrieval' });
     const events = await historyOf(items[0]!.workflowId);
