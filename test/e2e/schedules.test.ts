@@ -2,6 +2,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ensureConsoleBuilt } from '../../api/console';
 import { setupTestContext, startTestApi, type TestContext } from '../harness';
+import { ingestCorpus } from '../rag-fixtures';
 import { PASSWORD, uniqueEmail } from '../session-client';
 import { DESKTOP, PHONE, expectNoHorizontalOverflow, launchChromium, saveScreenshot } from './browser';
 
@@ -9,8 +10,10 @@ import { DESKTOP, PHONE, expectNoHorizontalOverflow, launchChromium, saveScreens
  * The console's Schedules pages in real Chromium against the API (test harness, a real worker and Temporal) serving
  * the built console: an admin creates a retention schedule every 2 seconds in the form (its preview read back as
  * typed), watches its runs appear on its page, pauses it with a note (a trigger while paused starts exactly one run,
- * no scheduled one starts), unpauses it (scheduled runs resume), and deletes it after a confirmation; then the list,
- * the form and a schedule's page on a phone.
+ * no scheduled one starts), unpauses it (scheduled runs resume), and deletes it after a confirmation; an eval-run
+ * schedule of a dataset over a collection made in the form, edited without a change (its job kept as it was) and
+ * triggered (an eval run of the schedule appears and completes); then the list, the form and a schedule's page on a
+ * phone.
  */
 let ctx: TestContext;
 let api: Awaited<ReturnType<typeof startTestApi>>;
@@ -188,6 +191,108 @@ it('creates a schedule every 2 seconds, sees its runs, pauses, triggers, unpause
   });
 }, 120_000);
 
+it('creates an eval-run schedule in the form, saves it unchanged and triggers an eval run (1280×800)', async () => {
+  const key = ctx.tenant.key;
+  const collectionId = await ingestCorpus(ctx, api);
+  const ds = await api.request('POST', '/v1/datasets', {
+    key,
+    body: {
+      name: `python docs ${crypto.randomUUID().slice(0, 8)}`,
+      items: [
+        {
+          id: 'protocol',
+          question: 'What is the default pickle protocol in Python 3.11?',
+          goldSources: ['pickle.md'],
+          expectedFacts: ['protocol 5'],
+        },
+        { id: 'gather', question: 'What does asyncio.gather return?', goldSources: ['asyncio.md'] },
+      ],
+    },
+  });
+  expect(ds.status, JSON.stringify(ds.body)).toBe(201);
+  const datasetId = ds.body!.id as string;
+  const name = `eval-${crypto.randomUUID().slice(0, 8)}`;
+  const countNamed = async () =>
+    ((await api.request('GET', '/v1/schedules', { key })).body!.schedules as Json[]).filter((s) => s.name === name)
+      .length;
+
+  await withPage(DESKTOP, async (page) => {
+    await signIn(page, '/schedules');
+    await page.getByTestId('schedules-table').waitFor();
+    await page.getByTestId('schedule-new').click();
+    await page.getByTestId('schedule-name').fill(name);
+    await page.getByTestId('schedule-job-eval').check();
+
+    // Neither a dataset nor a collection picked: both are named under their fields, and nothing is sent.
+    await page.getByTestId('schedule-save').click();
+    await expect.poll(() => page.getByTestId('schedule-eval-dataset').getAttribute('aria-invalid')).toBe('true');
+    expect(await page.getByTestId('schedule-eval-collections').textContent()).toContain(
+      'Pick at least one collection.',
+    );
+    expect(await countNamed()).toBe(0);
+
+    // The dataset (its list loads when the job is picked), its latest version, one collection and some settings.
+    await page.getByTestId('schedule-eval-dataset').selectOption(datasetId);
+    expect(await page.getByTestId('schedule-eval-dataset-version').inputValue()).toBe('');
+    await page.locator(`[data-testid=schedule-eval-collection][value="${collectionId}"]`).check();
+    await page.getByTestId('schedule-eval-topk').fill('3');
+    await page.getByTestId('schedule-eval-prompt-answer').fill('production');
+    await page.getByTestId('schedule-eval-concurrency').fill('2');
+    // Once a day, so only the trigger below starts a run while the test looks.
+    expect(await page.getByTestId('schedule-preview').textContent()).toBe('Every day');
+    await expectNoHorizontalOverflow(page);
+    await saveScreenshot(page, 'schedules-new-eval');
+    await page.getByTestId('schedule-save').click();
+
+    const row = page.locator(`[data-testid=schedule-row][data-name="${name}"]`);
+    await row.waitFor();
+    const id = (await row.getAttribute('data-schedule-id'))!;
+    const created = await scheduleOf(id);
+    const job = {
+      type: 'evalRun',
+      datasetId,
+      config: { collectionIds: [collectionId], topK: 3, prompts: { answer: 'production' } },
+      concurrency: 2,
+    };
+    expect(created.job).toEqual(job);
+    expect(await row.getByTestId('schedule-job').textContent()).toBe(`Eval: dataset ${datasetId.slice(0, 8)}`);
+
+    // Edit: the form comes filled with the job; saving with no change sends no job and keeps it as it was.
+    await row.getByTestId('schedule-link').click();
+    await page.waitForURL(new RegExp(`/schedules/${id}$`));
+    await page.getByTestId('schedule-edit').click();
+    expect(await page.getByTestId('schedule-job-eval').isChecked()).toBe(true);
+    await expect.poll(() => page.getByTestId('schedule-eval-dataset').inputValue()).toBe(datasetId);
+    const box = page.locator(`[data-testid=schedule-eval-collection][value="${collectionId}"]`);
+    expect(await box.isChecked()).toBe(true);
+    expect(await page.getByTestId('schedule-eval-topk').inputValue()).toBe('3');
+    expect(await page.getByTestId('schedule-eval-prompt-answer').inputValue()).toBe('production');
+    expect(await page.getByTestId('schedule-eval-concurrency').inputValue()).toBe('2');
+    expect(await page.getByTestId('schedule-eval-model').inputValue()).toBe('');
+    const patch = page.waitForRequest((r) => r.method() === 'PATCH' && r.url().endsWith(`/v1/schedules/${id}`));
+    await page.getByTestId('schedule-save').click();
+    expect((await patch).postDataJSON()).toEqual({});
+    expect(await noticeOf(page)).toBe('Saved.');
+    expect((await scheduleOf(id)).job).toEqual(job);
+
+    // Trigger it: an eval run of the dataset, started by this schedule, appears and completes.
+    await page.getByTestId('schedule-trigger').click();
+    expect(await noticeOf(page)).toContain('started now');
+    const evalRunOf = async () =>
+      ((await api.request('GET', `/v1/evals?datasetId=${datasetId}`, { key })).body!.evalRuns as Json[]).find(
+        (r) => r.scheduleId === created.temporalScheduleId,
+      );
+    await expect.poll(evalRunOf, { timeout: 60_000 }).toBeTruthy();
+    await expect.poll(async () => (await evalRunOf())?.status, { timeout: 150_000, interval: 1000 }).toBe('completed');
+    const run = (await evalRunOf())!;
+    expect(run.dataset).toMatchObject({ id: datasetId, version: 1 });
+    expect(run.config).toMatchObject(job.config);
+    expect(run.aggregate.completed).toBe(2);
+    await page.getByTestId('run-row').first().waitFor();
+    await saveScreenshot(page, 'schedule-eval');
+  });
+}, 360_000);
+
 it('fits a phone: the list, the form and a schedule’s page (390×844)', async () => {
   const name = `nightly-${crypto.randomUUID().slice(0, 8)}`;
   const created = await api.request('POST', '/v1/schedules', {
@@ -223,6 +328,12 @@ it('fits a phone: the list, the form and a schedule’s page (390×844)', async 
     );
     await expectNoHorizontalOverflow(page);
     await saveScreenshot(page, 'schedules-new');
+    // An eval-run job's fields fit too.
+    await page.getByTestId('schedule-job-eval').check();
+    await page.getByTestId('schedule-eval-collections').waitFor();
+    await page.getByTestId('schedule-eval-prompt-answer').waitFor();
+    await expectNoHorizontalOverflow(page);
+    await saveScreenshot(page, 'schedules-new-eval');
 
     await page.goto(`${api.base}/schedules/${id}`);
     await expect.poll(() => page.getByTestId('schedule-title').textContent()).toContain(name);

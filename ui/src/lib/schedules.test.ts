@@ -8,6 +8,7 @@ import {
   fieldOfPath,
   formFromSchedule,
   intervalText,
+  jobFromForm,
   jobLabel,
   parseDuration,
   prefillFromQuery,
@@ -304,5 +305,178 @@ describe('scheduleChanges', () => {
     expect(scheduleChanges(view, scheduleBodyFromForm(retention).body!)).toEqual({
       job: { type: 'retention', ages: { answers: 60 } },
     });
+  });
+});
+
+describe('an eval-run job', () => {
+  const DS = '7f1d3c0e-5a44-4b7e-9a43-2f7d0c1e9b10';
+  const C1 = '0d6f2b1c-1111-4a1a-8a1a-1a1a1a1a1a1a';
+  const C2 = '0d6f2b1c-2222-4a1a-8a1a-1a1a1a1a1a1a';
+  const evalForm = (changes: Partial<ScheduleForm> = {}) =>
+    form({ jobType: 'evalRun', datasetId: DS, evalCollectionIds: [C1], ...changes });
+
+  it('sends only the dataset and collections when nothing else is filled in', () => {
+    const result = scheduleBodyFromForm(evalForm({ every: '1', unit: 'days' }));
+    expect(result.errors).toEqual({});
+    expect(result.body!.job).toEqual({ type: 'evalRun', datasetId: DS, config: { collectionIds: [C1] } });
+    // Blanks and whitespace are left out, never sent as empty values.
+    const blanks = scheduleBodyFromForm(
+      evalForm({ datasetVersion: '', topK: ' ', answerModel: '  ', answerPrompt: ' ', concurrency: '' }),
+    );
+    expect(blanks.body!.job).toEqual({ type: 'evalRun', datasetId: DS, config: { collectionIds: [C1] } });
+  });
+
+  it('sends the optional settings that are filled in, numbers as numbers', () => {
+    const job = (changes: Partial<ScheduleForm>) => scheduleBodyFromForm(evalForm(changes)).body!.job;
+    expect(
+      job({
+        datasetVersion: '3',
+        evalCollectionIds: [C1, C2, C1],
+        topK: 8 as unknown as string,
+        answerModel: ' gpt-4o-mini ',
+        answerPrompt: ' candidate ',
+        concurrency: '2',
+      }),
+    ).toEqual({
+      type: 'evalRun',
+      datasetId: DS,
+      datasetVersion: 3,
+      config: { collectionIds: [C1, C2], model: 'gpt-4o-mini', prompts: { answer: 'candidate' }, topK: 8 },
+      concurrency: 2,
+    });
+    // A version number of the prompt is a number, as the API takes it.
+    expect(job({ answerPrompt: '2' })).toMatchObject({ config: { prompts: { answer: 2 } } });
+  });
+
+  it('names a missing dataset or collection, and bad numbers, under their fields and sends nothing', () => {
+    const missing = scheduleBodyFromForm(evalForm({ datasetId: '', evalCollectionIds: [] }));
+    expect(missing.body).toBeNull();
+    expect(missing.errors).toEqual({
+      datasetId: 'Pick a dataset.',
+      evalCollectionIds: 'Pick at least one collection.',
+    });
+    const bad = scheduleBodyFromForm(
+      evalForm({
+        datasetVersion: '0',
+        topK: '51',
+        concurrency: '17',
+        answerModel: 'gpt 4o',
+        answerPrompt: 'Not A Label',
+      }),
+    );
+    expect(bad.body).toBeNull();
+    expect(Object.keys(bad.errors).sort()).toEqual([
+      'answerModel',
+      'answerPrompt',
+      'concurrency',
+      'datasetVersion',
+      'topK',
+    ]);
+    expect(bad.errors.topK).toMatch(/1 to 50/);
+    expect(bad.errors.concurrency).toMatch(/1 to 16/);
+    expect(bad.errors.datasetVersion).toMatch(/latest when each run begins/);
+    for (const topK of ['1.5', '-1', 'x']) expect(jobFromForm(evalForm({ topK })).errors.topK, topK).toBeDefined();
+    expect(jobFromForm(evalForm({ answerPrompt: '0' })).errors.answerPrompt).toBeDefined();
+    const many = Array.from({ length: 21 }, (_, i) => `${C1.slice(0, -2)}${String(i).padStart(2, '0')}`);
+    expect(jobFromForm(evalForm({ evalCollectionIds: many })).errors.evalCollectionIds).toMatch(/At most 20/);
+  });
+
+  it('fills the form from an eval schedule and gives back the same job', () => {
+    const job: ScheduleView['job'] = {
+      type: 'evalRun',
+      datasetId: DS,
+      datasetVersion: 2,
+      config: { collectionIds: [C1, C2], topK: 6, model: 'gpt-4o-mini', prompts: { answer: 3 } },
+      concurrency: 8,
+    };
+    const scheduled: ScheduleView = { ...view, job };
+    const f = formFromSchedule(scheduled);
+    expect(f).toMatchObject({
+      jobType: 'evalRun',
+      datasetId: DS,
+      datasetVersion: '2',
+      evalCollectionIds: [C1, C2],
+      topK: '6',
+      answerModel: 'gpt-4o-mini',
+      answerPrompt: '3',
+      concurrency: '8',
+    });
+    expect(scheduleBodyFromForm(f).body!.job).toEqual(job);
+    expect(scheduleChanges(scheduled, scheduleBodyFromForm(f).body!)).toEqual({});
+    // The form's list is its own: ticking a box does not change the schedule it was filled from.
+    f.evalCollectionIds.pop();
+    expect(job.config.collectionIds).toEqual([C1, C2]);
+    expect(scheduleChanges(scheduled, scheduleBodyFromForm(f).body!)).toEqual({
+      job: { ...job, config: { ...job.config, collectionIds: [C1] } },
+    });
+    // The latest version, no optional setting.
+    const latest: ScheduleView = {
+      ...view,
+      job: { type: 'evalRun', datasetId: DS, config: { collectionIds: [C1] } },
+    };
+    const g = formFromSchedule(latest);
+    expect(g).toMatchObject({ datasetVersion: '', topK: '', answerModel: '', answerPrompt: '', concurrency: '' });
+    expect(scheduleChanges(latest, scheduleBodyFromForm(g).body!)).toEqual({});
+  });
+
+  it('keeps the settings the form does not show, and other prompts, as they are', () => {
+    const job: ScheduleView['job'] = {
+      type: 'evalRun',
+      datasetId: DS,
+      config: {
+        collectionIds: [C1],
+        judgeModel: 'gpt-4o',
+        rerank: false,
+        groundingThreshold: 0.4,
+        maxContextTokens: 1200,
+        prompts: { answer: 'candidate', judge: 2, rewrite: 'production' },
+      },
+    };
+    const scheduled: ScheduleView = { ...view, job };
+    const f = formFromSchedule(scheduled);
+    expect(f.answerPrompt).toBe('candidate');
+    expect(Object.keys(f.evalKept).sort()).toEqual([
+      'groundingThreshold',
+      'judgeModel',
+      'maxContextTokens',
+      'prompts',
+      'rerank',
+    ]);
+    expect(scheduleChanges(scheduled, scheduleBodyFromForm(f).body!)).toEqual({});
+    f.answerPrompt = '';
+    f.topK = '4';
+    expect(scheduleBodyFromForm(f).body!.job).toEqual({
+      ...job,
+      config: { ...job.config, topK: 4, prompts: { judge: 2, rewrite: 'production' } },
+    });
+  });
+
+  it('maps the API’s refusals of an eval job onto its fields', () => {
+    expect(fieldOfPath(['job', 'datasetId'])).toBe('datasetId');
+    expect(fieldOfPath(['job', 'datasetVersion'])).toBe('datasetVersion');
+    expect(fieldOfPath(['job', 'concurrency'])).toBe('concurrency');
+    expect(fieldOfPath(['job', 'config', 'collectionIds', 0])).toBe('evalCollectionIds');
+    expect(fieldOfPath(['job', 'config', 'topK'])).toBe('topK');
+    expect(fieldOfPath(['job', 'config', 'model'])).toBe('answerModel');
+    expect(fieldOfPath(['job', 'config', 'prompts', 'answer'])).toBe('answerPrompt');
+    expect(fieldOfPath(['job', 'config', 'judgeModel'])).toBe('job');
+    const unknown = { code: 'unknown_dataset', message: 'job: no such dataset (or version of it).' };
+    expect(fieldErrorsFromApi(unknown)).toEqual({ datasetId: unknown.message });
+    const mixed = { code: 'mixed_embedding_models', message: 'The collections use different embedding models' };
+    expect(fieldErrorsFromApi(mixed)).toEqual({ evalCollectionIds: mixed.message });
+    const model = { code: 'model_not_available', message: 'config.model: not offered' };
+    expect(fieldErrorsFromApi(model)).toEqual({ answerModel: model.message });
+    expect(fieldErrorsFromApi({ ...model, message: 'config.judgeModel: not offered' })).toEqual({
+      form: 'config.judgeModel: not offered',
+    });
+  });
+
+  it('labels an eval job by its dataset', () => {
+    expect(jobLabel({ type: 'evalRun', datasetId: DS, config: { collectionIds: [C1] } })).toBe(
+      'Eval: dataset 7f1d3c0e',
+    );
+    expect(jobLabel({ type: 'evalRun', datasetId: DS, datasetVersion: 4, config: { collectionIds: [C1] } })).toBe(
+      'Eval: dataset 7f1d3c0e (v4)',
+    );
   });
 });

@@ -5,6 +5,7 @@
  */
 import cronstrue from 'cronstrue';
 import type { RetentionKind } from '../../../lib/contracts/batch';
+import type { EvalConfig, PromptSelection } from '../../../lib/contracts/evals';
 import type {
   NewSchedule,
   OverlapPolicy,
@@ -14,6 +15,7 @@ import type {
   ScheduleSpec,
   ScheduleView,
 } from '../api/schedules';
+import { promptSelectionFromForm } from './evals';
 
 export const DURATION_UNITS = ['seconds', 'minutes', 'hours', 'days'] as const;
 export type DurationUnit = (typeof DURATION_UNITS)[number];
@@ -159,6 +161,22 @@ export interface ScheduleForm {
   ages: Record<RetentionKind, string>;
   collectionId: string;
   sourceId: string;
+  /** An eval run's dataset; its version as typed, '' for the latest when each run begins. */
+  datasetId: string;
+  datasetVersion: string;
+  /** The collections an eval run answers from. */
+  evalCollectionIds: string[];
+  /** '' for the defaults: top k of the retrieval, the tenant's answer model, the production answer prompt, 4 at once. */
+  topK: string;
+  answerModel: string;
+  /** A version number or a label name. */
+  answerPrompt: string;
+  concurrency: string;
+  /**
+   * The rest of an edited eval job's config, which the form does not show (judge model, rerank, grounding, other
+   * prompts, ...): kept as it is, so an edit changes only what the form shows.
+   */
+  evalKept: Partial<EvalConfig>;
   specMode: 'interval' | 'cron';
   every: string;
   unit: DurationUnit;
@@ -182,6 +200,14 @@ export function emptyForm(jobType: ScheduleJob['type'] = 'retention'): ScheduleF
     ages: Object.fromEntries(RETENTION_KINDS.map((k) => [k.kind, ''])) as Record<RetentionKind, string>,
     collectionId: '',
     sourceId: '',
+    datasetId: '',
+    datasetVersion: '',
+    evalCollectionIds: [],
+    topK: '',
+    answerModel: '',
+    answerPrompt: '',
+    concurrency: '',
+    evalKept: {},
     specMode: 'interval',
     every: '1',
     unit: 'days',
@@ -217,6 +243,17 @@ export function formFromSchedule(s: ScheduleView): ScheduleForm {
   } else if (s.job.type === 'syncSource') {
     form.collectionId = s.job.collectionId;
     form.sourceId = s.job.sourceId;
+  } else if (s.job.type === 'evalRun') {
+    const { collectionIds, topK, model, prompts, ...rest } = s.job.config;
+    const { answer, ...otherPrompts } = prompts ?? {};
+    form.datasetId = s.job.datasetId;
+    form.datasetVersion = s.job.datasetVersion ? String(s.job.datasetVersion) : '';
+    form.evalCollectionIds = [...collectionIds];
+    form.topK = topK === undefined ? '' : String(topK);
+    form.answerModel = model ?? '';
+    form.answerPrompt = answer === undefined ? '' : String(answer);
+    form.concurrency = s.job.concurrency === undefined ? '' : String(s.job.concurrency);
+    form.evalKept = Object.keys(otherPrompts).length ? { ...rest, prompts: otherPrompts } : rest;
   }
   const interval = s.spec.intervals?.[0];
   if (s.spec.cron?.length || !interval) {
@@ -240,6 +277,13 @@ export type ScheduleField =
   | 'collectionId'
   | 'sourceId'
   | `ages.${RetentionKind}`
+  | 'datasetId'
+  | 'datasetVersion'
+  | 'evalCollectionIds'
+  | 'topK'
+  | 'answerModel'
+  | 'answerPrompt'
+  | 'concurrency'
   | 'every'
   | 'cron'
   | 'timezone'
@@ -281,8 +325,68 @@ export function specFromForm(form: ScheduleForm): { spec: ScheduleSpec; errors: 
   return { spec, errors };
 }
 
+/** A whole number typed in a number input (which may give a number), within bounds; '' when blank. */
+function wholeNumber(raw: string | number | null | undefined, min: number, max: number): number | '' | null {
+  const text = String(raw ?? '').trim();
+  if (!text) return '';
+  const n = Number(text);
+  return /^\d+$/.test(text) && Number.isSafeInteger(n) && n >= min && n <= max ? n : null;
+}
+
+/** As the API names models (`gpt-4o-mini`, `local:minilm`, `org/model`) and prompt labels. */
+const MODEL_NAME = /^[A-Za-z0-9._:/-]{1,200}$/;
+const PROMPT_LABEL = /^[a-z0-9_-]{1,40}$/;
+/** At most this many collections in one eval config (api/schemas.ts collectionIdList). */
+export const MAX_EVAL_COLLECTIONS = 20;
+
+/** An eval-run job from the form: the dataset, the collections and the optional settings filled in. */
+function evalJobFromForm(form: ScheduleForm): { job: ScheduleJob; errors: FieldErrors } {
+  const errors: FieldErrors = {};
+  if (!form.datasetId) errors.datasetId = 'Pick a dataset.';
+  const version = wholeNumber(form.datasetVersion, 1, 1_000_000);
+  if (version === null)
+    errors.datasetVersion = 'A version of the dataset (1 or more); empty: the latest when each run begins.';
+  const collectionIds = [...new Set(form.evalCollectionIds)];
+  if (!collectionIds.length) errors.evalCollectionIds = 'Pick at least one collection.';
+  else if (collectionIds.length > MAX_EVAL_COLLECTIONS)
+    errors.evalCollectionIds = `At most ${MAX_EVAL_COLLECTIONS} collections.`;
+  const topK = wholeNumber(form.topK, 1, 50);
+  if (topK === null) errors.topK = 'A whole number from 1 to 50; empty uses the default.';
+  const concurrency = wholeNumber(form.concurrency, 1, 16);
+  if (concurrency === null) errors.concurrency = 'A whole number from 1 to 16; empty answers 4 items at once.';
+  const model = form.answerModel.trim();
+  if (model && !MODEL_NAME.test(model))
+    errors.answerModel = 'A model name: letters, digits and . _ : / - only; empty uses the tenant’s answer model.';
+  const prompt = form.answerPrompt.trim();
+  const promptOk = /^\d+$/.test(prompt) ? wholeNumber(prompt, 1, 1_000_000) !== null : PROMPT_LABEL.test(prompt);
+  if (prompt && !promptOk)
+    errors.answerPrompt =
+      'A version number or a label name (lowercase letters, digits, - and _); empty uses the production prompt.';
+  const { prompts: kept, ...rest } = form.evalKept;
+  const answer = promptSelectionFromForm({ answer: prompt });
+  const prompts: PromptSelection | undefined = kept || answer ? { ...kept, ...answer } : undefined;
+  const config: EvalConfig = {
+    ...rest,
+    collectionIds,
+    ...(model ? { model } : {}),
+    ...(prompts ? { prompts } : {}),
+    ...(typeof topK === 'number' ? { topK } : {}),
+  };
+  return {
+    job: {
+      type: 'evalRun',
+      datasetId: form.datasetId,
+      ...(typeof version === 'number' ? { datasetVersion: version } : {}),
+      config,
+      ...(typeof concurrency === 'number' ? { concurrency } : {}),
+    },
+    errors,
+  };
+}
+
 /** The job the form describes, and what is wrong with it. */
 export function jobFromForm(form: ScheduleForm): { job: ScheduleJob; errors: FieldErrors } {
+  if (form.jobType === 'evalRun') return evalJobFromForm(form);
   const errors: FieldErrors = {};
   if (form.jobType === 'syncSource') {
     if (!form.collectionId) errors.collectionId = 'Pick a collection.';
@@ -342,6 +446,13 @@ export function fieldOfPath(path: ReadonlyArray<string | number>): ScheduleField
     if (second === 'ages' && typeof third === 'string' && third in retentionLabels)
       return `ages.${third as RetentionKind}`;
     if (second === 'collectionId' || second === 'sourceId') return second;
+    if (second === 'datasetId' || second === 'datasetVersion' || second === 'concurrency') return second;
+    if (second === 'config') {
+      if (third === 'collectionIds') return 'evalCollectionIds';
+      if (third === 'topK') return 'topK';
+      if (third === 'model') return 'answerModel';
+      if (third === 'prompts' && path[3] === 'answer') return 'answerPrompt';
+    }
     return 'job';
   }
   if (top === 'spec') {
@@ -354,11 +465,22 @@ export function fieldOfPath(path: ReadonlyArray<string | number>): ScheduleField
   return 'form';
 }
 
+/** Refusals of an eval job's checks (api/schedules/service.ts, api/evals) that are about one field. */
+const codeFields: Record<string, ScheduleField> = {
+  unknown_dataset: 'datasetId',
+  dataset_empty: 'datasetId',
+  mixed_embedding_models: 'evalCollectionIds',
+};
+
 /**
  * A refusal of the API onto the form's fields: a validation failure's issues each under its field (`details` a list
  * of `{ path, message }`), an error naming one path (`details.path`) under that field, anything else on the form.
  */
-export function fieldErrorsFromApi(error: { message: string; details?: unknown }): FieldErrors {
+export function fieldErrorsFromApi(error: { message: string; code?: string; details?: unknown }): FieldErrors {
+  const byCode = error.code ? codeFields[error.code] : undefined;
+  if (byCode) return { [byCode]: error.message };
+  if (error.code === 'model_not_available' && error.message.startsWith('config.model:'))
+    return { answerModel: error.message };
   const issues = Array.isArray(error.details) ? error.details : error.details ? [error.details] : [];
   const errors: FieldErrors = {};
   for (const issue of issues) {
