@@ -9,7 +9,7 @@ import { runSearchAttributes, workflowIds, type ContextPassage } from '../lib/co
 import { replayAnswers, replayProgressQuery } from '../workflows/replay';
 import { setupTestContext, startTestApi, type TestContext } from './harness';
 import { startOpenAiServer, type OpenAiTestServer, type RecordedRequest } from './openai-server';
-import { kindOf, messagesOf, scriptModel } from './scripted-model';
+import { firstPassage, kindOf, scriptModel } from './scripted-model';
 import { ingestCorpus } from './rag-fixtures';
 
 // Counterfactual replay (issue 19): answers asked offline (local extractive model, hashing embeddings,
@@ -62,15 +62,8 @@ function recordedPassages(events: HistoryEvent[]): ContextPassage[] {
  */
 const FABRICATED = 'The module was first written in 1842';
 function answerFromFirstPassage(r: RecordedRequest): string {
-  const user = messagesOf(r).find((m) => m.role === 'user')!.content;
-  const body = user.split('\n\nQuestion:')[0]!.split('Passages:\n')[1] ?? '';
-  const first = body.split(/\n(?=\[\d+\] )/)[0]!;
-  const n = /^\[(\d+)\]/.exec(first)?.[1] ?? '1';
-  const sentences = first
-    .replace(/^\[\d+\] /, '')
-    .split('\n')
-    .filter((l) => /[.!?]$/.test(l.trim()));
-  return `${sentences.join(' ').replace(/[.!?]$/, '')} [${n}]. ${FABRICATED} [${n}].`;
+  const { n, text } = firstPassage(r);
+  return `${text} [${n}]. ${FABRICATED} [${n}].`;
 }
 
 afterAll(async () => {

@@ -21,6 +21,21 @@ export function passageWith(r: RecordedRequest, needle: string): number {
   return Number(/^\[(\d+)\]/.exec(line)![1]);
 }
 
+/**
+ * The first passage of an answer prompt: its number and its sentences joined, without the final stop (lines that do
+ * not end a sentence, such as headings, left out). For scripted answers built from what retrieval gave.
+ */
+export function firstPassage(r: RecordedRequest): { n: string; text: string } {
+  const user = messagesOf(r).find((m) => m.role === 'user')?.content ?? '';
+  const body = user.split('\n\nQuestion:')[0]!.split('Passages:\n')[1] ?? '';
+  const first = body.split(/\n(?=\[\d+\] )/)[0]!;
+  const sentences = first
+    .replace(/^\[\d+\] /, '')
+    .split('\n')
+    .filter((l) => /[.!?]$/.test(l.trim()));
+  return { n: /^\[(\d+)\]/.exec(first)?.[1] ?? '1', text: sentences.join(' ').replace(/[.!?]$/, '') };
+}
+
 /** A judge that supports a claim iff one passage contains every number of it and its key words. */
 export function scriptedJudge(r: RecordedRequest): Step {
   const user = messagesOf(r).find((m) => m.role === 'user')!.content;

@@ -18,12 +18,10 @@
  * chunks embedded in this process one batch after another (parse and chunk as the activity does): what the
  * embedding alone costs on one thread. Prints a table and, last, one line `RESULT {json}`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { loadConfig } from '../../lib/config';
 import { chunkDocument, contextualText } from '../../lib/ingest/chunk';
@@ -33,9 +31,9 @@ import { LocalProvider } from '../../lib/llm/providers/local';
 import { benchLifecycle, runMain } from '../lib/lifecycle';
 import { intFromEnv, machineFacts, median } from '../lib/env';
 import { corpusDir } from '../lib/python-docs';
+import { launchStack, stackCall, type LaunchedStack } from '../lib/stack';
 import { printTable } from '../lib/table';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 // As in activities/ingest.ts.
 const EMBED_BATCH = 128;
 const round = (x: number, digits = 2) => Number(x.toFixed(digits));
@@ -54,75 +52,21 @@ async function loadCorpus(limit: number, from: 'start' | 'end'): Promise<Corpus>
   return { dir, names, bytes: await Promise.all(names.map((n) => readFile(join(dir, n)))) };
 }
 
-interface Stack {
-  child: ChildProcess;
-  output: () => string;
-  apiUrl: string;
-  databaseUrl: string;
-  key: string;
-  stop: () => Promise<void>;
-}
+type Stack = LaunchedStack & { databaseUrl: string; key: string };
 
-/** `npm start` as a user runs it (the launcher directly, as bin/start does), until it prints that it is up. */
+/** `npm start` on a data folder of its own (the embedded Postgres, the first start's admin key). */
 async function startStack(dataDir: string, concurrency: number, signal: AbortSignal): Promise<Stack> {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    BC_DATA_DIR: dataDir,
-    API_PORT: '0',
-    TEMPORAL_DEV_PORT: '0',
-    TEMPORAL_UI_PORT: '0',
-    PGLITE_PORT: '0',
-    LOG_LEVEL: 'warn',
-    INGEST_CONCURRENCY: String(concurrency),
-  };
-  // Nothing of the caller's BeyondCloud setup: the embedded stack, the offline provider, no quotas in the way.
-  for (const k of ['TEMPORAL_ADDRESS', 'DATABASE_URL', 'LLM_PROVIDER', 'OPENAI_API_KEY', 'OPENAI_BASE_URL'])
-    delete env[k];
-  for (const k of ['QUOTA_REQUESTS_PER_MINUTE', 'QUOTA_RUNS_PER_MINUTE', 'QUOTA_CONCURRENT_RUNS']) env[k] = '0';
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
-    cwd: root,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
-  child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    await exited;
-    clearTimeout(timer);
-  };
-  while (!out.includes('Ctrl-C stops everything.')) {
-    if (child.exitCode !== null || signal.aborted) {
-      await stop();
-      throw new Error(`npm start did not come up:\n${out}`);
-    }
-    await sleep(100);
+  const stack = await launchStack({ BC_DATA_DIR: dataDir, INGEST_CONCURRENCY: String(concurrency) }, { signal });
+  const { databaseUrl, key } = stack;
+  if (!databaseUrl || !key) {
+    await stack.stop();
+    throw new Error(`npm start did not print its database and key:\n${stack.output()}`);
   }
-  const apiUrl = /\[start\] {3}Console {6}(http:\/\/\S+?)\/\s/.exec(out)?.[1];
-  const databaseUrl = /\[start\] {3}Postgres {5}(\S+)/.exec(out)?.[1];
-  const key = /Admin API key \(shown once, only its hash is stored\): (bc_\S+)/.exec(out)?.[1];
-  if (!apiUrl || !databaseUrl || !key) throw new Error(`npm start did not print its addresses and key:\n${out}`);
-  return { child, output: () => out, apiUrl, databaseUrl, key, stop };
+  return { ...stack, databaseUrl, key };
 }
 
-async function api<T>(stack: Stack, method: string, path: string, body?: unknown): Promise<T> {
-  const form = body instanceof FormData;
-  const res = await fetch(stack.apiUrl + path, {
-    method,
-    headers: {
-      authorization: `Bearer ${stack.key}`,
-      ...(body && !form ? { 'content-type': 'application/json' } : {}),
-    },
-    body: form ? body : body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status} ${text.slice(0, 500)}`);
-  return JSON.parse(text) as T;
-}
+const api = <T>(stack: Stack, method: string, path: string, body?: unknown): Promise<T> =>
+  stackCall<T>(stack.apiUrl, stack.key, method, path, body);
 
 interface Progress {
   done: number;

@@ -6,79 +6,38 @@
  * (`POST /v1/evals`: every item a real, gated answer run with its trace) and the printed numbers are read back from
  * `GET /v1/evals/:id` and `GET /v1/evals/:id/items`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import type { DatasetItem, EvalAggregate, EvalItemMetrics } from '../../lib/contracts/evals';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+import { launchStack, stackCall } from '../lib/stack';
 
 export interface Platform {
   apiUrl: string;
   stop(): Promise<void>;
 }
 
-/** Launches `npm start`'s launcher on free ports against `databaseUrl`; resolves once it prints its addresses. */
-export async function startPlatform(databaseUrl: string, timeoutMs = 300_000): Promise<Platform> {
+/** `npm start`'s launcher on free ports and a data folder of its own, against `databaseUrl`. */
+export async function startPlatform(databaseUrl: string): Promise<Platform> {
   const dataDir = await mkdtemp(join(tmpdir(), 'bench-eval-'));
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    DATABASE_URL: databaseUrl,
-    BC_DATA_DIR: dataDir,
-    API_PORT: '0',
-    TEMPORAL_DEV_PORT: '0',
-    TEMPORAL_UI_PORT: '0',
-    LOG_LEVEL: 'warn',
-  };
-  delete env.TEMPORAL_ADDRESS;
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
-  child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      await Promise.race([exited, sleep(30_000).then(() => child.kill('SIGKILL'))]);
-    }
+  const stack = await launchStack({ DATABASE_URL: databaseUrl, BC_DATA_DIR: dataDir }).catch(async (err: unknown) => {
     await rm(dataDir, { recursive: true, force: true });
+    throw err;
+  });
+  return {
+    apiUrl: stack.apiUrl,
+    async stop() {
+      await stack.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
   };
-  const deadline = Date.now() + timeoutMs;
-  while (!out.includes('Ctrl-C stops everything.')) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      await stop();
-      throw new Error(`npm start did not come up:\n${out}`);
-    }
-    await sleep(200);
-  }
-  const apiUrl = /\[start\] {3}Console {6}(http:\/\/\S+?)\/\s/.exec(out)?.[1];
-  if (!apiUrl) {
-    await stop();
-    throw new Error(`npm start did not print its address:\n${out}`);
-  }
-  return { apiUrl, stop };
 }
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- API answers
 
-/** A JSON call with the tenant's key; a non-2xx status throws with the API's error. */
-export async function call(platform: Platform, key: string, method: string, path: string, body?: unknown) {
-  const res = await fetch(`${platform.apiUrl}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
-  return JSON.parse(text) as Json;
-}
+const call = (platform: Platform, key: string, method: string, path: string, body?: unknown) =>
+  stackCall<Json>(platform.apiUrl, key, method, path, body);
 
 export interface EvalOutcome {
   evalRunId: string;

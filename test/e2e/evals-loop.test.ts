@@ -4,7 +4,7 @@ import { ensureConsoleBuilt } from '../../api/console';
 import { setupTestContext, startTestApi, type TestContext } from '../harness';
 import { startOpenAiServer, type OpenAiTestServer, type RecordedRequest } from '../openai-server';
 import { CORPUS, ingestCorpus } from '../rag-fixtures';
-import { messagesOf } from '../scripted-model';
+import { firstPassage } from '../scripted-model';
 import { PASSWORD, uniqueEmail } from '../session-client';
 import { DESKTOP, expectNoHorizontalOverflow, launchChromium, saveScreenshot } from './browser';
 
@@ -83,15 +83,8 @@ const QUESTIONS = [
  * answers are grounded in the recorded passages (the grounding check stays the offline one).
  */
 function answerFromFirstPassage(r: RecordedRequest): string {
-  const user = messagesOf(r).find((m) => m.role === 'user')?.content ?? '';
-  const body = user.split('\n\nQuestion:')[0]!.split('Passages:\n')[1] ?? '';
-  const first = body.split(/\n(?=\[\d+\] )/)[0]!;
-  const n = /^\[(\d+)\]/.exec(first)?.[1] ?? '1';
-  const sentences = first
-    .replace(/^\[\d+\] /, '')
-    .split('\n')
-    .filter((l) => /[.!?]$/.test(l.trim()));
-  return sentences.length ? `${sentences.join(' ').replace(/[.!?]$/, '')} [${n}].` : 'The documents do not say.';
+  const { n, text } = firstPassage(r);
+  return text ? `${text} [${n}].` : 'The documents do not say.';
 }
 
 const call = (method: string, path: string, body?: unknown) =>
