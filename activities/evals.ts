@@ -8,15 +8,17 @@ import {
   type EvalAggregate,
   type EvalConfig,
   type EvalItemResult,
+  type GroundingReport,
   type PromptRef,
   type PromptSet,
+  type Verdict,
 } from '../lib/contracts';
 import type { Orm } from '../lib/db/orm';
 import type { LlmGateway } from '../lib/llm/gateway';
 import { AppError, toApplicationFailure } from '../lib/errors';
 import { findAnswer, insertRunningAnswer } from '../lib/rag/answer-store';
 import { datasetVersion, loadDatasetItems } from '../lib/evals/datasets-store';
-import { aggregate, scoreItem, verdictCounts } from '../lib/evals/metrics';
+import { aggregate, scoreGroundingItem, scoreItem, verdictCounts } from '../lib/evals/metrics';
 import { toItemResult, type ResultRow } from '../lib/evals/results';
 import { buildCorrectnessMessages, CORRECTNESS_RESPONSE_FORMAT, parseCorrectness } from '../lib/evals/correctness';
 import { resolvePrompts } from '../lib/prompts/store';
@@ -112,22 +114,26 @@ export function createEvalActivities({ orm, llm }: EvalActivityDeps) {
       });
     },
 
-    /** Before an item's answer run starts: its answer record (origin `eval`) and its result row, running. */
+    /**
+     * Before an item's run starts: its result row, running, and for an answer run (target `answer`) its answer record
+     * (origin `eval`); a grounding item has no answer record.
+     */
     async startEvalItem(input: {
       tenantId: string;
       evalRunId: string;
       index: number;
       item: { id: string; question: string };
-      answerId: string;
+      answerId?: string;
       workflowId: string;
     }): Promise<void> {
-      await insertRunningAnswer(orm.em.fork(), {
-        tenantId: input.tenantId,
-        id: input.answerId,
-        workflowId: input.workflowId,
-        question: input.item.question,
-        origin: 'eval',
-      });
+      if (input.answerId)
+        await insertRunningAnswer(orm.em.fork(), {
+          tenantId: input.tenantId,
+          id: input.answerId,
+          workflowId: input.workflowId,
+          question: input.item.question,
+          origin: 'eval',
+        });
       await sql(
         `insert into eval_results (tenant_id, eval_run_id, idx, item_id, question, status, answer_id, workflow_id)
          values (?, ?, ?, ?, ?, 'running', ?, ?) on conflict (eval_run_id, idx) do nothing`,
@@ -137,7 +143,7 @@ export function createEvalActivities({ orm, llm }: EvalActivityDeps) {
           input.index,
           input.item.id,
           input.item.question,
-          input.answerId,
+          input.answerId ?? null,
           input.workflowId,
         ],
       );
@@ -212,6 +218,52 @@ export function createEvalActivities({ orm, llm }: EvalActivityDeps) {
           input.index,
           input.tenantId,
         ],
+      );
+      return out;
+    },
+
+    /**
+     * A grounding item's scores (target `grounding`) from its check's report: the verdict against the expected one,
+     * the claim verdicts, and the check's latency, tokens and cost (its model calls, when it used a model).
+     */
+    async scoreGroundingEvalItem(input: {
+      tenantId: string;
+      evalRunId: string;
+      index: number;
+      item: DatasetItem;
+      workflowId: string;
+      report: GroundingReport;
+      latencyMs: number;
+    }): Promise<EvalItemResult> {
+      const [usage] = await sql<{ calls: number; input: number; output: number; cost: number }>(
+        `select count(*)::int as calls, coalesce(sum(input_tokens), 0)::int as input,
+                coalesce(sum(output_tokens), 0)::int as output, coalesce(sum(cost_usd), 0)::float8 as cost
+           from llm_calls where tenant_id = ? and workflow_id = ?`,
+        [input.tenantId, input.workflowId],
+      );
+      const verdicts: Record<Verdict, number> = { supported: 0, contradicted: 0, unsupported: 0 };
+      for (const c of input.report.claims) verdicts[c.verdict]++;
+      const out: EvalItemResult = {
+        index: input.index,
+        itemId: input.item.id,
+        status: 'completed',
+        answerId: null,
+        workflowId: input.workflowId,
+        answerStatus: null,
+        verdicts,
+        metrics: scoreGroundingItem(input.item, input.report, {
+          latencyMs: input.latencyMs,
+          inputTokens: usage?.input ?? 0,
+          outputTokens: usage?.output ?? 0,
+          costUsd: usage?.cost ?? 0,
+          calls: usage?.calls ?? 0,
+        }),
+      };
+      await sql(
+        `update eval_results set status = 'completed', verdicts = ?::jsonb, metrics = ?::jsonb, error = null,
+                updated_at = now()
+          where eval_run_id = ? and idx = ? and tenant_id = ?`,
+        [JSON.stringify(verdicts), JSON.stringify(out.metrics), input.evalRunId, input.index, input.tenantId],
       );
       return out;
     },

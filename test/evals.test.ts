@@ -12,7 +12,8 @@ import { ingestCorpus } from './rag-fixtures';
 // eval, kept out of the answers list), scored against its gold sources, expected facts and expected answer; the
 // aggregate at the end. A second run with another prompt version records that version on its runs; an experiment
 // compares the two; a schedule starts an eval; a cancelled run says so; tenants and roles are kept apart.
-// RECORD_HISTORY=1 saves the first run's history as test/histories/eval-run-four-items.json (test/replay.test.ts).
+// RECORD_HISTORY=1 saves the first run's history as test/histories/eval-run-four-items.json and the grounding eval's
+// as eval-run-grounding.json (both replayed by test/replay.test.ts).
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- API answers, read field by field
 
@@ -207,6 +208,111 @@ describe('an eval run over a dataset version', () => {
       expect(read.body.comparisons).toEqual(e.body.comparisons);
       expect((await call('GET', '/v1/experiments')).body.experiments.map((x: Json) => x.id)).toContain(e.body.id);
     });
+  });
+});
+
+describe('a grounding eval (target grounding): given answers and passages, the check scored against labels', () => {
+  const PASSAGE = 'The default pickle protocol in Python 3.11 is protocol 5. Protocol 5 was added in Python 3.8.';
+  const CASES: DatasetItem[] = [
+    {
+      id: 'g-same',
+      question: 'What is the default pickle protocol?',
+      candidateAnswer: 'The default pickle protocol in Python 3.11 is protocol 5.',
+      context: [PASSAGE],
+      expectedVerdict: 'supported',
+    },
+    {
+      id: 'g-added',
+      question: 'When was protocol 5 added?',
+      candidateAnswer: 'Protocol 5 was added in Python 3.8.',
+      context: ['Unrelated text first.', PASSAGE],
+      expectedVerdict: 'supported',
+    },
+    {
+      id: 'g-number',
+      question: 'What is the default pickle protocol?',
+      candidateAnswer: 'The default pickle protocol in Python 3.11 is protocol 4.',
+      context: [PASSAGE],
+      expectedVerdict: 'unsupported',
+    },
+    {
+      id: 'g-mislabelled',
+      question: 'When was protocol 5 added?',
+      candidateAnswer: 'Protocol 5 was added in Python 3.8.',
+      context: [PASSAGE],
+      // Labelled wrongly on purpose: the check passes it, so this item counts as a disagreement.
+      expectedVerdict: 'unsupported',
+    },
+    { id: 'g-no-context', question: 'Anything?', candidateAnswer: 'Something.' },
+  ];
+
+  it('runs one grounding check per item, needs no collection, and reports the confusion', async () => {
+    const ds = await call('POST', '/v1/datasets', { name: 'grounding cases', items: CASES });
+    expect(ds.status, JSON.stringify(ds.body)).toBe(201);
+    const started = await call('POST', '/v1/evals', {
+      datasetId: ds.body.id,
+      config: { target: 'grounding', collectionIds: [], groundingMethod: 'deterministic' },
+    });
+    expect(started.status, JSON.stringify(started.body)).toBe(202);
+    const run = await finished(started.body.id);
+    expect(run.status).toBe('completed');
+    if (process.env.RECORD_HISTORY) {
+      // Replayed by test/replay.test.ts, beside the answer eval's history.
+      const handle = ctx.client.workflow.getHandle(run.workflowId as string);
+      const history = JSON.parse(historyToJSON(await handle.fetchHistory())) as object;
+      const file = fileURLToPath(new URL('./histories/eval-run-grounding.json', import.meta.url));
+      await writeFile(file, JSON.stringify({ workflowId: handle.workflowId, ...history }, null, 2) + '\n');
+    }
+    const items = await itemsOf(run.id);
+    expect(items.map((i) => [i.itemId, i.status])).toEqual([
+      ['g-same', 'completed'],
+      ['g-added', 'completed'],
+      ['g-number', 'completed'],
+      ['g-mislabelled', 'completed'],
+      ['g-no-context', 'failed'],
+    ]);
+    const byId = Object.fromEntries(items.map((i) => [i.itemId, i]));
+    expect(byId['g-no-context']!.error).toMatch(/candidateAnswer and at least one context passage/);
+    expect(byId['g-same']!.metrics).toMatchObject({
+      answered: 1,
+      verdictCorrect: 1,
+      groundingScore: 1,
+      recallAtK: null,
+    });
+    expect(byId['g-added']!.metrics).toMatchObject({ answered: 1, verdictCorrect: 1 });
+    expect(byId['g-number']!.metrics).toMatchObject({ answered: 0, verdictCorrect: 1 });
+    expect(byId['g-number']!.verdicts.supported).toBe(0);
+    expect(byId['g-mislabelled']!.metrics).toMatchObject({ answered: 1, verdictCorrect: 0 });
+    // Each item is a grounding run of its own, with no answer record.
+    for (const i of items.slice(0, 4)) {
+      expect(i.answerId).toBeNull();
+      expect(i.workflowId).toMatch(new RegExp(`^grounding:${ctx.tenant.id}:[0-9a-f-]{36}$`));
+      const r = await call('GET', `/v1/runs/${encodeURIComponent(i.workflowId)}`);
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+    }
+    // By hand: supported 2 of 2 found, unsupported 1 of 2 found (the mislabelled one passed).
+    expect(run.aggregate.grounding).toEqual({
+      n: 4,
+      truePositive: 2,
+      falsePositive: 1,
+      trueNegative: 1,
+      falseNegative: 0,
+      accuracy: 0.75,
+      balancedAccuracy: 0.75,
+    });
+    expect(run.aggregate.metrics.verdictCorrect).toEqual({ mean: 0.75, n: 4 });
+    expect(run.aggregate).toMatchObject({ items: 5, completed: 4, failed: 1 });
+  });
+
+  it('an answer eval still needs a collection; a grounding field of the wrong kind is a 400', async () => {
+    const none = await call('POST', '/v1/evals', { datasetId, config: { collectionIds: [] } });
+    expect(none.status).toBe(400);
+    expect(JSON.stringify(none.body)).toContain('collectionIds');
+    const bad = await call('POST', '/v1/datasets', {
+      name: 'bad',
+      items: [{ question: 'q', expectedVerdict: 'maybe' }],
+    });
+    expect(bad.status).toBe(400);
   });
 });
 

@@ -1,4 +1,5 @@
 import {
+  ApplicationFailure,
   CancellationScope,
   ContinueAsNew,
   continueAsNew,
@@ -14,6 +15,7 @@ import {
 import type { createActivities } from '../activities';
 import {
   ANSWER_DEFAULTS,
+  FAILURES,
   runSearchAttributes,
   workflowIds,
   type AnswerOptions,
@@ -22,6 +24,7 @@ import {
   type EvalRunReport,
 } from '../lib/contracts';
 import { answer } from './answer';
+import { groundingCheck } from './grounding';
 import { databaseStep, longModelStep } from './policies';
 
 type Activities = ReturnType<typeof createActivities>;
@@ -111,6 +114,10 @@ export async function evalRun(input: EvalRunInput): Promise<EvalRunReport> {
         const at = next++;
         const item = items[at]!;
         const index = start + at;
+        if (config.target === 'grounding') {
+          await checkItem(item, index);
+          continue;
+        }
         const answerId = uuid4();
         const answerWorkflowId = workflowIds.answer(tenantId, answerId);
         progress.running++;
@@ -159,6 +166,57 @@ export async function evalRun(input: EvalRunInput): Promise<EvalRunReport> {
         } finally {
           progress.running--;
         }
+      }
+    };
+    /** Target `grounding`: the item's given answer checked against its given context by a child grounding run. */
+    const checkItem = async (item: (typeof items)[number], index: number) => {
+      const checkWorkflowId = workflowIds.grounding(tenantId, uuid4());
+      progress.running++;
+      try {
+        await db.startEvalItem({
+          tenantId,
+          evalRunId,
+          index,
+          item: { id: item.id, question: item.question },
+          workflowId: checkWorkflowId,
+        });
+        if (!item.candidateAnswer || !item.context?.length) {
+          throw ApplicationFailure.nonRetryable(
+            'A grounding eval item needs a candidateAnswer and at least one context passage.',
+            FAILURES.eval.groundingCaseMissing.type,
+          );
+        }
+        const startedAt = Date.now();
+        const report = await executeChild(groundingCheck, {
+          workflowId: checkWorkflowId,
+          args: [
+            {
+              tenantId,
+              answer: item.candidateAnswer,
+              passages: item.context.map((text, i) => ({ id: String(i + 1), text })),
+              threshold: options.groundingThreshold,
+              method: options.groundingMethod ?? 'auto',
+              ...(config.judgeModel ? { model: config.judgeModel } : {}),
+            },
+          ],
+          typedSearchAttributes: runSearchAttributes({ tenantId, kind: 'grounding' }),
+        });
+        await db.scoreGroundingEvalItem({
+          tenantId,
+          evalRunId,
+          index,
+          item,
+          workflowId: checkWorkflowId,
+          report,
+          latencyMs: Date.now() - startedAt,
+        });
+        progress.done++;
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        progress.failed++;
+        await db.failEvalItem({ tenantId, evalRunId, index, error: rootCause(err) ?? (err as Error).message });
+      } finally {
+        progress.running--;
       }
     };
     const concurrency = Math.max(1, Math.min(MAX_CONCURRENCY, input.concurrency ?? 4));

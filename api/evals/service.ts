@@ -67,7 +67,7 @@ export class EvalsService {
    * the prompts as resolved now.
    */
   async checkConfig(tenantId: string, config: EvalConfig): Promise<PromptSet> {
-    await answerableCollections(this.orm.em.fork(), tenantId, config.collectionIds);
+    if (config.target !== 'grounding') await answerableCollections(this.orm.em.fork(), tenantId, config.collectionIds);
     const judge = judgeRefusal(config.groundingMethod, this.config.llm.provider);
     if (judge) throw judge;
     for (const [field, purpose] of [

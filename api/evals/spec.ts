@@ -1,13 +1,15 @@
 import { z } from 'zod';
-import { GROUNDING_METHODS } from '../../lib/contracts';
-import { collectionIdList, modelName, promptSelection, uuid } from '../schemas';
+import { EVAL_TARGETS, GROUNDING_METHODS } from '../../lib/contracts';
+import { modelName, promptSelection, uuid } from '../schemas';
 
 /** Request schemas of eval runs and experiments (api/routes/evals.ts) and of a scheduled eval job. */
 
 /** The setup an eval run answers with (lib/contracts EvalConfig); also a scheduled eval job's. */
 export const evalConfig = z
   .object({
-    collectionIds: collectionIdList,
+    target: z.enum(EVAL_TARGETS).optional(),
+    /** At least one for target `answer`; a grounding eval reads no collection. */
+    collectionIds: z.array(uuid).max(20),
     model: modelName.optional(),
     judgeModel: modelName.optional(),
     prompts: promptSelection.optional(),
@@ -17,7 +19,11 @@ export const evalConfig = z
     groundingMethod: z.enum(GROUNDING_METHODS).optional(),
     maxContextTokens: z.number().int().min(200).max(32_000).optional(),
   })
-  .strict();
+  .strict()
+  .refine((c) => c.target === 'grounding' || c.collectionIds.length > 0, {
+    path: ['collectionIds'],
+    message: 'Too small: expected array to have >=1 items',
+  });
 
 export const createEvalRun = z
   .object({

@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { DatasetItem, EvalAggregate, EvalItemMetrics } from '../../lib/contracts/evals';
+import type { DatasetItem, EvalAggregate, EvalConfig, EvalItemMetrics } from '../../lib/contracts/evals';
 import { launchStack, stackCall } from '../lib/stack';
 
 export interface Platform {
@@ -50,25 +50,25 @@ export interface EvalOutcome {
 }
 
 /**
- * One half of the question set as a dataset, answered by an eval run with the tenant's defaults (the offline
- * default: local-extractive, the collection's embedder, the grounding gate); returns what the API reports.
+ * Items as a new dataset, scored by an eval run with `config` (the tenant's defaults for what it leaves out: the
+ * offline default); returns what the API reports.
  */
 export async function evalThroughApi(
   platform: Platform,
   key: string,
-  opts: { name: string; items: DatasetItem[]; collectionId: string; topK: number; concurrency: number },
+  opts: { name: string; source: string; items: DatasetItem[]; config: EvalConfig; concurrency: number },
   progress: (line: string) => void,
 ): Promise<EvalOutcome> {
   const dataset = await call(platform, key, 'POST', '/v1/datasets', {
     name: opts.name,
-    description: 'bench/eval/data/cmake/questions.json',
+    description: opts.source,
     items: opts.items,
   });
   const started = performance.now();
   const run = await call(platform, key, 'POST', '/v1/evals', {
     name: opts.name,
     datasetId: dataset.id,
-    config: { collectionIds: [opts.collectionId], topK: opts.topK },
+    config: opts.config,
     concurrency: opts.concurrency,
   });
   let view: Json;

@@ -267,6 +267,19 @@ function wordOverlap(answer: string, context: string): number {
   return answerWords.length ? answerWords.filter((w) => inContext.has(w)).length / answerWords.length : 1;
 }
 
+/** A grounding eval run's accuracy per kind of pair, from its items' verdict agreement (the kind from the data). */
+function apiAccuracyByKind(run: EvalOutcome, pairs: readonly GroundingPair[]): Record<string, number | null> {
+  const kindOf = new Map(pairs.map((p) => [p.id, p.kind]));
+  const byKind = new Map<string, number[]>();
+  for (const i of run.items) {
+    const kind = kindOf.get(i.itemId);
+    const v = i.metrics?.verdictCorrect;
+    if (!kind || typeof v !== 'number') continue;
+    byKind.set(kind, [...(byKind.get(kind) ?? []), v]);
+  }
+  return Object.fromEntries([...byKind].map(([k, vs]) => [k, mean(vs)]));
+}
+
 /** Share of an eval run's items whose answer states at least one expected fact (the bench's "any one counts"). */
 function platformContainsFact(run: EvalOutcome): number {
   return mean(run.items.map((i) => ((i.metrics?.factCoverage ?? 0) > 0 ? 1 : 0)));
@@ -488,6 +501,7 @@ async function main(): Promise<void> {
 
     // ---- the same questions through the platform: a dataset per half, an eval run over each, read from the API
     const platformRuns: Partial<Record<Split, EvalOutcome>> = {};
+    const platformGrounding: Partial<Record<Split, EvalOutcome>> = {};
     if (process.env.BENCH_PLATFORM !== '0') {
       const { key } = await bounded(createApiKey(orm, { tenantId, keyName: 'bench-eval', role: 'admin' }));
       console.error('starting the platform (npm start) against the same database ...');
@@ -509,9 +523,33 @@ async function main(): Promise<void> {
             key,
             {
               name: `bench-eval cmake ${split}`,
+              source: 'bench/eval/data/cmake/questions.json',
               items,
-              collectionId: collectionIds.minilm,
-              topK: ANSWER_TOP_K,
+              config: { collectionIds: [collectionIds.minilm], topK: ANSWER_TOP_K },
+              concurrency: intFromEnv('BENCH_EVAL_CONCURRENCY', 4, 1, 16),
+            },
+            (line) => console.error(line),
+          ),
+        );
+        // The grounding set: each labelled triple a grounding case, checked by the grounding workflow.
+        platformGrounding[split] = await bounded(
+          evalThroughApi(
+            platform,
+            key,
+            {
+              name: `bench-eval cmake grounding ${split}`,
+              source: 'bench/eval/data/cmake/grounding.json',
+              items: grounding
+                .filter((p) => p.split === split)
+                .map((p) => ({
+                  id: p.id,
+                  question: p.question,
+                  candidateAnswer: p.answer,
+                  context: [p.context],
+                  expectedVerdict: p.label,
+                  metadata: { split: p.split, kind: p.kind, source: p.source },
+                })),
+              config: { target: 'grounding', collectionIds: [] },
               concurrency: intFromEnv('BENCH_EVAL_CONCURRENCY', 4, 1, 16),
             },
             (line) => console.error(line),
@@ -688,6 +726,9 @@ async function main(): Promise<void> {
       }
       console.log('');
       const kinds = Object.keys(h.grounding.default.perKind);
+      const viaApi = platformGrounding[split];
+      const apiKind = viaApi ? apiAccuracyByKind(viaApi, grounding) : null;
+      const apiCell = (v: number | null | undefined) => (viaApi ? (v == null ? '—' : f(v)) : 'not run');
       printTable([
         [
           'grounding (accuracy)',
@@ -695,6 +736,7 @@ async function main(): Promise<void> {
           'default (semantic)',
           'lexical fallback',
           `word overlap >= ${overlapThreshold.toFixed(3)}`,
+          viaApi ? `eval run ${viaApi.evalRunId.slice(0, 8)} (API)` : 'eval run (API)',
         ],
         ...kinds.map((k) => [
           `${k} (${GROUNDING_KINDS[k as keyof typeof GROUNDING_KINDS]})`,
@@ -702,6 +744,7 @@ async function main(): Promise<void> {
           f(h.grounding.default.perKind[k]!.accuracy),
           f(h.grounding.lexical.perKind[k]!.accuracy),
           f(h.grounding.wordOverlap.perKind[k]!.accuracy),
+          apiCell(apiKind?.[k]),
         ]),
         [
           'balanced accuracy',
@@ -709,8 +752,13 @@ async function main(): Promise<void> {
           f(h.grounding.default.balancedAccuracy),
           f(h.grounding.lexical.balancedAccuracy),
           f(h.grounding.wordOverlap.balancedAccuracy),
+          apiCell(viaApi?.aggregate.grounding?.balancedAccuracy),
         ],
       ]);
+      if (viaApi)
+        console.log(
+          `  the eval run's grounding checks (the grounding workflow, method auto, no question): ${viaApi.aggregate.completed} completed, ${viaApi.aggregate.failed} failed, ${(viaApi.wallMs / 1000).toFixed(1)} s`,
+        );
     }
 
     // ---- goals, on the test half (the dev half when only it ran)
@@ -795,6 +843,12 @@ async function main(): Promise<void> {
           },
           env,
           report,
+          platformGrounding: Object.fromEntries(
+            Object.entries(platformGrounding).map(([split, r]) => [
+              split,
+              { evalRunId: r.evalRunId, datasetId: r.datasetId, status: r.status, grounding: r.aggregate.grounding },
+            ]),
+          ),
           platform: Object.fromEntries(
             Object.entries(platformRuns).map(([split, r]) => [
               split,

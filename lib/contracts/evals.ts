@@ -66,8 +66,25 @@ export interface DatasetItem {
   goldSources?: string[];
   /** The past answer the item was built from. */
   sourceAnswerId?: string | null;
+  /**
+   * A grounding case (eval target `grounding`): an answer given with the passages it must be grounded in, and the
+   * verdict a correct grounding check reaches on it.
+   */
+  candidateAnswer?: string | null;
+  context?: string[];
+  expectedVerdict?: GroundingLabel | null;
   metadata?: Record<string, unknown>;
 }
+
+export const GROUNDING_LABELS = ['supported', 'unsupported'] as const;
+export type GroundingLabel = (typeof GROUNDING_LABELS)[number];
+
+/**
+ * What an eval run scores: `answer` (default) answers each item's question with the configured setup; `grounding`
+ * runs the grounding check on each item's given answer and context and scores its verdict against `expectedVerdict`.
+ */
+export const EVAL_TARGETS = ['answer', 'grounding'] as const;
+export type EvalTarget = (typeof EVAL_TARGETS)[number];
 
 export interface DatasetVersionRef {
   datasetId: string;
@@ -82,6 +99,9 @@ export interface DatasetVersionRef {
  * model points at collections ingested with it; the run records the collections' embedding model.
  */
 export interface EvalConfig {
+  /** Default `answer`. */
+  target?: EvalTarget;
+  /** The collections answered from (target `answer`: at least one; `grounding`: not used). */
   collectionIds: string[];
   /** The answer model (default: the tenant's answer model). */
   model?: string;
@@ -136,6 +156,8 @@ export interface EvalItemMetrics {
   answered: number;
   /** LLM judge's correctness against the expected answer, 0..1. */
   correctness: number | null;
+  /** Target `grounding`: 1 when the check's verdict (passed or not) is the expected one, else 0. */
+  verdictCorrect?: number | null;
   latencyMs: number;
   inputTokens: number;
   outputTokens: number;
@@ -174,6 +196,19 @@ export interface EvalAggregate {
   calls: number;
   /** The LLM judge's calls scoring correctness (not part of any answer's cost). */
   judge?: { calls: number; costUsd: number };
+  /**
+   * Target `grounding`: the checks' verdicts against the expected ones (positive = supported), over the completed
+   * items with an expected verdict; balanced accuracy is the mean of the recall on each label (null without both).
+   */
+  grounding?: {
+    n: number;
+    truePositive: number;
+    falsePositive: number;
+    trueNegative: number;
+    falseNegative: number;
+    accuracy: number | null;
+    balancedAccuracy: number | null;
+  } | null;
 }
 
 /** The metrics an experiment compares (higher is better for all but latency and cost). */
@@ -185,6 +220,7 @@ export const EVAL_METRICS = [
   'groundingScore',
   'answered',
   'correctness',
+  'verdictCorrect',
   'latencyMs',
   'costUsd',
 ] as const;

@@ -52,6 +52,7 @@ describe('the failure catalogue', () => {
         'embedding_dimension_mismatch',
         'embedding_mismatch',
         'fetch_refused',
+        'grounding_case_missing',
         'invalid_request',
         'judge_invalid_output',
         'judge_not_configured',

@@ -72,6 +72,8 @@ export const FAILURES = {
   eval: {
     datasetMissing: { type: 'dataset_missing', retryable: false, status: 404 },
     answerMissing: { type: 'answer_not_found', retryable: false, status: 404 },
+    /** A grounding eval item without its answer or context. */
+    groundingCaseMissing: { type: 'grounding_case_missing', retryable: false, status: 400 },
   },
   /** The self-test workflow's own input check (workflows/self-test.ts). */
   selfTest: {

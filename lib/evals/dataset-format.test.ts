@@ -46,6 +46,38 @@ describe('dataset files', () => {
     expect(csv).toContain('"[""pickle.md"",""https://example.com/a|b""]"');
   });
 
+  it.each(['jsonl', 'csv'] as const)(
+    'round-trips grounding cases in %s; CSV adds their columns only then',
+    (format) => {
+      const cases: DatasetItem[] = [
+        {
+          id: 'g1',
+          question: 'What does the pickle module implement?',
+          candidateAnswer: 'It implements binary protocols, "fast" ones.',
+          context: ['The pickle module implements binary protocols.', 'A second passage, with a comma'],
+          expectedVerdict: 'supported',
+        },
+        {
+          id: 'g2',
+          question: 'Is pickle secure?',
+          candidateAnswer: 'Yes.',
+          context: ['It is not secure.'],
+          expectedVerdict: 'unsupported',
+        },
+      ];
+      const text = serializeDataset(cases, format);
+      expect(parseDatasetFile(text, format)).toEqual(cases);
+      expect(serializeDataset(parseDatasetFile(text, format) as DatasetItem[], format)).toBe(text);
+      if (format === 'csv')
+        expect(text.split('\n')[0]).toBe(
+          'id,question,expected_answer,expected_facts,gold_sources,source_answer_id,metadata,candidate_answer,context,expected_verdict',
+        );
+      const bad =
+        format === 'csv' ? 'question,expected_verdict\nq,maybe\n' : '{"question":"q","expectedVerdict":"maybe"}\n';
+      expect(errorOf(() => parseDatasetFile(bad, format)).message).toMatch(/^line 2|^line 1/);
+    },
+  );
+
   it('reads both naming styles and drops empty values', () => {
     const jsonl = [
       '{"id":"a","question":"Q1","expected_answer":"A","expected_facts":["f"],"gold_sources":["s"],"source_answer_id":null}',

@@ -1,7 +1,7 @@
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import { z } from 'zod';
-import type { DatasetItem } from '../contracts/evals';
+import { GROUNDING_LABELS, type DatasetItem } from '../contracts/evals';
 import { badRequest } from '../errors';
 
 /**
@@ -72,6 +72,9 @@ export const datasetItemSchema = z
     expectedFacts: listOf('fact').optional(),
     goldSources: listOf('gold source').optional(),
     sourceAnswerId: z.uuid().nullable().optional(),
+    candidateAnswer: z.string().trim().max(DATASET_LIMITS.expectedAnswerChars).nullable().optional(),
+    context: listOf('context passage').optional(),
+    expectedVerdict: z.enum(GROUNDING_LABELS).nullable().optional(),
     metadata: z
       .record(z.string(), z.unknown())
       .refine((m) => JSON.stringify(m).length <= DATASET_LIMITS.metadataChars, {
@@ -86,6 +89,8 @@ const SNAKE: Record<string, keyof DatasetItem> = {
   expected_facts: 'expectedFacts',
   gold_sources: 'goldSources',
   source_answer_id: 'sourceAnswerId',
+  candidate_answer: 'candidateAnswer',
+  expected_verdict: 'expectedVerdict',
 };
 const FIELDS: ReadonlyArray<keyof DatasetItem> = [
   'id',
@@ -94,6 +99,9 @@ const FIELDS: ReadonlyArray<keyof DatasetItem> = [
   'expectedFacts',
   'goldSources',
   'sourceAnswerId',
+  'candidateAnswer',
+  'context',
+  'expectedVerdict',
   'metadata',
 ];
 const CSV_COLUMNS = [
@@ -105,6 +113,8 @@ const CSV_COLUMNS = [
   'source_answer_id',
   'metadata',
 ];
+/** Written after the others, and only when an item is a grounding case (older exports stay byte for byte). */
+const CSV_GROUNDING_COLUMNS = ['candidate_answer', 'context', 'expected_verdict'];
 
 const fieldName = (key: string): keyof DatasetItem | null =>
   SNAKE[key] ?? ((FIELDS as readonly string[]).includes(key) ? (key as keyof DatasetItem) : null);
@@ -126,6 +136,9 @@ export function canonicalItem<T extends DatasetItemInput>(item: T): T {
   if (item.expectedFacts?.length) out.expectedFacts = item.expectedFacts;
   if (item.goldSources?.length) out.goldSources = item.goldSources;
   if (item.sourceAnswerId) out.sourceAnswerId = item.sourceAnswerId;
+  if (item.candidateAnswer) out.candidateAnswer = item.candidateAnswer;
+  if (item.context?.length) out.context = item.context;
+  if (item.expectedVerdict) out.expectedVerdict = item.expectedVerdict;
   if (item.metadata && Object.keys(item.metadata).length) out.metadata = item.metadata;
   return out as T;
 }
@@ -250,7 +263,7 @@ export function parseCsv(text: string): DatasetItemInput[] {
     if (!names[i])
       throw invalid(
         `line ${headerLine}`,
-        `unknown column "${c}" (columns: ${CSV_COLUMNS.join(', ')}, or their camelCase names)`,
+        `unknown column "${c}" (columns: ${[...CSV_COLUMNS, ...CSV_GROUNDING_COLUMNS].join(', ')}, or their camelCase names)`,
         { line: headerLine, field: c },
       );
     if (names.indexOf(names[i]) !== i)
@@ -267,7 +280,7 @@ export function parseCsv(text: string): DatasetItemInput[] {
     r.record.forEach((cell, i) => {
       const name = names[i]!;
       const details = { line, field: columns[i] };
-      if (name === 'expectedFacts' || name === 'goldSources') {
+      if (name === 'expectedFacts' || name === 'goldSources' || name === 'context') {
         const list = listCell(cell, where, details);
         if (list) raw[name] = list;
       } else if (name === 'metadata') {
@@ -297,15 +310,17 @@ export function serializeJsonLines(items: readonly DatasetItem[]): string {
 
 /** Lists are written as JSON arrays: unambiguous whatever the values hold (a `|` included). */
 export function serializeCsv(items: readonly DatasetItem[]): string {
+  const grounding = items.some((i) => i.candidateAnswer || i.context?.length || i.expectedVerdict);
+  const columns = grounding ? [...CSV_COLUMNS, ...CSV_GROUNDING_COLUMNS] : CSV_COLUMNS;
   const rows = items.map((raw) => {
     const item = canonicalItem(raw);
-    return CSV_COLUMNS.map((column) => {
+    return columns.map((column) => {
       const value = item[(SNAKE[column] ?? column) as keyof DatasetItem];
       if (value === undefined || value === null) return '';
       return typeof value === 'string' ? value : JSON.stringify(value);
     });
   });
-  return stringify([CSV_COLUMNS, ...rows], { record_delimiter: '\n' });
+  return stringify([columns, ...rows], { record_delimiter: '\n' });
 }
 
 export function serializeDataset(items: readonly DatasetItem[], format: DatasetFormat): string {

@@ -126,6 +126,7 @@ describe('compareRuns', () => {
       'groundingScore',
       'answered',
       'correctness',
+      'verdictCorrect',
       'latencyMs',
       'costUsd',
     ]);

@@ -96,8 +96,8 @@ function compareMetric(
 ): MetricComparison {
   const values: Array<[number, number]> = [];
   for (const { b, c } of pairs) {
-    const x = b.metrics[metric];
-    const y = c.metrics[metric];
+    const x = b.metrics[metric] ?? null;
+    const y = c.metrics[metric] ?? null;
     if (isValue(x) && isValue(y)) values.push([x, y]);
   }
   const n = values.length;

@@ -9,7 +9,16 @@ import {
   type EvalItemResult,
   type Verdict,
 } from '../contracts';
-import { aggregate, factTerms, matchesGold, missingFactTerms, nearestRank, scoreItem, verdictCounts } from './metrics';
+import {
+  aggregate,
+  factTerms,
+  matchesGold,
+  missingFactTerms,
+  nearestRank,
+  scoreGroundingItem,
+  scoreItem,
+  verdictCounts,
+} from './metrics';
 
 // ---------------------------------------------------------------------------------------------------------------
 // A fixed dataset of five items and hand-made answers.
@@ -381,5 +390,67 @@ describe('aggregate', () => {
       expect(agg.latencyMs).toEqual({ p50: null, p95: null });
       expect(agg).toMatchObject({ costUsd: 0, calls: 0, tokens: { input: 0, output: 0 } });
     }
+  });
+});
+
+describe('grounding items', () => {
+  const usage = { latencyMs: 10, inputTokens: 0, outputTokens: 0, costUsd: 0, calls: 0 };
+  const item = (expectedVerdict: 'supported' | 'unsupported' | null) => ({
+    id: 'g',
+    question: 'q',
+    candidateAnswer: 'a',
+    context: ['c'],
+    expectedVerdict,
+  });
+
+  it('scores the verdict against the expected one; nothing of retrieval or facts applies', () => {
+    expect(scoreGroundingItem(item('supported'), { passed: true, score: 1 }, usage)).toEqual({
+      recallAtK: null,
+      mrr: null,
+      citationAccuracy: null,
+      factCoverage: null,
+      groundingScore: 1,
+      answered: 1,
+      correctness: null,
+      verdictCorrect: 1,
+      ...usage,
+    });
+    expect(scoreGroundingItem(item('supported'), { passed: false, score: 0.5 }, usage).verdictCorrect).toBe(0);
+    expect(scoreGroundingItem(item('unsupported'), { passed: false, score: 0.5 }, usage).verdictCorrect).toBe(1);
+    expect(scoreGroundingItem(item('unsupported'), { passed: true, score: 1 }, usage).verdictCorrect).toBe(0);
+    expect(scoreGroundingItem(item(null), { passed: true, score: 1 }, usage).verdictCorrect).toBeNull();
+  });
+
+  it('aggregates the confusion and balanced accuracy (by hand: 2 of 3 supported found, 1 of 1 unsupported)', () => {
+    const results = (
+      [
+        ['supported', true],
+        ['supported', true],
+        ['supported', false],
+        ['unsupported', false],
+      ] as const
+    ).map(([label, passed], index) => ({
+      index,
+      itemId: `g${index}`,
+      status: 'completed' as const,
+      answerId: null,
+      workflowId: null,
+      answerStatus: null,
+      verdicts: null,
+      metrics: scoreGroundingItem(item(label), { passed, score: passed ? 1 : 0 }, usage),
+    }));
+    const agg = aggregate(results);
+    expect(agg.grounding).toEqual({
+      n: 4,
+      truePositive: 2,
+      falsePositive: 0,
+      trueNegative: 1,
+      falseNegative: 1,
+      accuracy: 0.75,
+      balancedAccuracy: (2 / 3 + 1) / 2,
+    });
+    expect(agg.metrics.verdictCorrect).toEqual({ mean: 0.75, n: 4 });
+    // An answer eval has no grounding block.
+    expect(aggregate([]).grounding).toBeNull();
   });
 });

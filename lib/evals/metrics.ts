@@ -166,6 +166,7 @@ const MEAN_METRICS: readonly MeanMetric[] = [
   'groundingScore',
   'answered',
   'correctness',
+  'verdictCorrect',
 ];
 
 /**
@@ -215,6 +216,64 @@ export function aggregate(results: readonly EvalItemResult[]): EvalAggregate {
     },
     costUsd: sum(done.map((r) => r.metrics.costUsd)),
     calls: sum(done.map((r) => r.metrics.calls)),
+    grounding: groundingConfusion(done),
+  };
+}
+
+/**
+ * Target `grounding`: the confusion of the checks' verdicts against the expected ones over the items scored for it
+ * (`verdictCorrect` set; the check passing is "supported", the positive class). Null when no item was.
+ */
+function groundingConfusion(
+  done: ReadonlyArray<EvalItemResult & { metrics: EvalItemMetrics }>,
+): EvalAggregate['grounding'] {
+  const scored = done.filter((r) => typeof r.metrics.verdictCorrect === 'number');
+  if (!scored.length) return null;
+  let truePositive = 0;
+  let falsePositive = 0;
+  let trueNegative = 0;
+  let falseNegative = 0;
+  for (const r of scored) {
+    const predictedSupported = r.metrics.answered === 1;
+    const correct = r.metrics.verdictCorrect === 1;
+    if (predictedSupported && correct) truePositive++;
+    else if (predictedSupported) falsePositive++;
+    else if (correct) trueNegative++;
+    else falseNegative++;
+  }
+  const supported = truePositive + falseNegative;
+  const unsupported = trueNegative + falsePositive;
+  return {
+    n: scored.length,
+    truePositive,
+    falsePositive,
+    trueNegative,
+    falseNegative,
+    accuracy: (truePositive + trueNegative) / scored.length,
+    balancedAccuracy: supported && unsupported ? (truePositive / supported + trueNegative / unsupported) / 2 : null,
+  };
+}
+
+/**
+ * A grounding item's scores (target `grounding`) from the check's report: `answered` is whether the check passed
+ * (the gate would release the answer), `verdictCorrect` whether that is the expected verdict, `groundingScore` the
+ * supported share of claims. No retrieval, citations or facts apply.
+ */
+export function scoreGroundingItem(
+  item: DatasetItem,
+  report: { passed: boolean; score: number },
+  usage: Pick<EvalItemMetrics, 'latencyMs' | 'inputTokens' | 'outputTokens' | 'costUsd' | 'calls'>,
+): EvalItemMetrics {
+  return {
+    recallAtK: null,
+    mrr: null,
+    citationAccuracy: null,
+    factCoverage: null,
+    groundingScore: report.score,
+    answered: report.passed ? 1 : 0,
+    correctness: null,
+    verdictCorrect: item.expectedVerdict ? (report.passed === (item.expectedVerdict === 'supported') ? 1 : 0) : null,
+    ...usage,
   };
 }
 

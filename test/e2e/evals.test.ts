@@ -168,7 +168,7 @@ it('starts a run in the form, follows both to completion, drills into an item an
       .toMatch(/completed/i);
     await expect.poll(() => page.getByTestId('eval-item').count()).toBe(3);
     await page.getByTestId('eval-metrics').waitFor();
-    expect(await page.getByTestId('eval-metric-row').count()).toBe(7);
+    expect(await page.getByTestId('eval-metric-row').count()).toBe(8);
     expect(await page.getByTestId('eval-prompts').textContent()).toMatch(/answer v2/);
     expect(await page.getByTestId('eval-verdicts').textContent()).toMatch(/\d+ supported/);
     expect(await page.getByTestId('eval-cancel').count()).toBe(0);
@@ -217,7 +217,7 @@ it('starts a run in the form, follows both to completion, drills into an item an
     expect(experiment.baselineRunId).toBe(baselineId);
     await page.getByTestId('experiment-comparison').waitFor();
     expect(await page.getByTestId('experiment-run').count()).toBe(2);
-    expect(await page.getByTestId('experiment-metric').count()).toBe(9);
+    expect(await page.getByTestId('experiment-metric').count()).toBe(10);
     // Every row reads in words, not colour alone; lower latency is better.
     const rows = experiment.comparisons[0].metrics as Json[];
     const latency = rows.find((m) => m.metric === 'latencyMs')!;
@@ -258,7 +258,7 @@ it('fits a phone (390×844): the list, a run and the experiment, reached from th
     await saveScreenshot(page, 'eval-run');
 
     await page.goto(`${api.base}/experiments/${experimentId}`);
-    await expect.poll(() => page.getByTestId('experiment-metric').count()).toBe(9);
+    await expect.poll(() => page.getByTestId('experiment-metric').count()).toBe(10);
     await expectNoHorizontalOverflow(page);
     await saveScreenshot(page, 'experiment');
   });
@@ -271,7 +271,7 @@ it('shows a viewer the same pages without the controls that need an operator', a
     expect(await page.getByTestId('eval-compare').count()).toBe(0);
     expect(await page.getByTestId('eval-select').count()).toBe(0);
     await page.goto(`${api.base}/experiments/${experimentId}`);
-    await expect.poll(() => page.getByTestId('experiment-metric').count()).toBe(9);
+    await expect.poll(() => page.getByTestId('experiment-metric').count()).toBe(10);
     expect(await page.getByTestId('experiment-delete').count()).toBe(0);
   });
 }, 120_000);
@@ -374,3 +374,49 @@ it('builds a dataset from past answers, adds a prompt version and replays the an
     await saveScreenshot(page, 'answers-selected');
   });
 }, 300_000);
+
+it('evaluates grounding checks: a labelled set of given answers, no collection, the confusion on the run page', async () => {
+  const passage = 'The default pickle protocol in Python 3.11 is protocol 5.';
+  const ds = await call('POST', '/v1/datasets', {
+    name: 'grounding cases',
+    items: [
+      {
+        id: 'same',
+        question: 'Default protocol?',
+        candidateAnswer: passage,
+        context: [passage],
+        expectedVerdict: 'supported',
+      },
+      {
+        id: 'number',
+        question: 'Default protocol?',
+        candidateAnswer: 'The default pickle protocol in Python 3.11 is protocol 4.',
+        context: [passage],
+        expectedVerdict: 'unsupported',
+      },
+    ],
+  });
+  expect(ds.status, JSON.stringify(ds.body)).toBe(201);
+  await withPage(DESKTOP, adminEmail, '/evals', async (page) => {
+    await page.goto(`${api.base}/evals?datasetId=${ds.body.id}`);
+    await expect.poll(() => page.getByTestId('eval-dataset').inputValue()).toBe(ds.body.id);
+    await page.getByTestId('eval-target-grounding').check();
+    expect(await page.getByTestId('eval-collection').count()).toBe(0);
+    await page.getByTestId('eval-name').fill('grounding checks');
+    await page.getByTestId('eval-submit').click();
+    await page.waitForURL(/\/evals\/[0-9a-f-]{36}$/);
+    const id = page.url().split('/').pop()!;
+    await expect
+      .poll(async () => (await noError(page), page.getByTestId('eval-run-status').textContent()), { timeout: 120_000 })
+      .toMatch(/completed/i);
+    expect((await call('GET', `/v1/evals/${id}`)).body.config).toEqual({ target: 'grounding', collectionIds: [] });
+    expect(await page.getByTestId('eval-target').textContent()).toMatch(/grounding checks/);
+    await expect.poll(() => page.getByTestId('eval-item').count()).toBe(2);
+    expect(await page.getByTestId('eval-grounding').textContent()).toMatch(/balanced accuracy/);
+    // Each item links to its grounding run.
+    const runHref = await page.getByTestId('eval-item-run').first().getAttribute('href');
+    expect(runHref).toMatch(/^\/runs\/grounding%3A/);
+    await expectNoHorizontalOverflow(page);
+    await saveScreenshot(page, 'eval-run-grounding');
+  });
+}, 240_000);

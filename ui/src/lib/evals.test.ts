@@ -138,6 +138,7 @@ describe('aggregates', () => {
       groundingScore: { mean: 0.9, n: 4 },
       answered: { mean: 1, n: 4 },
       correctness: { mean: null, n: 0 },
+      verdictCorrect: { mean: null, n: 0 },
     },
     abstainRate: 0,
     verdicts: { supported: 8, unsupported: 1, contradicted: 0 },

@@ -21,6 +21,7 @@ const METRICS: Record<EvalMetric, { label: string; kind: 'share' | 'score' | 'ms
   groundingScore: { label: 'Grounding', kind: 'share' },
   answered: { label: 'Answered', kind: 'share' },
   correctness: { label: 'Correctness (judge)', kind: 'score' },
+  verdictCorrect: { label: 'Grounding verdict agreement', kind: 'share' },
   latencyMs: { label: 'Latency', kind: 'ms', lowerIsBetter: true },
   costUsd: { label: 'Cost', kind: 'usd', lowerIsBetter: true },
 };

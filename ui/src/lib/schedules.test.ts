@@ -315,6 +315,17 @@ describe('an eval-run job', () => {
   const evalForm = (changes: Partial<ScheduleForm> = {}) =>
     form({ jobType: 'evalRun', datasetId: DS, evalCollectionIds: [C1], ...changes });
 
+  it('keeps an edited grounding eval (target grounding) savable without collections', () => {
+    const result = scheduleBodyFromForm(evalForm({ evalCollectionIds: [], evalKept: { target: 'grounding' } }));
+    expect(result.errors).toEqual({});
+    expect(result.body!.job).toEqual({
+      type: 'evalRun',
+      datasetId: DS,
+      config: { target: 'grounding', collectionIds: [] },
+    });
+    expect(scheduleBodyFromForm(evalForm({ evalCollectionIds: [] })).errors.evalCollectionIds).toBeDefined();
+  });
+
   it('sends only the dataset and collections when nothing else is filled in', () => {
     const result = scheduleBodyFromForm(evalForm({ every: '1', unit: 'days' }));
     expect(result.errors).toEqual({});

@@ -347,7 +347,9 @@ function evalJobFromForm(form: ScheduleForm): { job: ScheduleJob; errors: FieldE
   if (version === null)
     errors.datasetVersion = 'A version of the dataset (1 or more); empty: the latest when each run begins.';
   const collectionIds = [...new Set(form.evalCollectionIds)];
-  if (!collectionIds.length) errors.evalCollectionIds = 'Pick at least one collection.';
+  // A grounding eval (kept from an edited schedule: the form does not offer the target) reads no collection.
+  if (!collectionIds.length && form.evalKept.target !== 'grounding')
+    errors.evalCollectionIds = 'Pick at least one collection.';
   else if (collectionIds.length > MAX_EVAL_COLLECTIONS)
     errors.evalCollectionIds = `At most ${MAX_EVAL_COLLECTIONS} collections.`;
   const topK = wholeNumber(form.topK, 1, 50);
