@@ -165,6 +165,9 @@ export function createAnswerActivities({ orm, llm }: AnswerActivityDeps) {
       passages: ContextPassage[];
       strict: boolean;
       model?: string;
+      /** The caller's sampling temperature (absent: 0) and cap on generated tokens. */
+      temperature?: number;
+      maxTokens?: number;
       /** The answer (or, strict, answer_strict) prompt the run resolved (absent: the shipped one). */
       prompt?: ResolvedPrompt;
     }): Promise<{ text: string; citations: number[]; model: string; finishReason: string }> {
@@ -183,7 +186,8 @@ export function createAnswerActivities({ orm, llm }: AnswerActivityDeps) {
         llm.generate(ctx, messages, {
           purpose: 'answer',
           model: input.model,
-          temperature: 0,
+          temperature: input.temperature ?? 0,
+          ...(input.maxTokens !== undefined ? { maxTokens: input.maxTokens } : {}),
           stream: true,
           onToken: (text) => buffer.push({ type: 'token', data: { text } }),
         }),

@@ -36,6 +36,8 @@ import { promptsRoutes } from './routes/prompts';
 import { datasetsRoutes } from './routes/datasets';
 import { evalsRoutes } from './routes/evals';
 import { replaysRoutes } from './routes/replays';
+import { savedAgentsRoutes } from './routes/saved-agents';
+import { openaiRoutes } from './routes/openai';
 
 /** Composes the API from injected dependencies; no globals, so tests build one with theirs. */
 export function createApp(deps: AppDeps): Koa {
@@ -99,6 +101,8 @@ export function createApp(deps: AppDeps): Koa {
     datasetsRoutes(deps),
     evalsRoutes(deps),
     replaysRoutes(deps),
+    savedAgentsRoutes(deps),
+    openaiRoutes(deps),
   ]) {
     v1Routers.push(router);
     app.use(router.routes()).use(router.allowedMethods({ throw: true }));

@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { Middleware } from 'koa';
 import { ZodError } from 'zod';
 import { AppError } from '../lib/errors';
+import { QUOTA_CODES } from '../lib/quota/errors';
 import { secretRegistry } from '../lib/secrets';
 import type { Logger } from '../lib/log';
 
@@ -22,6 +23,43 @@ const statusCodes: Record<number, string> = {
   // A method no router implements (TRACE, CONNECT): the router answers 501; the caller's doing, not a fault here.
   501: 'not_implemented',
 };
+
+/** Under `/v1/openai` every error is in OpenAI's shape instead, so OpenAI clients raise their own error types. */
+const OPENAI_PATH = /^\/v1\/openai(\/|$)/i;
+
+export interface OpenAiErrorBody {
+  error: { message: string; type: string; param: string | null; code: string | null };
+}
+
+/** OpenAI's `type` for a status; a tokens-per-day quota is OpenAI's `insufficient_quota`. */
+function openaiErrorType(status: number, code: string): string {
+  if (status === 401) return 'authentication_error';
+  if (status === 403) return 'permission_error';
+  if (status === 429) return code === QUOTA_CODES.tokens ? 'insufficient_quota' : 'rate_limit_error';
+  if (status >= 500) return 'server_error';
+  return 'invalid_request_error';
+}
+
+/**
+ * An error of the API's shape in OpenAI's (`{ error: { message, type, param, code } }`): the code stays the API's
+ * stable one, and a validation failure names its first field the way OpenAI does (`messages[0].content`).
+ */
+export function openaiError(status: number, body: ErrorBody): OpenAiErrorBody {
+  const first = Array.isArray(body.error.details)
+    ? (body.error.details[0] as { path?: unknown } | undefined)?.path
+    : undefined;
+  const param = Array.isArray(first)
+    ? first.map((p, i) => (typeof p === 'number' ? `[${p}]` : i ? `.${String(p)}` : String(p))).join('') || null
+    : null;
+  return {
+    error: {
+      message: body.error.message,
+      type: openaiErrorType(status, body.error.code),
+      param,
+      code: body.error.code,
+    },
+  };
+}
 
 /** First in the chain: every error, thrown or not, leaves as `{ error: { code, message, details? } }`. */
 export function errorHandler(log: Logger, bodyLimit: string): Middleware {
@@ -71,7 +109,7 @@ export function errorHandler(log: Logger, bodyLimit: string): Middleware {
       }
       if (body.error.details === undefined) delete body.error.details;
       body.error.message = secretRegistry.redact(body.error.message);
-      ctx.body = body;
+      ctx.body = OPENAI_PATH.test(ctx.path) ? openaiError(ctx.status, body) : body;
       ctx.type = 'application/json';
     }
   };

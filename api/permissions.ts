@@ -46,6 +46,12 @@ export const PARAM_KINDS = {
   evalRun: { tenantScoped: true, format: 'uuid', what: 'an eval run id' },
   experiment: { tenantScoped: true, format: 'uuid', what: 'an experiment id' },
   replay: { tenantScoped: true, format: 'uuid', what: 'a replay id' },
+  savedAgent: { tenantScoped: true, format: 'uuid', what: 'a saved agent id' },
+  openaiModel: {
+    tenantScoped: true,
+    format: 'name',
+    what: 'a model of `GET /v1/openai/models`, URL-encoded (`rag%2Fdocs`)',
+  },
 } as const satisfies Record<
   string,
   { tenantScoped: boolean; format: 'uuid' | 'workflowId' | 'name' | 'secretName'; what: string }
@@ -260,6 +266,20 @@ export const PERMISSIONS: Record<string, RouteRule> = {
   'POST /v1/replays': operate('Replay past answers with a new model, prompt or retrieval setup'),
   'GET /v1/replays/:id': read('One replay: setup, progress, summary', { id: 'replay' }),
   'GET /v1/replays/:id/items': read('A replay’s per-answer comparisons', { id: 'replay' }),
+
+  'GET /v1/agents/saved': read('The tenant’s saved agents'),
+  'POST /v1/agents/saved': operate('Save an agent definition under a name (checked like a run start)'),
+  'GET /v1/agents/saved/:id': read('One saved agent', { id: 'savedAgent' }),
+  'PATCH /v1/agents/saved/:id': operate('Change a saved agent', { id: 'savedAgent' }),
+  'DELETE /v1/agents/saved/:id': operate('Delete a saved agent (its runs stay)', { id: 'savedAgent' }),
+  'POST /v1/agents/saved/:id/runs': operate('Start an agent run of a saved agent', { id: 'savedAgent' }),
+
+  'GET /v1/openai/models': read('OpenAI-compatible: the tenant’s collections (and saved agents) as models'),
+  'GET /v1/openai/models/:model': read('OpenAI-compatible: one model', { model: 'openaiModel' }),
+  'POST /v1/openai/chat/completions': operate(
+    'OpenAI-compatible chat completion: a grounded answer (or agent) run, streamed as OpenAI chunks if asked',
+  ),
+  'POST /v1/openai/embeddings': operate('OpenAI-compatible embeddings with a collection’s embedding model'),
 
   'GET /v1/secrets': read('The tenant’s secret names (never values)'),
   'PUT /v1/secrets/:name': admin('Set a secret', { name: 'newSecret' }),

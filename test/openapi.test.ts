@@ -82,7 +82,10 @@ describe('the OpenAPI document', () => {
       for (const status of ['400', '4XX', '5XX', ...(op['x-permissions']?.public ? [] : ['401', '403'])]) {
         const schema = op.responses[status]?.content?.['application/json']?.schema;
         const refs = JSON.stringify(schema ?? null);
-        if (!refs.includes('"#/components/schemas/Error"')) problems.push(`${where}: ${status} is not the Error shape`);
+        // The OpenAI-compatible routes answer errors in OpenAI's shape, which OpenAI clients parse.
+        const shape = path.startsWith('/v1/openai/') ? 'OpenAIError' : 'Error';
+        if (!refs.includes(`"#/components/schemas/${shape}"`))
+          problems.push(`${where}: ${status} is not the ${shape} shape`);
       }
       if (op['x-permissions']?.public && JSON.stringify(op.security) !== '[]')
         problems.push(`${where}: public but requires security`);

@@ -209,6 +209,13 @@ async function makeFixtures(tenantId: string, key: string): Promise<Record<strin
   const agentRun = (await json(request('POST', '/v1/agents/runs', { key, body: { goal: 'Say hello.' } }), [200, 202]))
     .workflowId!;
   await settled(agentRun);
+  // Issue 20: a saved agent (no tools, so it saves without an MCP server).
+  const savedAgent = (
+    await json(
+      request('POST', '/v1/agents/saved', { key, body: { name: `matrix-${uniq()}`, description: 'A fixture.' } }),
+      [201],
+    )
+  ).id!;
   const em = ctx.orm.em.fork();
   const server = em.create(McpServerEntity, {
     tenantId,
@@ -295,6 +302,8 @@ async function makeFixtures(tenantId: string, key: string): Promise<Record<strin
     evalRun2: evalRuns[1]!,
     experiment,
     replay,
+    // By id: a collection name may be the same in both tenants, an id never is.
+    openaiModel: `rag/${collection}`,
     prompt: 'answer',
     document,
     ingestRun,
@@ -303,6 +312,7 @@ async function makeFixtures(tenantId: string, key: string): Promise<Record<strin
     run: selfTestRun,
     selfTestRun,
     agentRun,
+    savedAgent,
     mcpServer: server.id,
     mcpTool: tool,
     secret,
@@ -395,6 +405,8 @@ async function freshFixture(
           [201],
         )
       ).id;
+    case 'savedAgent':
+      return (await json(request('POST', '/v1/agents/saved', { key, body: { name: `gone-${uniq()}` } }), [201])).id;
     case 'evalRun':
       return (
         await json(
@@ -472,6 +484,9 @@ function bodyOf(r: Route): unknown {
     'POST /v1/mcp/servers/:id/tools/:name/approve': { definitionHash: 'a'.repeat(64) },
     'POST /v1/agents/runs': { goal: 'Say hello.' },
     'POST /v1/agents/runs/:id/approvals': { callId: 'c1', approve: true },
+    'POST /v1/agents/saved': { name: `matrix-${uniq()}` },
+    'PATCH /v1/agents/saved/:id': { description: `matrix ${uniq()}` },
+    'POST /v1/agents/saved/:id/runs': { goal: 'Say hello.' },
     'PUT /v1/secrets/:name': { value: 'hunter2' },
     'POST /v1/keys': { name: `matrix-${uniq()}`, role: 'viewer' },
     'ALL /mcp': { jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} },
@@ -502,6 +517,11 @@ function bodyOf(r: Route): unknown {
     'POST /v1/evals': { datasetId: fixtures.A.dataset, config: { collectionIds } },
     'POST /v1/experiments': { evalRunIds: [fixtures.A.evalRun, fixtures.A.evalRun2] },
     'POST /v1/replays': { answerIds: [fixtures.A.answer], setup: {} },
+    'POST /v1/openai/chat/completions': {
+      model: `rag/${fixtures.A.collection}`,
+      messages: [{ role: 'user', content: 'What is the default pickle protocol?' }],
+    },
+    'POST /v1/openai/embeddings': { model: `rag/${fixtures.A.collection}`, input: 'pickle protocol' },
     'POST /v1/schedules/:id/backfill': {
       start: new Date(Date.now() - 7_200_000).toISOString(),
       end: new Date(Date.now() - 3_600_000).toISOString(),

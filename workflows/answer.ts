@@ -187,6 +187,11 @@ export async function answer(input: AnswerInput): Promise<AnswerResult> {
     let considered: AnswerResult['considered'];
 
     if (passages.length) {
+      // Only what the caller set: a run started without them sends the activity the input it always did.
+      const sampling = {
+        ...(options.temperature !== undefined ? { temperature: options.temperature } : {}),
+        ...(options.maxTokens !== undefined ? { maxTokens: options.maxTokens } : {}),
+      };
       await setPhase('generating');
       let gen = await step(
         'generate',
@@ -197,6 +202,7 @@ export async function answer(input: AnswerInput): Promise<AnswerResult> {
             passages,
             strict: false,
             model: options.model,
+            ...sampling,
             ...prompt('answer'),
           }),
         (g) => ({ model: g.model, citations: g.citations }),
@@ -228,6 +234,7 @@ export async function answer(input: AnswerInput): Promise<AnswerResult> {
                 passages: evidence,
                 strict: true,
                 model: options.model,
+                ...sampling,
                 ...prompt('answer_strict'),
               }),
             (g) => ({ model: g.model, citations: g.citations }),

@@ -1,10 +1,11 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { createActivities } from '../activities';
-import type { GenerateTextInput } from '../activities/llm';
+import type { EmbedTextsInput, GenerateTextInput } from '../activities/llm';
 import type { GenerateResult } from '../lib/contracts';
 import { gatewayCallStep } from './policies';
 
-const { generateText } = proxyActivities<ReturnType<typeof createActivities>>(gatewayCallStep);
+type Activities = ReturnType<typeof createActivities>;
+const { generateText, embedTexts } = proxyActivities<Activities>(gatewayCallStep);
 
 /**
  * One model call as a durable run (the playground and the API's completions): retried on rate limits and
@@ -12,4 +13,12 @@ const { generateText } = proxyActivities<ReturnType<typeof createActivities>>(ga
  */
 export async function completion(input: GenerateTextInput): Promise<GenerateResult> {
   return generateText(input);
+}
+
+/**
+ * Texts embedded with one model as a durable run (the OpenAI-compatible `/embeddings`): retried and recorded like
+ * a completion, and listed among the tenant's runs.
+ */
+export async function embedding(input: EmbedTextsInput): Promise<Awaited<ReturnType<Activities['embedTexts']>>> {
+  return embedTexts(input);
 }

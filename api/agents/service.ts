@@ -143,6 +143,8 @@ export class AgentsService {
   async start(
     run: PlannedAgentRun,
     wait: boolean,
+    /** The run's `what` (default: its goal) and more memo (the OpenAI-compatible endpoint's caller). */
+    describe: { what?: string; memo?: Record<string, unknown> } = {},
   ): Promise<
     { workflowId: string; status: 'running' } | { workflowId: string; status: 'completed'; result: AgentRunResult }
   > {
@@ -156,6 +158,8 @@ export class AgentsService {
         args: [input],
         tenantId: input.tenantId,
         kind: 'agent',
+        ...(describe.what ? { what: describe.what } : {}),
+        ...(describe.memo ? { memo: describe.memo } : {}),
       },
       this.quotas,
     );

@@ -71,6 +71,10 @@ export interface AskInput {
   options: Partial<AnswerOptions>;
   /** Prompt versions or labels; names left out use their `production` label. */
   prompts?: PromptSelection;
+  /** Earlier turns of a chat kept by the client (the OpenAI-compatible endpoint), oldest first. */
+  history?: HistoryMessage[];
+  /** More memo for the run (who called, through what), beside its `what`. */
+  memo?: Record<string, unknown>;
 }
 
 export interface GroundingCheckInput {
@@ -102,17 +106,25 @@ export class AnswersService {
 
   /** A new answer to a question, waited for as `wait` says. */
   async ask(tenantId: string, q: AskInput, wait: Wait): Promise<PublicAnswer> {
+    await this.start(tenantId, q);
+    return this.view(tenantId, q.id, wait);
+  }
+
+  /** Starts the answer run of a question (idempotent by `q.id`) and names it, without waiting. */
+  async start(tenantId: string, q: AskInput): Promise<{ id: string; workflowId: string }> {
     await this.checkCollections(tenantId, q.collectionIds);
     this.checkGroundingMethod(q.options.groundingMethod);
     const prompts = await this.answerPrompts(tenantId, q.prompts);
-    await this.startAnswer(tenantId, {
+    const workflowId = await this.startAnswer(tenantId, {
       id: q.id,
       question: q.question,
       collectionIds: q.collectionIds,
       options: optionsOf(q.options),
       prompts,
+      ...(q.history?.length ? { history: q.history } : {}),
+      ...(q.memo ? { memo: q.memo } : {}),
     });
-    return this.view(tenantId, q.id, wait);
+    return { id: q.id, workflowId };
   }
 
   async list(tenantId: string, page: { limit: number; before?: Date }): Promise<{ answers: PublicAnswer[] }> {
@@ -324,6 +336,7 @@ export class AnswersService {
       conversationId?: string;
       history?: HistoryMessage[];
       prompts: PromptSet;
+      memo?: Record<string, unknown>;
     },
   ) {
     const workflowId = workflowIds.answer(tenantId, a.id);
@@ -344,6 +357,7 @@ export class AnswersService {
       collectionIds: a.collectionIds,
       options: a.options,
       ...(a.conversationId ? { conversationId: a.conversationId, history: a.history ?? [] } : {}),
+      ...(!a.conversationId && a.history?.length ? { history: a.history } : {}),
       prompts: a.prompts,
     };
     try {
@@ -357,6 +371,7 @@ export class AnswersService {
           tenantId,
           kind: 'answer',
           collectionId: a.collectionIds[0],
+          ...(a.memo ? { memo: a.memo } : {}),
         },
         this.quotas,
       );
@@ -416,7 +431,7 @@ export class AnswersService {
  * The result of a short run (grounding check, search) within a bound: a run still going after it answers with
  * `done: false`; a failed run maps its failure type to a 4xx (bad input) or a 502 (the model), never a bare 500.
  */
-async function shortRunResult<T>(
+export async function shortRunResult<T>(
   handle: { workflowId: string; result: () => Promise<unknown> },
   timeoutMs = 60_000,
 ): Promise<{ done: true; value: T } | { done: false }> {

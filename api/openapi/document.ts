@@ -6,6 +6,7 @@ import {
   type ZodOpenApiPathsObject,
 } from 'zod-openapi';
 import { TENANT_SECRET_NAME } from '../../lib/secrets/tenant';
+import { openaiErrorSchema } from '../openai/spec';
 import { PARAM_KINDS, PERMISSIONS, whoMay, type ParamKind, type RouteRule } from '../permissions';
 import { defaultOk, OPERATIONS, type OperationSpec } from './operations';
 
@@ -23,6 +24,10 @@ export const errorSchema = z
 const errorResponse = (description: string) => ({
   description,
   content: { 'application/json': { schema: errorSchema } },
+});
+const openaiErrorResponse = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: openaiErrorSchema } },
 });
 
 /** A JSON-RPC message or error of the MCP endpoint: the transport answers protocol errors in its own shape. */
@@ -63,6 +68,7 @@ function operation(method: string, path: string, rule: RouteRule, spec: Operatio
   const successBody: ZodOpenApiContentObject = spec.successType
     ? { [spec.successType]: text }
     : json(spec.response ?? (spec.jsonRpc ? {} : { type: 'object' }));
+  if (spec.streams) successBody['text/event-stream'] = text;
   const responses: ZodOpenApiOperationObject['responses'] = {};
   for (const status of ok)
     responses[`${status}` as '200'] =
@@ -77,7 +83,9 @@ function operation(method: string, path: string, rule: RouteRule, spec: Operatio
         description,
         content: json({ anyOf: [{ $ref: '#/components/schemas/Error' }, jsonRpc] }),
       })
-    : errorResponse;
+    : spec.openai
+      ? openaiErrorResponse
+      : errorResponse;
   responses['400'] = errors('The request is not valid: `validation_failed` (with `details`), `invalid_json`, …');
   if (!rule.public) {
     responses['401'] = errors('No valid API key or session: `unauthorized`.');

@@ -1,7 +1,16 @@
 import { z } from 'zod';
 import { quotaOverridesPatch } from '../../lib/quota';
 import { tenantSettingsPatch } from '../../lib/settings';
+import {
+  chatCompletionBody,
+  chatCompletionResponse,
+  embeddingsBody,
+  embeddingsResponse,
+  modelObject,
+  modelsResponse,
+} from '../openai/spec';
 import { approvalBody, pendingApprovalsResponse, startBody } from '../routes/agents';
+import { savedAgentBody, savedAgentPatch, savedAgentRunBody } from '../routes/saved-agents';
 import {
   answerBody,
   answersQuery,
@@ -74,6 +83,10 @@ export interface OperationSpec {
   successType?: 'text/event-stream' | 'application/x-ndjson' | 'text/html';
   /** Any JSON (the MCP endpoint answers JSON-RPC, not the API's shapes). */
   jsonRpc?: boolean;
+  /** Errors in OpenAI's shape (`OpenAIError`), as every route under `/v1/openai` answers them. */
+  openai?: boolean;
+  /** With `stream: true` in the body the success is an event stream instead of the JSON response. */
+  streams?: boolean;
 }
 
 /** `?wait=true` on the run starts: wait for the result instead of answering 202 at once. */
@@ -212,6 +225,22 @@ export const OPERATIONS: Record<string, OperationSpec> = {
   'PATCH /v1/mcp/servers/:id': { body: mcpServerPatch },
   'DELETE /v1/mcp/servers/:id': { ok: [204] },
   'POST /v1/mcp/servers/:id/tools/:name/approve': { body: approveBody },
+
+  'POST /v1/agents/saved': { body: savedAgentBody, ok: [201] },
+  'PATCH /v1/agents/saved/:id': { body: savedAgentPatch },
+  'DELETE /v1/agents/saved/:id': { ok: [204] },
+  'POST /v1/agents/saved/:id/runs': { body: savedAgentRunBody, query: startQuery, ok: [200, 202] },
+
+  'GET /v1/openai/models': { openai: true, response: modelsResponse },
+  'GET /v1/openai/models/:model': { openai: true, response: modelObject },
+  'POST /v1/openai/chat/completions': {
+    openai: true,
+    body: chatCompletionBody,
+    ok: [200],
+    response: chatCompletionResponse,
+    streams: true,
+  },
+  'POST /v1/openai/embeddings': { openai: true, body: embeddingsBody, ok: [200], response: embeddingsResponse },
 
   'POST /v1/agents/runs': { body: startBody, query: startQuery, ok: [200, 202] },
   'GET /v1/agents/approvals': { response: pendingApprovalsResponse },

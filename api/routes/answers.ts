@@ -24,6 +24,8 @@ const answerOptions = z
     maxContextTokens: z.number().int().min(100).max(100_000).optional(),
     groundingMethod: z.enum(['auto', 'llm', 'deterministic']).optional(),
     rerank: z.boolean().optional(),
+    temperature: z.number().min(0).max(2).optional(),
+    maxTokens: z.number().int().min(1).max(100_000).optional(),
   })
   .strict();
 

@@ -29,6 +29,8 @@ export interface StartRunOptions<W extends Workflow> {
   collectionId?: string;
   /** The run's one-line description (memo `what`); derived from kind and args (lib/contracts describeRun) when absent. */
   what?: string;
+  /** More memo beside `what` (the OpenAI-compatible endpoint records its caller's `user` and `metadata`). */
+  memo?: Record<string, unknown>;
 }
 
 /** The `what` memo a run starts with: the caller's text, else one derived from its kind and input. */
@@ -83,7 +85,13 @@ async function startOrFind<W extends Workflow>(
   }
 }
 
-function memoOf(o: { kind: RunKind; args: readonly unknown[]; what?: string }): Record<string, unknown> | undefined {
+function memoOf(o: {
+  kind: RunKind;
+  args: readonly unknown[];
+  what?: string;
+  memo?: Record<string, unknown>;
+}): Record<string, unknown> | undefined {
   const what = runWhat(o);
-  return what ? { [RUN_WHAT_MEMO]: what } : undefined;
+  const memo = { ...o.memo, ...(what ? { [RUN_WHAT_MEMO]: what } : {}) };
+  return Object.keys(memo).length ? memo : undefined;
 }

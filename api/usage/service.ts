@@ -31,6 +31,7 @@ import { bucketStarts, count, histogram, percentileCont, rate, usd } from './sta
 const KIND_OF_PREFIX: Record<string, RunKind> = {
   [workflowIds.selfTest('t', 'x').split(':')[0]!]: 'system',
   [workflowIds.completion('t', 'x').split(':')[0]!]: 'llm',
+  [workflowIds.embedding('t', 'x').split(':')[0]!]: 'llm',
   [workflowIds.ingest('t', 'c', 'x').split(':')[0]!]: 'ingest',
   [workflowIds.answer('t', 'x').split(':')[0]!]: 'answer',
   [workflowIds.grounding('t', 'x').split(':')[0]!]: 'grounding',

@@ -26,6 +26,10 @@ export interface AnswerOptions {
   groundingMethod: GroundingMethod;
   /** Rerank the retrieved passages with the LLM (only when a rerank model is configured). */
   rerank: boolean;
+  /** Sampling temperature of the answer's generation (absent: 0); the judge and rewrite keep theirs. */
+  temperature?: number;
+  /** A cap on the answer's generated tokens (absent: the provider's default). */
+  maxTokens?: number;
 }
 
 export interface HistoryMessage {

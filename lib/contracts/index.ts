@@ -48,6 +48,8 @@ export const taskQueues = (prefix: string) => ({
 export const workflowIds = {
   selfTest: (tenantId: string, id: string) => `selftest:${tenantId}:${id}`,
   completion: (tenantId: string, id: string) => `completion:${tenantId}:${id}`,
+  /** Texts embedded through the OpenAI-compatible endpoint. */
+  embedding: (tenantId: string, id: string) => `embedding:${tenantId}:${id}`,
   ingest: (tenantId: string, collectionId: string, id: string) => `ingest:${tenantId}:${collectionId}:${id}`,
   answer: (tenantId: string, id: string) => `answer:${tenantId}:${id}`,
   grounding: (tenantId: string, id: string) => `grounding:${tenantId}:${id}`,

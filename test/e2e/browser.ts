@@ -85,3 +85,12 @@ export async function expectNoHorizontalOverflow(page: Page): Promise<void> {
       `widest: ${widest.map((o) => `${o.element} (right ${o.right}px, width ${o.width}px)`).join('; ')}`,
   ).toBeLessThanOrEqual(result.viewport);
 }
+
+/** Signs in to the console at `base` with an API key and lands on `path` (the sign-in page sends it back there). */
+export async function signInWithKey(page: Page, base: string, key: string, path: string): Promise<void> {
+  await page.goto(`${base}${path}`);
+  await page.waitForURL(/\/sign-in/);
+  await page.getByTestId('api-key-input').fill(key);
+  await page.getByTestId('sign-in-submit').click();
+  await page.waitForURL((url) => !url.pathname.startsWith('/sign-in'));
+}

@@ -66,6 +66,12 @@ export function createAppRouter(): Router {
         meta: { title: 'Agent run' },
       },
       {
+        path: '/agents/saved',
+        name: 'saved-agents',
+        component: () => import('./pages/saved-agents-page.vue'),
+        meta: { title: 'Saved agents' },
+      },
+      {
         path: '/agents/tools',
         name: 'mcp-servers',
         component: () => import('./pages/mcp-servers-page.vue'),

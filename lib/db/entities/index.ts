@@ -14,6 +14,7 @@ import { promptEntities } from './prompts';
 import { datasetEntities } from './datasets';
 import { evalEntities } from './evals';
 import { replayEntities } from './replays';
+import { agentEntities } from './agents';
 
 export * from './answers';
 export * from './knowledge';
@@ -31,6 +32,7 @@ export * from './prompts';
 export * from './datasets';
 export * from './evals';
 export * from './replays';
+export * from './agents';
 
 export const entities = [
   TenantEntity,
@@ -54,4 +56,5 @@ export const entities = [
   ...datasetEntities,
   ...evalEntities,
   ...replayEntities,
+  ...agentEntities,
 ];

@@ -22,6 +22,7 @@ import { Migration20261203140000_prompts } from './Migration20261203140000_promp
 import { Migration20261203150000_datasets } from './Migration20261203150000_datasets';
 import { Migration20261203160000_evals } from './Migration20261203160000_evals';
 import { Migration20261203170000_replays } from './Migration20261203170000_replays';
+import { Migration20261204100000_saved_agents } from './Migration20261204100000_saved_agents';
 
 /** Every migration, in order. Listed explicitly so they load the same from tsx, a bundle or a build. */
 export const migrationsList: MigrationObject[] = [
@@ -48,4 +49,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261203150000_datasets', class: Migration20261203150000_datasets },
   { name: 'Migration20261203160000_evals', class: Migration20261203160000_evals },
   { name: 'Migration20261203170000_replays', class: Migration20261203170000_replays },
+  { name: 'Migration20261204100000_saved_agents', class: Migration20261204100000_saved_agents },
 ];
