@@ -172,6 +172,26 @@ describe('the OpenAI-compatible endpoint, called by the official openai client',
     expect((res as unknown as { beyondcloud: { status: string } }).beyondcloud.status).toBe('abstained');
   });
 
+  it('an answer held for review returns the abstention text at once; the answer waits for its reviewer', async () => {
+    scriptModel(server, { generate: [() => 'Pickle was designed by the Python Software Foundation in 1990.'] });
+    const res = await client.chat.completions.create({
+      model: `rag/${collectionName}`,
+      messages: [{ role: 'user', content: 'Who designed pickle?' }],
+      beyondcloud: { policy: 'review' },
+    } as OpenAI.ChatCompletionCreateParamsNonStreaming);
+    expect(res.choices[0]!.message.content).toBe(ABSTAIN_TEXT);
+    const extra = (res as unknown as { beyondcloud: Json }).beyondcloud;
+    expect(extra).toMatchObject({ status: 'pending_review', sources: [], grounding: null });
+    expect(await runStatus(extra.workflowId)).toBe('RUNNING');
+    const held = await api.request('GET', `/v1/answers/${res.id}`, { key: ctx.tenant.key });
+    expect(held.body).toMatchObject({ status: 'pending_review' });
+    const decided = await api.request('POST', `/v1/answers/${res.id}/review`, {
+      key: ctx.tenant.key,
+      body: { decision: 'reject', note: 'not in the documents' },
+    });
+    expect(decided.body).toMatchObject({ status: 'abstained' });
+  });
+
   it('refuses in OpenAI’s error shape: unknown model 404, bad body 400, viewer 403, bad key 401', async () => {
     await expect(
       client.chat.completions.create({ model: 'rag/nope', messages: [{ role: 'user', content: 'Hi?' }] }),

@@ -135,7 +135,7 @@ describe('Schemathesis over /v1/openapi.json', () => {
       expect(Number(/Tested: (\d+)\b/.exec(output)![1])).toBeGreaterThan(80);
       expect(output).not.toMatch(/\bFAILURES\b/);
       expect(code, 'Schemathesis exit code (its report is printed above)').toBe(0);
-      // A guard against a hung run, not a speed target: alone on 2 cores a run takes about 4 minutes, and over 6
+      // A guard against a hung run, not a speed target: alone on 2 cores a run takes about 2 minutes, and over 6
       // while other suites share the cores.
     }, 600_000);
   }

@@ -257,6 +257,7 @@ export class OpenAiService {
       ...(body.beyondcloud?.groundingThreshold !== undefined
         ? { groundingThreshold: body.beyondcloud.groundingThreshold }
         : {}),
+      ...(body.beyondcloud?.policy !== undefined ? { policy: body.beyondcloud.policy } : {}),
     };
     const started = await this.answers.start(tenantId, {
       id,

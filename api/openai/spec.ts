@@ -33,6 +33,8 @@ export const beyondcloudOptions = z
     sources: z.enum(['footer', 'none']).default('footer'),
     topK: z.number().int().min(1).max(50).optional(),
     groundingThreshold: z.number().min(0).max(1).optional(),
+    /** Below the threshold: abstain (default), or hold the answer for a reviewer (the client gets the abstention). */
+    policy: z.enum(['abstain', 'review']).optional(),
   })
   .strict();
 

@@ -73,7 +73,7 @@ export function openaiRoutes(deps: AppDeps) {
       return;
     }
     const outcome = await openai.outcome(tenantId, chat, { ms: CHAT_WAIT_MS, gone });
-    if (gone()) {
+    if (!outcome && gone()) {
       await openai.cancel(chat);
       return;
     }

@@ -11,7 +11,9 @@
  *   local    the same workflow with local activities
  *   empty    the same workflow with N=0 (the fixed cost of one workflow: start, first task, completion, result)
  * The histories of the timed regular runs also give where one activity's time goes (server dispatch vs worker), from
- * the server's own event timestamps. Prints a table and, last, one line `RESULT {json}`. Exits 0 on success and
+ * the server's own event timestamps. All of it runs twice, one server after the other: on the dev server as the
+ * project starts it, and, as the baseline of issue 21's "cheaper steps", on one with the history queues' stock read
+ * rates (STOCK_QUEUE_READ_RATES); BENCH_BASELINE=0 skips the second. Prints a table and, last, one line `RESULT {json}`. Exits 0 on success and
  * non-zero on any failure; a watchdog (BENCH_TIMEOUT_S, default 300 s plus 0.5 s per activity call) bounds the
  * whole run, and the server is stopped on every path.
  */
@@ -21,7 +23,7 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { loadConfig } from '../../lib/config';
 import { acquireTemporalCli, TEMPORAL_CLI_VERSION } from '../../lib/temporal/cli';
-import { startDevServer, type DevServer } from '../../lib/temporal/dev-server';
+import { STOCK_QUEUE_READ_RATES, startDevServer, type DevServer } from '../../lib/temporal/dev-server';
 import * as activities from './activities';
 import type { benchActivities } from './workflows';
 import { benchLifecycle, runMain } from '../lib/lifecycle';
@@ -180,7 +182,7 @@ async function measure(client: Client, taskQueue: string, n: number, repeat: num
   return { n, repeat, modes, phases: phasesOf(histories) };
 }
 
-function report(m: Measurements, env: Record<string, unknown>) {
+function report(m: Measurements, env: Record<string, unknown>, server: string) {
   const { n, modes } = m;
   const d = modes.direct.medianMs;
   const e = modes.empty.medianMs;
@@ -230,6 +232,7 @@ function report(m: Measurements, env: Record<string, unknown>) {
   console.log(
     `node ${env.node}, ${env.cpus} CPUs (${env.cpuModel}), Temporal CLI ${env.temporalCli} dev server, in memory`,
   );
+  console.log(`server: ${server}`);
   console.log('');
   console.log(line(rows[0]!));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
@@ -244,24 +247,28 @@ function report(m: Measurements, env: Record<string, unknown>) {
   console.log(`  activity run + report  (started -> completed)        ${fmt(p.activityRunMs).padStart(8)} ms`);
   console.log(`  workflow task dispatch (scheduled -> started)        ${fmt(p.workflowTaskDispatchMs).padStart(8)} ms`);
   console.log(`  workflow task run      (started -> completed)        ${fmt(p.workflowTaskRunMs).padStart(8)} ms`);
-  console.log('');
-  console.log(
-    'RESULT ' +
-      JSON.stringify({
-        benchmark: 'orchestration',
-        date: new Date().toISOString(),
-        n,
-        repeat: m.repeat,
-        env,
-        direct: modes.direct,
-        regular,
-        local,
-        emptyWorkflow: modes.empty,
-        localSpeedupVsRegular: round(regular.medianMs / local.medianMs, 2),
-        regularActivityPhases: m.phases,
-      }),
-  );
+  return {
+    server,
+    direct: modes.direct,
+    regular,
+    local,
+    emptyWorkflow: modes.empty,
+    localSpeedupVsRegular: round(regular.medianMs / local.medianMs, 2),
+    regularActivityPhases: m.phases,
+  };
 }
+
+/** The servers measured: the project's dev server, and (the baseline, in the same run) its stock queue read rates. */
+const SERVERS = [
+  { name: 'project', label: 'the dev server as the project starts it (lib/temporal/dev-server.ts)', dynamicConfig: {} },
+  {
+    name: 'stockReadRates',
+    label: `the same with the history queues' stock read rates (${Object.entries(STOCK_QUEUE_READ_RATES)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(', ')})`,
+    dynamicConfig: STOCK_QUEUE_READ_RATES,
+  },
+] as const;
 
 async function main(): Promise<void> {
   const n = intFromEnv('BENCH_N', 200, 1, MAX_N);
@@ -272,13 +279,16 @@ async function main(): Promise<void> {
   const config = loadConfig(process.env);
   Runtime.install({ logger: new DefaultLogger('WARN') });
 
+  // BENCH_BASELINE=0 measures the project's server only.
+  const servers = SERVERS.filter((s) => s.name === 'project' || process.env.BENCH_BASELINE !== '0');
+
   // Everything opened is closed in reverse order on every path: success, failure, watchdog or a signal.
-  let server: DevServer | undefined;
+  let current: DevServer | undefined;
   const { cleanups, cleanup, bounded, dispose } = benchLifecycle({
-    timeoutS,
+    timeoutS: timeoutS * servers.length,
     graceS: 60,
-    onHardStop: () => server?.process.kill('SIGKILL'),
-    onSignal: () => server?.process.kill('SIGTERM'),
+    onHardStop: () => current?.process.kill('SIGKILL'),
+    onSignal: () => current?.process.kill('SIGTERM'),
   });
 
   try {
@@ -289,30 +299,76 @@ async function main(): Promise<void> {
         log: (l) => console.error(l),
       }),
     );
-    console.error('starting the Temporal dev server (in memory) ...');
-    server = await bounded(startDevServer({ cliPath, port: 0, uiPort: null }));
-    const s = server;
-    cleanups.push(() => s.stop());
-
-    const nativeConnection = await bounded(NativeConnection.connect({ address: s.address }));
-    cleanups.push(() => nativeConnection.close());
-    const connection = await bounded(Connection.connect({ address: s.address }));
-    cleanups.push(() => connection.close());
-    const client = new Client({ connection, namespace: NAMESPACE });
-
-    const taskQueue = `bench-orchestration-${randomUUID()}`;
-    console.error('bundling the benchmark workflow and starting a worker ...');
-    const worker = await bounded(
-      Worker.create({ connection: nativeConnection, namespace: NAMESPACE, taskQueue, workflowsPath, activities }),
-    );
-    // runUntil shuts the worker down (and waits for it) once the measurement settles, either way.
-    const measurements = await worker.runUntil(bounded(measure(client, taskQueue, n, repeat)));
-
-    report(measurements, {
+    const env = {
       ...machineFacts(),
       temporalCli: TEMPORAL_CLI_VERSION,
       temporalServer: 'dev server, in-memory SQLite',
-    });
+    };
+    const results: Record<string, ReturnType<typeof report>> = {};
+    for (const s of servers) {
+      console.error(`starting the Temporal dev server (in memory): ${s.label} ...`);
+      const server = await bounded(startDevServer({ cliPath, port: 0, uiPort: null, dynamicConfig: s.dynamicConfig }));
+      current = server;
+      const nativeConnection = await bounded(NativeConnection.connect({ address: server.address }));
+      const connection = await bounded(Connection.connect({ address: server.address }));
+      const closeAll = async () => {
+        await connection.close();
+        await nativeConnection.close();
+        await server.stop();
+      };
+      cleanups.push(closeAll);
+      const client = new Client({ connection, namespace: NAMESPACE });
+      const taskQueue = `bench-orchestration-${randomUUID()}`;
+      console.error('bundling the benchmark workflow and starting a worker ...');
+      const worker = await bounded(
+        Worker.create({ connection: nativeConnection, namespace: NAMESPACE, taskQueue, workflowsPath, activities }),
+      );
+      // runUntil shuts the worker down (and waits for it) once the measurement settles, either way.
+      const measurements = await worker.runUntil(bounded(measure(client, taskQueue, n, repeat)));
+      results[s.name] = report(measurements, env, s.label);
+      // One server at a time: the second must not share the two cores with the first.
+      cleanups.splice(cleanups.indexOf(closeAll), 1);
+      await closeAll();
+      current = undefined;
+    }
+    const project = results.project!;
+    const stock = results.stockReadRates;
+    if (stock) {
+      const ratio = (a: number, b: number) => round(a / b, 2);
+      console.log('');
+      console.log("the project's dev server against its stock queue read rates (same run, same N):");
+      console.log(
+        `  marginal cost of a sequential regular activity: ${project.regular.marginalPerActivityMs.toFixed(2)} ms ` +
+          `vs ${stock.regular.marginalPerActivityMs.toFixed(2)} ms ` +
+          `(${ratio(stock.regular.marginalPerActivityMs, project.regular.marginalPerActivityMs)}x cheaper)`,
+      );
+      console.log(
+        `  workflow task dispatch: ${project.regularActivityPhases.workflowTaskDispatchMs} ms vs ` +
+          `${stock.regularActivityPhases.workflowTaskDispatchMs} ms; empty workflow ` +
+          `${project.emptyWorkflow.medianMs.toFixed(1)} ms vs ${stock.emptyWorkflow.medianMs.toFixed(1)} ms`,
+      );
+    }
+    console.log('');
+    console.log(
+      'RESULT ' +
+        JSON.stringify({
+          benchmark: 'orchestration',
+          date: new Date().toISOString(),
+          n,
+          repeat,
+          env,
+          ...project,
+          ...(stock
+            ? {
+                stockReadRates: stock,
+                marginalSpeedupVsStockReadRates: round(
+                  stock.regular.marginalPerActivityMs / project.regular.marginalPerActivityMs,
+                  2,
+                ),
+              }
+            : {}),
+        }),
+    );
   } finally {
     dispose();
     await cleanup();

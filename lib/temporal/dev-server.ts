@@ -21,7 +21,48 @@ export interface DevServerOptions {
   namespace?: string;
   ip?: string;
   startTimeoutMs?: number;
+  /** Dynamic config over DEV_SERVER_DYNAMIC_CONFIG (the orchestration benchmark's baseline runs the stock values). */
+  dynamicConfig?: Readonly<Record<string, string | number | boolean>>;
 }
+
+/**
+ * The dynamic config the embedded dev server starts with; measured with `npm run bench:orchestration`
+ * (docs/benchmarks.md).
+ *
+ * - Eager activity dispatch: an activity scheduled by a worker that also polls its queue starts on that worker
+ *   without a round through matching; measured here at ~32 ms instead of ~84 ms per sequential activity.
+ * - One partition per task queue: with the few workers a dev server has, more partitions only forward tasks and
+ *   polls between themselves. 150 child workflows with an activity each, doing nothing (bench/ingest's floor):
+ *   3.4-3.7 s with one partition against 5.1-6.2 s with the default four.
+ * - Task queue fairness (server 1.29+): a backlog is dispatched in turn per fairness key (runs carry their tenant,
+ *   api/runs/start.ts) instead of first in, first out, so one tenant's backlog does not hold back another's tasks.
+ * - The history queues' read rate (issue 21): each history shard reads new tasks from its transfer, timer and
+ *   visibility queues at most `history.*ProcessorMaxPollRPS` times a second (20 by default, a token bucket of 20):
+ *   beyond that every read waits for the next token, 50 ms. A cluster has hundreds of shards, each with its own
+ *   budget and a share of the workflows, and a read takes up to 100 tasks at once, so the limit protects the
+ *   database there without being felt. The dev server has one shard for every workflow on the machine: one workflow
+ *   doing more than about ten steps a second drains it, and every workflow task then waits up to 50 ms to be read
+ *   (in the server's debug log: "Assigning new task key TransferWorkflowTask" ... "Process task as active"). At
+ *   1000 a sequential activity costs ~12 ms instead of ~48 ms; timers (sleeps, timeouts, retries' backoff) fire on
+ *   time, and runs appear in the runs list without the visibility queue's lag. The outbound (Nexus) and archival
+ *   queues are not used here.
+ */
+export const DEV_SERVER_DYNAMIC_CONFIG: Readonly<Record<string, string | number | boolean>> = {
+  'system.enableActivityEagerExecution': true,
+  'matching.numTaskqueueReadPartitions': 1,
+  'matching.numTaskqueueWritePartitions': 1,
+  'matching.enableFairness': true,
+  'history.transferProcessorMaxPollRPS': 1000,
+  'history.timerProcessorMaxPollRPS': 1000,
+  'history.visibilityProcessorMaxPollRPS': 1000,
+};
+
+/** The server's own read rate of those history queues (Temporal 1.29's defaults): the benchmark's baseline. */
+export const STOCK_QUEUE_READ_RATES: Readonly<Record<string, number>> = {
+  'history.transferProcessorMaxPollRPS': 20,
+  'history.timerProcessorMaxPollRPS': 20,
+  'history.visibilityProcessorMaxPollRPS': 20,
+};
 
 export interface DevServer {
   address: string;
@@ -77,17 +118,10 @@ async function startOn(opts: DevServerOptions, chosenHere: boolean): Promise<Dev
   else args.push('--ui-port', String(opts.uiPort));
   if (opts.namespace && opts.namespace !== 'default') args.push('--namespace', opts.namespace);
   for (const key of Object.values(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${key.name}=Keyword`);
-  // Eager activity dispatch: an activity scheduled by a worker that also polls its queue starts on that worker
-  // without a round through matching; measured here at ~32 ms instead of ~84 ms per sequential activity.
-  args.push('--dynamic-config-value', 'system.enableActivityEagerExecution=true');
-  // One partition per task queue: with the few workers a dev server has, more partitions only forward tasks and
-  // polls between themselves. 150 child workflows with an activity each, doing nothing (bench/ingest's floor): 3.4-3.7 s
-  // with one partition against 5.1-6.2 s with the default four.
-  args.push('--dynamic-config-value', 'matching.numTaskqueueReadPartitions=1');
-  args.push('--dynamic-config-value', 'matching.numTaskqueueWritePartitions=1');
-  // Task queue fairness (server 1.29+): a backlog is dispatched in turn per fairness key — runs carry their tenant
-  // (api/runs/start.ts) — instead of first in, first out, so one tenant's backlog does not hold back another's tasks.
-  args.push('--dynamic-config-value', 'matching.enableFairness=true');
+  for (const [key, value] of Object.entries({ ...DEV_SERVER_DYNAMIC_CONFIG, ...opts.dynamicConfig })) {
+    // The CLI reads each value as YAML: `true`, `1000`; a string goes quoted.
+    args.push('--dynamic-config-value', `${key}=${typeof value === 'string' ? JSON.stringify(value) : String(value)}`);
+  }
 
   const child = spawn(opts.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let recent = '';
