@@ -8,6 +8,7 @@ import type {
   GroundingReport,
   HistoryMessage,
   ResolvedPrompt,
+  SearchInput,
 } from '../lib/contracts';
 import { applicationFailure, FAILURES } from '../lib/contracts';
 import type { Orm } from '../lib/db/orm';
@@ -130,6 +131,37 @@ export function createAnswerActivities({ orm, llm }: AnswerActivityDeps) {
     /** Plain hybrid search (no generation): the top chunks with their scores and ranks. */
     async searchChunks(input: SearchRequest): Promise<RetrievedChunk[]> {
       return search(input);
+    },
+
+    /**
+     * A whole search in one step (the search workflow runs it as a local activity): the query's embedding, unless
+     * the mode is text, then the hybrid retrieval. Read-only, so a retry after a worker died repeats nothing that
+     * matters. A local activity cannot heartbeat: the embedding call is bounded by the gateway's own timeout and
+     * cancelled with the activity.
+     */
+    async searchKnowledgeStep(input: SearchInput): Promise<RetrievedChunk[]> {
+      let vector: number[] = [];
+      if (input.mode !== 'text') {
+        const collections = await nonRetryableOnBadInput(() =>
+          answerableCollections(orm.em.fork(), input.tenantId, input.collectionIds),
+        );
+        const activity = Context.current();
+        const { workflowExecution, activityId, attempt } = activity.info;
+        const res = await llm.embed(
+          {
+            tenantId: input.tenantId,
+            workflowId: workflowExecution?.workflowId,
+            runId: workflowExecution?.runId,
+            activityId,
+            attempt,
+            signal: activity.cancellationSignal,
+          },
+          [input.query],
+          { model: collections[0]!.embeddingModel },
+        );
+        vector = res.vectors[0]!;
+      }
+      return search({ ...input, vector });
     },
 
     /** Optional: the model reorders the passages. Skipped (unchanged) without a model or on an unusable ranking. */

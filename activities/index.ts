@@ -14,6 +14,7 @@ import { createFreshnessActivities } from './freshness';
 import { createEvalActivities } from './evals';
 import { createReplayActivities } from './replay';
 import type { McpClientPool } from '../lib/mcp/pool';
+import { withHeartbeat } from './heartbeat';
 
 export interface ActivityDeps {
   orm: Orm;
@@ -24,9 +25,38 @@ export interface ActivityDeps {
   mcp?: McpClientPool;
 }
 
+/**
+ * The activities workflows run as `databaseStep` (workflows/policies.ts): millisecond database work that heartbeats
+ * every second while it runs, so a worker killed mid-step is noticed within the step's heartbeat timeout instead of
+ * its whole start-to-close timeout, and a slow query that is still running is never failed for not heartbeating.
+ * Workflows proxy them through `DatabaseActivities`, so a database step outside this list does not typecheck.
+ */
+export const DATABASE_STEPS = [
+  'retrieveContext',
+  'searchChunks',
+  'markAnswerPendingReview',
+  'completeAnswer',
+  'failAnswer',
+  'loadEvalItems',
+  'beginEvalRun',
+  'startEvalItem',
+  'failEvalItem',
+  'scoreGroundingEvalItem',
+  'finishEvalRun',
+  'markReplay',
+  'loadRecordedAnswer',
+  'saveReplayItem',
+  'answersCiting',
+  'retentionAges',
+  'nextSourceBatch',
+  'markSourceDocumentFailed',
+  'recordSourceSync',
+  'changedSourceDocuments',
+] as const;
+
 /** Builds every activity from injected dependencies; workflows import this by type only. */
 export function createActivities(deps: ActivityDeps) {
-  return {
+  const activities = {
     ...createSystemActivities(deps),
     ...createLlmActivities(deps),
     ...createIngestActivities(deps),
@@ -39,6 +69,14 @@ export function createActivities(deps: ActivityDeps) {
     ...createEvalActivities(deps),
     ...createReplayActivities(deps),
   };
+  for (const name of DATABASE_STEPS) {
+    const step = activities[name] as (...args: unknown[]) => Promise<unknown>;
+    (activities as Record<string, unknown>)[name] = (...args: unknown[]) => withHeartbeat(() => step(...args));
+  }
+  return activities;
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+
+/** What a workflow may run with the `databaseStep` policy: only the activities that heartbeat while they run. */
+export type DatabaseActivities = Pick<Activities, (typeof DATABASE_STEPS)[number]>;

@@ -14,6 +14,13 @@ export interface StreamRunEventsOptions {
   pollMs?: number;
 }
 
+/** The response closing before it was written means the client went away: a wait for it stops. */
+export function clientGone(ctx: Pick<Context, 'res'>): () => boolean {
+  let gone = false;
+  ctx.res.once('close', () => (gone = !ctx.res.writableEnded));
+  return () => gone;
+}
+
 /** The last event id a client saw: the `Last-Event-ID` header (EventSource reconnects) or `?lastEventId=`. */
 export function lastEventId(ctx: Context): number {
   const raw = ctx.get('last-event-id') || (typeof ctx.query.lastEventId === 'string' ? ctx.query.lastEventId : '');

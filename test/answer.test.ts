@@ -177,8 +177,14 @@ describe('answers (local provider)', () => {
       });
       expect(r.body!.results[0].source).toBe('asyncio.md');
     }
-    const run = await ctx.client.workflow.getHandle(res.body!.workflowId).describe();
-    expect(run.status.name).toBe('COMPLETED');
+    const handle = ctx.client.workflow.getHandle(res.body!.workflowId);
+    expect((await handle.describe()).status.name).toBe('COMPLETED');
+    // One local activity inside the first workflow task: no activity task queue round trip, no second task.
+    const events = (await handle.fetchHistory()).events ?? [];
+    expect(events.filter((e) => e.activityTaskScheduledEventAttributes)).toEqual([]);
+    expect(events.filter((e) => e.workflowTaskCompletedEventAttributes)).toHaveLength(1);
+    const markers = events.flatMap((e) => e.markerRecordedEventAttributes?.markerName ?? []);
+    expect(markers).toContain('core_local_activity');
   });
 
   it('rejects bad input with a clear error', async () => {

@@ -10,7 +10,7 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { createActivities } from '../activities';
+import type { createActivities, DatabaseActivities } from '../activities';
 import {
   ABSTAIN_TEXT,
   durationMs,
@@ -33,7 +33,7 @@ import { databaseStep, localStep, longModelStep, quickModelStep } from './polici
 type Activities = ReturnType<typeof createActivities>;
 
 const quick = proxyActivities<Activities>(quickModelStep);
-const db = proxyActivities<Activities>(databaseStep);
+const db = proxyActivities<DatabaseActivities>(databaseStep);
 const model = proxyActivities<Activities>(longModelStep);
 const local = proxyLocalActivities<Activities>(localStep);
 

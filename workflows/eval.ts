@@ -12,7 +12,7 @@ import {
   uuid4,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { createActivities } from '../activities';
+import type { createActivities, DatabaseActivities } from '../activities';
 import {
   ANSWER_DEFAULTS,
   FAILURES,
@@ -29,7 +29,7 @@ import { databaseStep, longModelStep } from './policies';
 
 type Activities = ReturnType<typeof createActivities>;
 
-const db = proxyActivities<Activities>(databaseStep);
+const db = proxyActivities<DatabaseActivities>(databaseStep);
 const model = proxyActivities<Activities>(longModelStep);
 
 export interface EvalProgress {

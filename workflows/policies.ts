@@ -55,8 +55,24 @@ export const longModelStep: ActivityOptions = {
   retry: answerRetry,
 };
 
-/** Database-only steps do not heartbeat: a heartbeat timeout would fail a slow query that is still running. */
-export const databaseStep: ActivityOptions = { startToCloseTimeout: '2 minutes', retry: answerRetry };
+/**
+ * Database-only steps (activities/index.ts `DATABASE_STEPS`): they heartbeat every second while they run, so a worker
+ * killed mid-step is noticed in 20 s and the step retried elsewhere, while a slow query that is still running keeps
+ * heartbeating and is never cut short before its two minutes.
+ */
+export const databaseStep: ActivityOptions = {
+  startToCloseTimeout: '2 minutes',
+  heartbeatTimeout: '20 seconds',
+  retry: answerRetry,
+};
+
+/**
+ * A whole search (embedding and retrieval, read-only) as one local activity: it runs inside the search workflow's
+ * first task, so a search pays no task-queue round trip per step. The weaker guarantee of a local activity (a worker
+ * that dies mid-search makes the workflow task time out, and the search runs again from the start) costs nothing for a
+ * read. What the model or the retrieval refuse for good is not retried.
+ */
+export const searchStep: LocalActivityOptions = { startToCloseTimeout: '1 minute', retry: answerRetry };
 
 /** The answer's run events, one batch per phase change: a local activity, so a transition costs no task-queue round trip. */
 export const localStep: LocalActivityOptions = { startToCloseTimeout: '15 seconds', retry: { maximumAttempts: 5 } };

@@ -1,9 +1,9 @@
 import { continueAsNew, proxyActivities } from '@temporalio/workflow';
-import type { createActivities } from '../activities';
+import type { createActivities, DatabaseActivities } from '../activities';
 import type { RecheckAnswersInput, RecheckAnswersReport } from '../lib/contracts';
 import { databaseStep, longModelStep } from './policies';
 
-const { answersCiting } = proxyActivities<ReturnType<typeof createActivities>>(databaseStep);
+const { answersCiting } = proxyActivities<DatabaseActivities>(databaseStep);
 const { recheckAnswer } = proxyActivities<ReturnType<typeof createActivities>>(longModelStep);
 
 /** Answers per page; pages per run before it continues as new (keeps the history small). */

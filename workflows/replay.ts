@@ -10,7 +10,7 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { createActivities } from '../activities';
+import type { createActivities, DatabaseActivities } from '../activities';
 import type { LoadedAnswer, RecordSource, ReplayOutcome } from '../activities/replay';
 import {
   ABSTAIN_TEXT,
@@ -30,7 +30,7 @@ import { databaseStep, longModelStep, quickModelStep } from './policies';
 type Activities = ReturnType<typeof createActivities>;
 
 const quick = proxyActivities<Activities>(quickModelStep);
-const db = proxyActivities<Activities>(databaseStep);
+const db = proxyActivities<DatabaseActivities>(databaseStep);
 const model = proxyActivities<Activities>(longModelStep);
 
 export interface ReplayProgress {

@@ -1,5 +1,5 @@
 import { proxyActivities } from '@temporalio/workflow';
-import type { createActivities } from '../activities';
+import type { createActivities, DatabaseActivities } from '../activities';
 import {
   applicationFailure,
   FAILURES,
@@ -11,7 +11,7 @@ import {
 } from '../lib/contracts';
 import { databaseStep, retentionDeleteStep } from './policies';
 
-const { retentionAges } = proxyActivities<ReturnType<typeof createActivities>>(databaseStep);
+const { retentionAges } = proxyActivities<DatabaseActivities>(databaseStep);
 const { deleteExpiredKind } = proxyActivities<ReturnType<typeof createActivities>>(retentionDeleteStep);
 
 const DAY_MS = 86_400_000;

@@ -9,7 +9,7 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { createActivities } from '../activities';
+import type { createActivities, DatabaseActivities } from '../activities';
 import type { SyncDocumentResult } from '../activities/sync-source';
 import { runSearchAttributes, type SyncProgress, type SyncReport, type SyncSourceInput } from '../lib/contracts';
 import { recheckAnswers } from './recheck-answers';
@@ -20,7 +20,7 @@ type Activities = ReturnType<typeof createActivities>;
 const { planSourceSync } = proxyActivities<Activities>(documentStep);
 const { syncSourceDocument } = proxyActivities<Activities>(indexStep);
 const { nextSourceBatch, markSourceDocumentFailed, recordSourceSync, changedSourceDocuments } =
-  proxyActivities<Activities>(databaseStep);
+  proxyActivities<DatabaseActivities>(databaseStep);
 const { buildCollectionVectorIndex } = proxyActivities<Activities>(vectorIndexStep);
 
 export const syncProgressQuery = defineQuery<SyncProgress>('syncProgress');

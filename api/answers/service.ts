@@ -33,8 +33,8 @@ import { searchKnowledge } from '../../workflows/search';
 import { startRun } from '../runs/start';
 import { isUuid } from '../schemas';
 
-/** Earlier turns a follow-up is rewritten with. */
-const HISTORY_MESSAGES = 12;
+/** Earlier turns a follow-up is rewritten with (a chat completion's too: api/openai/service.ts). */
+export const HISTORY_MESSAGES = 12;
 
 export type PublicAnswer = ReturnType<typeof publicAnswer>;
 

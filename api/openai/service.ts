@@ -15,7 +15,7 @@ import { agentStateQuery, type agent } from '../../workflows/agent';
 import { embedding } from '../../workflows/completion';
 import { SavedAgentsService } from '../agents/saved';
 import { AgentsService } from '../agents/service';
-import { AnswersService, shortRunResult, type PublicAnswer } from '../answers/service';
+import { AnswersService, HISTORY_MESSAGES, shortRunResult, type PublicAnswer } from '../answers/service';
 import type { AppDeps } from '../deps';
 import { startRun } from '../runs/start';
 import type { beyondcloudExtra, ChatCompletionBody, ChatMessageIn, EmbeddingsBody, modelObject } from './spec';
@@ -24,8 +24,6 @@ import type { z } from 'zod';
 export type ModelObject = z.infer<typeof modelObject>;
 export type BeyondCloudExtra = z.infer<typeof beyondcloudExtra>;
 
-/** Earlier turns a chat's question is rewritten with (the rest of a long chat is left out). */
-const HISTORY_MESSAGES = 12;
 /** The most collections one question searches (the answers API's own limit). */
 const MAX_COLLECTIONS = 20;
 const QUESTION_MAX = 4000;

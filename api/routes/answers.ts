@@ -7,7 +7,7 @@ import { AnswersService, type PublicAnswer } from '../answers/service';
 import type { AppDeps } from '../deps';
 import { requireRole, type AuthState } from '../auth/middleware';
 import { collectionIdList, modelName, pageSize, promptSelection, uuid, waitMsParam } from '../schemas';
-import { streamRunEvents } from '../sse';
+import { clientGone, streamRunEvents } from '../sse';
 
 const answerOptions = z
   .object({
@@ -84,13 +84,6 @@ export const reviewBody = z
 
 export const answersQuery = z.object({ limit: pageSize, before: z.iso.datetime().optional() });
 
-/** The response closing before it was written means the client went away: a wait for it stops. */
-function clientGone(ctx: Context): () => boolean {
-  let gone = false;
-  ctx.res.once('close', () => (gone = !ctx.res.writableEnded));
-  return () => gone;
-}
-
 function respond(ctx: Context, a: PublicAnswer) {
   ctx.status = a.status === 'running' ? 202 : 200;
   ctx.body = a;
@@ -166,7 +159,7 @@ export function answersRoutes({ orm, temporal, config, quotas }: AppDeps) {
     ctx.body = { id: run.id, workflowId: run.workflowId, ...run.value };
   });
 
-  /** Hybrid search without generation, as a short workflow (visible in the runs list like every other step). */
+  /** Hybrid search without generation: a short workflow of one local activity (listed in the runs like every run). */
   router.post('/search', operate, async (ctx) => {
     const run = await answers.search(ctx.state.principal.tenantId, searchBody.parse(ctx.request.body ?? {}));
     if (!run.done) {

@@ -6,18 +6,12 @@ import type { AppDeps } from '../deps';
 import { openaiError } from '../errors';
 import { OpenAiService, type ChatOutcome, type StartedChat } from '../openai/service';
 import { chatCompletionBody, embeddingsBody } from '../openai/spec';
+import { clientGone } from '../sse';
 
 /** How long a completion waits for its run before answering 504 (the run goes on; its id is in the error). */
 const CHAT_WAIT_MS = 10 * 60_000;
 /** A stream sends an SSE comment this often while the run works, so proxies and clients keep the connection. */
 const KEEP_ALIVE_MS = 10_000;
-
-/** The response closing before it was written means the client went away. */
-function clientGone(ctx: Context): () => boolean {
-  let gone = false;
-  ctx.res.once('close', () => (gone = !ctx.res.writableEnded));
-  return () => gone;
-}
 
 /** The content in pieces of a few words, as a model streams it (whitespace kept, so they join to the same text). */
 export function contentPieces(content: string, words = 4): string[] {
@@ -108,7 +102,7 @@ export function openaiRoutes(deps: AppDeps) {
 const stillRunning = (chat: StartedChat) =>
   new AppError({
     code: 'answer_timeout',
-    message: `The answer was not ready within ${CHAT_WAIT_MS / 60_000} minutes; it goes on as answer ${chat.id}.`,
+    message: `The ${chat.kind === 'agent' ? 'agent run' : 'answer'} was not ready within ${CHAT_WAIT_MS / 60_000} minutes; it goes on as ${chat.kind === 'agent' ? 'run' : 'answer'} ${chat.id}.`,
     status: 504,
     category: 'dependency',
     details: { workflowId: chat.workflowId },
@@ -138,10 +132,9 @@ async function streamChat(
     connection: 'keep-alive',
     'x-accel-buffering': 'no',
   });
-  let closed = false;
-  res.once('close', () => (closed = !res.writableEnded));
+  const gone = clientGone({ res });
   const send = (data: unknown) => {
-    if (!closed) res.write(`data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`);
+    if (!gone()) res.write(`data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`);
   };
   const chunk = (delta: Record<string, unknown>, finish: 'stop' | null, extra: Record<string, unknown> = {}) => ({
     id: chat.id,
@@ -158,11 +151,11 @@ async function streamChat(
     send(chunk({ role: 'assistant', content: '' }, null));
     const started = Date.now();
     let outcome: ChatOutcome | null = null;
-    while (!closed && !outcome && Date.now() - started < CHAT_WAIT_MS) {
-      outcome = await openai.outcome(tenantId, chat, { ms: KEEP_ALIVE_MS, gone: () => closed });
-      if (!outcome && !closed) res.write(': keep-alive\n\n');
+    while (!gone() && !outcome && Date.now() - started < CHAT_WAIT_MS) {
+      outcome = await openai.outcome(tenantId, chat, { ms: KEEP_ALIVE_MS, gone });
+      if (!outcome && !gone()) res.write(': keep-alive\n\n');
     }
-    if (closed) {
+    if (gone()) {
       await openai.cancel(chat);
       return;
     }

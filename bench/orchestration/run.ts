@@ -11,19 +11,29 @@
  *   local    the same workflow with local activities
  *   empty    the same workflow with N=0 (the fixed cost of one workflow: start, first task, completion, result)
  * The histories of the timed regular runs also give where one activity's time goes (server dispatch vs worker), from
- * the server's own event timestamps. All of it runs twice, one server after the other: on the dev server as the
- * project starts it, and, as the baseline of issue 21's "cheaper steps", on one with the history queues' stock read
- * rates (STOCK_QUEUE_READ_RATES); BENCH_BASELINE=0 skips the second. Prints a table and, last, one line `RESULT {json}`. Exits 0 on success and
+ * the server's own event timestamps. All of it runs on four servers, one after the other: the dev server as the
+ * project starts it (in memory, as tests run it); as the baseline of issue 21's "cheaper steps", the same with the
+ * history queues' stock read rates (STOCK_QUEUE_READ_RATES); then on a database file as `npm start` keeps it, with
+ * the project's SQLite pragmas (DEV_SERVER_SQLITE_PRAGMAS) and, their baseline, with SQLite's defaults.
+ * BENCH_BASELINE=0 measures the first only. Prints a table and, last, one line `RESULT {json}`. Exits 0 on success and
  * non-zero on any failure; a watchdog (BENCH_TIMEOUT_S, default 300 s plus 0.5 s per activity call) bounds the
  * whole run, and the server is stopped on every path.
  */
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { loadConfig } from '../../lib/config';
 import { acquireTemporalCli, TEMPORAL_CLI_VERSION } from '../../lib/temporal/cli';
-import { STOCK_QUEUE_READ_RATES, startDevServer, type DevServer } from '../../lib/temporal/dev-server';
+import {
+  DEV_SERVER_SQLITE_PRAGMAS,
+  STOCK_QUEUE_READ_RATES,
+  startDevServer,
+  type DevServer,
+} from '../../lib/temporal/dev-server';
 import * as activities from './activities';
 import type { benchActivities } from './workflows';
 import { benchLifecycle, runMain } from '../lib/lifecycle';
@@ -258,8 +268,18 @@ function report(m: Measurements, env: Record<string, unknown>, server: string) {
   };
 }
 
-/** The servers measured: the project's dev server, and (the baseline, in the same run) its stock queue read rates. */
-const SERVERS = [
+/**
+ * The servers measured: the project's dev server in memory (as tests run it), and as the baselines, in the same run,
+ * its stock queue read rates; then with a database file as `npm start` keeps it, with the project's SQLite pragmas
+ * (write-ahead log, synchronous=normal) and with SQLite's defaults (a commit waits for the disk).
+ */
+const SERVERS: ReadonlyArray<{
+  name: string;
+  label: string;
+  dynamicConfig: Readonly<Record<string, number>>;
+  dbFile?: boolean;
+  sqlitePragmas?: Readonly<Record<string, string>>;
+}> = [
   { name: 'project', label: 'the dev server as the project starts it (lib/temporal/dev-server.ts)', dynamicConfig: {} },
   {
     name: 'stockReadRates',
@@ -268,7 +288,22 @@ const SERVERS = [
       .join(', ')})`,
     dynamicConfig: STOCK_QUEUE_READ_RATES,
   },
-] as const;
+  {
+    name: 'fileWal',
+    label: `the project's server on a database file, as npm start runs it (${Object.entries(DEV_SERVER_SQLITE_PRAGMAS)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(', ')})`,
+    dynamicConfig: {},
+    dbFile: true,
+  },
+  {
+    name: 'fileSqliteDefaults',
+    label: "the same database file with SQLite's default journal and synchronous=full",
+    dynamicConfig: {},
+    dbFile: true,
+    sqlitePragmas: {},
+  },
+];
 
 async function main(): Promise<void> {
   const n = intFromEnv('BENCH_N', 200, 1, MAX_N);
@@ -306,8 +341,18 @@ async function main(): Promise<void> {
     };
     const results: Record<string, ReturnType<typeof report>> = {};
     for (const s of servers) {
-      console.error(`starting the Temporal dev server (in memory): ${s.label} ...`);
-      const server = await bounded(startDevServer({ cliPath, port: 0, uiPort: null, dynamicConfig: s.dynamicConfig }));
+      console.error(`starting the Temporal dev server (${s.dbFile ? 'database file' : 'in memory'}): ${s.label} ...`);
+      const dbDir = s.dbFile ? await mkdtemp(join(tmpdir(), 'bench-orchestration-')) : null;
+      if (dbDir) cleanups.push(() => rm(dbDir, { recursive: true, force: true }));
+      const server = await bounded(
+        startDevServer({
+          cliPath,
+          port: 0,
+          uiPort: null,
+          dynamicConfig: s.dynamicConfig,
+          ...(dbDir ? { dbFile: join(dbDir, 'temporal.db'), sqlitePragmas: s.sqlitePragmas } : {}),
+        }),
+      );
       current = server;
       const nativeConnection = await bounded(NativeConnection.connect({ address: server.address }));
       const connection = await bounded(Connection.connect({ address: server.address }));
@@ -348,6 +393,21 @@ async function main(): Promise<void> {
           `${project.emptyWorkflow.medianMs.toFixed(1)} ms vs ${stock.emptyWorkflow.medianMs.toFixed(1)} ms`,
       );
     }
+    const fileWal = results.fileWal;
+    const fileDefaults = results.fileSqliteDefaults;
+    if (fileWal && fileDefaults) {
+      console.log('');
+      console.log(
+        "the project's dev server on a database file (npm start), its SQLite pragmas against SQLite's defaults:",
+      );
+      console.log(
+        `  marginal cost of a sequential regular activity: ${fileWal.regular.marginalPerActivityMs.toFixed(2)} ms ` +
+          `vs ${fileDefaults.regular.marginalPerActivityMs.toFixed(2)} ms ` +
+          `(${round(fileDefaults.regular.marginalPerActivityMs / fileWal.regular.marginalPerActivityMs, 2)}x cheaper); ` +
+          `in memory ${project.regular.marginalPerActivityMs.toFixed(2)} ms; empty workflow ` +
+          `${fileWal.emptyWorkflow.medianMs.toFixed(1)} ms vs ${fileDefaults.emptyWorkflow.medianMs.toFixed(1)} ms`,
+      );
+    }
     console.log('');
     console.log(
       'RESULT ' +
@@ -367,6 +427,8 @@ async function main(): Promise<void> {
                 ),
               }
             : {}),
+          ...(fileWal ? { fileWal } : {}),
+          ...(fileDefaults ? { fileSqliteDefaults: fileDefaults } : {}),
         }),
     );
   } finally {

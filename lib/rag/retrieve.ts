@@ -22,6 +22,17 @@ export type RetrievedChunk = SearchHit;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_QUERY_TERMS = 32;
+/**
+ * The full-text side's bounds, so a query's cost does not grow with the collection: a term's document frequency is
+ * counted up to TEXT_DF_CAP (a term in more chunks than that is common, and its weight is near zero either way), and
+ * the chunks scored are those matching the query's rarest terms, rarest first, while together they match at most
+ * TEXT_MATCH_BUDGET chunks (the rarest term always; at most TEXT_DF_CAP chunks). Every term still counts in the score
+ * of the chunks it matches. A chunk that matches only common words is left to the vector side.
+ */
+const TEXT_DF_CAP = 2000;
+const TEXT_MATCH_BUDGET = 1000;
+/** pgvector's default `hnsw.ef_search`. */
+const HNSW_DEFAULT_EF_SEARCH = 40;
 
 /**
  * The query's words as tsquery operands. Questions are OR-ed, not AND-ed (websearch_to_tsquery would demand every
@@ -82,10 +93,15 @@ export async function retrieveHybrid(em: EntityManager, opts: RetrieveOptions): 
   }
   const collections = `{${opts.collectionIds.join(',')}}`;
   const conn = em.getConnection();
+  // Inside a caller's transaction every statement goes through it: another pooled connection would wait for that
+  // transaction on a one-session database (PGlite) and never be served.
+  const outer = em.getTransactionContext();
 
   const cols = (await conn.execute(
     `select id, embedding_dim as dim, embedding_type as type from collections where tenant_id = ? and id = any(?::uuid[])`,
     [opts.tenantId, collections],
+    'all',
+    outer,
   )) as Array<{ id: string; dim: number; type: EmbeddingType }>;
   if (new Set(cols.map((c) => c.dim)).size > 1)
     throw badRequest(
@@ -110,13 +126,19 @@ export async function retrieveHybrid(em: EntityManager, opts: RetrieveOptions): 
       opts.queryVector,
       candidates,
     );
-    vectorHits = (await em.transactional(async (tem) => {
-      const c = tem.getConnection();
-      const tx = tem.getTransactionContext();
-      // More candidates than HNSW's default ef_search (40) need a wider search list.
-      await c.execute(`set local hnsw.ef_search = ${Math.min(1000, Math.max(40, candidates))}`, [], 'run', tx);
-      return c.execute(search.sql, search.params, 'all', tx);
-    })) as Array<{ id: string }>;
+    // More candidates than HNSW's default ef_search (40) need a wider search list, set for this query alone; at the
+    // default the query runs by itself, without the transaction that `set local` needs.
+    const efSearch = Math.min(1000, Math.max(HNSW_DEFAULT_EF_SEARCH, candidates));
+    vectorHits = (
+      efSearch === HNSW_DEFAULT_EF_SEARCH
+        ? await conn.execute(search.sql, search.params, 'all', outer)
+        : await em.transactional(async (tem) => {
+            const c = tem.getConnection();
+            const tx = tem.getTransactionContext();
+            await c.execute(`set local hnsw.ef_search = ${efSearch}`, [], 'run', tx);
+            return c.execute(search.sql, search.params, 'all', tx);
+          })
+    ) as Array<{ id: string }>;
   }
 
   let textHits: Array<{ id: string }> = [];
@@ -134,24 +156,47 @@ export async function retrieveHybrid(em: EntityManager, opts: RetrieveOptions): 
            select quote_literal(lexeme)::tsquery from unnest(to_tsvector('english', ?))
          ) terms where numnode(q) > 0
        ),
+       df as materialized (
+         select u.q, (select count(*) from (
+                        select 1 from chunks c
+                         where c.tenant_id = ? and c.collection_id = any(?::uuid[]) and c.tsv @@ u.q
+                         limit ${TEXT_DF_CAP}) capped)::float8 as n
+           from useful u
+       ),
+       picked as materialized (
+         select q, n, sum(n) over (order by n, q::text rows unbounded preceding) as running,
+                row_number() over (order by n, q::text) as rarity
+           from df where n > 0
+       ),
        matches as materialized (
          select id, tsv from chunks
-          where tenant_id = ? and collection_id = any(?::uuid[]) and tsv @@ (select string_agg(q::text, ' | ')::tsquery from useful)
-       ),
-       df as materialized (
-         select u.q, count(m.id)::float8 as n from useful u join matches m on m.tsv @@ u.q group by u.q
+          where tenant_id = ? and collection_id = any(?::uuid[])
+            and tsv @@ (select string_agg(q::text, ' | ')::tsquery from picked where rarity = 1 or running <= ${TEXT_MATCH_BUDGET})
+          limit ${TEXT_DF_CAP}
        ),
        total as materialized (
          select count(*)::float8 as n from chunks where tenant_id = ? and collection_id = any(?::uuid[])
        )
        select m.id
          from matches m
-         join df on m.tsv @@ df.q
+         join picked df on m.tsv @@ df.q
          cross join total
         group by m.id
         order by sum(ln(1 + (total.n - df.n + 0.5) / (df.n + 0.5)) * ts_rank(m.tsv, df.q, 1)) desc, m.id
         limit ?`,
-      [`{${terms.join(',')}}`, opts.query, opts.tenantId, collections, opts.tenantId, collections, candidates],
+      [
+        `{${terms.join(',')}}`,
+        opts.query,
+        opts.tenantId,
+        collections,
+        opts.tenantId,
+        collections,
+        opts.tenantId,
+        collections,
+        candidates,
+      ],
+      'all',
+      outer,
     )) as Array<{ id: string }>;
   }
 
@@ -174,6 +219,8 @@ export async function retrieveHybrid(em: EntityManager, opts: RetrieveOptions): 
        from chunks c join documents d on d.id = c.document_id
       where c.tenant_id = ? and c.id = any(?::uuid[])`,
     [opts.tenantId, `{${ranked.map(([id]) => id).join(',')}}`],
+    'all',
+    outer,
   )) as Array<{
     id: string;
     document_id: string;
