@@ -399,17 +399,26 @@ async function main(): Promise<void> {
       ['large', large, largeChunks],
     ] as const) {
       console.error(`${name}: timing the SQL ...`);
-      results[name] = {
-        chunks,
-        plan: await bounded(plan(id)),
-        sql: await sqlTimes(id, false),
-        sqlVector: await sqlTimes(id, false, 'vector'),
-        sqlText: await sqlTimes(id, false, 'text'),
-        ...(await textBaseline(id).then((b) => ({ textExhaustive: b.time, textOverlap: b.overlap }))),
-        sqlExact: await sqlTimes(id, true),
-        recall40: await recall(id, 40),
-        recall100: await recall(id, 100),
+      // Each measurement is printed as it completes, so a run stopped by the watchdog still tells what it measured.
+      const r: Record<string, unknown> = (results[name] = { chunks });
+      const phase = async <T>(key: string, fn: () => Promise<T>) => {
+        const started = performance.now();
+        r[key] = await fn();
+        console.error(
+          `${name} ${key} (${((performance.now() - started) / 1000).toFixed(1)} s): ${JSON.stringify(r[key]).slice(0, 300)}`,
+        );
       };
+      await phase('plan', () => bounded(plan(id)));
+      await phase('sql', () => sqlTimes(id, false));
+      await phase('sqlVector', () => sqlTimes(id, false, 'vector'));
+      await phase('sqlText', () => sqlTimes(id, false, 'text'));
+      await phase('recall40', () => recall(id, 40));
+      await phase('recall100', () => recall(id, 100));
+      await phase('sqlExact', () => sqlTimes(id, true));
+      await phase('textBaseline', () => textBaseline(id));
+      const b = r.textBaseline as { time: Timing; overlap: number };
+      Object.assign(r, { textExhaustive: b.time, textOverlap: b.overlap });
+      delete r.textBaseline;
     }
 
     // ---- the API on the same database
