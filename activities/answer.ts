@@ -13,7 +13,7 @@ import type {
 import { applicationFailure, FAILURES } from '../lib/contracts';
 import type { Orm } from '../lib/db/orm';
 import { appendRunEvents, RunEventBuffer, type NewRunEvent } from '../lib/events/run-events';
-import type { LlmGateway } from '../lib/llm/gateway';
+import type { LlmCallContext, LlmGateway } from '../lib/llm/gateway';
 import { splitClaims } from '../lib/rag/claims';
 import { AppError, toApplicationFailure } from '../lib/errors';
 import { addMessage, completeAnswerRecord, failAnswerRecord, holdAnswerForReview } from '../lib/rag/answer-store';
@@ -25,7 +25,7 @@ import { buildAnswerMessages, citedNumbers } from '../lib/rag/prompt';
 import { applyRanking, buildRerankMessages, RERANK_RESPONSE_FORMAT } from '../lib/rag/rerank';
 import { retrieveHybrid, type RetrievedChunk } from '../lib/rag/retrieve';
 import { buildRewriteMessages, rewriteDeterministic } from '../lib/rag/rewrite';
-import { inLlmActivity } from './heartbeat';
+import { inLlmActivity, llmCallContext } from './heartbeat';
 
 export interface AnswerActivityDeps {
   orm: Orm;
@@ -80,6 +80,15 @@ export function createAnswerActivities({ orm, llm }: AnswerActivityDeps) {
       }),
     );
 
+  /** The query's embedding with the collections' own model (the first one's: a search's collections share it). */
+  const embedQuery = async (ctx: LlmCallContext, collectionIds: string[], text: string) => {
+    const collections = await nonRetryableOnBadInput(() =>
+      answerableCollections(orm.em.fork(), ctx.tenantId, collectionIds),
+    );
+    const res = await llm.embed(ctx, [text], { model: collections[0]!.embeddingModel });
+    return { vector: res.vectors[0]!, model: res.model };
+  };
+
   return {
     /** Chat: the follow-up as a standalone query (LLM when a model is configured, the offline rewrite otherwise). */
     async rewriteQuestion(input: {
@@ -111,13 +120,7 @@ export function createAnswerActivities({ orm, llm }: AnswerActivityDeps) {
       collectionIds: string[];
       text: string;
     }): Promise<{ vector: number[]; model: string }> {
-      const collections = await nonRetryableOnBadInput(() =>
-        answerableCollections(orm.em.fork(), input.tenantId, input.collectionIds),
-      );
-      const res = await inLlmActivity(input.tenantId, (ctx) =>
-        llm.embed(ctx, [input.text], { model: collections[0]!.embeddingModel }),
-      );
-      return { vector: res.vectors[0]!, model: res.model };
+      return inLlmActivity(input.tenantId, (ctx) => embedQuery(ctx, input.collectionIds, input.text));
     },
 
     /** Hybrid retrieval, then the context: deduplicated, within the token budget, numbered for citation. */
@@ -140,27 +143,10 @@ export function createAnswerActivities({ orm, llm }: AnswerActivityDeps) {
      * cancelled with the activity.
      */
     async searchKnowledgeStep(input: SearchInput): Promise<RetrievedChunk[]> {
-      let vector: number[] = [];
-      if (input.mode !== 'text') {
-        const collections = await nonRetryableOnBadInput(() =>
-          answerableCollections(orm.em.fork(), input.tenantId, input.collectionIds),
-        );
-        const activity = Context.current();
-        const { workflowExecution, activityId, attempt } = activity.info;
-        const res = await llm.embed(
-          {
-            tenantId: input.tenantId,
-            workflowId: workflowExecution?.workflowId,
-            runId: workflowExecution?.runId,
-            activityId,
-            attempt,
-            signal: activity.cancellationSignal,
-          },
-          [input.query],
-          { model: collections[0]!.embeddingModel },
-        );
-        vector = res.vectors[0]!;
-      }
+      const { vector } =
+        input.mode === 'text'
+          ? { vector: [] as number[] }
+          : await embedQuery(llmCallContext(input.tenantId), input.collectionIds, input.query);
       return search({ ...input, vector });
     },
 

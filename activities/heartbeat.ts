@@ -15,21 +15,25 @@ export async function withHeartbeat<T>(fn: () => Promise<T>, everyMs = 1000): Pr
   }
 }
 
-/**
- * A model call from an activity: the activity's identity for usage records, and its cancellation signal for the HTTP
- * request. Cancellation only reaches an activity through heartbeats, so the call heartbeats while it waits.
- */
-export function inLlmActivity<T>(tenantId: string, fn: (ctx: LlmCallContext) => Promise<T>): Promise<T> {
+/** The running activity's identity for usage records, and its cancellation signal for the HTTP request. */
+export function llmCallContext(tenantId: string): LlmCallContext {
   const activity = Context.current();
   const { workflowExecution, activityId, attempt } = activity.info;
-  return withHeartbeat(() =>
-    fn({
-      tenantId,
-      workflowId: workflowExecution?.workflowId,
-      runId: workflowExecution?.runId,
-      activityId,
-      attempt,
-      signal: activity.cancellationSignal,
-    }),
-  );
+  return {
+    tenantId,
+    workflowId: workflowExecution?.workflowId,
+    runId: workflowExecution?.runId,
+    activityId,
+    attempt,
+    signal: activity.cancellationSignal,
+  };
+}
+
+/**
+ * A model call from an activity (llmCallContext). Cancellation only reaches an activity through heartbeats, so the
+ * call heartbeats while it waits.
+ */
+export function inLlmActivity<T>(tenantId: string, fn: (ctx: LlmCallContext) => Promise<T>): Promise<T> {
+  const ctx = llmCallContext(tenantId);
+  return withHeartbeat(() => fn(ctx));
 }
