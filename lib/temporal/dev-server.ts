@@ -111,9 +111,37 @@ export function startDevServer(opts: DevServerOptions): Promise<DevServer> {
         },
         true,
       );
-    return startOnFreePort(start, 5, opts.ip);
+    return retryStartupCrash(() => startOnFreePort(start, 5, opts.ip));
   }
   return startOn(opts, false);
+}
+
+/** The dev server panicked while starting (a Go panic exits with status 2 before the frontend answers). */
+export class DevServerCrashed extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DevServerCrashed';
+  }
+}
+
+/**
+ * Starts again, on other ports, after a panic at start. The CLI picks the ports of its internal services (history,
+ * matching, the worker service, metrics) itself and panics when a pick fails (`MustGetFreePort`). A CI run of the
+ * parallel test suite saw one panic at start; the output kept then was only the stack's end, so its cause is not
+ * known, and a start now reports the panic's first line. Only servers whose ports are chosen here are started again; a
+ * panic on ports a user set is reported at once.
+ */
+async function retryStartupCrash(start: () => Promise<DevServer>, attempts = 3): Promise<DevServer> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (e) {
+      if (!(e instanceof DevServerCrashed) || attempt >= attempts) throw e;
+      process.stderr.write(
+        `[temporal] the dev server crashed while starting; starting it again: ${e.message.split('\n')[0]}\n`,
+      );
+    }
+  }
 }
 
 async function startOn(opts: DevServerOptions, chosenHere: boolean): Promise<DevServer> {
@@ -142,12 +170,16 @@ async function startOn(opts: DevServerOptions, chosenHere: boolean): Promise<Dev
   }
 
   const child = spawn(opts.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // The start of the output and its end: a Go panic prints its cause first and then a stack longer than the tail.
+  let head = '';
   let recent = '';
   const sink = opts.logFile
     ? (await mkdir(dirname(opts.logFile), { recursive: true }), createWriteStream(opts.logFile, { flags: 'a' }))
     : null;
   const onOutput = (b: Buffer) => {
-    recent = (recent + b.toString()).slice(-3000);
+    const text = b.toString();
+    if (head.length < OUTPUT_HEAD) head += text.slice(0, OUTPUT_HEAD - head.length);
+    recent = (recent + text).slice(-3000);
     sink?.write(b);
   };
   child.stdout!.on('data', onOutput);
@@ -168,8 +200,10 @@ async function startOn(opts: DevServerOptions, chosenHere: boolean): Promise<Dev
   const deadline = Date.now() + (opts.startTimeoutMs ?? 60_000);
   while (Date.now() < deadline) {
     if (exited !== undefined) {
-      if (chosenHere && saysPortInUse(recent)) throw new PortTaken(opts.port, 'Temporal dev server');
-      throw new Error(`Temporal dev server exited (${exited}): ${recent.trim().slice(-800)}`);
+      if (chosenHere && (saysPortInUse(head) || saysPortInUse(recent)))
+        throw new PortTaken(opts.port, 'Temporal dev server');
+      const message = `Temporal dev server exited (${exited}): ${startupFailure(head, recent)}`;
+      throw /^panic: /m.test(head) ? new DevServerCrashed(message) : new Error(message);
     }
     if (await portInUse(opts.port, ip)) {
       try {
@@ -192,5 +226,14 @@ async function startOn(opts: DevServerOptions, chosenHere: boolean): Promise<Dev
     await sleep(200);
   }
   await stop();
-  throw new Error(`Temporal dev server did not become ready at ${address}: ${recent.trim().slice(-800)}`);
+  throw new Error(`Temporal dev server did not become ready at ${address}: ${startupFailure(head, recent)}`);
+}
+
+const OUTPUT_HEAD = 4000;
+
+/** What a failed start printed: a panic's cause (at the start of its output) and the last lines. */
+export function startupFailure(head: string, recent: string): string {
+  const panic = /^panic: .*$/m.exec(head);
+  const tail = recent.trim().slice(-800);
+  return panic && !tail.includes(panic[0]) ? `${panic[0]}\n...\n${tail}` : tail;
 }
