@@ -23,9 +23,11 @@
  *               query term: the baseline of the bounded ranking), and the share of its top 10 the bounded one keeps
  *   api         `POST /v1/search` (hybrid, topK 10) through `npm start`'s launcher on the same database: auth, quota,
  *               the run, the query's embedding, the retrieval and the response
- * and recall@10 of the vector side: the HNSW top 10 (at the ef_search a topK-10 search uses, and at 100) against the
- * exact top 10. Prints a table and, last, one line `RESULT {json}`; exits non-zero on any failure. A watchdog
- * (BENCH_TIMEOUT_S, default 1,800 s) bounds the run, and everything started is stopped on every path.
+ * and recall@10 of the vector side: the HNSW top 10 (at pgvector's default ef_search, 40, and at 100, the one every
+ * pooled connection starts with: lib/db/orm.ts HNSW_EF_SEARCH) against the exact top 10. Prints a table and, last,
+ * one line `RESULT {json}`; exits non-zero on any failure. A watchdog (BENCH_TIMEOUT_S, default 1,800 s) bounds the
+ * run, and everything started is stopped on every path. BENCH_EXPLAIN=1 also prints the executed plan (`explain
+ * (analyze, buffers)`) of the full-text side for the first three questions at each size.
  */
 import { randomUUID } from 'node:crypto';
 import { readdirSync } from 'node:fs';
@@ -44,7 +46,7 @@ import { chunkRows, insertChunks } from '../../lib/ingest/store';
 import { ensureCollectionVectorIndex, searchExpression } from '../../lib/ingest/vector-index';
 import { MINILM_L6 } from '../../lib/llm/local-models';
 import { LocalProvider } from '../../lib/llm/providers/local';
-import { queryTerms, retrieveHybrid } from '../../lib/rag/retrieve';
+import { queryTerms, retrieveHybrid, textSearchSql } from '../../lib/rag/retrieve';
 import { startPlatform } from '../eval/platform';
 import { intFromEnv, machineFacts } from '../lib/env';
 import { benchLifecycle, runMain } from '../lib/lifecycle';
@@ -393,6 +395,19 @@ async function main(): Promise<void> {
       return { time: timing(xs), overlap: total ? round(kept / total, 3) : 1 };
     };
 
+    // ---- BENCH_EXPLAIN=1: where the full-text side's time goes, the executed plan of the first questions
+    const explainText = async (name: string, collectionId: string) => {
+      for (const query of questions.slice(0, 3)) {
+        const search = textSearchSql(tenantId, [collectionId], query, queryTerms(query), 4 * TOP_K);
+        const rows = (await orm.em
+          .getConnection()
+          .execute(`explain (analyze, buffers) ${search.sql}`, search.params)) as Array<{ 'QUERY PLAN': string }>;
+        console.error(
+          `${name} text plan for ${JSON.stringify(query)}:\n${rows.map((r) => r['QUERY PLAN']).join('\n')}`,
+        );
+      }
+    };
+
     const results: Record<string, Record<string, unknown>> = {};
     for (const [name, id, chunks] of [
       ['small', small, smallChunks],
@@ -416,6 +431,7 @@ async function main(): Promise<void> {
       await phase('recall100', () => recall(id, 100));
       await phase('sqlExact', () => sqlTimes(id, true));
       await phase('textBaseline', () => textBaseline(id));
+      if (process.env.BENCH_EXPLAIN === '1') await bounded(explainText(name, id));
       const b = r.textBaseline as { time: Timing; overlap: number };
       Object.assign(r, { textExhaustive: b.time, textOverlap: b.overlap });
       delete r.textBaseline;

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setupTestContext, type TestContext } from '../../test/harness';
 import { ChunkEntity, CollectionEntity, DocumentEntity } from '../db/entities';
+import { HNSW_EF_SEARCH } from '../db/orm';
 import { hashEmbedding } from '../llm/providers/local';
 import { ensureCollectionVectorIndex, vectorIndexName } from '../ingest/vector-index';
 import { queryTerms, retrieveHybrid, vectorSearchSql } from './retrieve';
@@ -165,6 +166,15 @@ describe('retrieveHybrid', () => {
     });
     expect(JSON.stringify(plan)).toContain(vectorIndexName(a.collection.id));
     expect(JSON.stringify(plan)).toContain(vectorIndexName(b.collection.id));
+  });
+
+  it('searches with the HNSW list every pooled connection starts with, wider than pgvector default', async () => {
+    const shown = (await ctx.orm.em
+      .fork()
+      .getConnection()
+      .execute(`select current_setting('hnsw.ef_search') as ef`, [], 'all')) as Array<{ ef: string }>;
+    expect(HNSW_EF_SEARCH).toBeGreaterThan(40);
+    expect(shown[0]!.ef).toBe(String(HNSW_EF_SEARCH));
   });
 
   it('refuses a query vector of the wrong dimension', async () => {

@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import pgvector from 'pgvector';
 import type { SearchHit } from '../contracts';
+import { HNSW_EF_SEARCH } from '../db/orm';
 import { badRequest } from '../errors';
 import { searchExpression, type EmbeddingType } from '../ingest/vector-index';
 
@@ -31,8 +32,6 @@ const MAX_QUERY_TERMS = 32;
  */
 const TEXT_DF_CAP = 2000;
 const TEXT_MATCH_BUDGET = 1000;
-/** pgvector's default `hnsw.ef_search`. */
-const HNSW_DEFAULT_EF_SEARCH = 40;
 
 /**
  * The query's words as tsquery operands. Questions are OR-ed, not AND-ed (websearch_to_tsquery would demand every
@@ -72,6 +71,61 @@ export function vectorSearchSql(
   return {
     sql: `select id from (${parts.map((p) => p.sql).join(' union all ')}) hits order by distance, id limit ?`,
     params: [...parts.flatMap((p) => p.params), limit],
+  };
+}
+
+/**
+ * The full-text side: the chunks of the tenant's collections ranked by an IDF-weighted sum of `ts_rank` per query term,
+ * bounded by TEXT_DF_CAP and TEXT_MATCH_BUDGET. `terms` are the question's words (queryTerms); the parser's own tokens
+ * of the question are added in SQL (so "functools.lru_cache", one token in a stored tsvector, matches itself). Every
+ * CTE is MATERIALIZED so each runs once per query: inlined, the per-term document counts would be recomputed for
+ * every matching chunk (seconds per question on a few thousand chunks).
+ */
+export function textSearchSql(
+  tenantId: string,
+  collectionIds: string[],
+  query: string,
+  terms: string[],
+  limit: number,
+): { sql: string; params: unknown[] } {
+  const collections = `{${collectionIds.join(',')}}`;
+  return {
+    sql: `with useful as materialized (
+     select distinct on (q::text) q from (
+       select to_tsquery('english', t) as q from unnest(?::text[]) as t
+       union all
+       select quote_literal(lexeme)::tsquery from unnest(to_tsvector('english', ?))
+     ) terms where numnode(q) > 0
+   ),
+   df as materialized (
+     select u.q, (select count(*) from (
+                    select 1 from chunks c
+                     where c.tenant_id = ? and c.collection_id = any(?::uuid[]) and c.tsv @@ u.q
+                     limit ${TEXT_DF_CAP}) capped)::float8 as n
+       from useful u
+   ),
+   picked as materialized (
+     select q, n, sum(n) over (order by n, q::text rows unbounded preceding) as running,
+            row_number() over (order by n, q::text) as rarity
+       from df where n > 0
+   ),
+   matches as materialized (
+     select id, tsv from chunks
+      where tenant_id = ? and collection_id = any(?::uuid[])
+        and tsv @@ (select string_agg(q::text, ' | ')::tsquery from picked where rarity = 1 or running <= ${TEXT_MATCH_BUDGET})
+      limit ${TEXT_DF_CAP}
+   ),
+   total as materialized (
+     select count(*)::float8 as n from chunks where tenant_id = ? and collection_id = any(?::uuid[])
+   )
+   select m.id
+     from matches m
+     join picked df on m.tsv @@ df.q
+     cross join total
+    group by m.id
+    order by sum(ln(1 + (total.n - df.n + 0.5) / (df.n + 0.5)) * ts_rank(m.tsv, df.q, 1)) desc, m.id
+    limit ?`,
+    params: [`{${terms.join(',')}}`, query, tenantId, collections, tenantId, collections, tenantId, collections, limit],
   };
 }
 
@@ -126,11 +180,11 @@ export async function retrieveHybrid(em: EntityManager, opts: RetrieveOptions): 
       opts.queryVector,
       candidates,
     );
-    // More candidates than HNSW's default ef_search (40) need a wider search list, set for this query alone; at the
-    // default the query runs by itself, without the transaction that `set local` needs.
-    const efSearch = Math.min(1000, Math.max(HNSW_DEFAULT_EF_SEARCH, candidates));
+    // More candidates than the connections' ef_search (HNSW_EF_SEARCH) need a wider search list, set for this query
+    // alone; otherwise the query runs by itself, without the transaction that `set local` needs.
+    const efSearch = Math.min(1000, Math.max(HNSW_EF_SEARCH, candidates));
     vectorHits = (
-      efSearch === HNSW_DEFAULT_EF_SEARCH
+      efSearch === HNSW_EF_SEARCH
         ? await conn.execute(search.sql, search.params, 'all', outer)
         : await em.transactional(async (tem) => {
             const c = tem.getConnection();
@@ -144,60 +198,9 @@ export async function retrieveHybrid(em: EntityManager, opts: RetrieveOptions): 
   let textHits: Array<{ id: string }> = [];
   const terms = queryTerms(opts.query);
   if (mode !== 'vector' && terms.length) {
-    // Query terms are the question's words split at punctuation (so "lru_cache" finds "lru" and "cache") and the
-    // parser's own tokens of it (so "functools.lru_cache", one token in a stored tsvector, matches itself).
-    // Every CTE is MATERIALIZED so each runs once per query: inlined, the per-term document counts would be
-    // recomputed for every matching chunk (seconds per question on a few thousand chunks).
-    textHits = (await conn.execute(
-      `with useful as materialized (
-         select distinct on (q::text) q from (
-           select to_tsquery('english', t) as q from unnest(?::text[]) as t
-           union all
-           select quote_literal(lexeme)::tsquery from unnest(to_tsvector('english', ?))
-         ) terms where numnode(q) > 0
-       ),
-       df as materialized (
-         select u.q, (select count(*) from (
-                        select 1 from chunks c
-                         where c.tenant_id = ? and c.collection_id = any(?::uuid[]) and c.tsv @@ u.q
-                         limit ${TEXT_DF_CAP}) capped)::float8 as n
-           from useful u
-       ),
-       picked as materialized (
-         select q, n, sum(n) over (order by n, q::text rows unbounded preceding) as running,
-                row_number() over (order by n, q::text) as rarity
-           from df where n > 0
-       ),
-       matches as materialized (
-         select id, tsv from chunks
-          where tenant_id = ? and collection_id = any(?::uuid[])
-            and tsv @@ (select string_agg(q::text, ' | ')::tsquery from picked where rarity = 1 or running <= ${TEXT_MATCH_BUDGET})
-          limit ${TEXT_DF_CAP}
-       ),
-       total as materialized (
-         select count(*)::float8 as n from chunks where tenant_id = ? and collection_id = any(?::uuid[])
-       )
-       select m.id
-         from matches m
-         join picked df on m.tsv @@ df.q
-         cross join total
-        group by m.id
-        order by sum(ln(1 + (total.n - df.n + 0.5) / (df.n + 0.5)) * ts_rank(m.tsv, df.q, 1)) desc, m.id
-        limit ?`,
-      [
-        `{${terms.join(',')}}`,
-        opts.query,
-        opts.tenantId,
-        collections,
-        opts.tenantId,
-        collections,
-        opts.tenantId,
-        collections,
-        candidates,
-      ],
-      'all',
-      outer,
-    )) as Array<{ id: string }>;
+    // Query terms are the question's words split at punctuation (so "lru_cache" finds "lru" and "cache").
+    const search = textSearchSql(opts.tenantId, opts.collectionIds, opts.query, terms, candidates);
+    textHits = (await conn.execute(search.sql, search.params, 'all', outer)) as Array<{ id: string }>;
   }
 
   const fused = new Map<string, { score: number; vectorRank: number | null; textRank: number | null }>();
