@@ -79,7 +79,10 @@ export function vectorSearchSql(
  * bounded by TEXT_DF_CAP and TEXT_MATCH_BUDGET. `terms` are the question's words (queryTerms); the parser's own tokens
  * of the question are added in SQL (so "functools.lru_cache", one token in a stored tsvector, matches itself). Every
  * CTE is MATERIALIZED so each runs once per query: inlined, the per-term document counts would be recomputed for
- * every matching chunk (seconds per question on a few thousand chunks).
+ * every matching chunk (seconds per question on a few thousand chunks). The matches keep their tsvector detoasted
+ * (`|| ''`): a stored tsvector is usually compressed out of line, and every term's match and `ts_rank` would read and
+ * decompress it again. The collection's size comes from its documents' chunk counts, not from counting its chunks.
+ * Measured on 4,573 chunks, 68 questions: p50 39.7 -> 24.8 ms with both, the same top 10.
  */
 export function textSearchSql(
   tenantId: string,
@@ -110,13 +113,14 @@ export function textSearchSql(
        from df where n > 0
    ),
    matches as materialized (
-     select id, tsv from chunks
+     select id, tsv || ''::tsvector as tsv from chunks
       where tenant_id = ? and collection_id = any(?::uuid[])
         and tsv @@ (select string_agg(q::text, ' | ')::tsquery from picked where rarity = 1 or running <= ${TEXT_MATCH_BUDGET})
       limit ${TEXT_DF_CAP}
    ),
    total as materialized (
-     select count(*)::float8 as n from chunks where tenant_id = ? and collection_id = any(?::uuid[])
+     select coalesce(sum(chunk_count), 0)::float8 as n from documents
+      where tenant_id = ? and collection_id = any(?::uuid[])
    )
    select m.id
      from matches m
