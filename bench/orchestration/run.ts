@@ -239,9 +239,7 @@ function report(m: Measurements, env: Record<string, unknown>, server: string) {
 
   console.log('');
   console.log(`Orchestration overhead: N=${n} sequential calls of noop(i) per run, ${m.repeat} repetitions, medians`);
-  console.log(
-    `node ${env.node}, ${env.cpus} CPUs (${env.cpuModel}), Temporal CLI ${env.temporalCli} dev server, in memory`,
-  );
+  console.log(`node ${env.node}, ${env.cpus} CPUs (${env.cpuModel}), Temporal CLI ${env.temporalCli} dev server`);
   console.log(`server: ${server}`);
   console.log('');
   console.log(line(rows[0]!));
@@ -337,7 +335,7 @@ async function main(): Promise<void> {
     const env = {
       ...machineFacts(),
       temporalCli: TEMPORAL_CLI_VERSION,
-      temporalServer: 'dev server, in-memory SQLite',
+      temporalServer: 'dev server (SQLite in memory, or on a file where a server says so)',
     };
     const results: Record<string, ReturnType<typeof report>> = {};
     for (const s of servers) {

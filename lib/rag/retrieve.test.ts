@@ -38,6 +38,7 @@ async function seed(tenantId: string, texts: string[], source = 'guide.html') {
     sourceKind: 'upload',
     source,
     title: 'Guide',
+    chunkCount: texts.length,
     metadata: {},
   });
   await em.flush();
