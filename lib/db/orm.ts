@@ -7,8 +7,8 @@ export type Orm = MikroORM;
 
 /**
  * The HNSW search list every connection starts with (pgvector's default is 40). Measured with `npm run
- * bench:retrieval`: recall@10 against the exact top 10 is 0.949 at 40 and 0.985 at 100 on 23k chunks, for ~2 ms
- * more a query (docs/benchmarks.md). Set once per pooled connection so a search needs no transaction for `set local`;
+ * bench:retrieval`: recall@10 against the exact top 10 is 0.944-0.949 at 40 and 0.982-0.985 at 100 on 23k chunks,
+ * and the vector query was no slower (7.1 ms p50 at 100; docs/benchmarks.md). Set once per pooled connection so a search needs no transaction for `set local`;
  * a search that wants more candidates than this still widens it for its own query (lib/rag/retrieve.ts).
  */
 export const HNSW_EF_SEARCH = 100;
