@@ -30,16 +30,27 @@ export class PortTaken extends Error {
  * For servers that cannot bind port 0 themselves (the Temporal CLI, OpenBao, npm MCP servers): picks a free port and
  * starts, and when the port was taken in between (the start throws PortTaken), tries again with another one.
  */
-export async function startOnFreePort<T>(
-  start: (port: number) => Promise<T>,
-  attempts = 5,
-  host = '127.0.0.1',
+export function startOnFreePort<T>(start: (port: number) => Promise<T>, attempts = 5, host = '127.0.0.1'): Promise<T> {
+  return retrying(
+    async () => start(await freePort(host)),
+    attempts,
+    (e) => e instanceof PortTaken,
+  );
+}
+
+/** Runs `attempt` until it succeeds, while it fails with an error `retryable` accepts, at most `attempts` times. */
+export async function retrying<T>(
+  attempt: () => Promise<T>,
+  attempts: number,
+  retryable: (error: unknown) => boolean,
+  onRetry?: (error: unknown) => void,
 ): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
+  for (let n = 1; ; n++) {
     try {
-      return await start(await freePort(host));
+      return await attempt();
     } catch (e) {
-      if (!(e instanceof PortTaken) || attempt >= attempts) throw e;
+      if (!retryable(e) || n >= attempts) throw e;
+      onRetry?.(e);
     }
   }
 }

@@ -6,7 +6,7 @@ import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTES } from '../contracts';
-import { freePort, PortTaken, saysPortInUse, startOnFreePort } from '../process/ports';
+import { freePort, PortTaken, retrying, saysPortInUse, startOnFreePort } from '../process/ports';
 
 export interface DevServerOptions {
   cliPath: string;
@@ -131,17 +131,16 @@ export class DevServerCrashed extends Error {
  * known, and a start now reports the panic's first line. Only servers whose ports are chosen here are started again; a
  * panic on ports a user set is reported at once.
  */
-async function retryStartupCrash(start: () => Promise<DevServer>, attempts = 3): Promise<DevServer> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await start();
-    } catch (e) {
-      if (!(e instanceof DevServerCrashed) || attempt >= attempts) throw e;
+function retryStartupCrash(start: () => Promise<DevServer>, attempts = 3): Promise<DevServer> {
+  return retrying(
+    start,
+    attempts,
+    (e) => e instanceof DevServerCrashed,
+    (e) =>
       process.stderr.write(
-        `[temporal] the dev server crashed while starting; starting it again: ${e.message.split('\n')[0]}\n`,
-      );
-    }
-  }
+        `[temporal] the dev server crashed while starting; starting it again: ${(e as Error).message.split('\n')[0]}\n`,
+      ),
+  );
 }
 
 async function startOn(opts: DevServerOptions, chosenHere: boolean): Promise<DevServer> {
