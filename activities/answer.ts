@@ -17,13 +17,13 @@ import type { LlmCallContext, LlmGateway } from '../lib/llm/gateway';
 import { splitClaims } from '../lib/rag/claims';
 import { AppError, toApplicationFailure } from '../lib/errors';
 import { addMessage, completeAnswerRecord, failAnswerRecord, holdAnswerForReview } from '../lib/rag/answer-store';
-import { answerableCollections } from '../lib/rag/collections';
 import { assembleContext } from '../lib/rag/context';
 import { checkAnswer } from '../lib/rag/grounding';
 import { buildJudgeMessages, JUDGE_RESPONSE_FORMAT, JudgeOutputError, parseJudgeOutput } from '../lib/rag/judge';
 import { buildAnswerMessages, citedNumbers } from '../lib/rag/prompt';
 import { applyRanking, buildRerankMessages, RERANK_RESPONSE_FORMAT } from '../lib/rag/rerank';
 import { retrieveHybrid, type RetrievedChunk } from '../lib/rag/retrieve';
+import { embedSearchQuery, searchKnowledgeBase } from '../lib/rag/search';
 import { buildRewriteMessages, rewriteDeterministic } from '../lib/rag/rewrite';
 import { inLlmActivity, llmCallContext } from './heartbeat';
 
@@ -80,14 +80,8 @@ export function createAnswerActivities({ orm, llm }: AnswerActivityDeps) {
       }),
     );
 
-  /** The query's embedding with the collections' own model (the first one's: a search's collections share it). */
-  const embedQuery = async (ctx: LlmCallContext, collectionIds: string[], text: string) => {
-    const collections = await nonRetryableOnBadInput(() =>
-      answerableCollections(orm.em.fork(), ctx.tenantId, collectionIds),
-    );
-    const res = await llm.embed(ctx, [text], { model: collections[0]!.embeddingModel });
-    return { vector: res.vectors[0]!, model: res.model };
-  };
+  const embedQuery = (ctx: LlmCallContext, collectionIds: string[], text: string) =>
+    nonRetryableOnBadInput(() => embedSearchQuery({ orm, llm }, ctx, collectionIds, text));
 
   return {
     /** Chat: the follow-up as a standalone query (LLM when a model is configured, the offline rewrite otherwise). */
@@ -137,17 +131,13 @@ export function createAnswerActivities({ orm, llm }: AnswerActivityDeps) {
     },
 
     /**
-     * A whole search in one step (the search workflow runs it as a local activity): the query's embedding, unless
-     * the mode is text, then the hybrid retrieval. Read-only, so a retry after a worker died repeats nothing that
+     * A whole search in one step (lib/rag/search.ts), as the search workflow ran it (a local activity) before the API
+     * served searches itself; kept for runs started before that. Read-only, so a retry after a worker died repeats nothing that
      * matters. A local activity cannot heartbeat: the embedding call is bounded by the gateway's own timeout and
      * cancelled with the activity.
      */
     async searchKnowledgeStep(input: SearchInput): Promise<RetrievedChunk[]> {
-      const { vector } =
-        input.mode === 'text'
-          ? { vector: [] as number[] }
-          : await embedQuery(llmCallContext(input.tenantId), input.collectionIds, input.query);
-      return search({ ...input, vector });
+      return nonRetryableOnBadInput(() => searchKnowledgeBase({ orm, llm }, llmCallContext(input.tenantId), input));
     },
 
     /** Optional: the model reorders the passages. Skipped (unchanged) without a model or on an unusable ranking. */

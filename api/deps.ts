@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Config } from '../lib/config';
 import type { Orm } from '../lib/db/orm';
+import type { LlmGateway } from '../lib/llm/gateway';
 import type { Logger } from '../lib/log';
 import type { TenantSecrets } from '../lib/secrets/tenant';
 import type { BlobStore } from '../lib/storage/blobs';
@@ -22,6 +23,8 @@ export interface AppDeps {
   secrets: TenantSecrets;
   /** The tenants' quotas: requests per key, run starts (`startRun` admits each), storage, tokens. */
   quotas: QuotaService;
+  /** Model calls the API serves itself (a search's query embedding), recorded like an activity's. */
+  llm: LlmGateway;
   /** The tenants' settings: their default models (lib/settings). */
   settings: TenantSettings;
 }

@@ -3,6 +3,7 @@ import { TenantSettings } from '../lib/settings';
 import type { AddressInfo } from 'node:net';
 import { ConfigError, loadConfig, resolveConfigSecrets } from '../lib/config';
 import { createOrm, pendingMigrations } from '../lib/db/orm';
+import { createLlmGateway } from '../lib/llm';
 import { resolveEmbeddingModel } from '../lib/llm/local-models';
 import { createLogger } from '../lib/log';
 import { createTenantSecrets } from '../lib/secrets/tenant';
@@ -56,6 +57,7 @@ async function main() {
     secrets: createTenantSecrets({ orm, config }),
     quotas: new QuotaService({ config, orm, temporal }),
     settings: new TenantSettings(orm),
+    llm: createLlmGateway({ config, orm, log }),
   });
   const retention = startAuditRetention({ orm, log, retentionDays: config.audit.retentionDays });
   const server = app.listen(config.api.port, config.api.host, () => {

@@ -203,3 +203,93 @@ describe('answers (scripted OpenAI-compatible model)', () => {
     expect(after.body).toMatchObject({ status: 'failed', result: { error: expect.stringContaining('terminated') } });
   });
 });
+
+describe('search served by the API (scripted OpenAI-compatible model)', () => {
+  const search = (body: Record<string, unknown>) =>
+    api.request('POST', '/v1/search', { key: ctx.tenant.key, body: { collectionIds: [collectionId], ...body } });
+  const callsOf = async (workflowId: string) =>
+    (await ctx.orm.em
+      .getConnection()
+      .execute(`select attempt, outcome, error_type from llm_calls where workflow_id = ? order by attempt`, [
+        workflowId,
+      ])) as Array<{ attempt: number; outcome: string; error_type: string | null }>;
+
+  it('embeds the query and retrieves in the API process, then records the run with its trace, tokens and attempts', async () => {
+    server.reset();
+    // The first embedding attempt fails with a 503: the API tries again, as an activity would.
+    server.embeddings.enqueue({ status: 503 });
+    const res = await search({ query: 'default pickle protocol', topK: 3 });
+    expect(res.status).toBe(200);
+    expect(res.body!.results).toContainEqual(expect.objectContaining({ source: 'pickle.md' }));
+    expect(server.requestsTo('/embeddings')).toHaveLength(2);
+    const workflowId = res.body!.workflowId as string;
+    const calls = await callsOf(workflowId);
+    expect(calls.map((c) => [c.attempt, c.outcome])).toEqual([
+      [1, 'error'],
+      [2, 'ok'],
+    ]);
+
+    // The run: started with what was served, ended in its first task without a step, its result the response's.
+    const handle = ctx.client.workflow.getHandle(workflowId);
+    expect(await handle.result()).toEqual(res.body!.results);
+    const events = (await handle.fetchHistory()).events ?? [];
+    expect(events.filter((e) => e.workflowTaskCompletedEventAttributes)).toHaveLength(1);
+    expect(events.filter((e) => e.activityTaskScheduledEventAttributes || e.markerRecordedEventAttributes)).toEqual([]);
+    const run = await api.request('GET', `/v1/runs/${encodeURIComponent(workflowId)}`, { key: ctx.tenant.key });
+    expect(run.body).toMatchObject({ kind: 'search', status: 'completed' });
+    expect(run.body!.tokens.input).toBeGreaterThan(0);
+
+    // One trace: the request, the search under it, the embedding calls under that, and the recorded run.
+    const spans = async () => {
+      await ctx.telemetry.spanStore!.flush();
+      const t = await api.request('GET', `/v1/runs/${encodeURIComponent(workflowId)}/trace`, { key: ctx.tenant.key });
+      return t.body!.spans as Array<{ name: string; spanId: string; parentSpanId: string | null; traceId: string }>;
+    };
+    await expect
+      .poll(async () => (await spans()).map((s) => s.name), { timeout: 20_000, interval: 200 })
+      .toEqual(expect.arrayContaining(['POST /v1/search', 'search', 'RunWorkflow:searchKnowledge']));
+    const all = await spans();
+    const byName = (n: string) => all.filter((s) => s.name === n);
+    const searchSpan = byName('search')[0]!;
+    expect(searchSpan.parentSpanId).toBe(byName('POST /v1/search')[0]!.spanId);
+    expect(all.filter((s) => s.parentSpanId === searchSpan.spanId).length).toBe(2);
+    expect(new Set(all.map((s) => s.traceId)).size).toBe(1);
+  });
+
+  it('answers a model that keeps failing with a 502 after 3 attempts, recorded as a failed run', async () => {
+    server.reset();
+    server.embeddings.enqueue({ status: 503 }, { status: 503 }, { status: 503 });
+    const res = await search({ query: 'default pickle protocol' });
+    expect(res.status).toBe(502);
+    expect(res.body!.error.code).toBe('llm_server_error');
+    const workflowId = res.body!.error.details.workflowId as string;
+    expect((await callsOf(workflowId)).map((c) => c.attempt)).toEqual([1, 2, 3]);
+    await expect(ctx.client.workflow.getHandle(workflowId).result()).rejects.toMatchObject({
+      cause: { type: 'llm_server_error' },
+    });
+    const run = await api.request('GET', `/v1/runs/${encodeURIComponent(workflowId)}`, { key: ctx.tenant.key });
+    expect(run.body).toMatchObject({ kind: 'search', status: 'failed' });
+    // A refused credential is not tried again.
+    server.embeddings.enqueue({ status: 401 });
+    const refused = await search({ query: 'default pickle protocol' });
+    expect(refused.status).toBe(502);
+    expect(refused.body!.error.code).toBe('llm_unauthorized');
+    expect(await callsOf(refused.body!.error.details.workflowId as string)).toHaveLength(1);
+    // Text mode calls no model.
+    const before = server.requestsTo('/embeddings').length;
+    const text = await search({ query: 'default pickle protocol', mode: 'text' });
+    expect(text.status).toBe(200);
+    expect(server.requestsTo('/embeddings')).toHaveLength(before);
+  });
+
+  it('refuses an unknown collection with a 404 before any model call', async () => {
+    server.reset();
+    const res = await api.request('POST', '/v1/search', {
+      key: ctx.tenant.key,
+      body: { query: 'x', collectionIds: [crypto.randomUUID()] },
+    });
+    expect(res.status).toBe(404);
+    expect(res.body!.error.code).toBe('collection_not_found');
+    expect(server.requestsTo('/embeddings')).toHaveLength(0);
+  });
+});

@@ -168,6 +168,7 @@ export function testAppDeps(deps: Pick<AppDeps, 'config' | 'orm' | 'temporal'> &
     secrets: createTenantSecrets({ orm: deps.orm, config: deps.config }),
     quotas: new QuotaService(deps),
     settings: new TenantSettings(deps.orm),
+    llm: createLlmGateway({ config: deps.config, orm: deps.orm }),
     ...deps,
   };
 }

@@ -1,5 +1,9 @@
 import { judgeRefusal } from '../../lib/settings';
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { SpanStatusCode, trace } from '@opentelemetry/api';
+import { ApplicationFailure } from '@temporalio/common';
+import { msOptionalToNumber } from '@temporalio/common/lib/time';
 import { WorkflowFailedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import {
   ANSWER_DEFAULTS,
@@ -16,6 +20,7 @@ import {
   type PromptSet,
   type SearchHit,
   type SearchInput,
+  type SearchServed,
 } from '../../lib/contracts';
 import type { Config } from '../../lib/config';
 import type { AnswerRecord, AnswerRecordStatus, Conversation, Message } from '../../lib/db/entities';
@@ -25,6 +30,9 @@ import { appendRunEvents } from '../../lib/events/run-events';
 import { resolvePrompts } from '../../lib/prompts/store';
 import * as store from '../../lib/rag/answer-store';
 import { answerableCollections } from '../../lib/rag/collections';
+import { searchKnowledgeBase } from '../../lib/rag/search';
+import type { LlmGateway } from '../../lib/llm/gateway';
+import { ATTR } from '../../lib/telemetry/attributes';
 import { actorLabel, type Principal } from '../auth/api-keys';
 import type { QuotaService } from '../quota/service';
 import { answer, answerStateQuery, reviewAnswer } from '../../workflows/answer';
@@ -102,6 +110,8 @@ export class AnswersService {
     private readonly config: Config,
     /** Admits each run start within the tenant's quotas. */
     private readonly quotas?: QuotaService,
+    /** The query embeddings of searches served here (search). */
+    private readonly llm?: LlmGateway,
   ) {}
 
   /** A new answer to a question, waited for as `wait` says. */
@@ -219,24 +229,59 @@ export class AnswersService {
     return { id, workflowId: handle.workflowId, ...(await shortRunResult<GroundingReport>(handle)) };
   }
 
-  /** Hybrid search without generation, as a short workflow (visible in the runs list like every other step). */
-  async search(tenantId: string, body: Omit<SearchInput, 'tenantId'>): Promise<ShortRun<SearchHit[]>> {
-    await this.checkCollections(tenantId, body.collectionIds);
+  /**
+   * Hybrid search without generation, served here: the query's embedding and the hybrid retrieval straight from this
+   * process (lib/rag/search.ts) under a `search` span, no workflow step on the way. A search is read-only, so nothing
+   * durable is lost when a process dies mid-way; the caller asks again. Then the run is recorded: the search workflow
+   * is started with what was served and ends in its first task, so the search is listed in the runs (kind `search`,
+   * within the tenant's quotas like every run) with its trace, tokens and cost under its workflow id. A search the
+   * model failed (502) is recorded as a failed run; bad input (4xx) records nothing.
+   */
+  async search(
+    tenantId: string,
+    body: Omit<SearchInput, 'tenantId'>,
+  ): Promise<{ id: string; workflowId: string; value: SearchHit[] }> {
     const id = randomUUID();
-    const handle = await startRun(
-      this.temporal,
-      this.config.temporal.taskQueue,
-      searchKnowledge,
-      {
-        workflowId: workflowIds.search(tenantId, id),
+    const workflowId = workflowIds.search(tenantId, id);
+    const input: SearchInput = { tenantId, ...body };
+    const run = { workflowId, tenantId, kind: 'search' as const };
+    const record = (served: SearchServed) =>
+      // Admitted already (this very call): the start itself is not admitted a second time.
+      startRun(this.temporal, this.config.temporal.taskQueue, searchKnowledge, {
+        workflowId,
         tenantId,
         kind: 'search',
         collectionId: body.collectionIds[0],
-        args: [{ tenantId, ...body } satisfies SearchInput],
-      },
-      this.quotas,
-    );
-    return { id, workflowId: handle.workflowId, ...(await shortRunResult<SearchHit[]>(handle)) };
+        args: [input, served],
+      });
+    const serve = async () => {
+      const startedAt = new Date().toISOString();
+      const t0 = performance.now();
+      try {
+        const hits = await tracedSearch(workflowId, tenantId, () =>
+          withModelRetries(
+            (attempt) => searchKnowledgeBase(this.searchDeps(), { tenantId, workflowId, attempt }, body),
+            workflowId,
+          ),
+        );
+        await record({ hits, startedAt, durationMs: performance.now() - t0 });
+        return hits;
+      } catch (e) {
+        // The model's failure (bad input is a 4xx and no run, as it was before the search started one).
+        if (e instanceof AppError && e.status === 502) {
+          const error = { type: e.code, message: e.message };
+          await record({ error, startedAt, durationMs: performance.now() - t0 });
+        }
+        throw e;
+      }
+    };
+    const hits = this.quotas ? await this.quotas.admitRun(run, serve) : await serve();
+    return { id, workflowId, value: hits };
+  }
+
+  private searchDeps() {
+    if (!this.llm) throw new Error('AnswersService.search needs the LLM gateway');
+    return { orm: this.orm, llm: this.llm };
   }
 
   async createConversation(
@@ -441,19 +486,66 @@ export async function shortRunResult<T>(
     return await Promise.race([handle.result().then((value) => ({ done: true as const, value: value as T })), timeout]);
   } catch (e) {
     const failure = e instanceof WorkflowFailedError ? applicationFailureOf(e.cause) : undefined;
-    if (failure) {
-      const type = failure.type ?? 'run_failed';
-      const status = failureStatus(type, failure.nonRetryable);
-      throw new AppError({
-        code: type,
-        message: failure.message,
-        status,
-        category: status === 502 ? 'dependency' : 'user',
-        details: { workflowId: handle.workflowId },
-      });
-    }
+    if (failure) throw failureAsAppError(failure, handle.workflowId);
     throw e;
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/** A run's or a model call's failure as the API answers it: its type as the code, a 4xx for bad input, else a 502. */
+function failureAsAppError(failure: ApplicationFailure, workflowId: string): AppError {
+  const type = failure.type ?? 'run_failed';
+  const status = failureStatus(type, failure.nonRetryable);
+  return new AppError({
+    code: type,
+    message: failure.message,
+    status,
+    category: status === 502 ? 'dependency' : 'user',
+    details: { workflowId },
+  });
+}
+
+const tracer = trace.getTracer('beyondcloud-api');
+
+/** The `search` span of a search served by the API, under its request's span, named by tenant and workflow id. */
+function tracedSearch<T>(workflowId: string, tenantId: string, fn: () => Promise<T>): Promise<T> {
+  return tracer.startActiveSpan(
+    'search',
+    { attributes: { [ATTR.tenantId]: tenantId, [ATTR.workflowId]: workflowId, [ATTR.runKind]: 'search' } },
+    async (span) => {
+      try {
+        return await fn();
+      } catch (e) {
+        span.recordException(e as Error);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (e as Error).message });
+        throw e;
+      } finally {
+        span.end();
+      }
+    },
+  );
+}
+
+/** Attempts of a model call served in the API process, and the longest wait before another one. */
+const MODEL_ATTEMPTS = 3;
+const MODEL_RETRY_MAX_MS = 2_000;
+
+/**
+ * A model call served in the API process, tried again on a retryable failure (a rate limit, a 5xx, a timeout) as
+ * an activity would be, within a bound a waiting caller accepts: 3 attempts, the provider's Retry-After or 250 ms
+ * doubling, at most 2 s apart. Every attempt is recorded by the gateway (`llm_calls`, attempt n). A failure left is
+ * the API's error: 4xx for bad input, 502 for the model.
+ */
+export async function withModelRetries<T>(fn: (attempt: number) => Promise<T>, workflowId: string): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn(attempt);
+    } catch (e) {
+      if (!(e instanceof ApplicationFailure)) throw e;
+      if (e.nonRetryable || attempt >= MODEL_ATTEMPTS) throw failureAsAppError(e, workflowId);
+      const delay = e.nextRetryDelay ? msOptionalToNumber(e.nextRetryDelay) : undefined;
+      await sleep(Math.min(delay ?? 250 * 2 ** (attempt - 1), MODEL_RETRY_MAX_MS));
+    }
   }
 }

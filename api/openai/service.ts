@@ -142,7 +142,7 @@ export class OpenAiService {
   private readonly saved: SavedAgentsService;
 
   constructor(private readonly deps: AppDeps) {
-    this.answers = new AnswersService(deps.temporal, deps.orm, deps.config, deps.quotas);
+    this.answers = new AnswersService(deps.temporal, deps.orm, deps.config, deps.quotas, deps.llm);
     this.agents = new AgentsService(deps.temporal, deps.orm, deps.config, deps.quotas);
     this.saved = new SavedAgentsService(deps.temporal, deps.orm, deps.config, deps.quotas);
   }

@@ -217,7 +217,7 @@ export const OPERATIONS: Record<string, OperationSpec> = {
   'GET /v1/answers/:id/events': { successType: 'text/event-stream' },
   'POST /v1/answers/:id/review': { body: reviewBody, ok: [200, 202] },
   'POST /v1/grounding': { body: groundingBody, ok: [200, 202] },
-  'POST /v1/search': { body: searchBody, ok: [200, 202] },
+  'POST /v1/search': { body: searchBody, ok: [200] },
   'POST /v1/conversations': { body: conversationBody, ok: [201] },
   'POST /v1/conversations/:id/messages': { body: messageBody, query: waitQuery, ok: [200, 202] },
 

@@ -90,8 +90,8 @@ function respond(ctx: Context, a: PublicAnswer) {
 }
 
 /** Answers (start, wait, read, stream, review), grounding checks, and chat conversations. */
-export function answersRoutes({ orm, temporal, config, quotas }: AppDeps) {
-  const answers = new AnswersService(temporal, orm, config, quotas);
+export function answersRoutes({ orm, temporal, config, quotas, llm }: AppDeps) {
+  const answers = new AnswersService(temporal, orm, config, quotas, llm);
   const router = new Router<AuthState>({ prefix: '/v1', sensitive: true });
   /** Starting runs (model budget), writing conversations and deciding reviews: never a viewer. */
   const operate = requireRole('admin', 'operator');
@@ -159,14 +159,10 @@ export function answersRoutes({ orm, temporal, config, quotas }: AppDeps) {
     ctx.body = { id: run.id, workflowId: run.workflowId, ...run.value };
   });
 
-  /** Hybrid search without generation: a short workflow of one local activity (listed in the runs like every run). */
+  /** Hybrid search without generation, served by the API and then recorded as a run (listed like every run). */
   router.post('/search', operate, async (ctx) => {
     const run = await answers.search(ctx.state.principal.tenantId, searchBody.parse(ctx.request.body ?? {}));
-    if (!run.done) {
-      ctx.status = 202;
-      ctx.body = { id: run.id, workflowId: run.workflowId, status: 'running' };
-      return;
-    }
+    ctx.state.workflowId = run.workflowId;
     ctx.body = { id: run.id, workflowId: run.workflowId, results: run.value };
   });
 

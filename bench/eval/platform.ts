@@ -15,6 +15,7 @@ import { launchStack, stackCall } from '../lib/stack';
 
 export interface Platform {
   apiUrl: string;
+  temporalAddress: string | null;
   stop(): Promise<void>;
 }
 
@@ -27,6 +28,7 @@ export async function startPlatform(databaseUrl: string): Promise<Platform> {
   });
   return {
     apiUrl: stack.apiUrl,
+    temporalAddress: stack.temporalAddress,
     async stop() {
       await stack.stop();
       await rm(dataDir, { recursive: true, force: true });

@@ -45,6 +45,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
+import { freshDatabase } from '../lib/database';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { createTenantWithKey } from '../../api/auth/api-keys';
 import { loadConfig } from '../../lib/config';
@@ -412,34 +413,6 @@ async function bulkInsert(conn: pg.Client, rows: Chunk[]): Promise<number> {
   return performance.now() - started;
 }
 
-// ---------------------------------------------------------------------------------------------------------------
-
-/** A new, empty database on the server `adminUrl` points at, with pgvector; `stop` drops it. */
-async function freshDatabase(adminUrl: string): Promise<{ url: string; stop: () => Promise<void> }> {
-  const name = `bench_ingest_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  try {
-    await admin.query(`create database ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    stop: async () => {
-      const c = new pg.Client({ connectionString: adminUrl });
-      await c.connect();
-      try {
-        await c.query(`drop database if exists ${name} with (force)`);
-      } finally {
-        await c.end();
-      }
-    },
-  };
-}
-
 async function main(): Promise<void> {
   const docsRaw = (process.env.BENCH_DOCS ?? '').trim();
   const limit: number | 'all' = docsRaw === 'all' ? 'all' : intFromEnv('BENCH_DOCS', 150, 1, 100_000);
@@ -474,7 +447,7 @@ async function main(): Promise<void> {
       `acquiring the Temporal CLI, ${external ? 'creating a fresh database on BENCH_DATABASE_URL' : 'starting Postgres (in memory)'} ...`,
     );
     const pgStarted = external
-      ? freshDatabase(external)
+      ? freshDatabase(external, 'bench_ingest')
       : freePort().then((port) =>
           PGLITE_MODE === 'process' ? startPgliteProcess(port) : startEmbeddedPostgres({ port }),
         );

@@ -10,6 +10,8 @@ export interface LaunchedStack {
   apiUrl: string;
   /** As the launcher printed it (the embedded Postgres, or DATABASE_URL redacted). */
   databaseUrl: string | null;
+  /** The Temporal frontend the stack runs on (host:port), as the launcher printed it. */
+  temporalAddress: string | null;
   /** The admin key the launcher printed on a first start (an empty database); null otherwise. */
   key: string | null;
   stop: () => Promise<void>;
@@ -70,6 +72,7 @@ export async function launchStack(
     output: () => out,
     apiUrl,
     databaseUrl: /\[start\] {3}Postgres {5}(\S+)/.exec(out)?.[1] ?? null,
+    temporalAddress: /\[start\] {3}Temporal {5}(\S+)/.exec(out)?.[1] ?? null,
     key: /Admin API key \(shown once, only its hash is stored\): (bc_\S+)/.exec(out)?.[1] ?? null,
     stop,
   };

@@ -5,7 +5,8 @@
  *   npm run bench:retrieval
  *   BENCH_LARGE=100000 BENCH_ROUNDS=3 npm run bench:retrieval
  *
- * One process: an embedded Postgres (PGlite, in memory, migrated), one tenant, two collections embedded with the local
+ * One process: an embedded Postgres (PGlite, in memory, migrated; or, with BENCH_DATABASE_URL, a fresh database on
+ * that real Postgres with pgvector, dropped at the end), one tenant, two collections embedded with the local
  * semantic model (all-MiniLM-L6-v2, 384 dimensions):
  *   small  the Python 3.11 manual (Debian's python3.11-doc: the library reference's 317 pages first, then the other
  *          parts), parsed, chunked and embedded in-process as the ingest activity does it, until BENCH_SMALL chunks
@@ -20,11 +21,15 @@
  *               its vector side and full-text side alone (mode vector, mode text)
  *   sql exact   the same with index scans off (the baseline of the HNSW rows: an exact scan of the collection)
  *   text exhaustive  the full-text ranking as it was before issue 21 (every matching chunk scored against every
- *               query term: the baseline of the bounded ranking), and the share of its top 10 the bounded one keeps
+ *               query term: the baseline of the bounded ranking), and the share of its top 10 the bounded one keeps;
+ *               past 30,000 chunks on every 4th question (17 of 68), as it takes seconds a question there
  *   api         `POST /v1/search` (hybrid, topK 10) through `npm start`'s launcher on the same database: auth, quota,
- *               the run, the query's embedding, the retrieval and the response
- * and recall@10 of the vector side: the HNSW top 10 (at pgvector's default ef_search, 40, and at 100, the one every
- * pooled connection starts with: lib/db/orm.ts HNSW_EF_SEARCH) against the exact top 10. Prints a table and, last,
+ *               the query's embedding and the retrieval in the API process, the run that records it, the response
+ *   run path    its baseline, the path the API took before it served searches itself: a searchKnowledge run whose
+ *               one local activity embeds and retrieves in the worker, started and waited for with the Temporal
+ *               client (no HTTP, auth or quotas)
+ * and recall@10 of the vector side: the HNSW top 10 (at pgvector's default ef_search, 40, at 100, the one every
+ * pooled connection starts with: lib/db/orm.ts HNSW_EF_SEARCH, and at 200) against the exact top 10. Prints a table and, last,
  * one line `RESULT {json}`; exits non-zero on any failure. A watchdog (BENCH_TIMEOUT_S, default 1,800 s) bounds the
  * run, and everything started is stopped on every path. BENCH_EXPLAIN=1 also prints the executed plan (`explain
  * (analyze, buffers)`) of the full-text side for the first three questions at each size.
@@ -35,8 +40,11 @@ import { readFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Connection } from '@temporalio/client';
 import pgvector from 'pgvector';
 import { createApiKey } from '../../api/auth/api-keys';
+import { startRun } from '../../api/runs/start';
+import { workflowIds } from '../../lib/contracts';
 import { CollectionEntity, DocumentEntity, TenantEntity, type Chunk } from '../../lib/db/entities';
 import { startEmbeddedPostgres } from '../../lib/db/embedded';
 import { createOrm, migrate, type Orm } from '../../lib/db/orm';
@@ -47,8 +55,11 @@ import { ensureCollectionVectorIndex, searchExpression } from '../../lib/ingest/
 import { MINILM_L6 } from '../../lib/llm/local-models';
 import { LocalProvider } from '../../lib/llm/providers/local';
 import { queryTerms, retrieveHybrid, textSearchSql } from '../../lib/rag/retrieve';
+import { createClient } from '../../lib/temporal/client';
+import { searchKnowledge } from '../../workflows/search';
 import { startPlatform } from '../eval/platform';
 import { intFromEnv, machineFacts } from '../lib/env';
+import { freshDatabase } from '../lib/database';
 import { benchLifecycle, runMain } from '../lib/lifecycle';
 import { corpusDir } from '../lib/python-docs';
 import { stackCall } from '../lib/stack';
@@ -147,12 +158,22 @@ async function main(): Promise<void> {
       }>
     ).map((q) => q.question);
 
-    console.error('starting Postgres (in memory) and migrating ...');
-    const db = await bounded(startEmbeddedPostgres({ port: 0 }));
+    // BENCH_DATABASE_URL: a real Postgres with pgvector instead of PGlite; the run gets a fresh database there,
+    // dropped at the end.
+    const external = process.env.BENCH_DATABASE_URL;
+    console.error(
+      `${external ? 'creating a fresh database on BENCH_DATABASE_URL' : 'starting Postgres (in memory)'} and migrating ...`,
+    );
+    const db = await bounded(
+      external ? freshDatabase(external, 'bench_retrieval') : startEmbeddedPostgres({ port: 0 }),
+    );
     cleanups.push(() => db.stop());
     const orm: Orm = await bounded(createOrm(db.url, 4));
     cleanups.push(() => orm.close());
     await bounded(migrate(orm));
+    const serverVersion = (
+      (await orm.em.getConnection().execute(`select current_setting('server_version') as v`)) as Array<{ v: string }>
+    )[0]!.v;
 
     const tenantId = randomUUID();
     const small = randomUUID();
@@ -367,12 +388,14 @@ async function main(): Promise<void> {
             TOP_K,
           ])) as Array<{ id: string }>,
       );
-    const textBaseline = async (collectionId: string) => {
+    // Past 30k chunks the exhaustive ranking takes seconds a question: it runs on every 4th question there.
+    const textBaseline = async (collectionId: string, chunks: number) => {
       const xs: number[] = [];
       let kept = 0;
       let total = 0;
+      const step = chunks > 30_000 ? 4 : 1;
       for (let r = 0; r < rounds; r++)
-        for (let q = 0; q < questions.length; q++) {
+        for (let q = 0; q < questions.length; q += step) {
           const t = performance.now();
           const exhaustive = await bounded(exhaustiveText(collectionId, questions[q]!));
           if (r > 0) xs.push(performance.now() - t);
@@ -429,8 +452,9 @@ async function main(): Promise<void> {
       await phase('sqlText', () => sqlTimes(id, false, 'text'));
       await phase('recall40', () => recall(id, 40));
       await phase('recall100', () => recall(id, 100));
+      await phase('recall200', () => recall(id, 200));
       await phase('sqlExact', () => sqlTimes(id, true));
-      await phase('textBaseline', () => textBaseline(id));
+      await phase('textBaseline', () => textBaseline(id, chunks));
       if (process.env.BENCH_EXPLAIN === '1') await bounded(explainText(name, id));
       const b = r.textBaseline as { time: Timing; overlap: number };
       Object.assign(r, { textExhaustive: b.time, textOverlap: b.overlap });
@@ -463,6 +487,34 @@ async function main(): Promise<void> {
           }
         results[name]!.api = timing(xs);
       }
+      // The baseline of the API row: the path POST /v1/search took before the API served searches itself, a
+      // searchKnowledge run (its one local activity embeds and retrieves in the worker) started and waited for with
+      // the Temporal client, as the API did (without HTTP, auth and quotas: those are in the API row only).
+      if (!platform.temporalAddress) throw new Error('npm start did not print its Temporal address');
+      const client = createClient(await bounded(Connection.connect({ address: platform.temporalAddress })), 'default');
+      cleanups.push(() => client.connection.close());
+      for (const [name, id] of [
+        ['small', small],
+        ['large', large],
+      ] as const) {
+        const xs: number[] = [];
+        for (let r = 0; r < rounds; r++)
+          for (const query of questions) {
+            const t = performance.now();
+            const handle = await bounded(
+              startRun(client, 'beyondcloud', searchKnowledge, {
+                workflowId: workflowIds.search(tenantId, randomUUID()),
+                tenantId,
+                kind: 'search',
+                args: [{ tenantId, collectionIds: [id], query, topK: TOP_K, mode: 'hybrid' }],
+              }),
+            );
+            const hits = await bounded(handle.result());
+            if (!hits.length) throw new Error(`the search run found nothing for "${query}"`);
+            if (r > 0) xs.push(performance.now() - t);
+          }
+        results[name]!.workflowPath = timing(xs);
+      }
     }
 
     const rows: string[][] = [
@@ -479,8 +531,11 @@ async function main(): Promise<void> {
         'exact p95',
         'api p50',
         'api p95',
+        'run path p50',
+        'run path p95',
         'recall@10 ef40',
         'ef100',
+        'ef200',
       ],
     ];
     for (const name of ['small', 'large']) {
@@ -493,8 +548,10 @@ async function main(): Promise<void> {
         textExhaustive: Timing;
         textOverlap: number;
         api?: Timing;
+        workflowPath?: Timing;
         recall40: number;
         recall100: number;
+        recall200: number;
       };
       rows.push([
         name,
@@ -509,8 +566,11 @@ async function main(): Promise<void> {
         r.sqlExact.p95.toFixed(1),
         r.api ? r.api.p50.toFixed(1) : '-',
         r.api ? r.api.p95.toFixed(1) : '-',
+        r.workflowPath ? r.workflowPath.p50.toFixed(1) : '-',
+        r.workflowPath ? r.workflowPath.p95.toFixed(1) : '-',
         r.recall40.toFixed(3),
         r.recall100.toFixed(3),
+        r.recall200.toFixed(3),
       ]);
     }
     console.log(`\nretrieval: ${questions.length} questions × ${rounds - 1} timed rounds, topK ${TOP_K}, ms\n`);
@@ -518,7 +578,11 @@ async function main(): Promise<void> {
     console.log(
       `\nRESULT ${JSON.stringify({
         bench: 'retrieval',
-        env: { ...machineFacts(), database: 'PGlite (embedded, in memory)', loadAverage1m: round(loadavg()[0]!, 2) },
+        env: {
+          ...machineFacts(),
+          database: external ? `Postgres ${serverVersion} (BENCH_DATABASE_URL)` : 'PGlite (embedded, in memory)',
+          loadAverage1m: round(loadavg()[0]!, 2),
+        },
         questions: questions.length,
         rounds,
         topK: TOP_K,

@@ -209,6 +209,18 @@ export interface SearchInput {
   mode: 'hybrid' | 'vector' | 'text';
 }
 
+/**
+ * What the API served for a search, recorded as its run (workflows/search.ts): the hits, or the model's failure the
+ * caller got (a 502), so a failed search is a failed run.
+ */
+export type SearchServed = (
+  { hits: SearchHit[]; error?: undefined } | { hits?: undefined; error: { type: string; message: string } }
+) & {
+  /** When the API started serving it, and how long it took (ms). */
+  startedAt: string;
+  durationMs: number;
+};
+
 export interface SearchHit {
   chunkId: string;
   documentId: string;
