@@ -6,7 +6,12 @@ import type { Orm } from '../lib/db/orm';
 import { chunkDocument, contextualText } from '../lib/ingest/chunk';
 import { parseDocument, ParseError } from '../lib/ingest/parse';
 import { chunkRows, insertChunks } from '../lib/ingest/store';
-import { ensureCollectionVectorIndex, type VectorIndexOutcome } from '../lib/ingest/vector-index';
+import {
+  ensureCollectionTextIndex,
+  ensureCollectionVectorIndex,
+  type TextIndexOutcome,
+  type VectorIndexOutcome,
+} from '../lib/ingest/vector-index';
 import type { LlmGateway } from '../lib/llm/gateway';
 import { FetchRefusedError, safeFetch } from '../lib/net/safe-fetch';
 import type { BlobStore } from '../lib/storage/blobs';
@@ -104,24 +109,29 @@ export function createIngestActivities({ orm, llm, blobs, config }: IngestDeps) 
       });
     },
 
-    /** After a collection's ingest run: its HNSW index, built once over all its chunks (lib/ingest/vector-index.ts). */
+    /**
+     * After a collection's ingest run: its HNSW index and its own full-text (GIN) index, each built once over all its
+     * chunks when it has enough of them (lib/ingest/vector-index.ts).
+     */
     buildCollectionVectorIndex(ref: {
       tenantId: string;
       collectionId: string;
-    }): Promise<VectorIndexOutcome | { status: 'collection_missing' }> {
+    }): Promise<(VectorIndexOutcome & { textIndex: TextIndexOutcome }) | { status: 'collection_missing' }> {
       return withHeartbeat(async () => {
         const em = orm.em.fork();
         const collection = await em.findOne(CollectionEntity, { id: ref.collectionId, tenantId: ref.tenantId });
         if (!collection) return { status: 'collection_missing' as const };
-        return ensureCollectionVectorIndex(
+        const minRows = config.ingest.vectorIndexMinRows;
+        const vector = await ensureCollectionVectorIndex(
           em,
           {
             collectionId: collection.id,
             embeddingDim: collection.embeddingDim,
             embeddingType: collection.embeddingType,
           },
-          { minRows: config.ingest.vectorIndexMinRows },
+          { minRows },
         );
+        return { ...vector, textIndex: await ensureCollectionTextIndex(em, collection.id, { minRows }) };
       });
     },
   };

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildDocx, buildPdf, SPHINX_PAGE } from './document-fixtures';
-import { vectorIndexName } from '../lib/ingest/vector-index';
+import { textIndexName, vectorIndexName } from '../lib/ingest/vector-index';
 import { setupTestContext, startTestApi, type TestContext } from './harness';
 
 let ctx: TestContext;
@@ -172,7 +172,16 @@ describe('ingestion', () => {
         [collectionId],
       );
     expect(hit?.text).toContain('A crashed worker does not lose a document.');
-    expect(run.progress.vectorIndex).toMatchObject({ status: 'built', rows: chunks.length });
+    expect(run.progress.vectorIndex).toMatchObject({
+      status: 'built',
+      rows: chunks.length,
+      textIndex: { status: 'built', rows: chunks.length },
+    });
+    expect(
+      await ctx.orm.em
+        .getConnection()
+        .execute(`select 1 as x from pg_indexes where indexname = ?`, [textIndexName(collectionId)]),
+    ).toEqual([{ x: 1 }]);
   });
 
   it('keeps one chunk per section in a collection created with combineSections: false', async () => {
@@ -272,9 +281,13 @@ describe('ingestion', () => {
     );
     expect(nearest?.id).toBe(probe!.id);
 
-    // Deleting the collection drops its index with it.
+    expect(await conn.execute(`select 1 as x from pg_indexes where indexname = ?`, [textIndexName(halfId)])).toEqual([
+      { x: 1 },
+    ]);
+    // Deleting the collection drops its indexes with it.
     expect((await api.request('DELETE', `/v1/collections/${halfId}`, { key: ctx.tenant.key })).status).toBe(204);
     expect(await conn.execute(`select 1 from pg_indexes where indexname = ?`, [vectorIndexName(halfId)])).toEqual([]);
+    expect(await conn.execute(`select 1 from pg_indexes where indexname = ?`, [textIndexName(halfId)])).toEqual([]);
   });
 
   it('skips unchanged documents on re-ingest and replaces the chunks of a changed one, never duplicating', async () => {

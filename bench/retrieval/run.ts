@@ -14,7 +14,8 @@
  *   large  synthetic chunks from the same corpus up to BENCH_LARGE (default 100,000): each real chunk copied with
  *          its text and its vector moved by Gaussian noise and normalised again, so the copies of one chunk are near
  *          neighbours of each other but not equal, and full text sees the real vocabulary.
- * Both get their HNSW index the way ingestion builds it (ensureCollectionVectorIndex), then `analyze`.
+ * Both get their HNSW index and their own full-text index the way ingestion builds them (ensureCollectionVectorIndex,
+ * ensureCollectionTextIndex; BENCH_TEXT_INDEX=0 leaves the latter out), then `analyze`.
  * Queries: the questions of bench/eval (Python docs), embedded once. Timed, per collection, BENCH_ROUNDS rounds of
  * every question (the first round is a warm-up and not counted):
  *   sql         retrieveHybrid in this process over a pooled connection (the search activity's whole work), and
@@ -51,7 +52,11 @@ import { createOrm, migrate, type Orm } from '../../lib/db/orm';
 import { chunkDocument, contextualText } from '../../lib/ingest/chunk';
 import { parseDocument } from '../../lib/ingest/parse';
 import { chunkRows, insertChunks } from '../../lib/ingest/store';
-import { ensureCollectionVectorIndex, searchExpression } from '../../lib/ingest/vector-index';
+import {
+  ensureCollectionTextIndex,
+  ensureCollectionVectorIndex,
+  searchExpression,
+} from '../../lib/ingest/vector-index';
 import { MINILM_L6 } from '../../lib/llm/local-models';
 import { LocalProvider } from '../../lib/llm/providers/local';
 import { queryTerms, retrieveHybrid, textSearchSql } from '../../lib/rag/retrieve';
@@ -287,15 +292,21 @@ async function main(): Promise<void> {
       ['small', small],
       ['large', large],
     ] as const)
-      built[name] = await bounded(
-        ensureCollectionVectorIndex(
-          orm.em.fork(),
-          { collectionId: id, embeddingDim: DIM, embeddingType: 'vector' },
-          {
-            minRows: 0,
-          },
+      built[name] = {
+        hnsw: await bounded(
+          ensureCollectionVectorIndex(
+            orm.em.fork(),
+            { collectionId: id, embeddingDim: DIM, embeddingType: 'vector' },
+            { minRows: 0 },
+          ),
         ),
-      );
+        // The collection's own full-text index, as ingestion builds it beside the HNSW one (BENCH_TEXT_INDEX=0: none,
+        // the shared GIN index only, as before session 33).
+        text:
+          process.env.BENCH_TEXT_INDEX === '0'
+            ? 'skipped'
+            : await bounded(ensureCollectionTextIndex(orm.em.fork(), id, { minRows: 0 })),
+      };
     await bounded(orm.em.getConnection().execute('analyze'));
     console.error(
       `large loaded in ${((indexStarted - largeStarted) / 1000).toFixed(1)} s; HNSW indexes ${JSON.stringify(built)} in ${((performance.now() - indexStarted) / 1000).toFixed(1)} s`,

@@ -104,7 +104,14 @@ export interface IngestProgress {
   /** The most recent failures (capped), with their reasons. */
   failures: Array<{ documentId: string; reason: string }>;
   /** The collection's vector index after the run (`built`, `exists`, `below_threshold`, `unsupported`, `failed`). */
-  vectorIndex?: { status: string; rows?: number; ms?: number; reason?: string };
+  vectorIndex?: {
+    status: string;
+    rows?: number;
+    ms?: number;
+    reason?: string;
+    /** The collection's own full-text index, built beside its HNSW index (lib/ingest/vector-index.ts). */
+    textIndex?: { status: string; rows?: number; ms?: number };
+  };
 }
 
 export interface IngestDocumentResult {

@@ -7,11 +7,13 @@ export type Orm = MikroORM;
 
 /**
  * The HNSW search list every connection starts with (pgvector's default is 40). Measured with `npm run
- * bench:retrieval`: recall@10 against the exact top 10 is 0.944-0.949 at 40 and 0.982-0.985 at 100 on 23k chunks,
- * and the vector query was no slower (7.1 ms p50 at 100; docs/benchmarks.md). Set once per pooled connection so a search needs no transaction for `set local`;
- * a search that wants more candidates than this still widens it for its own query (lib/rag/retrieve.ts).
+ * bench:retrieval` (docs/benchmarks.md): recall@10 against the exact top 10 is 0.944-0.949 at 40 and 0.982-0.985 at
+ * 100 on 23k chunks; on 100k chunks (a real Postgres) 0.80 at 40, 0.91-0.93 at 100 and 0.969 at 200, where the
+ * vector query takes 6.8 ms p50 against 5.6 at 100. Set once per pooled connection so a search needs no transaction
+ * for `set local`; a search that wants more candidates than this still widens it for its own query
+ * (lib/rag/retrieve.ts).
  */
-export const HNSW_EF_SEARCH = 100;
+export const HNSW_EF_SEARCH = 200;
 
 /** A pooled connection as the pool hands it to `afterCreate` (node-postgres' client). */
 interface PooledClient {

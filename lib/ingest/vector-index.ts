@@ -38,6 +38,11 @@ export function vectorIndexName(collectionId: string): string {
   return `chunks_hnsw_${collectionId.replaceAll('-', '').toLowerCase()}`;
 }
 
+/** `chunks_tsv_<collection id without dashes>`: the collection's own GIN index on `tsv` (ensureCollectionTextIndex). */
+export function textIndexName(collectionId: string): string {
+  return vectorIndexName(collectionId).replace('chunks_hnsw_', 'chunks_tsv_');
+}
+
 /** What a search orders by (`<=>` against the query vector cast the same way); the index is built on it. */
 export function searchExpression(t: Pick<VectorIndexTarget, 'embeddingDim' | 'embeddingType'>): {
   column: string;
@@ -55,6 +60,8 @@ export type VectorIndexOutcome =
   | { status: 'below_threshold'; rows: number }
   | { status: 'unsupported'; rows: number; reason: string };
 
+export type TextIndexOutcome = Exclude<VectorIndexOutcome, { status: 'unsupported' }>;
+
 /**
  * Builds the collection's HNSW index unless it exists (valid) or the collection has fewer than `minRows` chunks.
  * Idempotent and safe to retry: an index left invalid by a build that died is dropped and built again. Runs outside
@@ -66,32 +73,58 @@ export async function ensureCollectionVectorIndex(
   target: VectorIndexTarget,
   opts: { minRows: number },
 ): Promise<VectorIndexOutcome> {
+  const max = HNSW_MAX_DIMENSIONS[target.embeddingType];
+  const { column, opclass } = searchExpression(target);
+  return ensurePartialIndex(em, vectorIndexName(target.collectionId), target.collectionId, opts.minRows, {
+    using: `hnsw ((${column}) ${opclass})`,
+    unsupported:
+      target.embeddingDim > max
+        ? `HNSW indexes ${target.embeddingType} up to ${max} dimensions; the collection has ${target.embeddingDim}`
+        : undefined,
+  });
+}
+
+/**
+ * The collection's own GIN index on `tsv`, built like its HNSW index (same threshold, same moment, idempotent). The
+ * shared `chunks_tsv_gin_idx` covers every tenant's chunks: a word's bitmap scan there returns the matches of all
+ * collections before they are and-ed with the searched one's rows, so a search's full-text cost grows with everything
+ * stored. A partial index holds one collection's rows; the planner picks it for a search of that collection
+ * (`collection_id = any(?)` with one id), as it picks the HNSW index.
+ */
+export async function ensureCollectionTextIndex(
+  em: EntityManager,
+  collectionId: string,
+  opts: { minRows: number },
+): Promise<TextIndexOutcome> {
+  return ensurePartialIndex(em, textIndexName(collectionId), collectionId, opts.minRows, {
+    using: 'gin (tsv)',
+  }) as Promise<TextIndexOutcome>;
+}
+
+async function ensurePartialIndex(
+  em: EntityManager,
+  name: string,
+  collectionId: string,
+  minRows: number,
+  index: { using: string; unsupported?: string },
+): Promise<VectorIndexOutcome> {
   const conn = em.getConnection();
-  const name = vectorIndexName(target.collectionId);
   const [existing] = (await conn.execute(
     `select i.indisvalid as valid from pg_index i join pg_class c on c.oid = i.indexrelid where c.relname = ?`,
     [name],
   )) as Array<{ valid: boolean }>;
   const [{ rows }] = (await conn.execute(`select count(*)::int as rows from chunks where collection_id = ?`, [
-    target.collectionId,
+    collectionId,
   ])) as [{ rows: number }];
   if (existing?.valid) return { status: 'exists', rows };
   if (existing) await conn.execute(`drop index concurrently if exists ${name}`);
-  if (rows < opts.minRows) return { status: 'below_threshold', rows };
-  const max = HNSW_MAX_DIMENSIONS[target.embeddingType];
-  if (target.embeddingDim > max) {
-    return {
-      status: 'unsupported',
-      rows,
-      reason: `HNSW indexes ${target.embeddingType} up to ${max} dimensions; the collection has ${target.embeddingDim}`,
-    };
-  }
-  const { column, opclass } = searchExpression(target);
+  if (rows < minRows) return { status: 'below_threshold', rows };
+  if (index.unsupported) return { status: 'unsupported', rows, reason: index.unsupported };
   const started = performance.now();
-  // The collection id is checked as a UUID by vectorIndexName, so inlining it in the predicate is safe (DDL takes
-  // no bind parameters).
+  // The collection id is checked as a UUID by the index's name (vectorIndexName), so inlining it in the predicate is
+  // safe (DDL takes no bind parameters).
   await conn.execute(
-    `create index concurrently if not exists ${name} on chunks using hnsw ((${column}) ${opclass}) where collection_id = '${target.collectionId.toLowerCase()}'`,
+    `create index concurrently if not exists ${name} on chunks using ${index.using} where collection_id = '${collectionId.toLowerCase()}'`,
   );
   return { status: 'built', rows, ms: performance.now() - started };
 }

@@ -4,8 +4,13 @@ import { setupTestContext, type TestContext } from '../../test/harness';
 import { ChunkEntity, CollectionEntity, DocumentEntity } from '../db/entities';
 import { HNSW_EF_SEARCH } from '../db/orm';
 import { hashEmbedding } from '../llm/providers/local';
-import { ensureCollectionVectorIndex, vectorIndexName } from '../ingest/vector-index';
-import { queryTerms, retrieveHybrid, vectorSearchSql } from './retrieve';
+import {
+  ensureCollectionTextIndex,
+  ensureCollectionVectorIndex,
+  textIndexName,
+  vectorIndexName,
+} from '../ingest/vector-index';
+import { queryTerms, retrieveHybrid, textSearchSql, vectorSearchSql } from './retrieve';
 
 let ctx: TestContext;
 afterAll(() => ctx?.close());
@@ -167,6 +172,53 @@ describe('retrieveHybrid', () => {
     });
     expect(JSON.stringify(plan)).toContain(vectorIndexName(a.collection.id));
     expect(JSON.stringify(plan)).toContain(vectorIndexName(b.collection.id));
+  });
+
+  it("ranks a large collection's words through its own full-text index, built once and dropped with it", async () => {
+    // A neighbour with many chunks in the shared GIN index: a word's scan there returns its matches as well.
+    await seed(
+      ctx.tenant.id,
+      Array.from({ length: 300 }, (_, i) => `Functions and the json module, note ${i}.`),
+    );
+    const own = await seed(ctx.tenant.id, PASSAGES);
+    const id = own.collection.id;
+    const ensure = (minRows: number) => ensureCollectionTextIndex(ctx.orm.em.fork(), id, { minRows });
+    expect(await ensure(PASSAGES.length + 1)).toEqual({ status: 'below_threshold', rows: PASSAGES.length });
+    expect(await ensure(0)).toMatchObject({ status: 'built', rows: PASSAGES.length });
+    expect(await ensure(0)).toEqual({ status: 'exists', rows: PASSAGES.length });
+
+    const query = 'How does the json module encode objects?';
+    const search = textSearchSql(ctx.tenant.id, [id], query, queryTerms(query), 10);
+    await ctx.orm.em.getConnection().execute('analyze chunks');
+    const plan = await ctx.orm.em.fork().transactional(async (em) => {
+      const c = em.getConnection();
+      // Tiny test collections: without these, reading a few rows through the btree looks cheaper than any bitmap.
+      await c.execute('set local enable_seqscan = off', [], 'run', em.getTransactionContext());
+      await c.execute('set local enable_indexscan = off', [], 'run', em.getTransactionContext());
+      return c.execute(`explain ${search.sql}`, search.params, 'all', em.getTransactionContext());
+    });
+    expect(JSON.stringify(plan)).toContain(textIndexName(id));
+    const hits = await retrieveHybrid(ctx.orm.em.fork(), {
+      tenantId: ctx.tenant.id,
+      collectionIds: [id],
+      query,
+      queryVector: [],
+      topK: 2,
+      mode: 'text',
+    });
+    expect(hits[0]!.text).toContain('json.dumps');
+
+    const exists = async () =>
+      (
+        (await ctx.orm.em
+          .getConnection()
+          .execute(`select count(*)::int as n from pg_class where relname = ?`, [textIndexName(id)])) as Array<{
+          n: number;
+        }>
+      )[0]!.n;
+    expect(await exists()).toBe(1);
+    await ctx.orm.em.getConnection().execute(`delete from collections where id = ?`, [id]);
+    expect(await exists()).toBe(0);
   });
 
   it('searches with the HNSW list every pooled connection starts with, wider than pgvector default', async () => {

@@ -92,7 +92,11 @@ export function textSearchSql(
   terms: string[],
   limit: number,
 ): { sql: string; params: unknown[] } {
-  const collections = `{${collectionIds.join(',')}}`;
+  // One collection as `= ?` (a uuid constant when planned), so the planner can prove a partial index's predicate and
+  // use the collection's own GIN index (ensureCollectionTextIndex); `any(?::uuid[])` casts at run time and cannot.
+  const one = collectionIds.length === 1;
+  const inCollections = one ? 'collection_id = ?' : 'collection_id = any(?::uuid[])';
+  const collections = one ? collectionIds[0]! : `{${collectionIds.join(',')}}`;
   return {
     sql: `with useful as materialized (
      select distinct on (q::text) q from (
@@ -104,7 +108,7 @@ export function textSearchSql(
    df as materialized (
      select u.q, (select count(*) from (
                     select 1 from chunks c
-                     where c.tenant_id = ? and c.collection_id = any(?::uuid[]) and c.tsv @@ u.q
+                     where c.tenant_id = ? and c.${inCollections} and c.tsv @@ u.q
                      limit ${TEXT_DF_CAP}) capped)::float8 as n
        from useful u
    ),
@@ -115,13 +119,13 @@ export function textSearchSql(
    ),
    matches as materialized (
      select id, tsv || ''::tsvector as tsv from chunks
-      where tenant_id = ? and collection_id = any(?::uuid[])
+      where tenant_id = ? and ${inCollections}
         and tsv @@ (select string_agg(q::text, ' | ')::tsquery from picked where rarity = 1 or running <= ${TEXT_MATCH_BUDGET})
       limit ${TEXT_DF_CAP}
    ),
    total as materialized (
      select coalesce(sum(chunk_count), 0)::float8 as n from documents
-      where tenant_id = ? and collection_id = any(?::uuid[])
+      where tenant_id = ? and ${inCollections}
    )
    select m.id
      from matches m

@@ -23,6 +23,7 @@ import { Migration20261203150000_datasets } from './Migration20261203150000_data
 import { Migration20261203160000_evals } from './Migration20261203160000_evals';
 import { Migration20261203170000_replays } from './Migration20261203170000_replays';
 import { Migration20261204100000_saved_agents } from './Migration20261204100000_saved_agents';
+import { Migration20261204110000_collection_text_indexes } from './Migration20261204110000_collection_text_indexes';
 
 /** Every migration, in order. Listed explicitly so they load the same from tsx, a bundle or a build. */
 export const migrationsList: MigrationObject[] = [
@@ -50,4 +51,8 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261203160000_evals', class: Migration20261203160000_evals },
   { name: 'Migration20261203170000_replays', class: Migration20261203170000_replays },
   { name: 'Migration20261204100000_saved_agents', class: Migration20261204100000_saved_agents },
+  {
+    name: 'Migration20261204110000_collection_text_indexes',
+    class: Migration20261204110000_collection_text_indexes,
+  },
 ];
