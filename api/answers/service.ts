@@ -537,7 +537,7 @@ const MODEL_RETRY_MAX_MS = 2_000;
  * doubling, at most 2 s apart. Every attempt is recorded by the gateway (`llm_calls`, attempt n). A failure left is
  * the API's error: 4xx for bad input, 502 for the model.
  */
-export async function withModelRetries<T>(fn: (attempt: number) => Promise<T>, workflowId: string): Promise<T> {
+async function withModelRetries<T>(fn: (attempt: number) => Promise<T>, workflowId: string): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn(attempt);
