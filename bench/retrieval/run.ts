@@ -482,54 +482,53 @@ async function main(): Promise<void> {
       console.error('starting the platform (npm start) against the same database ...');
       const platform = await bounded(startPlatform(db.url));
       cleanups.push(() => platform.stop());
-      for (const [name, id] of [
-        ['small', small],
-        ['large', large],
-      ] as const) {
-        const xs: number[] = [];
-        for (let r = 0; r < rounds; r++)
-          for (const query of questions) {
-            const t = performance.now();
-            const res = await bounded(
-              stackCall<{ results?: unknown[] }>(platform.apiUrl, key, 'POST', '/v1/search', {
-                collectionIds: [id],
-                query,
-                topK: TOP_K,
-              }),
-            );
-            if (!res.results?.length) throw new Error(`POST /v1/search found nothing for "${query}"`);
-            if (r > 0) xs.push(performance.now() - t);
-          }
-        results[name]!.api = timing(xs);
-      }
+      // Each question timed at each size, BENCH_ROUNDS rounds, the first a warm-up.
+      const timeQuestions = async (
+        row: 'api' | 'workflowPath',
+        search: (id: string, query: string) => Promise<void>,
+      ) => {
+        for (const [name, id] of [
+          ['small', small],
+          ['large', large],
+        ] as const) {
+          const xs: number[] = [];
+          for (let r = 0; r < rounds; r++)
+            for (const query of questions) {
+              const t = performance.now();
+              await search(id, query);
+              if (r > 0) xs.push(performance.now() - t);
+            }
+          results[name]![row] = timing(xs);
+        }
+      };
+      await timeQuestions('api', async (id, query) => {
+        const res = await bounded(
+          stackCall<{ results?: unknown[] }>(platform.apiUrl, key, 'POST', '/v1/search', {
+            collectionIds: [id],
+            query,
+            topK: TOP_K,
+          }),
+        );
+        if (!res.results?.length) throw new Error(`POST /v1/search found nothing for "${query}"`);
+      });
       // The baseline of the API row: the path POST /v1/search took before the API served searches itself, a
       // searchKnowledge run (its one local activity embeds and retrieves in the worker) started and waited for with
       // the Temporal client, as the API did (without HTTP, auth and quotas: those are in the API row only).
       if (!platform.temporalAddress) throw new Error('npm start did not print its Temporal address');
       const client = createClient(await bounded(Connection.connect({ address: platform.temporalAddress })), 'default');
       cleanups.push(() => client.connection.close());
-      for (const [name, id] of [
-        ['small', small],
-        ['large', large],
-      ] as const) {
-        const xs: number[] = [];
-        for (let r = 0; r < rounds; r++)
-          for (const query of questions) {
-            const t = performance.now();
-            const handle = await bounded(
-              startRun(client, 'beyondcloud', searchKnowledge, {
-                workflowId: workflowIds.search(tenantId, randomUUID()),
-                tenantId,
-                kind: 'search',
-                args: [{ tenantId, collectionIds: [id], query, topK: TOP_K, mode: 'hybrid' }],
-              }),
-            );
-            const hits = await bounded(handle.result());
-            if (!hits.length) throw new Error(`the search run found nothing for "${query}"`);
-            if (r > 0) xs.push(performance.now() - t);
-          }
-        results[name]!.workflowPath = timing(xs);
-      }
+      await timeQuestions('workflowPath', async (id, query) => {
+        const handle = await bounded(
+          startRun(client, 'beyondcloud', searchKnowledge, {
+            workflowId: workflowIds.search(tenantId, randomUUID()),
+            tenantId,
+            kind: 'search',
+            args: [{ tenantId, collectionIds: [id], query, topK: TOP_K, mode: 'hybrid' }],
+          }),
+        );
+        const hits = await bounded(handle.result());
+        if (!hits.length) throw new Error(`the search run found nothing for "${query}"`);
+      });
     }
 
     const rows: string[][] = [
