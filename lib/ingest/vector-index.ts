@@ -88,8 +88,8 @@ export async function ensureCollectionVectorIndex(
  * The collection's own GIN index on `tsv`, built like its HNSW index (same threshold, same moment, idempotent). The
  * shared `chunks_tsv_gin_idx` covers every tenant's chunks: a word's bitmap scan there returns the matches of all
  * collections before they are and-ed with the searched one's rows, so a search's full-text cost grows with everything
- * stored. A partial index holds one collection's rows; the planner picks it for a search of that collection
- * (`collection_id = any(?)` with one id), as it picks the HNSW index.
+ * stored. A partial index holds one collection's rows; the planner picks it for a search of that collection written
+ * as `collection_id = ?` (textSearchSql, lib/rag/retrieve.ts), as it picks the HNSW index.
  */
 export async function ensureCollectionTextIndex(
   em: EntityManager,
