@@ -165,7 +165,9 @@ async function ingest(key: string) {
     headers: { authorization: `Bearer ${key}` },
     body: form,
   });
-  const { workflowId } = (await res.json()) as { workflowId: string };
+  const text = await res.text();
+  if (res.status !== 202) throw new Error(`upload: ${res.status} ${text}`);
+  const { workflowId } = JSON.parse(text) as { workflowId: string };
   await ctx.client.workflow.getHandle(workflowId).result();
   return { collection, ingestRun: workflowId };
 }
