@@ -29,11 +29,10 @@ export async function searchKnowledgeBase(
   ctx: LlmCallContext,
   input: Omit<SearchInput, 'tenantId'>,
 ): Promise<RetrievedChunk[]> {
-  const collections = await answerableCollections(deps.orm.em.fork(), ctx.tenantId, input.collectionIds);
   const vector =
     input.mode === 'text'
-      ? []
-      : (await deps.llm.embed(ctx, [input.query], { model: collections[0]!.embeddingModel })).vectors[0]!;
+      ? await answerableCollections(deps.orm.em.fork(), ctx.tenantId, input.collectionIds).then(() => [])
+      : (await embedSearchQuery(deps, ctx, input.collectionIds, input.query)).vector;
   return retrieveHybrid(deps.orm.em.fork(), {
     tenantId: ctx.tenantId,
     collectionIds: input.collectionIds,
