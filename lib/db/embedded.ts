@@ -3,6 +3,7 @@ import type { AddressInfo, Server } from 'node:net';
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { SessionQueue } from './pglite-queue';
 
 export interface EmbeddedPostgres {
   url: string;
@@ -14,7 +15,8 @@ export interface EmbeddedPostgres {
 /**
  * PGlite (Postgres compiled to WASM) with pgvector, served on the Postgres wire protocol so the app uses the
  * ordinary driver and DATABASE_URL can point at any real Postgres instead. PGlite is a single session: the socket
- * server queues statements from all connections, so transactions must stay short.
+ * server queues statements from all connections (through ./pglite-queue.ts, which keeps each connection's batches
+ * and transactions whole), so transactions must stay short.
  */
 export async function startEmbeddedPostgres(opts: {
   /** Persist here; omit for an in-memory database (tests). */
@@ -28,6 +30,8 @@ export async function startEmbeddedPostgres(opts: {
   const db = await PGlite.create({ dataDir: opts.dataDir, extensions: { vector } });
   const host = opts.host ?? '127.0.0.1';
   const server = new PGLiteSocketServer({ db, port: opts.port, host, maxConnections: opts.maxConnections ?? 64 });
+  // Set before the first connection: each connection's handler takes the server's queue when it attaches.
+  (server as unknown as { queryQueue: SessionQueue }).queryQueue = new SessionQueue(db);
   try {
     await server.start();
   } catch (e) {
