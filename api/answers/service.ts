@@ -44,6 +44,9 @@ import { isUuid } from '../schemas';
 /** Earlier turns a follow-up is rewritten with (a chat completion's too: api/openai/service.ts). */
 export const HISTORY_MESSAGES = 12;
 
+/** How often a waiting request reads the answer's record while its run goes on (its end is not polled for). */
+const WAIT_POLL_MS = 1000;
+
 export type PublicAnswer = ReturnType<typeof publicAnswer>;
 
 const publicAnswer = (a: AnswerRecord, live?: AnswerState) => ({
@@ -434,14 +437,36 @@ export class AnswersService {
     return workflowId;
   }
 
-  /** Waits until the answer is final or held for review (or the wait is over), reading the record. */
+  /**
+   * Waits until the answer is final or held for review (or the wait is over). The run's end arrives by the Temporal
+   * client's long poll on its result, so a waiter costs no queries meanwhile; the record is read again at that end
+   * and once a second (a hold for review comes while the run goes on; a client that left ends the wait).
+   */
   private async waitForAnswer(tenantId: string, id: string, wait: Wait): Promise<AnswerRecord> {
     const until = Date.now() + wait.ms;
     const waitingOn = wait.waitingOn ?? ['running'];
-    for (;;) {
-      const a = await this.own(tenantId, id);
-      if (!waitingOn.includes(a.status) || Date.now() >= until || wait.gone?.()) return a;
-      await new Promise((r) => setTimeout(r, 100));
+    let a = await this.own(tenantId, id);
+    if (!waitingOn.includes(a.status)) return a;
+    const stop = new AbortController();
+    let ended = false;
+    const end = this.temporal
+      .withAbortSignal(stop.signal, () => this.temporal.workflow.getHandle(a.workflowId).result())
+      .then(
+        () => {},
+        () => {},
+      )
+      .finally(() => (ended = true));
+    try {
+      for (;;) {
+        const left = until - Date.now();
+        if (left <= 0 || wait.gone?.()) return a;
+        await Promise.race([end, sleep(Math.min(WAIT_POLL_MS, left))]);
+        a = await this.own(tenantId, id);
+        // A run that ended without its record saying so (terminated) is reconciled by `live`, not waited for.
+        if (!waitingOn.includes(a.status) || ended) return a;
+      }
+    } finally {
+      stop.abort();
     }
   }
 
