@@ -3,8 +3,9 @@
  * client at `baseURL: server.url + '/v1'` and script what the "model" answers, request by request.
  *
  * - `POST /v1/chat/completions` and `POST /v1/embeddings` (also without the `/v1` prefix) answer from a script queue
- *   per endpoint (`server.chat.enqueue(...)`, `server.embeddings.enqueue(...)`); an empty queue answers with a
- *   deterministic default: chat replies "ok", embeddings are unit vectors hashed from each input.
+ *   per endpoint (`server.chat.enqueue(...)`, `server.embeddings.enqueue(...)`); an empty queue answers by the
+ *   `fallback` rule when one is given, else with a deterministic default: chat replies "ok", embeddings are unit
+ *   vectors hashed from each input.
  * - Response shapes follow OpenAI's: JSON completions, Server-Sent Events when `stream: true` (with the usage chunk
  *   when `stream_options.include_usage`), embeddings as floats or base64 (the `openai` client asks for base64 unless
  *   told otherwise), and OpenAI's error bodies `{ error: { message, type, param, code } }`.
@@ -126,6 +127,11 @@ export interface ScriptQueue {
 export interface OpenAiTestServerOptions {
   /** When set, requests must carry `authorization: Bearer <apiKey>` (401 otherwise). */
   apiKey?: string;
+  /**
+   * What a request to an endpoint whose queue is empty gets, instead of the deterministic default: a step function
+   * for a server that answers any number of requests by a rule (a benchmark's model at a fixed latency).
+   */
+  fallback?: { chat?: StepFn; embeddings?: StepFn };
 }
 
 export interface OpenAiTestServer {
@@ -708,7 +714,8 @@ export async function startOpenAiServer(opts: OpenAiTestServerOptions = {}): Pro
       return;
     }
     const body = record.body as RequestBody;
-    const step = (endpoint === 'chat' ? chat : embeddings).take() ?? defaultStep(endpoint, body);
+    const step =
+      (endpoint === 'chat' ? chat : embeddings).take() ?? opts.fallback?.[endpoint] ?? defaultStep(endpoint, body);
     try {
       await answer(endpoint, step, record, body, res, markReset);
     } catch (e) {
