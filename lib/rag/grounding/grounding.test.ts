@@ -67,6 +67,16 @@ function verdictOf(claim: string, evidence: Evidence[] = ALL): Verdict {
 }
 
 describe('checkClaimDeterministic', () => {
+  it("reads words that name Object.prototype's members (constructor, toString) as words, not numbers", () => {
+    // A failed answer run on the Python docs: "constructor" looked up a number word and found a function.
+    const evidence = [
+      { id: 'ctor', text: 'The constructor calls toString and valueOf on each argument, then hasOwnProperty.' },
+    ];
+    const v = checkClaimDeterministic('The constructor calls toString and valueOf on each argument.', evidence);
+    expect(v.verdict).toBe('supported');
+    expect(checkClaimDeterministic('Two constructor calls use __proto__.', evidence).verdict).not.toBe('supported');
+  });
+
   it('supports an exact restatement and returns the span it found', () => {
     const v = checkClaimDeterministic(
       'This function cannot be called when another asyncio event loop is running in the same thread.',

@@ -165,7 +165,8 @@ export function tokenize(text: string): Token[] {
       }
       continue;
     }
-    const num = NUMBER_WORDS[word];
+    // Own keys only: "constructor" or "toString" must not find Object.prototype's functions.
+    const num = Object.hasOwn(NUMBER_WORDS, word) ? NUMBER_WORDS[word] : undefined;
     // Python's `None` is a value, not a negation.
     const negation = NEGATIONS.has(word) && cased !== 'None';
     out.push({
