@@ -33,7 +33,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readdirSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,7 +41,8 @@ import { Connection } from '@temporalio/client';
 import { ANSWER_DEFAULTS, type ClaimVerdict, type ContextPassage, type IngestProgress } from '../../lib/contracts';
 import { loadConfig } from '../../lib/config';
 import { ChunkEntity, CollectionEntity, DocumentEntity } from '../../lib/db/entities';
-import { createOrm, type Orm } from '../../lib/db/orm';
+import { MikroORM } from '@mikro-orm/postgresql';
+import { ormOptions, type Orm } from '../../lib/db/orm';
 import { chunkDocument, contextualText } from '../../lib/ingest/chunk';
 import { parseDocument } from '../../lib/ingest/parse';
 import { chunkRows, insertChunks } from '../../lib/ingest/store';
@@ -84,8 +85,11 @@ function levelsFromEnv(): number[] {
   return levels;
 }
 
-/** How many calls a level makes: enough for a p95 at one caller, three per caller above. */
-const callsAt = (level: number) => Math.max(20, 3 * level);
+/**
+ * How many calls a level makes: at least 20 (a p95 at one caller), BENCH_CALLS_PER_CALLER (default 3) per caller
+ * above that; offline answers, bound by the local models' CPU rather than by callers, one per caller.
+ */
+const callsAt = (level: number, perCaller: number) => Math.max(20, perCaller * level);
 
 interface LevelResult {
   pipeline: string;
@@ -252,7 +256,7 @@ function platformCalls(stack: LaunchedStack, key: string, temporal: ReturnType<t
     async answer(collectionId: string, question: string): Promise<string> {
       const res = await call('POST', '/v1/answers?wait=true', { question, collectionIds: [collectionId] });
       if (res.status !== 'answered' && res.status !== 'abstained')
-        throw new Error(`answer ${res.id}: status ${res.status} ${res.error ?? ''}`);
+        throw new Error(`answer ${res.id}: status ${res.status}: ${res.result?.error ?? ''}`);
       return `${res.status as string}${res.result?.regenerated ? ' (regenerated)' : ''}`;
     },
   };
@@ -399,8 +403,9 @@ async function main() {
   ).map((q) => q.question);
   const pages = await loadPages();
   const maxLevel = Math.max(...levels);
-  if (pages.length < callsAt(maxLevel) + WARMUP)
-    throw new Error(`the corpus has ${pages.length} pages; ${callsAt(maxLevel) + WARMUP} are needed`);
+  const perCaller = intFromEnv('BENCH_CALLS_PER_CALLER', 3, 1, 100);
+  if (pages.length < callsAt(maxLevel, perCaller) + WARMUP)
+    throw new Error(`the corpus has ${pages.length} pages; ${callsAt(maxLevel, perCaller) + WARMUP} are needed`);
 
   let stack: LaunchedStack | undefined;
   const lc = benchLifecycle({
@@ -423,7 +428,15 @@ async function main() {
       console.error(`starting the stack (${env.LLM_PROVIDER ?? 'local'} provider) ...`);
       const s = await bounded(launchStack({ BC_DATA_DIR: dataDir, ...env }, { signal: lc.signal }));
       stack = s;
-      cleanups.push(() => s.stop());
+      cleanups.push(async () => {
+        await s.stop();
+        // What the stack said, kept when a call failed: the reason is in its worker's and API's log lines.
+        if (results.some((r) => r.failed)) {
+          const file = join(tmpdir(), `bench-throughput-${env.LLM_PROVIDER ?? 'local'}.log`);
+          await writeFile(file, s.output());
+          console.error(`the stack's output: ${file}`);
+        }
+      });
       if (!s.temporalAddress) throw new Error('npm start did not print its Temporal address');
       const temporal = createClient(await bounded(Connection.connect({ address: s.temporalAddress })), 'default');
       cleanups.push(() => temporal.connection.close());
@@ -445,7 +458,7 @@ async function main() {
       await bounded(atConcurrency(1, warm.length, (i) => api.ingest(c.id as string, warm[i]!)));
       results.push(
         await bounded(
-          measure('ingest', 'platform', level, callsAt(level), stackRoots(), roleOf, (i) =>
+          measure('ingest', 'platform', level, callsAt(level, perCaller), stackRoots(), roleOf, (i) =>
             api.ingest(c.id as string, pages[i]!),
           ),
         ),
@@ -465,18 +478,19 @@ async function main() {
       role: (pid: number) => string,
       ask: (question: string) => Promise<string>,
     ) => {
+      const calls = pipeline === 'answer offline' ? 1 : perCaller;
       let offset = 0;
       for (const level of levels) {
         await bounded(atConcurrency(1, WARMUP, (i) => ask(questions[questions.length - 1 - i]!)));
         const from = offset;
         results.push(
           await bounded(
-            measure(pipeline, path, level, callsAt(level), roots(), role, (i) =>
+            measure(pipeline, path, level, callsAt(level, calls), roots(), role, (i) =>
               ask(questions[(from + i) % questions.length]!),
             ),
           ),
         );
-        offset += callsAt(level);
+        offset += callsAt(level, calls);
       }
     };
     await answerLevels('answer offline', 'platform', stackRoots, roleOf, (q) =>
@@ -503,7 +517,10 @@ async function main() {
     const directRole = (pid: number) => (pid === process.pid ? 'bench (direct)' : roleOf(pid));
     const gateway = async (env: NodeJS.ProcessEnv) => {
       const config = loadConfig({ ...env, DATABASE_URL: second.s.databaseUrl!, BC_DATA_DIR: dataDir });
-      const orm = await createOrm(second.s.databaseUrl!, 8);
+      // The worker's pool size; a caller waits for a connection as long as it takes (100 callers storing at once
+      // outwait the 30 s a process of the platform gives up after, which the platform's task queue never lets happen).
+      const base = ormOptions(second.s.databaseUrl!, 8);
+      const orm = await MikroORM.init({ ...base, pool: { ...base.pool, acquireTimeoutMillis: 600_000 } });
       cleanups.push(() => orm.close());
       const llm = createLlmGateway({ config, orm });
       cleanups.push(() => llm.close());
@@ -520,7 +537,7 @@ async function main() {
       await bounded(atConcurrency(1, warm.length, (i) => directOffline.ingest(c.id as string, warm[i]!)));
       results.push(
         await bounded(
-          measure('ingest', 'direct', level, callsAt(level), directRoots, directRole, (i) =>
+          measure('ingest', 'direct', level, callsAt(level, perCaller), directRoots, directRole, (i) =>
             directOffline.ingest(c.id as string, pages[i]!),
           ),
         ),
