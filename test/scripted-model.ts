@@ -64,6 +64,12 @@ export function scriptedJudge(r: RecordedRequest): Step {
   return { reply: { content: JSON.stringify({ claims: verdicts }) } };
 }
 
+/** A rerank that keeps the passages in the order given. */
+export function scriptedRerank(r: RecordedRequest): Step {
+  const ns = [...(messagesOf(r)[1]?.content ?? '').matchAll(/^Passage (\d+):/gm)].map((m) => Number(m[1]));
+  return { reply: { content: JSON.stringify({ ranking: ns }) } };
+}
+
 /** Routes every chat request by its kind; `generate` gets the scripted answers in order (the last one repeats). */
 export function scriptModel(
   server: OpenAiTestServer,
@@ -87,10 +93,8 @@ export function scriptModel(
         return answers.judgeDelayMs?.(judged)
           ? { delayMs: answers.judgeDelayMs(judged)!, then: scriptedJudge(r) }
           : scriptedJudge(r);
-      case 'rerank': {
-        const ns = [...(messagesOf(r)[1]?.content ?? '').matchAll(/^Passage (\d+):/gm)].map((m) => Number(m[1]));
-        return { reply: { content: JSON.stringify({ ranking: ns }) } };
-      }
+      case 'rerank':
+        return scriptedRerank(r);
       default:
         return { reply: { content: 'ok' } };
     }

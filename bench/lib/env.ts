@@ -16,6 +16,13 @@ export const median = (xs: number[]): number => {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 };
 
+/** The value at or below which `p` percent of `xs` lie (nearest rank); NaN for none. */
+export const percentile = (xs: number[], p: number): number => {
+  if (!xs.length) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+};
+
 /** The machine a result was measured on, as every benchmark's RESULT line records it. */
 export function machineFacts(): { node: string; cpus: number; cpuModel: string; platform: string } {
   return {

@@ -63,7 +63,7 @@ import { queryTerms, retrieveHybrid, textSearchSql } from '../../lib/rag/retriev
 import { createClient } from '../../lib/temporal/client';
 import { searchKnowledge } from '../../workflows/search';
 import { startPlatform } from '../eval/platform';
-import { intFromEnv, machineFacts } from '../lib/env';
+import { intFromEnv, machineFacts, percentile } from '../lib/env';
 import { freshDatabase } from '../lib/database';
 import { benchLifecycle, runMain } from '../lib/lifecycle';
 import { corpusDir } from '../lib/python-docs';
@@ -109,10 +109,6 @@ const EXHAUSTIVE_TEXT_SQL = `with useful as materialized (
    limit ?`;
 
 const round = (x: number, digits = 1) => Number(x.toFixed(digits));
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
-};
 
 /** Box–Muller from a seeded generator, so every run builds the same synthetic collection. */
 function gaussian(seed: number): () => number {
@@ -134,8 +130,8 @@ interface Timing {
   n: number;
 }
 const timing = (xs: number[]): Timing => ({
-  p50: round(pct(xs, 50), 2),
-  p95: round(pct(xs, 95), 2),
+  p50: round(percentile(xs, 50), 2),
+  p95: round(percentile(xs, 95), 2),
   mean: round(xs.reduce((a, b) => a + b, 0) / xs.length, 2),
   n: xs.length,
 });

@@ -58,8 +58,8 @@ import { embedSearchQuery } from '../../lib/rag/search';
 import { BlobStore } from '../../lib/storage/blobs';
 import { createClient } from '../../lib/temporal/client';
 import { startOpenAiServer, type RecordedRequest, type Step } from '../../test/openai-server';
-import { firstPassage, kindOf, messagesOf } from '../../test/scripted-model';
-import { intFromEnv, machineFacts } from '../lib/env';
+import { firstPassage, kindOf, messagesOf, scriptedRerank } from '../../test/scripted-model';
+import { intFromEnv, machineFacts, percentile } from '../lib/env';
 import { benchLifecycle, runMain } from '../lib/lifecycle';
 import { probeProcesses, stackRole, type RoleUsage } from '../lib/procs';
 import { corpusDir } from '../lib/python-docs';
@@ -71,11 +71,6 @@ const EMBED_BATCH = 64;
 const WARMUP = 3;
 
 const round = (x: number, digits = 1) => Number(x.toFixed(digits));
-const pct = (xs: number[], p: number) => {
-  if (!xs.length) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
-};
 
 function levelsFromEnv(): number[] {
   const raw = process.env.BENCH_LEVELS ?? '1,10,100';
@@ -167,8 +162,8 @@ async function measure(
     ok: r.latencies.length,
     failed: r.failed,
     perS: round(r.latencies.length / r.wallS, 2),
-    p50: round(pct(r.latencies, 50)),
-    p95: round(pct(r.latencies, 95)),
+    p50: round(percentile(r.latencies, 50)),
+    p95: round(percentile(r.latencies, 95)),
     wallS: round(r.wallS, 2),
     usage,
     outcomes: r.outcomes,
@@ -213,11 +208,9 @@ function scriptedReply(latencyMs: number): (r: RecordedRequest) => Step {
         };
         break;
       }
-      case 'rerank': {
-        const ns = [...(messagesOf(r)[1]?.content ?? '').matchAll(/^Passage (\d+):/gm)].map((m) => Number(m[1]));
-        step = { reply: { content: JSON.stringify({ ranking: ns }) } };
+      case 'rerank':
+        step = scriptedRerank(r);
         break;
-      }
       default:
         step = { reply: { content: 'ok' } };
     }
