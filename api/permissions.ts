@@ -47,6 +47,11 @@ export const PARAM_KINDS = {
   experiment: { tenantScoped: true, format: 'uuid', what: 'an experiment id' },
   replay: { tenantScoped: true, format: 'uuid', what: 'a replay id' },
   savedAgent: { tenantScoped: true, format: 'uuid', what: 'a saved agent id' },
+  upload: {
+    tenantScoped: true,
+    format: 'name',
+    what: 'an upload id chosen by the client (1–64 letters, digits, `-`, `_`) and sent as `?upload=` with its files',
+  },
   openaiModel: {
     tenantScoped: true,
     format: 'name',
@@ -155,6 +160,10 @@ export const PERMISSIONS: Record<string, RouteRule> = {
   'GET /v1/collections/:id/documents': read('A collection’s documents', { id: 'collection' }),
   'POST /v1/collections/:id/documents': operate('Upload files (multipart) to ingest', { id: 'collection' }),
   'POST /v1/collections/:id/urls': operate('Register URLs to ingest', { id: 'collection' }),
+  'POST /v1/collections/:id/uploads/:upload/ingest': operate(
+    'Start the one ingest run of an upload (its files and URLs sent with ?upload=)',
+    { id: 'collection', upload: 'upload' },
+  ),
   'POST /v1/collections/:id/folder': admin('Ingest a server folder (inside INGEST_FOLDER_ROOTS)', { id: 'collection' }),
   'POST /v1/collections/:id/reingest': operate('Re-ingest a collection', { id: 'collection' }),
   'GET /v1/collections/:id/stale-answers': read(

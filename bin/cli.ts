@@ -2,7 +2,8 @@
  * BeyondCloud CLI, against a running API (`npm start`):
  *   npm run cli -- collections
  *   npm run cli -- collections create <name> [--chunk-size 400] [--chunk-overlap 60] [--no-combine-sections]
- *   npm run cli -- ingest <path|url>... --collection <name>     (folders are walked; a live progress bar follows)
+ *   npm run cli -- ingest <path|url>... --collection <name>     (folders are walked; one upload, one ingest run,
+ *                                                                 a live progress bar)
  *   npm run cli -- documents --collection <name>
  *   npm run cli -- keys                                            (the tenant's API keys; admin keys only)
  *   npm run cli -- keys create <name> --role viewer [--expires-in-days 90]   (prints the new key once)
@@ -26,6 +27,7 @@
  * BC_API_URL (default http://127.0.0.1:8080) and BC_API_KEY (an API key) say where and who. Passwords are read from
  * stdin (never an argument, which other users of the machine can see in the process list).
  */
+import { randomUUID } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -148,52 +150,76 @@ collections
     },
   );
 
+/** Files per upload request, and bytes (a larger file goes alone): well inside the API's request limits. */
+const REQUEST_FILES = 50;
+const REQUEST_BYTES = 16 * 1024 * 1024;
+const REQUEST_URLS = 1000;
+
+/** Files in request-sized groups, in order. */
+async function requestGroups(files: string[]): Promise<string[][]> {
+  const groups: string[][] = [];
+  let current: string[] = [];
+  let bytes = 0;
+  for (const f of files) {
+    const size = (await stat(f)).size;
+    if (current.length && (current.length >= REQUEST_FILES || bytes + size > REQUEST_BYTES)) {
+      groups.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(f);
+    bytes += size;
+  }
+  if (current.length) groups.push(current);
+  return groups;
+}
+
 program
   .command('ingest <sources...>')
-  .description('upload files and folders, or register URLs, then follow the ingest run')
+  .description('upload files and folders, or register URLs, as one upload ingested by one run, and follow it')
   .requiredOption('-c, --collection <name>')
   .action(async (sources: string[], o: { collection: string }) => {
     const c = await collectionByName(o.collection);
     const urls = sources.filter((s) => /^https?:\/\//i.test(s));
     const files = (await Promise.all(sources.filter((s) => !urls.includes(s)).map(walk))).flat();
-    const runs: string[] = [];
-    for (let i = 0; i < files.length; i += 50) {
+    if (!files.length && !urls.length) throw new CliError('Nothing to ingest.');
+    // Every request carries the upload's id; its one run starts once everything is sent (a folder of any size).
+    const upload = randomUUID();
+    const sending = new SingleBar({ format: '{bar} {value}/{total} files sent', hideCursor: true });
+    if (files.length) sending.start(files.length, 0);
+    for (const group of await requestGroups(files)) {
       const form = new FormData();
-      for (const f of files.slice(i, i + 50)) form.append('file', new Blob([await readFile(f)]), basename(f));
-      runs.push(
-        (await api<{ workflowId: string }>('POST', `/v1/collections/${c.id}/documents`, undefined, form)).workflowId,
-      );
+      for (const f of group) form.append('file', new Blob([await readFile(f)]), basename(f));
+      await api('POST', `/v1/collections/${c.id}/documents?upload=${upload}`, undefined, form);
+      sending.increment(group.length);
     }
-    if (urls.length)
-      runs.push((await api<{ workflowId: string }>('POST', `/v1/collections/${c.id}/urls`, { urls })).workflowId);
-    if (!runs.length) throw new CliError('Nothing to ingest.');
-    const totals = { done: 0, skipped: 0, failed: 0, chunks: 0, failures: [] as Progress['failures'] };
-    for (const run of runs) {
-      const bar = new SingleBar({
-        format: '{bar} {value}/{total} documents | {chunks} chunks | {failed} failed',
-        hideCursor: true,
-      });
-      bar.start(1, 0, { chunks: 0, failed: 0 });
-      const p = await follow(run, bar);
-      bar.stop();
-      totals.done += p.done;
-      totals.skipped += p.skipped;
-      totals.failed += p.failed;
-      totals.chunks += p.chunks;
-      totals.failures.push(...p.failures);
-    }
-    console.log(
-      `${totals.done} documents: ${totals.done - totals.failed - totals.skipped} stored, ${totals.skipped} unchanged, ${totals.failed} failed; ${totals.chunks} chunks`,
+    if (files.length) sending.stop();
+    for (let i = 0; i < urls.length; i += REQUEST_URLS)
+      await api('POST', `/v1/collections/${c.id}/urls`, { urls: urls.slice(i, i + REQUEST_URLS), upload });
+    const { workflowId } = await api<{ workflowId: string }>(
+      'POST',
+      `/v1/collections/${c.id}/uploads/${upload}/ingest`,
+      {},
     );
-    if (totals.failures.length) {
+    const bar = new SingleBar({
+      format: '{bar} {value}/{total} documents | {chunks} chunks | {failed} failed',
+      hideCursor: true,
+    });
+    bar.start(1, 0, { chunks: 0, failed: 0 });
+    const p = await follow(workflowId, bar);
+    bar.stop();
+    console.log(
+      `${p.done} documents: ${p.done - p.failed - p.skipped} stored, ${p.skipped} unchanged, ${p.failed} failed; ${p.chunks} chunks`,
+    );
+    if (p.failures.length) {
       const { documents } = await api<{ documents: Array<{ id: string; source: string }> }>(
         'GET',
         `/v1/collections/${c.id}/documents`,
       );
       const names = new Map(documents.map((d) => [d.id, d.source]));
-      for (const f of totals.failures) console.log(`  failed: ${names.get(f.documentId) ?? f.documentId}: ${f.reason}`);
+      for (const f of p.failures) console.log(`  failed: ${names.get(f.documentId) ?? f.documentId}: ${f.reason}`);
     }
-    console.log(`runs: ${runs.join(', ')}`);
+    console.log(`run: ${workflowId}`);
   });
 
 program

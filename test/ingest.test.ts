@@ -1,6 +1,9 @@
+import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildDocx, buildPdf, SPHINX_PAGE } from './document-fixtures';
 import { textIndexName, vectorIndexName } from '../lib/ingest/vector-index';
@@ -58,10 +61,10 @@ function files(): Record<string, Buffer> {
   };
 }
 
-async function upload(collectionId: string, entries: Record<string, Buffer>, key = ctx.tenant.key) {
+async function upload(collectionId: string, entries: Record<string, Buffer>, key = ctx.tenant.key, query = '') {
   const form = new FormData();
   for (const [name, bytes] of Object.entries(entries)) form.append('file', new Blob([bytes]), name);
-  const res = await fetch(`${api.base}/v1/collections/${collectionId}/documents`, {
+  const res = await fetch(`${api.base}/v1/collections/${collectionId}/documents${query}`, {
     method: 'POST',
     headers: { authorization: `Bearer ${key}` },
     body: form,
@@ -405,5 +408,119 @@ describe('ingestion', () => {
     const target = docs.find((d) => d.chunkCount > 0)!;
     expect((await api.request('DELETE', `/v1/documents/${target.id}`, { key: ctx.tenant.key })).status).toBe(204);
     expect((await chunkRows(collectionId)).some((c) => c.document_id === target.id)).toBe(false);
+  });
+});
+
+describe('one upload, one run', () => {
+  let collectionId: string;
+  const runsOf = async (id: string) =>
+    (await ctx.orm.em
+      .getConnection()
+      .execute(`select distinct metadata->>'lastIngest' as run from documents where collection_id = ?`, [
+        id,
+      ])) as Array<{
+      run: string;
+    }>;
+
+  beforeAll(async () => {
+    const res = await api.request('POST', '/v1/collections', { key: ctx.tenant.key, body: { name: 'uploads' } });
+    collectionId = res.body!.id;
+  });
+
+  it('ingests files and URLs sent in several requests as one run, started once at the end', async () => {
+    const id = crypto.randomUUID();
+    const parts: Array<Record<string, Buffer>> = [
+      { 'a.md': Buffer.from('# A\n\nThe first part of the upload.') },
+      { 'b.md': Buffer.from('# B\n\nThe second part.'), 'c.txt': Buffer.from('The third file.') },
+    ];
+    for (const part of parts) {
+      const sent = await upload(collectionId, part, ctx.tenant.key, `?upload=${id}`);
+      expect(sent.status, JSON.stringify(sent.body)).toBe(201);
+      expect(sent.body).toMatchObject({ workflowId: null, upload: id });
+    }
+    const urls = await api.request('POST', `/v1/collections/${collectionId}/urls`, {
+      key: ctx.tenant.key,
+      body: { urls: ['http://127.0.0.1:9/refused.html'], upload: id },
+    });
+    expect(urls.status).toBe(201);
+    // Nothing runs before the start: the documents wait, pending.
+    const waiting = await api.request('GET', `/v1/collections/${collectionId}/documents`, { key: ctx.tenant.key });
+    expect(waiting.body!.documents.map((d: { status: string }) => d.status)).toEqual(Array(4).fill('pending'));
+
+    const started = await api.request('POST', `/v1/collections/${collectionId}/uploads/${id}/ingest`, {
+      key: ctx.tenant.key,
+      body: {},
+    });
+    expect(started.status).toBe(202);
+    expect(started.body).toMatchObject({ upload: id, documents: 4 });
+    // A retried start is the same run.
+    const again = await api.request('POST', `/v1/collections/${collectionId}/uploads/${id}/ingest`, {
+      key: ctx.tenant.key,
+      body: {},
+    });
+    expect(again.body!.workflowId).toBe(started.body!.workflowId);
+    const run = await finished(started.body!.workflowId);
+    expect(run.progress).toMatchObject({ total: 4, done: 4, failed: 1 });
+    expect(await runsOf(collectionId)).toEqual([{ run: started.body!.workflowId }]);
+
+    // The upload's run exists: a late part is refused (it would never be ingested), and nothing is stored.
+    const late = await upload(collectionId, { 'd.md': Buffer.from('late') }, ctx.tenant.key, `?upload=${id}`);
+    expect(late.status).toBe(409);
+    expect(late.body.error.code).toBe('upload_started');
+    const after = await api.request('GET', `/v1/collections/${collectionId}/documents`, { key: ctx.tenant.key });
+    expect(after.body!.documents).toHaveLength(4);
+  });
+
+  it('answers 404 for an upload that has no documents, or is another tenant’s, and 400 for a malformed id', async () => {
+    const id = crypto.randomUUID();
+    expect((await upload(collectionId, { 'e.md': Buffer.from('# E') }, ctx.tenant.key, `?upload=${id}`)).status).toBe(
+      201,
+    );
+    const other = await ctx.addTenant('admin');
+    const foreign = await api.request('POST', `/v1/collections/${collectionId}/uploads/${id}/ingest`, {
+      key: other.key,
+      body: {},
+    });
+    const missing = await api.request('POST', `/v1/collections/${collectionId}/uploads/${crypto.randomUUID()}/ingest`, {
+      key: ctx.tenant.key,
+      body: {},
+    });
+    expect(foreign.status).toBe(404);
+    expect(missing.status).toBe(404);
+    expect(missing.body!.error.code).toBe('not_found');
+    const bad = await upload(collectionId, { 'f.md': Buffer.from('# F') }, ctx.tenant.key, '?upload=has%20space');
+    expect(bad.status).toBe(400);
+    const badStart = await api.request('POST', `/v1/collections/${collectionId}/uploads/${'x'.repeat(65)}/ingest`, {
+      key: ctx.tenant.key,
+      body: {},
+    });
+    expect(badStart.status).toBe(400);
+  });
+
+  it('the CLI sends a folder of any size as one upload and follows its one run', async () => {
+    const folder = await mkdtemp(join(inject('tmpDir'), 'cli-upload-'));
+    await mkdir(join(folder, 'sub'));
+    // 61 files: two requests of 50 and 11, one run.
+    for (let i = 0; i < 61; i++)
+      await writeFile(join(folder, i % 2 ? 'sub' : '', `page-${i}.md`), `# Page ${i}\n\nThe text of page ${i}.\n`);
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', 'bin/cli.ts', 'ingest', folder, '--collection', 'uploads'],
+      {
+        cwd: fileURLToPath(new URL('..', import.meta.url)),
+        env: { ...process.env, BC_API_URL: api.base, BC_API_KEY: ctx.tenant.key },
+      },
+    );
+    expect(stdout).toContain('61 documents: 61 stored, 0 unchanged, 0 failed');
+    const workflowId = /run: (\S+)/.exec(stdout)![1]!;
+    const docs = (await ctx.orm.em
+      .getConnection()
+      .execute(
+        `select metadata->>'lastIngest' as run, status from documents where collection_id = ? and source like 'page-%'`,
+        [collectionId],
+      )) as Array<{ run: string; status: string }>;
+    expect(docs).toHaveLength(61);
+    expect(new Set(docs.map((d) => d.run))).toEqual(new Set([workflowId]));
+    expect(docs.every((d) => d.status === 'ready')).toBe(true);
   });
 });

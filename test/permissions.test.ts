@@ -255,6 +255,15 @@ async function makeFixtures(tenantId: string, key: string): Promise<Record<strin
       [201],
     )
   ).id!;
+  // An upload whose document waits for its one run (each allowed caller of the start gets that same run).
+  const upload = `matrix-${uniq()}`;
+  await json(
+    request('POST', `/v1/collections/${collection}/urls`, {
+      key,
+      body: { urls: [`https://example.com/${uniq()}.html`], upload },
+    }),
+    [201],
+  );
   const schedule = (
     await json(
       request('POST', '/v1/schedules', {
@@ -297,6 +306,7 @@ async function makeFixtures(tenantId: string, key: string): Promise<Record<strin
     .id!;
   return {
     collection,
+    upload,
     source,
     schedule,
     dataset,

@@ -33,6 +33,11 @@ const CITING_ANSWERS_LIMIT = 50;
 export const payloadTooLarge = (message: string) =>
   new AppError({ code: 'payload_too_large', message, status: 413, category: 'user' });
 
+/** Documents added: the run that ingests them, or, within an upload, none yet (its run starts at its end). */
+export type AddedDocuments =
+  | { workflowId: string; documents: PublicDocument[] }
+  | { workflowId: null; upload: string; documents: PublicDocument[] };
+
 export interface NewCollection {
   name: string;
   description?: string;
@@ -216,9 +221,13 @@ export class CollectionsService {
     return { documents: docs.map(publicDocument) };
   }
 
-  /** Uploaded files (already in the blob store) become documents, ingested by a new run. */
-  async addUploads(c: Collection, files: ReceivedFile[]): Promise<{ workflowId: string; documents: PublicDocument[] }> {
+  /**
+   * Uploaded files (already in the blob store) become documents, ingested by a new run; or, within an upload
+   * (`upload`), kept for that upload's one run, started by `startUpload` once every file is sent.
+   */
+  async addUploads(c: Collection, files: ReceivedFile[], upload?: string): Promise<AddedDocuments> {
     if (!files.length) throw badRequest('no_files', 'Send one or more files as multipart/form-data.');
+    if (upload) await this.refuseStartedUpload(c, upload);
     // One document per name: a name sent twice in one upload is the last part, as a later upload of it would be.
     const byName = new Map(files.map((f) => [f.filename, f]));
     const docs = await this.upsertDocuments(
@@ -232,16 +241,74 @@ export class CollectionsService {
         blobSha256: f.blob.sha256,
       })),
     );
-    return { workflowId: await this.startIngest(c, docs), documents: docs.map(publicDocument) };
+    return this.ingestOrKeep(c, docs, upload);
   }
 
-  /** URLs (each once) become documents, ingested by a new run. */
-  async addUrls(c: Collection, urls: string[]): Promise<{ workflowId: string; documents: PublicDocument[] }> {
+  /** URLs (each once) become documents, ingested by a new run, or kept for an upload's run like files. */
+  async addUrls(c: Collection, urls: string[], upload?: string): Promise<AddedDocuments> {
+    if (upload) await this.refuseStartedUpload(c, upload);
     const docs = await this.upsertDocuments(
       c,
       [...new Set(urls)].map((u) => ({ sourceKind: 'url' as const, source: u })),
     );
-    return { workflowId: await this.startIngest(c, docs), documents: docs.map(publicDocument) };
+    return this.ingestOrKeep(c, docs, upload);
+  }
+
+  /**
+   * One ingest run for every document sent within an upload, however many requests carried them. Starting it again
+   * (a retried request) answers the same run; documents sent within the upload after it started are refused.
+   */
+  async startUpload(c: Collection, upload: string): Promise<{ workflowId: string; upload: string; documents: number }> {
+    const rows: Array<{ id: string }> = await this.knex()('documents')
+      .where({ tenant_id: c.tenantId, collection_id: c.id })
+      .whereRaw(`metadata->>'upload' = ?`, [upload])
+      .orderBy('created_at')
+      .select('id');
+    if (!rows.length) throw notFound('Upload');
+    const workflowId = this.uploadRunId(c, upload);
+    await this.markLastIngest(
+      c,
+      rows.map((r) => r.id),
+      workflowId,
+    );
+    await this.startIngestRun(
+      c,
+      rows.map((r) => r.id),
+      workflowId,
+    );
+    return { workflowId, upload, documents: rows.length };
+  }
+
+  private uploadRunId(c: Collection, upload: string): string {
+    return workflowIds.ingest(c.tenantId, c.id, `upload-${upload}`);
+  }
+
+  /** An upload whose run exists (running or ended) takes no more documents: they would never be ingested. */
+  private async refuseStartedUpload(c: Collection, upload: string): Promise<void> {
+    try {
+      await this.temporal.workflow.getHandle(this.uploadRunId(c, upload)).describe();
+    } catch (e) {
+      if ((e as Error).name === 'WorkflowNotFoundError') return;
+      throw e;
+    }
+    throw new AppError({
+      code: 'upload_started',
+      message: `The upload ${upload} has started its ingest run already; send these documents within a new upload (a new id).`,
+      status: 409,
+      category: 'user',
+    });
+  }
+
+  private async ingestOrKeep(c: Collection, docs: Document[], upload?: string): Promise<AddedDocuments> {
+    if (!upload) return { workflowId: await this.startIngest(c, docs), documents: docs.map(publicDocument) };
+    const ids = docs.map((d) => d.id);
+    for (let i = 0; i < ids.length; i += 1000) {
+      await this.knex()('documents')
+        .where({ tenant_id: c.tenantId, collection_id: c.id })
+        .whereIn('id', ids.slice(i, i + 1000))
+        .update({ metadata: this.knex().raw(`metadata || jsonb_build_object('upload', ?::text)`, [upload]) });
+    }
+    return { workflowId: null, upload, documents: docs.map(publicDocument) };
   }
 
   /** Every file under a folder inside one of INGEST_FOLDER_ROOTS (never a path outside them); too large ones are left out. */
@@ -431,14 +498,18 @@ export class CollectionsService {
   private async startIngest(c: Collection, docs: Array<Pick<Document, 'id'>>): Promise<string> {
     const workflowId = workflowIds.ingest(c.tenantId, c.id, randomUUID());
     const ids = docs.map((d) => d.id);
+    await this.markLastIngest(c, ids, workflowId);
+    await this.startIngestRun(c, ids, workflowId);
+    return workflowId;
+  }
+
+  private async markLastIngest(c: Collection, ids: string[], workflowId: string): Promise<void> {
     for (let i = 0; i < ids.length; i += 1000) {
       await this.knex()('documents')
         .where({ tenant_id: c.tenantId, collection_id: c.id })
         .whereIn('id', ids.slice(i, i + 1000))
         .update({ metadata: this.knex().raw(`metadata || jsonb_build_object('lastIngest', ?::text)`, [workflowId]) });
     }
-    await this.startIngestRun(c, ids, workflowId);
-    return workflowId;
   }
 
   private knex() {

@@ -32,6 +32,7 @@ import {
   documentsQuery,
   folderBody,
   staleAnswersResponse,
+  uploadQuery,
   urlsBody,
 } from '../routes/collections';
 import { createBody as keyBody } from '../routes/keys';
@@ -163,8 +164,9 @@ export const OPERATIONS: Record<string, OperationSpec> = {
   'POST /v1/collections': { body: collectionBody, ok: [201] },
   'DELETE /v1/collections/:id': { ok: [204] },
   'GET /v1/collections/:id/documents': { query: documentsQuery },
-  'POST /v1/collections/:id/documents': { multipart: true, ok: [202] },
-  'POST /v1/collections/:id/urls': { body: urlsBody, ok: [202] },
+  'POST /v1/collections/:id/documents': { multipart: true, query: uploadQuery, ok: [201, 202] },
+  'POST /v1/collections/:id/urls': { body: urlsBody, ok: [201, 202] },
+  'POST /v1/collections/:id/uploads/:upload/ingest': { ok: [202] },
   'POST /v1/collections/:id/folder': { body: folderBody, ok: [202] },
   'POST /v1/collections/:id/reingest': { ok: [202] },
   'GET /v1/documents/:id': { response: documentResponse },

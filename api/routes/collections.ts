@@ -30,12 +30,24 @@ export const collectionBody = z
     path: ['chunkOverlap'],
   });
 
+/** An upload's id, chosen by the client (a UUID, say): its documents wait for one ingest run, started at its end. */
+const uploadId = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1 to 64 letters, digits, "-" or "_"')
+  .describe('Groups the documents of several requests into one ingest run, started by POST …/uploads/{upload}/ingest.');
+
+/** `?upload=` of a file upload. */
+export const uploadQuery = z.object({ upload: uploadId.optional() });
+
+export const uploadParams = z.object({ upload: uploadId });
+
 export const urlsBody = z
   .object({
     urls: z
       .array(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048))
       .min(1)
       .max(1000),
+    upload: uploadId.optional(),
   })
   .strict();
 
@@ -199,20 +211,31 @@ export function collectionsRoutes({ orm, temporal, config, blobs, quotas, settin
   router.post('/collections/:id/documents', write, async (ctx) => {
     const c = await collections.own(ctx.state.principal.tenantId, ctx.params.id!);
     await collections.checkStorage(c.tenantId, Number(ctx.get('content-length')));
+    const { upload } = uploadQuery.parse(ctx.query);
     const files = await receiveFiles(ctx, blobs, c.tenantId, config.ingest.maxFileBytes, config.ingest.maxRequestBytes);
-    const added = await collections.addUploads(c, files);
-    ctx.state.workflowId = added.workflowId;
-    ctx.status = 202;
+    const added = await collections.addUploads(c, files, upload);
+    if (added.workflowId) ctx.state.workflowId = added.workflowId;
+    ctx.status = added.workflowId ? 202 : 201;
     ctx.body = added;
+  });
+
+  /** The one ingest run of an upload's documents (idempotent: the same upload answers the same run). */
+  router.post('/collections/:id/uploads/:upload/ingest', write, async (ctx) => {
+    const c = await collections.own(ctx.state.principal.tenantId, ctx.params.id!);
+    const { upload } = uploadParams.parse(ctx.params);
+    const run = await collections.startUpload(c, upload);
+    ctx.state.workflowId = run.workflowId;
+    ctx.status = 202;
+    ctx.body = run;
   });
 
   router.post('/collections/:id/urls', write, async (ctx) => {
     const c = await collections.own(ctx.state.principal.tenantId, ctx.params.id!);
-    const { urls } = urlsBody.parse(ctx.request.body ?? {});
+    const { urls, upload } = urlsBody.parse(ctx.request.body ?? {});
     refuseUrlCredentials(urls);
-    const added = await collections.addUrls(c, urls);
-    ctx.state.workflowId = added.workflowId;
-    ctx.status = 202;
+    const added = await collections.addUrls(c, urls, upload);
+    if (added.workflowId) ctx.state.workflowId = added.workflowId;
+    ctx.status = added.workflowId ? 202 : 201;
     ctx.body = added;
   });
 

@@ -83,6 +83,13 @@ export interface IngestStarted {
   documents: KnowledgeDocument[];
 }
 
+/** Files or URLs sent within an upload: kept for its one run, started by `startUpload`. */
+export interface UploadPart {
+  workflowId: null;
+  upload: string;
+  documents: KnowledgeDocument[];
+}
+
 const collectionPath = (id: string) => `/v1/collections/${encodeURIComponent(id)}`;
 const documentPath = (id: string) => `/v1/documents/${encodeURIComponent(id)}`;
 
@@ -125,24 +132,36 @@ export const reingestDocument = (id: string) =>
 
 export const deleteDocument = (id: string) => request<void>(documentPath(id), { method: 'DELETE' });
 
+/** The one ingest run of an upload's files (asked again, the same run). */
+export const startUpload = (collectionId: string, upload: string) =>
+  request<{ workflowId: string; upload: string; documents: number }>(
+    `${collectionPath(collectionId)}/uploads/${encodeURIComponent(upload)}/ingest`,
+    { method: 'POST', body: {} },
+  );
+
 export const getIngest = (workflowId: string, signal?: AbortSignal) =>
   request<IngestRunState>(`/v1/ingests/${encodeURIComponent(workflowId)}`, { signal });
 
 /**
- * Uploads files in one multipart request with XMLHttpRequest, whose upload events report bytes sent (fetch has no
- * upload progress). The request helper's auth, by hand: the session's key as a bearer, or else the session cookie
+ * Uploads files of an upload in one multipart request with XMLHttpRequest, whose upload events report bytes sent
+ * (fetch has no upload progress); they wait for the upload's run (`startUpload`). The request helper's auth, by hand: the session's key as a bearer, or else the session cookie
  * with the CSRF token echoed. Failures become ApiError as `request` makes them.
  */
 export function uploadFiles(
   collectionId: string,
   files: Array<{ file: File; name: string }>,
-  opts: { apiKey: string | null; onProgress: (loaded: number, total: number) => void; signal?: AbortSignal },
-): Promise<IngestStarted> {
+  opts: {
+    upload: string;
+    apiKey: string | null;
+    onProgress: (loaded: number, total: number) => void;
+    signal?: AbortSignal;
+  },
+): Promise<UploadPart> {
   const form = new FormData();
   for (const f of files) form.append('file', f.file, f.name);
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
-    xhr.open('POST', `${collectionPath(collectionId)}/documents`);
+    xhr.open('POST', `${collectionPath(collectionId)}/documents?upload=${encodeURIComponent(opts.upload)}`);
     xhr.setRequestHeader('accept', 'application/json');
     if (opts.apiKey) xhr.setRequestHeader('authorization', `Bearer ${opts.apiKey}`);
     else {
@@ -160,7 +179,7 @@ export function uploadFiles(
       } catch {
         payload = undefined;
       }
-      if (xhr.status >= 200 && xhr.status < 300 && payload) return resolve(payload as IngestStarted);
+      if (xhr.status >= 200 && xhr.status < 300 && payload) return resolve(payload as UploadPart);
       const error = (payload as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;
       reject(
         new ApiError(

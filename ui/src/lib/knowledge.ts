@@ -99,8 +99,8 @@ export function duplicateNames(files: PickedFile[]): string[] {
 }
 
 /**
- * Files grouped into upload requests, in order: each request starts one ingest run, so a folder of 500 files is
- * not 500 runs; a file larger than `maxBytes` goes alone.
+ * Files grouped into upload requests, in order: a few per request, so a folder of 500 files is not 500 requests;
+ * a file larger than `maxBytes` goes alone. (The requests of one upload share one ingest run.)
  */
 export function planBatches(sizes: number[], limits = { maxFiles: 20, maxBytes: 8 * 1024 * 1024 }): number[][] {
   const batches: number[][] = [];
@@ -148,7 +148,7 @@ export interface UploadItem {
   /** Share of the file's bytes sent (0..1). */
   fraction: number;
   error: string | null;
-  /** The ingest run its request started. */
+  /** The one ingest run of its upload (a drop or a pick), once every file of it is sent. */
   workflowId: string | null;
 }
 
