@@ -33,6 +33,7 @@ export interface ActivityDeps {
  */
 export const DATABASE_STEPS = [
   'retrieveContext',
+  'planIngestBatches',
   'searchChunks',
   'markAnswerPendingReview',
   'completeAnswer',

@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
 import type { Config } from '../lib/config';
-import { applicationFailure, INGEST_FAILURES } from '../lib/contracts';
+import { applicationFailure, INGEST_FAILURES, type IngestDocumentResult } from '../lib/contracts';
 import { ChunkEntity, CollectionEntity, DocumentEntity } from '../lib/db/entities';
 import type { Orm } from '../lib/db/orm';
 import { chunkDocument, contextualText } from '../lib/ingest/chunk';
@@ -21,6 +22,18 @@ export interface IngestDocumentRef {
   tenantId: string;
   collectionId: string;
   documentId: string;
+}
+
+/** A batch of one ingest run's documents, processed in order by one step (workflows/ingest.ts `ingestBatch`). */
+export interface IngestBatchRef {
+  tenantId: string;
+  collectionId: string;
+  documentIds: string[];
+}
+
+/** What a batch step records as it goes (heartbeat details): each finished document's outcome, by id. */
+interface BatchCheckpoint {
+  done: Record<string, IngestDocumentResult>;
 }
 
 export interface IngestDocumentOutcome {
@@ -100,13 +113,78 @@ export function createIngestActivities({ orm, llm, blobs, config }: IngestDeps) 
      * orchestration cost per document dominated small documents). A retry re-runs both; each is idempotent.
      */
     acquireAndIndexDocument(ref: IngestDocumentRef): Promise<IngestDocumentOutcome> {
-      return withHeartbeat(async () => {
-        const loaded = await load(ref);
-        const acquired = await acquire(ref, loaded);
-        if (acquired.unchanged) return { status: 'skipped', chunks: acquired.chunks };
-        Context.current().heartbeat({ stage: 'acquired' });
-        return { status: 'ready', ...(await index(ref, loaded)) };
-      });
+      return withHeartbeat(() => acquireAndIndex(ref, null));
+    },
+
+    /**
+     * An ingest run's documents in batches of at most `batchDocuments` documents and `batchBytes` bytes, in order; a
+     * document bigger than that goes alone. A deleted document still has its place (its batch reports it missing).
+     */
+    async planIngestBatches(ref: IngestBatchRef): Promise<string[][]> {
+      const { batchDocuments, batchBytes } = config.ingest;
+      const sizes = new Map<string, number>();
+      for (let i = 0; i < ref.documentIds.length; i += 1000) {
+        const rows = await orm.em
+          .fork()
+          .find(
+            DocumentEntity,
+            { tenantId: ref.tenantId, collectionId: ref.collectionId, id: { $in: ref.documentIds.slice(i, i + 1000) } },
+            { fields: ['id', 'sizeBytes'] },
+          );
+        for (const r of rows) sizes.set(r.id, Number(r.sizeBytes ?? 0));
+      }
+      const batches: string[][] = [];
+      let current: string[] = [];
+      let bytes = 0;
+      for (const id of ref.documentIds) {
+        const size = sizes.get(id) ?? 0;
+        if (current.length && (current.length >= batchDocuments || bytes + size > batchBytes)) {
+          batches.push(current);
+          current = [];
+          bytes = 0;
+        }
+        current.push(id);
+        bytes += size;
+      }
+      if (current.length) batches.push(current);
+      return batches;
+    },
+
+    /**
+     * A batch of documents in order, each acquired and indexed as `acquireAndIndexDocument` does, in one step: one
+     * task round trip for the batch instead of one per document. Each finished document is recorded (heartbeat
+     * details) as it finishes, so a retried attempt resumes after it; one committed by an attempt whose last record
+     * was lost (a killed worker) is recognised in the database (indexed since this step was first scheduled) and not
+     * processed again. A document that fails for good is reported failed and the batch goes on; one that failed in
+     * a way a retry may fix (an unreachable URL) is tried again by the step's retry, after the others.
+     */
+    ingestDocuments(ref: IngestBatchRef): Promise<IngestDocumentResult[]> {
+      const activity = Context.current();
+      const earlier = activity.info.heartbeatDetails as BatchCheckpoint | undefined;
+      const checkpoint: BatchCheckpoint = { done: { ...(earlier?.done ?? {}) } };
+      const since = activity.info.attempt > 1 ? activity.info.scheduledTimestampMs : null;
+      // Every beat carries the checkpoint: a beat without details would erase it.
+      const beat = () => activity.heartbeat(checkpoint);
+      const timer = setInterval(beat, 1000);
+      return (async () => {
+        let retryable: unknown = null;
+        for (const documentId of ref.documentIds) {
+          if (checkpoint.done[documentId]) continue;
+          const docRef = { tenantId: ref.tenantId, collectionId: ref.collectionId, documentId };
+          try {
+            checkpoint.done[documentId] = { documentId, ...(await acquireAndIndex(docRef, since, beat)) };
+          } catch (e) {
+            if (!(e instanceof ApplicationFailure && e.nonRetryable)) {
+              retryable ??= e;
+              continue;
+            }
+            checkpoint.done[documentId] = { documentId, status: 'failed', chunks: 0, reason: e.message };
+          }
+          beat();
+        }
+        if (retryable) throw retryable;
+        return ref.documentIds.map((id) => checkpoint.done[id]!);
+      })().finally(() => clearInterval(timer));
     },
 
     /**
@@ -135,6 +213,30 @@ export function createIngestActivities({ orm, llm, blobs, config }: IngestDeps) 
       });
     },
   };
+
+  /**
+   * Acquire, then index unless unchanged. `since`: in a retried batch step, when its first attempt was scheduled; a
+   * document indexed since then (and not changed after) was finished by an earlier attempt and is not redone.
+   */
+  async function acquireAndIndex(
+    ref: IngestDocumentRef,
+    since: number | null,
+    beat?: (details: object) => void,
+  ): Promise<IngestDocumentOutcome> {
+    const loaded = await load(ref);
+    const { doc } = loaded;
+    if (
+      since !== null &&
+      doc.status === 'ready' &&
+      doc.indexedAt &&
+      doc.indexedAt.getTime() >= since &&
+      doc.contentHash === doc.blobSha256
+    )
+      return { status: 'ready', chunks: doc.chunkCount };
+    const acquired = await acquire(ref, loaded);
+    if (acquired.unchanged) return { status: 'skipped', chunks: acquired.chunks };
+    return { status: 'ready', ...(await index(ref, loaded, beat)) };
+  }
 
   async function acquire(
     ref: IngestDocumentRef,
@@ -177,7 +279,11 @@ export function createIngestActivities({ orm, llm, blobs, config }: IngestDeps) 
    * Parse → chunk → embed (batched) → store. The document's chunks are replaced in one short transaction at the
    * end, so readers see the old chunks or the new ones, never a mix; a retried attempt writes the same rows.
    */
-  async function index(ref: IngestDocumentRef, loaded?: Awaited<ReturnType<typeof load>>): Promise<{ chunks: number }> {
+  async function index(
+    ref: IngestDocumentRef,
+    loaded?: Awaited<ReturnType<typeof load>>,
+    beat: (details: object) => void = (details) => Context.current().heartbeat(details),
+  ): Promise<{ chunks: number }> {
     const activity = Context.current();
     const { doc, collection } = loaded ?? (await load(ref));
     const bytes = await blobs.read(ref.tenantId, doc.blobSha256!);
@@ -189,7 +295,7 @@ export function createIngestActivities({ orm, llm, blobs, config }: IngestDeps) 
       if (e instanceof ParseError) return fail(ref, INGEST_FAILURES.parse, e.message);
       throw e;
     }
-    activity.heartbeat({ stage: 'parsed' });
+    beat({ stage: 'parsed' });
     const pieces = chunkDocument(parsed, {
       chunkSize: collection.chunkSize,
       chunkOverlap: collection.chunkOverlap,
@@ -220,7 +326,7 @@ export function createIngestActivities({ orm, llm, blobs, config }: IngestDeps) 
         );
       }
       vectors.push(...res.vectors);
-      activity.heartbeat({ stage: 'embedding', done: vectors.length, total: pieces.length });
+      beat({ stage: 'embedding', done: vectors.length, total: pieces.length });
     }
 
     const now = new Date();

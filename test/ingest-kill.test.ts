@@ -85,5 +85,82 @@ it(
       [collectionId],
     );
     expect(mismatch?.n).toBe(0);
+    worker.kill('SIGKILL'); // the next test starts workers of its own
+    await new Promise((r) => worker.once('exit', r));
+  },
+);
+
+it(
+  'resumes a batch whose worker is SIGKILLed mid-batch after its last finished document: none is processed again',
+  { timeout: 300_000 },
+  async () => {
+    const created = await api.request('POST', '/v1/collections', {
+      key: ctx.tenant.key,
+      body: { name: 'kill-mid-batch', chunkSize: 48, chunkOverlap: 8 },
+    });
+    const collectionId = created.body!.id as string;
+    const form = new FormData();
+    let expectedChunks = 0;
+    // Documents big enough that one batch of all 40 takes seconds, so the kill lands inside it.
+    for (let i = 0; i < 40; i++) {
+      const sections = Array.from(
+        { length: 30 },
+        (_, s) =>
+          `## Section ${s} of ${i}\n\n${`Document ${i} section ${s} covers retries, heartbeats and checkpoints. `.repeat(4)}`,
+      );
+      const bytes = Buffer.from(`# Document ${i}\n\n${sections.join('\n\n')}\n`);
+      expectedChunks += chunkDocument(await parseDocument({ bytes, filename: 'x.md' }), {
+        chunkSize: 48,
+        chunkOverlap: 8,
+      }).length;
+      form.append('file', new Blob([bytes]), `big-${String(i).padStart(2, '0')}.md`);
+    }
+    const res = await fetch(`${api.base}/v1/collections/${collectionId}/documents`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ctx.tenant.key}` },
+      body: form,
+    });
+    expect(res.status).toBe(202);
+    const { workflowId } = (await res.json()) as { workflowId: string };
+
+    const conn = ctx.orm.em.getConnection();
+    const ready = async () =>
+      (await conn.execute(
+        `select id::text as id, indexed_at from documents where collection_id = ? and status = 'ready'`,
+        [collectionId],
+      )) as Array<{ id: string; indexed_at: Date }>;
+    // One batch of all 40 documents: the kill is inside it, whatever the timing.
+    const env = { ...WORKER_ENV, INGEST_BATCH_DOCUMENTS: '40' };
+    let worker = await ctx.startWorkerProcess({ env });
+    const deadline = Date.now() + 120_000;
+    let before = await ready();
+    while (before.length < 5) {
+      if (Date.now() > deadline) throw new Error('the batch did not start');
+      await sleep(20);
+      before = await ready();
+    }
+    worker.kill('SIGKILL');
+    await new Promise((r) => worker.once('exit', r));
+    before = await ready(); // what the killed attempt finished, read after it is gone
+    expect(before.length).toBeGreaterThanOrEqual(5);
+    expect(before.length).toBeLessThan(40);
+    worker = await ctx.startWorkerProcess({ env });
+
+    const result = (await ctx.client.workflow.getHandle(workflowId).result()) as Record<string, unknown>;
+    // Every document ready, none reported unchanged: the retried attempt knew which ones its predecessor finished.
+    expect(result).toMatchObject({ total: 40, done: 40, failed: 0, skipped: 0 });
+    const after = new Map((await ready()).map((d) => [d.id, new Date(d.indexed_at).getTime()]));
+    expect(after.size).toBe(40);
+    for (const d of before) expect(after.get(d.id), d.id).toBe(new Date(d.indexed_at).getTime());
+    const [stored] = await conn.execute(`select count(*)::int as n from chunks where collection_id = ?`, [
+      collectionId,
+    ]);
+    expect(stored?.n).toBe(expectedChunks);
+    // One child run for the batch, listing all 40 documents.
+    const children = await api.request('GET', `/v1/runs/${encodeURIComponent(workflowId)}/children`, {
+      key: ctx.tenant.key,
+    });
+    expect(children.body!.runs).toHaveLength(1);
+    expect(children.body!.runs[0].documents).toHaveLength(40);
   },
 );

@@ -123,26 +123,32 @@ describe('runs, readable', () => {
     const children = await get(`/v1/runs/${enc(workflowId)}/children`);
     expect(children.status).toBe(200);
     const runs = children.body!.runs as Array<Record<string, any>>; // eslint-disable-line @typescript-eslint/no-explicit-any
-    expect(runs).toHaveLength(2);
-    expect(runs.map((r) => r.document.name).sort()).toEqual(['refunds.md', 'shipping.md']);
-    for (const r of runs) {
-      expect(r).toMatchObject({ type: 'ingestDocument', status: 'completed', parentWorkflowId: workflowId });
-      expect(r.what).toBe(r.document.name);
-      expect(r.document).toMatchObject({ collectionId, status: 'ready' });
-      expect(r.document.chunkCount).toBeGreaterThan(0);
+    // Both documents in one batch: one child run, naming its documents in order.
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({
+      type: 'ingestBatch',
+      status: 'completed',
+      parentWorkflowId: workflowId,
+      what: '2 documents',
+    });
+    const documents = runs[0]!.documents as Array<Record<string, any>>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect(documents.map((d) => d.name)).toEqual(['refunds.md', 'shipping.md']);
+    for (const d of documents) {
+      expect(d).toMatchObject({ collectionId, status: 'ready' });
+      expect(d.chunkCount).toBeGreaterThan(0);
     }
 
     const one = await get(`/v1/runs/${enc(workflowId)}`);
     expect(one.body).toMatchObject({ childRuns: 0, links: { collectionId } });
     expect(one.body!.links.documentIds).toHaveLength(2);
 
-    // A per-document child has no search attributes of its own: it is its parent's tenant's, and readable as such.
+    // A batch child has no search attributes of its own: it is its parent's tenant's, and readable as such.
     const child = await get(`/v1/runs/${enc(runs[0]!.workflowId)}`);
     expect(child.status).toBe(200);
     expect(child.body).toMatchObject({
       parentWorkflowId: workflowId,
-      what: `document ${runs[0]!.document.id}`,
-      links: { parentWorkflowId: workflowId, collectionId, documentId: runs[0]!.document.id },
+      what: '2 documents',
+      links: { parentWorkflowId: workflowId, collectionId, documentIds: documents.map((d) => d.id) },
     });
 
     // Another tenant sees none of it, exactly as if it did not exist.

@@ -167,6 +167,13 @@ export class RunsService {
     tenantId: string,
     executions: Parameters<typeof executionInfoFromRaw>[0][],
   ): Promise<RunSummary[]> {
+    return (await this.summariesWithInfo(tenantId, executions)).runs;
+  }
+
+  private async summariesWithInfo(
+    tenantId: string,
+    executions: Parameters<typeof executionInfoFromRaw>[0][],
+  ): Promise<{ runs: RunSummary[]; infos: RunInfo[] }> {
     const infos = await Promise.all(
       executions.map((raw) => executionInfoFromRaw(raw, this.client.options.loadedDataConverter, raw, this.namespace)),
     );
@@ -176,7 +183,7 @@ export class RunsService {
     );
     const runs = infos.map((info) => summarize(info, usage.get(info.workflowId)));
     await this.nameCollections(tenantId, runs, infos);
-    return runs;
+    return { runs, infos };
   }
 
   /**
@@ -232,14 +239,15 @@ export class RunsService {
 
   /**
    * The runs a run started as children (visibility `ParentWorkflowId`), after the parent is found to be the
-   * tenant's. An ingest's per-document children carry no search attributes of their own, so the parent's tenant is
-   * what scopes them; each of those also names its document, with its status and chunk count.
+   * tenant's. An ingest's children (a batch of documents each, or one document in runs started before batches) carry
+   * no search attributes of their own, so the parent's tenant is what scopes them; each names its documents, with
+   * their status and chunk count.
    */
   async children(
     tenantId: string,
     workflowId: string,
     page: { pageSize: number; pageToken?: string },
-  ): Promise<{ runs: Array<RunSummary & { document?: RunDocument }>; nextPageToken: string | null }> {
+  ): Promise<{ runs: Array<RunSummary & RunDocuments>; nextPageToken: string | null }> {
     const { description } = await this.describe(tenantId, workflowId);
     const response = await this.client.workflowService
       .listWorkflowExecutions({
@@ -252,21 +260,29 @@ export class RunsService {
         if (page.pageToken && [2, 3].includes((e as { code?: number }).code ?? 0)) throw invalidPageToken();
         throw e;
       });
-    const runs: Array<RunSummary & { document?: RunDocument }> = await this.summaries(
-      tenantId,
-      response.executions ?? [],
-    );
-    const docIds = runs.map((r) => documentIdOfChild(workflowId, r.workflowId)).filter((id): id is string => !!id);
-    if (docIds.length) {
-      const docs = await this.documents(tenantId, docIds);
-      for (const run of runs) {
+    const summaries = await this.summariesWithInfo(tenantId, response.executions ?? []);
+    const runs: Array<RunSummary & RunDocuments> = summaries.runs;
+    // A batch child lists its documents in its memo; a per-document child is named `<parent>/<documentId>`.
+    const batchOf = (i: number) => {
+      const ids = summaries.infos[i]!.memo?.documentIds;
+      return Array.isArray(ids) ? ids.filter(isString) : null;
+    };
+    const docIds = runs.flatMap((r, i) => batchOf(i) ?? [documentIdOfChild(workflowId, r.workflowId) ?? '']);
+    if (docIds.some(Boolean)) {
+      const docs = await this.documents(tenantId, docIds.filter(Boolean));
+      runs.forEach((run, i) => {
+        const batch = batchOf(i);
+        if (batch) {
+          run.documents = batch.map((id) => docs.get(id)).filter((d): d is RunDocument => !!d);
+          return;
+        }
         const doc = docs.get(documentIdOfChild(workflowId, run.workflowId) ?? '');
         if (doc) {
           run.document = doc;
           // The workflow knows only the document's id; its name is the database's.
           run.what = doc.name;
         }
-      }
+      });
     }
     const token = response.nextPageToken?.length ? encodePageToken(tenantId, response.nextPageToken) : null;
     return { runs, nextPageToken: token };
@@ -453,6 +469,12 @@ export interface RunLinks {
   collectionIds?: string[];
   documentId?: string;
   documentIds?: string[];
+}
+
+/** An ingest child's documents: a batch's (`documents`, in order), or the one of a run from before batches. */
+export interface RunDocuments {
+  document?: RunDocument;
+  documents?: RunDocument[];
 }
 
 /** A document an ingest child run processes (GET /v1/runs/:id/children of an ingest). */

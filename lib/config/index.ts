@@ -112,6 +112,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxFileBytes: bytes(c.INGEST_MAX_FILE_BYTES),
       maxRequestBytes: bytes(c.INGEST_MAX_REQUEST_BYTES),
       concurrency: c.INGEST_CONCURRENCY,
+      batchDocuments: c.INGEST_BATCH_DOCUMENTS,
+      batchBytes: bytes(c.INGEST_BATCH_BYTES),
       vectorIndexMinRows: c.INGEST_VECTOR_INDEX_MIN_ROWS,
       folderRoots: c.INGEST_FOLDER_ROOTS ?? [],
       fetch: {

@@ -210,6 +210,13 @@ export const configSchema = z.object({
     .pipe(z.array(z.string().startsWith('/', 'must list absolute paths, comma-separated')))
     .optional(),
   INGEST_CONCURRENCY: z.coerce.number({ error: 'must be an integer from 1 to 64' }).int().min(1).max(64).default(4),
+  INGEST_BATCH_DOCUMENTS: z.coerce
+    .number({ error: 'must be an integer from 1 to 200' })
+    .int()
+    .min(1)
+    .max(200)
+    .default(16),
+  INGEST_BATCH_BYTES: byteSize.default('8mb'),
   INGEST_VECTOR_INDEX_MIN_ROWS: z.coerce
     .number({ error: 'must be an integer from 0 to 100000000' })
     .int()

@@ -116,6 +116,9 @@ export interface Config {
     maxFileBytes: number;
     maxRequestBytes: number;
     concurrency: number;
+    /** A batch (one child run, one step) holds at most this many documents and bytes; a bigger document goes alone. */
+    batchDocuments: number;
+    batchBytes: number;
     /** A collection gets its HNSW index once it has this many chunks; smaller ones are searched exactly. */
     vectorIndexMinRows: number;
     /** Server-side folders an admin may ingest from; none by default. */

@@ -93,7 +93,10 @@ export interface RunDocument {
 }
 
 export interface ChildRun extends RunSummary {
+  /** The document of a per-document child (ingest runs started before batches). */
   document?: RunDocument;
+  /** The documents of a batch child, in order. */
+  documents?: RunDocument[];
 }
 
 export interface ChildRunPage {
