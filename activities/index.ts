@@ -15,6 +15,7 @@ import { createEvalActivities } from './evals';
 import { createReplayActivities } from './replay';
 import type { McpClientPool } from '../lib/mcp/pool';
 import { withHeartbeat } from './heartbeat';
+import type { ParsePool } from '../lib/ingest/pool';
 
 export interface ActivityDeps {
   orm: Orm;
@@ -23,6 +24,8 @@ export interface ActivityDeps {
   config: Pick<Config, 'ingest'>;
   /** MCP sessions of this worker, for agent tool calls; without it tool calls fail as mcp_not_configured. */
   mcp?: McpClientPool;
+  /** Threads that parse and chunk documents for ingestion; without it, the activity's own thread does. */
+  parsePool?: ParsePool;
 }
 
 /**

@@ -4,8 +4,8 @@ import type { Config } from '../lib/config';
 import { applicationFailure, INGEST_FAILURES, type IngestDocumentResult } from '../lib/contracts';
 import { ChunkEntity, CollectionEntity, DocumentEntity } from '../lib/db/entities';
 import type { Orm } from '../lib/db/orm';
-import { chunkDocument, contextualText } from '../lib/ingest/chunk';
-import { parseDocument, ParseError } from '../lib/ingest/parse';
+import { contextualText } from '../lib/ingest/chunk';
+import { ParsePool } from '../lib/ingest/pool';
 import { chunkRows, insertChunks } from '../lib/ingest/store';
 import {
   ensureCollectionTextIndex,
@@ -61,9 +61,13 @@ export interface IngestDeps {
   llm: LlmGateway;
   blobs: BlobStore;
   config: Pick<Config, 'ingest'>;
+  /** Parsing and chunking on worker threads (the worker process's); without it, on the activity's own thread. */
+  parsePool?: ParsePool;
 }
 
-export function createIngestActivities({ orm, llm, blobs, config }: IngestDeps) {
+const INLINE = new ParsePool(0);
+
+export function createIngestActivities({ orm, llm, blobs, config, parsePool = INLINE }: IngestDeps) {
   async function load(ref: IngestDocumentRef) {
     const em = orm.em.fork();
     const doc = await em.findOne(DocumentEntity, {
@@ -287,20 +291,23 @@ export function createIngestActivities({ orm, llm, blobs, config }: IngestDeps) 
     const activity = Context.current();
     const { doc, collection } = loaded ?? (await load(ref));
     const bytes = await blobs.read(ref.tenantId, doc.blobSha256!);
-    let parsed;
-    try {
-      const filename = doc.sourceKind === 'url' ? new URL(doc.source).pathname : doc.source;
-      parsed = await parseDocument({ bytes, filename, mimeType: doc.mimeType ?? undefined });
-    } catch (e) {
-      if (e instanceof ParseError) return fail(ref, INGEST_FAILURES.parse, e.message);
-      throw e;
-    }
+    const filename = doc.sourceKind === 'url' ? new URL(doc.source).pathname : doc.source;
+    const parsed = await parsePool.run(
+      {
+        bytes,
+        filename,
+        mimeType: doc.mimeType ?? undefined,
+        chunking: {
+          chunkSize: collection.chunkSize,
+          chunkOverlap: collection.chunkOverlap,
+          combineSections: collection.combineSections,
+        },
+      },
+      activity.cancellationSignal,
+    );
+    if (!parsed.ok) return fail(ref, INGEST_FAILURES.parse, parsed.message);
     beat({ stage: 'parsed' });
-    const pieces = chunkDocument(parsed, {
-      chunkSize: collection.chunkSize,
-      chunkOverlap: collection.chunkOverlap,
-      combineSections: collection.combineSections,
-    });
+    const pieces = parsed.chunks;
 
     const { workflowExecution, activityId, attempt } = activity.info;
     const vectors: number[][] = [];

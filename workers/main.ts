@@ -2,6 +2,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadConfig, ConfigError, resolveConfigSecrets } from '../lib/config';
 import { createLlmGateway } from '../lib/llm';
 import { BlobStore } from '../lib/storage/blobs';
+import { ParsePool } from '../lib/ingest/pool';
 import { createOrm } from '../lib/db/orm';
 import { createLogger } from '../lib/log';
 import { createWorkerConnection } from '../lib/temporal/client';
@@ -42,6 +43,8 @@ async function main() {
     blobs: new BlobStore(config.ingest.blobDir),
     config,
     mcp,
+    // Only a worker of the main queue ingests; the tools queue's parses nothing.
+    parsePool: config.worker.taskQueues.includes('main') ? new ParsePool(config.ingest.parseThreads) : undefined,
   };
   const workers = await Promise.all(
     config.worker.taskQueues.map((queue) =>
@@ -93,6 +96,7 @@ async function main() {
   // MCP sessions (and the stdio servers they started) end with the worker.
   await health?.close();
   await mcp.close();
+  await deps.parsePool?.close();
   await deps.llm.close();
   await connection.close();
   await telemetry.shutdown();

@@ -55,6 +55,7 @@ import { startEmbeddedPostgres } from '../../lib/db/embedded';
 import { createOrm, migrate, type Orm } from '../../lib/db/orm';
 import { chunkDocument, contextualText } from '../../lib/ingest/chunk';
 import { parseDocument } from '../../lib/ingest/parse';
+import { ParsePool } from '../../lib/ingest/pool';
 import { chunkRows, insertChunks, vectorToBinary } from '../../lib/ingest/store';
 import { ensureCollectionVectorIndex, searchExpression, vectorIndexName } from '../../lib/ingest/vector-index';
 import { createLlmGateway, type LlmGateway } from '../../lib/llm';
@@ -248,9 +249,9 @@ async function ingestRun(
 }
 
 /**
- * The orchestration floor: the same run again over the same, unchanged documents. Every document still gets its child
- * workflow and its activity (which loads the document row and finds its content already indexed), but nothing is
- * parsed, embedded or stored: what durable ingestion costs per document before any work, on this server and machine.
+ * The orchestration floor: the same run again over the same, unchanged documents. Every batch of documents still gets
+ * its child workflow and its step (which loads each document row and finds its content already indexed), but nothing
+ * is parsed, embedded or stored: what durable ingestion costs before any work, on this server and machine.
  */
 async function runFloor(
   opts: { client: Client; taskQueue: string; tenantId: string; collectionId: string },
@@ -524,13 +525,16 @@ async function main(): Promise<void> {
     cleanups.push(() => nativeConnection.close());
     const llm = createLlmGateway({ config, orm });
     const blobs = new BlobStore(config.ingest.blobDir);
-    console.error('bundling the workflows and starting an in-process worker ...');
+    // Parsing and chunking on worker threads, as the worker process does (INGEST_PARSE_THREADS; 0: on the main thread).
+    const parsePool = new ParsePool(config.ingest.parseThreads);
+    cleanups.push(() => parsePool.close());
+    console.error(`bundling the workflows and starting an in-process worker (${parsePool.threads} parse threads) ...`);
     const worker = await bounded(
       createWorker({
         connection: nativeConnection,
         namespace: NAMESPACE,
         taskQueue,
-        deps: { orm, llm, blobs, config },
+        deps: { orm, llm, blobs, config, parsePool },
       }),
     );
 
@@ -729,7 +733,7 @@ async function main(): Promise<void> {
     ]);
     console.log('');
     console.log(
-      `durable floor: a child workflow and an activity per document, doing no work, take ${s1(measured.floor.ms)} s; ` +
+      `durable floor: a child workflow and a step per batch of documents, doing no work, take ${s1(measured.floor.ms)} s; ` +
         `1.5x LangChain needs the whole run in ${s1(peer.ms / 1.5)} s, so no pipeline under this orchestration on this machine can do better than ${floorVsLangChain.toFixed(2)}x`,
     );
     console.log('');

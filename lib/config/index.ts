@@ -1,4 +1,4 @@
-import { homedir } from 'node:os';
+import { availableParallelism, homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { isSecretRef } from '../secrets';
 import { parseTenantSecretsKey, TENANT_SECRETS_KEY_FORMAT } from '../secrets/tenant-key';
@@ -114,6 +114,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       concurrency: c.INGEST_CONCURRENCY,
       batchDocuments: c.INGEST_BATCH_DOCUMENTS,
       batchBytes: bytes(c.INGEST_BATCH_BYTES),
+      parseThreads: c.INGEST_PARSE_THREADS ?? Math.min(4, availableParallelism()),
       vectorIndexMinRows: c.INGEST_VECTOR_INDEX_MIN_ROWS,
       folderRoots: c.INGEST_FOLDER_ROOTS ?? [],
       fetch: {

@@ -217,6 +217,7 @@ export const configSchema = z.object({
     .max(200)
     .default(16),
   INGEST_BATCH_BYTES: byteSize.default('8mb'),
+  INGEST_PARSE_THREADS: z.coerce.number({ error: 'must be an integer from 0 to 64' }).int().min(0).max(64).optional(),
   INGEST_VECTOR_INDEX_MIN_ROWS: z.coerce
     .number({ error: 'must be an integer from 0 to 100000000' })
     .int()

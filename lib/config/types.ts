@@ -119,6 +119,8 @@ export interface Config {
     /** A batch (one child run, one step) holds at most this many documents and bytes; a bigger document goes alone. */
     batchDocuments: number;
     batchBytes: number;
+    /** Worker threads of a worker process that parse and chunk documents (0: the activities' own thread). */
+    parseThreads: number;
     /** A collection gets its HNSW index once it has this many chunks; smaller ones are searched exactly. */
     vectorIndexMinRows: number;
     /** Server-side folders an admin may ingest from; none by default. */
