@@ -2,6 +2,7 @@ import {
   continueAsNew,
   defineQuery,
   executeChild,
+  isCancellation,
   ParentClosePolicy,
   patched,
   proxyActivities,
@@ -63,7 +64,8 @@ async function ingestAlone(ref: IngestDocumentRef): Promise<IngestDocumentResult
 export async function ingestBatch(ref: IngestBatchRef): Promise<IngestDocumentResult[]> {
   try {
     return await ingestDocuments(ref);
-  } catch {
+  } catch (err) {
+    if (isCancellation(err)) throw err; // the run was cancelled: no fallback
     const results: IngestDocumentResult[] = [];
     for (const documentId of ref.documentIds)
       results.push(await ingestAlone({ tenantId: ref.tenantId, collectionId: ref.collectionId, documentId }));
