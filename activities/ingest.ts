@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Config } from '../lib/config';
-import { applicationFailure, INGEST_FAILURES, type IngestDocumentResult } from '../lib/contracts';
+import { applicationFailure, groupBySize, INGEST_FAILURES, type IngestDocumentResult } from '../lib/contracts';
 import { ChunkEntity, CollectionEntity, DocumentEntity } from '../lib/db/entities';
 import type { Orm } from '../lib/db/orm';
 import { contextualText } from '../lib/ingest/chunk';
@@ -137,21 +137,10 @@ export function createIngestActivities({ orm, llm, blobs, config, parsePool = IN
           );
         for (const r of rows) sizes.set(r.id, Number(r.sizeBytes ?? 0));
       }
-      const batches: string[][] = [];
-      let current: string[] = [];
-      let bytes = 0;
-      for (const id of ref.documentIds) {
-        const size = sizes.get(id) ?? 0;
-        if (current.length && (current.length >= batchDocuments || bytes + size > batchBytes)) {
-          batches.push(current);
-          current = [];
-          bytes = 0;
-        }
-        current.push(id);
-        bytes += size;
-      }
-      if (current.length) batches.push(current);
-      return batches;
+      return groupBySize(
+        ref.documentIds.map((id) => sizes.get(id) ?? 0),
+        { maxItems: batchDocuments, maxBytes: batchBytes },
+      ).map((group) => group.map((i) => ref.documentIds[i]!));
     },
 
     /**

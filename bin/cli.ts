@@ -33,7 +33,7 @@ import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SingleBar } from 'cli-progress';
 import { Command } from 'commander';
-import type { IngestProgress } from '../lib/contracts';
+import { groupBySize, type IngestProgress } from '../lib/contracts';
 import { registerUsageCommand } from './usage';
 import { registerSchedulesCommand } from './schedules';
 import { registerSourcesCommand } from './sources';
@@ -157,21 +157,8 @@ const REQUEST_URLS = 1000;
 
 /** Files in request-sized groups, in order. */
 async function requestGroups(files: string[]): Promise<string[][]> {
-  const groups: string[][] = [];
-  let current: string[] = [];
-  let bytes = 0;
-  for (const f of files) {
-    const size = (await stat(f)).size;
-    if (current.length && (current.length >= REQUEST_FILES || bytes + size > REQUEST_BYTES)) {
-      groups.push(current);
-      current = [];
-      bytes = 0;
-    }
-    current.push(f);
-    bytes += size;
-  }
-  if (current.length) groups.push(current);
-  return groups;
+  const sizes = await Promise.all(files.map(async (f) => (await stat(f)).size));
+  return groupBySize(sizes, { maxItems: REQUEST_FILES, maxBytes: REQUEST_BYTES }).map((g) => g.map((i) => files[i]!));
 }
 
 program

@@ -12,6 +12,7 @@ export type * from './run-events';
 export * from './failures';
 export * from './llm';
 export * from './batch';
+export * from './group-by-size';
 export * from './evals';
 
 /** Custom search attributes, registered on the dev server at start (`--search-attribute`) and set on every run. */
