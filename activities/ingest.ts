@@ -139,7 +139,7 @@ export function createIngestActivities({ orm, llm, blobs, config, parsePool = IN
       }
       return groupBySize(
         ref.documentIds.map((id) => sizes.get(id) ?? 0),
-        { maxItems: batchDocuments, maxBytes: batchBytes },
+        { maxItems: batchDocuments, maxSize: batchBytes },
       ).map((group) => group.map((i) => ref.documentIds[i]!));
     },
 

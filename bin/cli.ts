@@ -158,7 +158,7 @@ const REQUEST_URLS = 1000;
 /** Files in request-sized groups, in order. */
 async function requestGroups(files: string[]): Promise<string[][]> {
   const sizes = await Promise.all(files.map(async (f) => (await stat(f)).size));
-  return groupBySize(sizes, { maxItems: REQUEST_FILES, maxBytes: REQUEST_BYTES }).map((g) => g.map((i) => files[i]!));
+  return groupBySize(sizes, { maxItems: REQUEST_FILES, maxSize: REQUEST_BYTES }).map((g) => g.map((i) => files[i]!));
 }
 
 program

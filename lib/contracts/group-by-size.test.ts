@@ -2,7 +2,7 @@ import { expect, it } from 'vitest';
 import { groupBySize } from './group-by-size';
 
 it('groups in order by count and bytes; an item over the byte limit goes alone', () => {
-  const limits = { maxItems: 3, maxBytes: 100 };
+  const limits = { maxItems: 3, maxSize: 100 };
   expect(groupBySize([], limits)).toEqual([]);
   expect(groupBySize([10, 10, 10, 10, 10], limits)).toEqual([
     [0, 1, 2],

@@ -1,14 +1,15 @@
 /**
- * Items grouped in order, at most `maxItems` and `maxBytes` per group; an item bigger than `maxBytes` goes alone.
- * Returns each group's indices. One rule for the batches of an ingest run, the CLI's upload requests and the
- * console's. Pure: workflow-safe and browser-safe.
+ * Items grouped in order, at most `maxItems` items and `maxSize` in total (bytes, tokens) per group; an item bigger
+ * than `maxSize` goes alone. Returns each group's indices. One rule for the batches of an ingest run, the CLI's and
+ * the console's upload requests and the embedding requests to an OpenAI-compatible server. Pure: workflow-safe and
+ * browser-safe.
  */
-export function groupBySize(sizes: readonly number[], limits: { maxItems: number; maxBytes: number }): number[][] {
+export function groupBySize(sizes: readonly number[], limits: { maxItems: number; maxSize: number }): number[][] {
   const groups: number[][] = [];
   let current: number[] = [];
   let bytes = 0;
   sizes.forEach((size, i) => {
-    if (current.length && (current.length >= limits.maxItems || bytes + size > limits.maxBytes)) {
+    if (current.length && (current.length >= limits.maxItems || bytes + size > limits.maxSize)) {
       groups.push(current);
       current = [];
       bytes = 0;

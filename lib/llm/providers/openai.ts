@@ -13,6 +13,7 @@ import type {
   ProviderCallOptions,
   ToolCall,
 } from '../types';
+import { groupBySize } from '../../contracts/group-by-size';
 
 export interface OpenAiProviderOptions {
   apiKey: string;
@@ -75,21 +76,9 @@ export class OpenAiProvider implements LlmProvider {
   batches(texts: string[]): string[][] {
     const maxInputs = this.opts.maxEmbeddingInputs ?? 2048;
     const maxTokens = this.opts.maxEmbeddingTokens ?? 300_000;
-    const out: string[][] = [];
-    let current: string[] = [];
-    let tokens = 0;
-    for (const text of texts) {
-      const t = estimateTokens(text);
-      if (current.length && (current.length >= maxInputs || tokens + t > maxTokens)) {
-        out.push(current);
-        current = [];
-        tokens = 0;
-      }
-      current.push(text);
-      tokens += t;
-    }
-    if (current.length) out.push(current);
-    return out;
+    return groupBySize(texts.map(estimateTokens), { maxItems: maxInputs, maxSize: maxTokens }).map((group) =>
+      group.map((i) => texts[i]!),
+    );
   }
 
   async embed(texts: string[], opts: ProviderCallOptions): Promise<EmbedResult> {

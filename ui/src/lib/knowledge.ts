@@ -104,7 +104,7 @@ export function duplicateNames(files: PickedFile[]): string[] {
  * a file larger than `maxBytes` goes alone. (The requests of one upload share one ingest run.)
  */
 export function planBatches(sizes: number[], limits = { maxFiles: 20, maxBytes: 8 * 1024 * 1024 }): number[][] {
-  return groupBySize(sizes, { maxItems: limits.maxFiles, maxBytes: limits.maxBytes });
+  return groupBySize(sizes, { maxItems: limits.maxFiles, maxSize: limits.maxBytes });
 }
 
 /**
