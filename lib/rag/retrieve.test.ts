@@ -243,6 +243,66 @@ describe('retrieveHybrid', () => {
     ).rejects.toMatchObject({ code: 'embedding_dimension_mismatch', status: 400 });
   });
 
+  it("keeps each collection's word counts equal to its chunks' through inserts, re-ingestion, deletes and cascades", async () => {
+    const counts = async (collectionId: string) =>
+      (await ctx.orm.em
+        .fork()
+        .getConnection()
+        .execute(`select lexeme, df from collection_terms where collection_id = ? and df > 0 order by lexeme`, [
+          collectionId,
+        ])) as Array<{ lexeme: string; df: number }>;
+    const truth = async (collectionId: string) =>
+      (await ctx.orm.em
+        .fork()
+        .getConnection()
+        .execute(
+          `select l.lexeme, count(*)::int as df from chunks c cross join lateral unnest(tsvector_to_array(c.tsv)) l(lexeme)
+            where c.collection_id = ? group by l.lexeme order by l.lexeme`,
+          [collectionId],
+        )) as Array<{ lexeme: string; df: number }>;
+    const { collection, document } = await seed(ctx.tenant.id, PASSAGES);
+    const other = await seed(ctx.tenant.id, PASSAGES.slice(0, 2));
+    expect((await counts(collection.id)).find((r) => r.lexeme === 'function')).toEqual({ lexeme: 'function', df: 2 });
+    expect(await counts(collection.id)).toEqual(await truth(collection.id));
+
+    // Re-ingestion: one transaction deletes the document's chunks and writes new ones (activities/ingest.ts).
+    await ctx.orm.em.fork().transactional(async (em) => {
+      await em.nativeDelete(ChunkEntity, { documentId: document.id });
+      for (const [ordinal, text] of ['Every function returns None unless it says otherwise.'].entries())
+        em.create(ChunkEntity, {
+          id: randomUUID(),
+          tenantId: ctx.tenant.id,
+          collectionId: collection.id,
+          documentId: document.id,
+          ordinal,
+          text,
+          contentHash: 'x',
+          headingPath: [],
+          tokens: 8,
+          embedding: hashEmbedding(text),
+          embeddingDim: 384,
+          metadata: {},
+        });
+    });
+    expect(await counts(collection.id)).toEqual(await truth(collection.id));
+    expect((await counts(collection.id)).map((r) => r.lexeme)).not.toContain('asyncio.gather');
+    // The other collection's counts are its own.
+    expect(await counts(other.collection.id)).toEqual(await truth(other.collection.id));
+    expect((await counts(other.collection.id)).map((r) => r.lexeme)).toContain('asyncio.gather');
+
+    // Deleting the document (a cascade to its chunks), then the collection (a cascade to its counts).
+    await ctx.orm.em.fork().nativeDelete(DocumentEntity, { id: other.document.id });
+    expect(await counts(other.collection.id)).toEqual([]);
+    await ctx.orm.em.fork().nativeDelete(CollectionEntity, { id: collection.id });
+    const left = (await ctx.orm.em
+      .fork()
+      .getConnection()
+      .execute(`select count(*)::int as n from collection_terms where collection_id = ?`, [collection.id])) as Array<{
+      n: number;
+    }>;
+    expect(left[0]!.n).toBe(0);
+  });
+
   it('turns a question into OR-able words', () => {
     expect(queryTerms("What's the default (pickle) protocol? pickle!")).toEqual([
       'what',

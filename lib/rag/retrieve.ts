@@ -9,7 +9,11 @@ export interface RetrieveOptions {
   tenantId: string;
   collectionIds: string[];
   query: string;
-  queryVector: number[];
+  /**
+   * The query's embedding, or its promise: the full-text side does not need it and runs while it is computed (the
+   * vector side waits for it). Unused when `mode` is text.
+   */
+  queryVector: number[] | Promise<number[]>;
   topK: number;
   /** Candidates per method before fusion (default max(40, 4 × topK)). */
   candidates?: number;
@@ -24,11 +28,11 @@ export type RetrievedChunk = SearchHit;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const MAX_QUERY_TERMS = 32;
 /**
- * The full-text side's bounds, so a query's cost does not grow with the collection: a term's document frequency is
- * counted up to TEXT_DF_CAP (a term in more chunks than that is common, and its weight is near zero either way), and
- * the chunks scored are those matching the query's rarest terms, rarest first, while together they match at most
- * TEXT_MATCH_BUDGET chunks (the rarest term always; at most TEXT_DF_CAP chunks). Every term still counts in the score
- * of the chunks it matches. A chunk that matches only common words is left to the vector side.
+ * The full-text side's bounds, so a query's cost does not grow with the collection: the chunks scored are those
+ * matching the query's rarest words, rarest first, while together they match at most TEXT_MATCH_BUDGET chunks (the
+ * rarest word always), and at most TEXT_DF_CAP of them. Every word still counts in the score of the chunks it
+ * matches. A chunk that matches only common words is left to the vector side. How rare a word is comes from the
+ * collection's word counts (`collection_terms`, kept by triggers on `chunks`).
  */
 const TEXT_DF_CAP = 2000;
 const TEXT_MATCH_BUDGET = 1000;
@@ -75,15 +79,15 @@ export function vectorSearchSql(
 }
 
 /**
- * The full-text side: the chunks of the tenant's collections ranked by an IDF-weighted sum of `ts_rank` per query term,
- * bounded by TEXT_DF_CAP and TEXT_MATCH_BUDGET. `terms` are the question's words (queryTerms); the parser's own tokens
- * of the question are added in SQL (so "functools.lru_cache", one token in a stored tsvector, matches itself). Every
- * CTE is MATERIALIZED so each runs once per query: inlined, the per-term document counts would be recomputed for
- * every matching chunk (seconds per question on a few thousand chunks). The matches keep their tsvector detoasted
- * (`|| ''`): a stored tsvector is usually compressed out of line, and every term's match and `ts_rank` would read and
- * decompress it again. The collection's size comes from its documents' chunk counts (written with their chunks, in
+ * The full-text side: the chunks of the tenant's collections ranked by an IDF-weighted sum of `ts_rank` per query word,
+ * bounded by TEXT_MATCH_BUDGET and TEXT_DF_CAP. The words are the lexemes of the question's words (`terms`,
+ * queryTerms) and of the question as the parser reads it (so "functools.lru_cache", one token in a stored tsvector,
+ * matches itself). How many chunks hold each word is read from `collection_terms` (Migration20261204120000), not
+ * counted from the GIN index: that count was about half of this query's time (a bitmap and up to 2,000 heap rows per
+ * word). Every CTE is MATERIALIZED so each runs once per query. The matches keep their tsvector detoasted (`|| ''`): a
+ * stored tsvector is usually compressed out of line, and every word's match and `ts_rank` would read and decompress
+ * it again. The collection's size comes from its documents' chunk counts (written with their chunks, in
  * activities/ingest.ts), not from counting its chunks.
- * Measured on 4,573 chunks, 68 questions: p50 39.7 -> 24.8 ms with both, the same top 10.
  */
 export function textSearchSql(
   tenantId: string,
@@ -98,19 +102,18 @@ export function textSearchSql(
   const inCollections = one ? 'collection_id = ?' : 'collection_id = any(?::uuid[])';
   const collections = one ? collectionIds[0]! : `{${collectionIds.join(',')}}`;
   return {
-    sql: `with useful as materialized (
-     select distinct on (q::text) q from (
-       select to_tsquery('english', t) as q from unnest(?::text[]) as t
+    sql: `with lexemes as materialized (
+     select distinct lexeme from (
+       select unnest(tsvector_to_array(to_tsvector('english', t))) as lexeme from unnest(?::text[]) as t
        union all
-       select quote_literal(lexeme)::tsquery from unnest(to_tsvector('english', ?))
-     ) terms where numnode(q) > 0
+       select unnest(tsvector_to_array(to_tsvector('english', ?)))
+     ) words
    ),
    df as materialized (
-     select u.q, (select count(*) from (
-                    select 1 from chunks c
-                     where c.tenant_id = ? and c.${inCollections} and c.tsv @@ u.q
-                     limit ${TEXT_DF_CAP}) capped)::float8 as n
-       from useful u
+     select quote_literal(l.lexeme)::tsquery as q,
+            coalesce((select sum(t.df) from collection_terms t
+                       where t.tenant_id = ? and t.${inCollections} and t.lexeme = l.lexeme), 0)::float8 as n
+       from lexemes l
    ),
    picked as materialized (
      select q, n, sum(n) over (order by n, q::text rows unbounded preceding) as running,
@@ -154,6 +157,8 @@ export async function retrieveHybrid(em: EntityManager, opts: RetrieveOptions): 
   if (!UUID.test(opts.tenantId) || !opts.collectionIds.length || !opts.collectionIds.every((id) => UUID.test(id))) {
     throw badRequest('invalid_request', 'tenantId and collectionIds must be UUIDs.');
   }
+  // A pending embedding whose search ends early (no collection) or fails elsewhere must not be an unhandled rejection.
+  if (opts.queryVector instanceof Promise) opts.queryVector.catch(() => {});
   const collections = `{${opts.collectionIds.join(',')}}`;
   const conn = em.getConnection();
   // Inside a caller's transaction every statement goes through it: another pooled connection would wait for that
@@ -174,25 +179,26 @@ export async function retrieveHybrid(em: EntityManager, opts: RetrieveOptions): 
   if (!cols.length) return [];
   const dim = cols[0]!.dim;
 
-  let vectorHits: Array<{ id: string }> = [];
-  if (mode !== 'text') {
-    if (opts.queryVector.length !== dim) {
+  const vectorSide = async (): Promise<Array<{ id: string }>> => {
+    if (mode === 'text') return [];
+    const queryVector = await opts.queryVector;
+    if (queryVector.length !== dim) {
       throw badRequest(
         'embedding_dimension_mismatch',
-        `The query embedding has ${opts.queryVector.length} dimensions; the collections use ${dim}.`,
+        `The query embedding has ${queryVector.length} dimensions; the collections use ${dim}.`,
       );
     }
     const search = vectorSearchSql(
       opts.tenantId,
       cols.map((c) => ({ id: c.id, embeddingType: c.type })),
       dim,
-      opts.queryVector,
+      queryVector,
       candidates,
     );
     // More candidates than the connections' ef_search (HNSW_EF_SEARCH) need a wider search list, set for this query
     // alone; otherwise the query runs by itself, without the transaction that `set local` needs.
     const efSearch = Math.min(1000, Math.max(HNSW_EF_SEARCH, candidates));
-    vectorHits = (
+    return (
       efSearch === HNSW_EF_SEARCH
         ? await conn.execute(search.sql, search.params, 'all', outer)
         : await em.transactional(async (tem) => {
@@ -202,15 +208,19 @@ export async function retrieveHybrid(em: EntityManager, opts: RetrieveOptions): 
             return c.execute(search.sql, search.params, 'all', tx);
           })
     ) as Array<{ id: string }>;
-  }
-
-  let textHits: Array<{ id: string }> = [];
-  const terms = queryTerms(opts.query);
-  if (mode !== 'vector' && terms.length) {
+  };
+  const textSide = async (): Promise<Array<{ id: string }>> => {
+    const terms = queryTerms(opts.query);
+    if (mode === 'vector' || !terms.length) return [];
     // Query terms are the question's words split at punctuation (so "lru_cache" finds "lru" and "cache").
     const search = textSearchSql(opts.tenantId, opts.collectionIds, opts.query, terms, candidates);
-    textHits = (await conn.execute(search.sql, search.params, 'all', outer)) as Array<{ id: string }>;
-  }
+    return (await conn.execute(search.sql, search.params, 'all', outer)) as Array<{ id: string }>;
+  };
+  // The two sides run at once on two pooled connections (a real Postgres serves them in parallel; PGlite's one
+  // session takes them in turn); inside a caller's transaction, one after the other through it.
+  const [vectorHits, textHits] = outer
+    ? [await vectorSide(), await textSide()]
+    : await Promise.all([vectorSide(), textSide()]);
 
   const fused = new Map<string, { score: number; vectorRank: number | null; textRank: number | null }>();
   vectorHits.forEach((h, i) => fused.set(h.id, { score: 1 / (rrfK + i + 1), vectorRank: i + 1, textRank: null }));

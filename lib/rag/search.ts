@@ -20,19 +20,21 @@ export async function embedSearchQuery(
 }
 
 /**
- * A whole search (no generation): the query's embedding, unless the mode is text, then the hybrid retrieval. What
- * POST /v1/search serves in the API process and what the search workflow's step ran before that. Read-only.
- * Unknown or foreign collections are a 404 (`collection_not_found`) before any model call.
+ * A whole search (no generation): the query's embedding, unless the mode is text, and the hybrid retrieval, whose
+ * full-text side runs while the embedding is computed. What POST /v1/search serves in the API process and what the
+ * search workflow's step ran before that. Read-only. Unknown or foreign collections are a 404
+ * (`collection_not_found`) before any model call.
  */
 export async function searchKnowledgeBase(
   deps: { orm: Orm; llm: LlmGateway },
   ctx: LlmCallContext,
   input: Omit<SearchInput, 'tenantId'>,
 ): Promise<RetrievedChunk[]> {
+  const collections = await answerableCollections(deps.orm.em.fork(), ctx.tenantId, input.collectionIds);
   const vector =
     input.mode === 'text'
-      ? await answerableCollections(deps.orm.em.fork(), ctx.tenantId, input.collectionIds).then(() => [])
-      : (await embedSearchQuery(deps, ctx, input.collectionIds, input.query)).vector;
+      ? []
+      : deps.llm.embed(ctx, [input.query], { model: collections[0]!.embeddingModel }).then((res) => res.vectors[0]!);
   return retrieveHybrid(deps.orm.em.fork(), {
     tenantId: ctx.tenantId,
     collectionIds: input.collectionIds,

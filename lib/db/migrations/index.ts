@@ -24,6 +24,7 @@ import { Migration20261203160000_evals } from './Migration20261203160000_evals';
 import { Migration20261203170000_replays } from './Migration20261203170000_replays';
 import { Migration20261204100000_saved_agents } from './Migration20261204100000_saved_agents';
 import { Migration20261204110000_collection_text_indexes } from './Migration20261204110000_collection_text_indexes';
+import { Migration20261204120000_collection_terms } from './Migration20261204120000_collection_terms';
 
 /** Every migration, in order. Listed explicitly so they load the same from tsx, a bundle or a build. */
 export const migrationsList: MigrationObject[] = [
@@ -55,4 +56,5 @@ export const migrationsList: MigrationObject[] = [
     name: 'Migration20261204110000_collection_text_indexes',
     class: Migration20261204110000_collection_text_indexes,
   },
+  { name: 'Migration20261204120000_collection_terms', class: Migration20261204120000_collection_terms },
 ];
