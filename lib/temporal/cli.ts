@@ -54,7 +54,8 @@ async function findOnPath(env: NodeJS.ProcessEnv): Promise<string | null> {
   return null;
 }
 
-function streamed(cmd: string, args: string[], env: NodeJS.ProcessEnv, log: (l: string) => void): Promise<void> {
+/** Runs a long command (a `go install`), logging that it still runs every 30 s; a failure carries its output's tail. */
+export function streamed(cmd: string, args: string[], env: NodeJS.ProcessEnv, log: (l: string) => void): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let tail = '';

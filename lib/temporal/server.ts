@@ -1,10 +1,11 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { access, constants, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { streamed } from './cli';
 
 const run = promisify(execFile);
 
@@ -56,14 +57,15 @@ export async function acquireTemporalServer(opts: {
   const staging = await mkdtemp(join(opts.cacheDir, '.go-install-'));
   try {
     log(`Building the Temporal server ${TEMPORAL_SERVER_VERSION} with go install (a few minutes the first time)...`);
-    await run(
+    await streamed(
       'go',
       [
         'install',
         `${MODULE}/cmd/server@v${TEMPORAL_SERVER_VERSION}`,
         `${MODULE}/cmd/tools/sql@v${TEMPORAL_SERVER_VERSION}`,
       ],
-      { env: { ...env, GOBIN: staging, CGO_ENABLED: env.CGO_ENABLED ?? '0' }, timeout: 1_800_000 },
+      { ...env, GOBIN: staging, CGO_ENABLED: env.CGO_ENABLED ?? '0' },
+      log,
     );
     await mkdir(dir, { recursive: true });
     await rename(join(staging, 'server'), server);
@@ -254,7 +256,6 @@ dynamicConfigClient:
 }
 
 async function portOpen(port: number): Promise<boolean> {
-  const { connect } = await import('node:net');
   return new Promise((resolve) => {
     const s = connect(port, '127.0.0.1');
     s.once('connect', () => {
