@@ -10,8 +10,6 @@
  * TEMPORAL_CLUSTER_PORT: the frontend's port (7233; 0 for a free one); TEMPORAL_CLUSTER_DIR: its config folder
  * (.data/temporal-cluster); TEMPORAL_CLUSTER_SHARDS: history shards (4, fixed once the databases exist).
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig } from '../lib/config';
@@ -19,6 +17,7 @@ import { acquireTemporalCli } from '../lib/temporal/cli';
 import {
   acquireTemporalServer,
   parsePostgresUrl,
+  registerNamespace,
   setupTemporalSchema,
   startTemporalServer,
   TEMPORAL_SERVER_VERSION,
@@ -71,19 +70,16 @@ async function main() {
   process.once('SIGINT', () => void stop());
   process.once('SIGTERM', () => void stop());
 
-  const register = spawn('sh', [resolve(root, 'infra', 'temporal', 'register-namespace.sh')], {
-    env: {
-      ...process.env,
-      PATH: `${dirname(cli)}:${process.env.PATH ?? ''}`,
-      TEMPORAL_ADDRESS: server.address,
-      TEMPORAL_NAMESPACE: config.temporal.namespace,
-    },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  const [code] = (await once(register, 'exit')) as [number | null];
-  if (code !== 0) {
+  try {
+    await registerNamespace({
+      cli,
+      script: resolve(root, 'infra', 'temporal', 'register-namespace.sh'),
+      address: server.address,
+      namespace: config.temporal.namespace,
+    });
+  } catch (e) {
     await server.stop();
-    throw new Error(`register-namespace.sh exited with ${code}:\n${server.output()}`);
+    throw e;
   }
   console.log(
     `Temporal server ${TEMPORAL_SERVER_VERSION} on ${server.address} (namespace ${config.temporal.namespace}, ` +

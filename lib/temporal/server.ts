@@ -2,7 +2,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { access, constants, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { streamed } from './cli';
@@ -142,6 +142,8 @@ export interface TemporalServerProcess {
   child: ChildProcess;
   output: () => string;
   stop: () => Promise<void>;
+  /** Stops the process and starts it again on the same ports and databases (a server restart). */
+  restart: () => Promise<void>;
 }
 
 /**
@@ -224,16 +226,10 @@ dynamicConfigClient:
 `;
   await mkdir(join(opts.dir, 'config'), { recursive: true });
   await writeFile(join(opts.dir, 'config', 'cluster.yaml'), config);
-  const child = spawn(
-    opts.bin.server,
-    ['--root', opts.dir, '--config', 'config', '--env', 'cluster', '--allow-no-auth', 'start'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const address = `127.0.0.1:${ports.frontend}`;
   let out = '';
-  const onData = (b: Buffer) => (out = (out + b.toString()).slice(-20_000));
-  child.stdout!.on('data', onData);
-  child.stderr!.on('data', onData);
-  const exited = once(child, 'exit');
+  let child!: ChildProcess;
+  let exited!: Promise<unknown>;
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGTERM');
@@ -241,18 +237,68 @@ dynamicConfigClient:
     await exited;
     clearTimeout(timer);
   };
-  const address = `127.0.0.1:${ports.frontend}`;
-  const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the Temporal server exited with ${child.exitCode}:\n${out}`);
-    if (await portOpen(ports.frontend)) break;
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`the Temporal server did not open ${address}:\n${out}`);
+  const launch = async () => {
+    child = spawn(
+      opts.bin.server,
+      ['--root', opts.dir, '--config', 'config', '--env', 'cluster', '--allow-no-auth', 'start'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    const onData = (b: Buffer) => (out = (out + b.toString()).slice(-20_000));
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    exited = once(child, 'exit');
+    const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`the Temporal server exited with ${child.exitCode}:\n${out}`);
+      if (await portOpen(ports.frontend)) break;
+      if (Date.now() > deadline) {
+        await stop();
+        throw new Error(`the Temporal server did not open ${address}:\n${out}`);
+      }
+      await sleep(200);
     }
-    await sleep(200);
-  }
-  return { address, child, output: () => out, stop };
+  };
+  await launch();
+  return {
+    address,
+    get child() {
+      return child;
+    },
+    output: () => out,
+    stop,
+    restart: async () => {
+      await stop();
+      await launch();
+    },
+  };
+}
+
+/**
+ * Registers the namespace and the custom search attributes on a running server with
+ * infra/temporal/register-namespace.sh (what the compose file and Kubernetes run), the Temporal CLI `cli` on its PATH.
+ */
+export async function registerNamespace(opts: {
+  cli: string;
+  script: string;
+  address: string;
+  namespace: string;
+}): Promise<void> {
+  const register = spawn('sh', [opts.script], {
+    env: {
+      ...process.env,
+      PATH: `${dirname(opts.cli)}:${process.env.PATH ?? ''}`,
+      TEMPORAL_ADDRESS: opts.address,
+      TEMPORAL_NAMESPACE: opts.namespace,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  register.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+  register.stderr!.on('data', (b: Buffer) => (out += b.toString()));
+  const [code] = (await once(register, 'exit')) as [number | null];
+  if (code !== 0) throw new Error(`register-namespace.sh exited with ${code}:\n${out}`);
 }
 
 async function portOpen(port: number): Promise<boolean> {
