@@ -2,6 +2,7 @@ import { maxHeaderSize, STATUS_CODES, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Middleware } from 'koa';
 import { ZodError } from 'zod';
+import { databasePorts } from '../lib/db/orm';
 import { AppError } from '../lib/errors';
 import { QUOTA_CODES } from '../lib/quota/errors';
 import { secretRegistry } from '../lib/secrets';
@@ -61,6 +62,43 @@ export function openaiError(status: number, body: ErrorBody): OpenAiErrorBody {
   };
 }
 
+/** gRPC status codes a Temporal call fails with while the frontend cannot be reached or is restarting. */
+const GRPC_UNAVAILABLE = new Set([14 /* UNAVAILABLE */, 4 /* DEADLINE_EXCEEDED */]);
+/** Postgres SQLSTATEs of a lost or refused connection: class 08, and the server shutting down or starting. */
+const PG_UNAVAILABLE = /^(08...|57P01|57P02|57P03)$/;
+const NET_UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND']);
+/** The wording of node-postgres, its pool and knex for a connection that broke or could not be made. */
+const DB_UNAVAILABLE =
+  /Connection terminated|Connection ended unexpectedly|timeout exceeded when trying to connect|Client has encountered a connection error|Timeout acquiring a connection|the database system is (starting up|shutting down)/i;
+/** A frame of the database stack: a socket error raised there is the database's connection. */
+const DB_FRAMES = /node_modules[\\/](pg|pg-pool|knex|@mikro-orm[\\/][a-z]+)[\\/]/;
+
+/**
+ * Which backing service an error says is out of reach (the database, Temporal), looking through its causes; null
+ * for any other error. Such a request did not fail for anything the client did: it gets 503 and may be retried.
+ * A socket error counts for the database only when the database stack raised or wrapped it, or it names a
+ * database's port (an outbound call to an MCP server or a URL is not the database).
+ */
+export function unavailableDependency(err: unknown): 'database' | 'temporal' | null {
+  const chain: Array<Record<string, unknown>> = [];
+  for (let e: unknown = err; e && typeof e === 'object' && chain.length < 6; e = (e as { cause?: unknown }).cause)
+    chain.push(e as Record<string, unknown>);
+  const fromDb = chain.some((e) => /Exception$/.test(String(e.name ?? '')) || DB_FRAMES.test(String(e.stack ?? '')));
+  for (const e of chain) {
+    const name = String(e.name ?? '');
+    const code = e.code;
+    if (name === 'ServiceError' && typeof e.cause === 'object' && e.cause) {
+      const grpc = (e.cause as { code?: unknown }).code;
+      if (typeof grpc === 'number' && GRPC_UNAVAILABLE.has(grpc)) return 'temporal';
+    }
+    if (typeof code === 'string' && PG_UNAVAILABLE.test(code)) return 'database';
+    if (name === 'ConnectionException' || DB_UNAVAILABLE.test(String(e.message ?? ''))) return 'database';
+    if (typeof code === 'string' && NET_UNAVAILABLE.has(code) && (fromDb || databasePorts.has(Number(e.port))))
+      return 'database';
+  }
+  return null;
+}
+
 /** First in the chain: every error, thrown or not, leaves as `{ error: { code, message, details? } }`. */
 export function errorHandler(log: Logger, bodyLimit: string): Middleware {
   return async (ctx, next) => {
@@ -91,7 +129,19 @@ export function errorHandler(log: Logger, bodyLimit: string): Middleware {
         const e = err as { status?: number; statusCode?: number; expose?: boolean; message?: string; type?: string };
         const status = e.status ?? e.statusCode ?? 500;
         ctx.status = status;
-        if (status >= 500 && status !== 501) {
+        const unavailable = status >= 500 ? unavailableDependency(err) : null;
+        if (unavailable) {
+          // The database or Temporal is out of reach (restarting, a network cut): nothing the client did; retry.
+          log.warn({ err, path: ctx.path, method: ctx.method, dependency: unavailable }, 'dependency unavailable');
+          ctx.status = 503;
+          ctx.set('Retry-After', '5');
+          body = {
+            error: {
+              code: 'unavailable',
+              message: `${unavailable === 'database' ? 'The database' : 'Temporal'} cannot be reached right now; retry shortly.`,
+            },
+          };
+        } else if (status >= 500 && status !== 501) {
           log.error({ err, path: ctx.path, method: ctx.method }, 'request failed');
           body = { error: { code: 'internal', message: 'Internal error; it has been logged.' } };
         } else {

@@ -119,3 +119,50 @@ export function probeProcesses(roots: number[], role: (pid: number) => string, e
     },
   };
 }
+
+/**
+ * Like `probeProcesses`, for a run whose processes come and go (a killed worker started again, a restarted server,
+ * database backends): every `everyMs` all processes are listed and each counted for the role `role` gives it (null:
+ * not measured). CPU is what each process used while the probe ran (one that appears later counts from its start;
+ * the last interval of one that ends is lost); peak RSS is the highest sum over a role's processes in one sample.
+ */
+export function sampleProcesses(role: (pid: number) => string | null, everyMs = 1000): Probe {
+  const last = new Map<number, { role: string; ticks: number }>();
+  const cpuTicks = new Map<string, number>();
+  const peak = new Map<string, number>();
+  let first = true;
+  const sample = () => {
+    const rss = new Map<string, number>();
+    for (const name of readdirSync('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      const pid = Number(name);
+      const s = stat(pid);
+      if (!s) continue;
+      const seen = last.get(pid);
+      const r = seen?.role ?? role(pid);
+      if (!r) continue;
+      const before = seen ? seen.ticks : first ? s.ticks : 0;
+      cpuTicks.set(r, (cpuTicks.get(r) ?? 0) + Math.max(0, s.ticks - before));
+      last.set(pid, { role: r, ticks: s.ticks });
+      rss.set(r, (rss.get(r) ?? 0) + rssMb(pid));
+    }
+    for (const [r, mb] of rss) peak.set(r, Math.max(peak.get(r) ?? 0, mb));
+    first = false;
+  };
+  sample();
+  const timer = setInterval(sample, everyMs);
+  const started = performance.now();
+  return {
+    stop() {
+      clearInterval(timer);
+      sample();
+      const wallS = (performance.now() - started) / 1000;
+      return [...cpuTicks].map(([r, ticks]) => ({
+        role: r,
+        cpuS: Number((ticks / TICKS).toFixed(2)),
+        cores: Number((ticks / TICKS / wallS).toFixed(2)),
+        peakRssMb: Math.round(peak.get(r) ?? 0),
+      }));
+    },
+  };
+}

@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { chmod, cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { installDebian } from '../process/debian';
@@ -150,7 +150,11 @@ export async function startLocalPostgres(opts: {
   const asRoot = process.getuid?.() === 0;
   if (!existsSync(join(dataDir, 'PG_VERSION'))) {
     await mkdir(dataDir, { recursive: true });
-    if (asRoot) await run('chown', ['-R', 'postgres:postgres', dataDir]);
+    if (asRoot) {
+      // The server runs as `postgres`: it must be able to pass through the folder the caller made (mkdtemp: 0700).
+      await chmod(dirname(dataDir), 0o755);
+      await run('chown', ['-R', 'postgres:postgres', dataDir]);
+    }
     await runAsServerUser(join(bin.binDir, 'initdb'), ['-D', dataDir, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8']);
   }
   const socketDir = join(dataDir, 'sockets');

@@ -50,7 +50,18 @@ export function ormOptions(url: string, poolMax = 10): Options {
   };
 }
 
+/**
+ * The ports of the databases this process connects to: a socket error on one of them (ECONNREFUSED carries the
+ * port) is the database being out of reach, which the API answers with 503 (api/errors.ts).
+ */
+export const databasePorts = new Set<number>();
+
 export async function createOrm(url: string, poolMax = 10): Promise<Orm> {
+  try {
+    databasePorts.add(Number(new URL(url).port || 5432));
+  } catch {
+    // not a URL: MikroORM reports it
+  }
   return MikroORM.init(ormOptions(url, poolMax));
 }
 
