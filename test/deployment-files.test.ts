@@ -62,7 +62,7 @@ interface Container {
     runAsNonRoot?: boolean;
     seccompProfile?: { type: string };
   };
-  volumeMounts?: Array<{ name: string }>;
+  volumeMounts?: Array<{ name: string; mountPath?: string }>;
 }
 interface PodSpec {
   serviceAccountName?: string;
@@ -70,7 +70,7 @@ interface PodSpec {
   securityContext?: { runAsNonRoot?: boolean; runAsUser?: number; seccompProfile?: { type: string } };
   topologySpreadConstraints?: Array<{ labelSelector: { matchLabels: Labels } }>;
   containers: Container[];
-  volumes?: Array<{ name: string }>;
+  volumes?: Array<{ name: string; persistentVolumeClaim?: { claimName: string } }>;
 }
 interface Workload extends K8sObject {
   spec: {
@@ -158,6 +158,23 @@ describe('Kubernetes manifests (infra/k8s)', () => {
     expect(secretExample.metadata.namespace).toBe(kustomization.namespace);
   });
 
+  it('the API and the main workers share one ReadWriteMany volume at BLOB_DIR (uploads written there are ingested)', () => {
+    const [configMap] = named(rendered, 'ConfigMap') as Array<K8sObject & { data: Record<string, string> }>;
+    const blobDir = configMap!.data.BLOB_DIR;
+    expect(blobDir).toMatch(/^\//);
+    const claims = named(rendered, 'PersistentVolumeClaim') as Array<K8sObject & { spec: { accessModes: string[] } }>;
+    expect(claims.map((c) => [c.metadata.name, c.spec.accessModes])).toEqual([
+      ['beyondcloud-blobs', ['ReadWriteMany']],
+    ]);
+    for (const name of ['beyondcloud-api', 'beyondcloud-worker']) {
+      const pod = (named(rendered, 'Deployment') as Workload[]).find((d) => d.metadata.name === name)!.spec.template
+        .spec;
+      const volume = pod.volumes?.find((v) => v.persistentVolumeClaim?.claimName === 'beyondcloud-blobs');
+      expect(volume, name).toBeDefined();
+      expect(pod.containers[0]!.volumeMounts?.find((m) => m.name === volume!.name)?.mountPath, name).toBe(blobDir);
+    }
+  });
+
   it('every object is valid against the Kubernetes schemas and has no unknown field', async () => {
     const objects = [...withJob, secretExample];
     expect(objects.map((o) => o.kind).sort()).toEqual(
@@ -168,6 +185,7 @@ describe('Kubernetes manifests (infra/k8s)', () => {
         'Deployment',
         'Job',
         'Namespace',
+        'PersistentVolumeClaim',
         'PodDisruptionBudget',
         'PodDisruptionBudget',
         'PodDisruptionBudget',
@@ -344,6 +362,8 @@ describe('Kubernetes manifests (infra/k8s)', () => {
       'Namespace/beyondcloud',
       'ServiceAccount/beyondcloud',
       expect.stringMatching(/^ConfigMap\/beyondcloud-config-/),
+      // The blob volume's claim exists before any pod that mounts it.
+      'PersistentVolumeClaim/beyondcloud-blobs',
     ]);
     expect(withJob.filter((o) => component(o) === 'migrate').map(id)).toEqual(['Job/beyondcloud-migrate']);
     // A workload's pods carry its component, so `kubectl logs --selector` and the PodDisruptionBudgets find them.
