@@ -10,7 +10,7 @@
  * TEMPORAL_CLUSTER_PORT: the frontend's port (7233; 0 for a free one); TEMPORAL_CLUSTER_DIR: its config folder
  * (.data/temporal-cluster); TEMPORAL_CLUSTER_SHARDS: history shards (4, fixed once the databases exist).
  */
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig } from '../lib/config';
 import { acquireTemporalCli } from '../lib/temporal/cli';
@@ -21,6 +21,7 @@ import {
   setupTemporalSchema,
   startTemporalServer,
   TEMPORAL_SERVER_VERSION,
+  temporalServerCacheDir,
 } from '../lib/temporal/server';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -45,7 +46,7 @@ async function main() {
     log,
   });
   const bin = await acquireTemporalServer({
-    cacheDir: resolve(dirname(config.temporal.cliCacheDir), 'temporal-server'),
+    cacheDir: temporalServerCacheDir(config.temporal.cliCacheDir),
     log,
   });
   log(`schema: temporal and temporal_visibility on ${pg.host}:${pg.port} ...`);

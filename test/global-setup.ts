@@ -11,6 +11,10 @@ import { resolveEmbeddingModel } from '../lib/llm/local-models';
 import { acquireTemporalCli } from '../lib/temporal/cli';
 import { startDevServer } from '../lib/temporal/dev-server';
 import { acquireTestTools, type TestTools } from './tools';
+import { acquireComposeCheck, acquireKustomize } from './deployment-tools';
+import { acquirePostgres } from '../lib/db/local-postgres';
+import { acquireJaeger } from '../lib/telemetry/jaeger';
+import { acquireTemporalServer, temporalServerCacheDir } from '../lib/temporal/server';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -21,6 +25,26 @@ declare module 'vitest' {
     tmpDir: string;
     /** Chromium, the Python docs and OpenBao: a path, or the one-line problem a test that needs it fails with. */
     testTools: TestTools;
+  }
+}
+
+/**
+ * What a few test files build with Go on a machine's first run (kustomize, compose-check, the Temporal server, Jaeger)
+ * or install (Debian's PostgreSQL with pgvector), acquired here one after another before any test starts, so those
+ * builds (minutes, both cores) do not run inside test hooks beside the other files. Each file acquires its tool again
+ * (from the cache) and reports a failure itself; here a failure is only logged.
+ */
+async function prefetchBuiltTools(cliCacheDir: string): Promise<void> {
+  const log = (line: string) => console.log(`[test tools] ${line}`);
+  const steps: Array<[string, () => Promise<unknown>]> = [
+    ['kustomize', () => acquireKustomize(process.env, log)],
+    ['compose-check', () => acquireComposeCheck(process.env, log)],
+    ['PostgreSQL with pgvector', () => acquirePostgres(log)],
+    ['the Temporal server', () => acquireTemporalServer({ cacheDir: temporalServerCacheDir(cliCacheDir), log })],
+    ['Jaeger', () => acquireJaeger({ log })],
+  ];
+  for (const [name, step] of steps) {
+    await step().catch((e: unknown) => console.error(`[test tools] ${name}: ${(e as Error).message.slice(0, 500)}`));
   }
 }
 
@@ -50,6 +74,7 @@ export default async function setup(project: TestProject) {
       acquireTestTools(process.env, (line) => console.log(`[test tools] ${line}`)),
       // The default embedding model, fetched into the cache as `npm start` fetches it.
       resolveEmbeddingModel(config, { log: (line) => console.log(`[models] ${line}`) }),
+      prefetchBuiltTools(config.temporal.cliCacheDir),
     ]);
     if (embedding.fallback) {
       console.error(`[models] ${embedding.fallback}`);

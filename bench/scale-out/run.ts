@@ -45,6 +45,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { loadConfig } from '../../lib/config';
 import { acquirePostgres, startLocalPostgres } from '../../lib/db/local-postgres';
 import { acquireTemporalCli } from '../../lib/temporal/cli';
 import {
@@ -54,6 +55,7 @@ import {
   setupTemporalSchema,
   startTemporalServer,
   TEMPORAL_SERVER_VERSION,
+  temporalServerCacheDir,
 } from '../../lib/temporal/server';
 import { startCountingMcpServer } from '../../test/agents/counting-mcp-server';
 import { startOpenAiServer, type RecordedRequest, type Step } from '../../test/openai-server';
@@ -259,17 +261,13 @@ async function main() {
     );
     cleanups.push(() => db.stop());
     log(`Postgres ${db.url}`);
+    // The caches npm start and npm run temporal:cluster use (TEMPORAL_CLI_CACHE_DIR, its sibling temporal-server/).
+    const { temporal: temporalConfig } = loadConfig();
     const cli = await bounded(
-      acquireTemporalCli({
-        cacheDir: join(process.env.HOME ?? tmpdir(), '.cache', 'beyondcloud', 'temporal-cli'),
-        log,
-      }),
+      acquireTemporalCli({ explicitPath: temporalConfig.cliPath, cacheDir: temporalConfig.cliCacheDir, log }),
     );
     const bin = await bounded(
-      acquireTemporalServer({
-        cacheDir: join(process.env.HOME ?? tmpdir(), '.cache', 'beyondcloud', 'temporal-server'),
-        log,
-      }),
+      acquireTemporalServer({ cacheDir: temporalServerCacheDir(temporalConfig.cliCacheDir), log }),
     );
     const temporalPg = parsePostgresUrl(db.url);
     await bounded(setupTemporalSchema(bin, temporalPg));
@@ -555,11 +553,18 @@ async function main() {
       const op: Op = { kind: 'agent', startedAt: Date.now(), errors: 0 };
       ops.push(op);
       try {
-        // No client id for agent runs: a start that fails on the way is reported, not retried (it could run twice).
-        const started = await call('POST', '/v1/agents/runs', {
-          goal: `Take two notes for agent-${i}.`,
-          tools: ['notes/append_note'],
-        });
+        // A client id makes the start idempotent: a start sent again after a failed call answers the one run.
+        const id = crypto.randomUUID();
+        const started = await retried(
+          op,
+          () =>
+            call('POST', '/v1/agents/runs', {
+              id,
+              goal: `Take two notes for agent-${i}.`,
+              tools: ['notes/append_note'],
+            }),
+          finishBy,
+        );
         op.runId = started.workflowId as string;
         const run = await runEnded(op, op.runId, finishBy);
         op.outcome = (run.status ?? run.run?.status) as string;
@@ -840,6 +845,39 @@ async function main() {
       ]);
     }
 
+    // Payload sizes: the histories Temporal keeps per workflow type (SQL visibility records each run's size).
+    const visibility = new pg.Client({ connectionString: db.url.replace(/\/postgres$/, '/temporal_visibility') });
+    await visibility.connect();
+    const histories = (
+      await visibility.query(
+        `select workflow_type_name as type, count(*)::int as runs, round(avg(history_size_bytes))::int as avg_bytes,
+                max(history_size_bytes)::int as max_bytes, round(avg(history_length))::int as avg_events,
+                max(history_length)::int as max_events
+           from executions_visibility where status <> 1 and workflow_type_name not like 'temporal-sys-%'
+          group by 1 order by 4 desc`,
+      )
+    ).rows as Array<{
+      type: string;
+      runs: number;
+      avg_bytes: number;
+      max_bytes: number;
+      avg_events: number;
+      max_events: number;
+    }>;
+    await visibility.end();
+    console.log('');
+    printTable([
+      ['workflow type', 'runs', 'avg history KB', 'max history KB', 'avg events', 'max events'],
+      ...histories.map((h) => [
+        h.type,
+        String(h.runs),
+        (h.avg_bytes / 1024).toFixed(1),
+        (h.max_bytes / 1024).toFixed(1),
+        String(h.avg_events),
+        String(h.max_events),
+      ]),
+    ]);
+
     const restarts = Object.fromEntries(pods.map((p) => [p.name, p.restarts]));
     console.log(`\nprocess restarts after an exit: ${JSON.stringify(restarts)}`);
     const result = {
@@ -867,6 +905,7 @@ async function main() {
         cores: Object.fromEntries((u as RoleUsage[]).map((x) => [x.role, x.cores])),
       })),
       usage,
+      histories,
       restarts,
     };
     console.log(`RESULT ${JSON.stringify(result)}`);

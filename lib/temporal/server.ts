@@ -13,6 +13,9 @@ const run = promisify(execFile);
 export const TEMPORAL_SERVER_VERSION = '1.29.1';
 const MODULE = 'go.temporal.io/server';
 
+/** Where the server binaries are cached: beside the Temporal CLI's cache (TEMPORAL_CLI_CACHE_DIR). */
+export const temporalServerCacheDir = (cliCacheDir: string) => join(dirname(cliCacheDir), 'temporal-server');
+
 export interface TemporalServerBinaries {
   server: string;
   /** temporal-sql-tool: creates the databases and applies the versioned schema. */
