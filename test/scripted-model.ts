@@ -70,6 +70,43 @@ export function scriptedRerank(r: RecordedRequest): Step {
   return { reply: { content: JSON.stringify({ ranking: ns }) } };
 }
 
+/**
+ * A model for load runs (the benchmarks, the scale-out run): answers any number of requests by what the prompt asks
+ * for. A generation quotes its first passage with its [n], the judge supports every claim with the first passage, a
+ * rerank keeps the order; anything else gets "ok".
+ */
+export function scriptedAnswerStep(r: RecordedRequest): Step {
+  switch (kindOf(r)) {
+    case 'generate':
+    case 'generate_strict': {
+      const { n, text } = firstPassage(r);
+      return { reply: { content: text ? `${text} [${n}].` : 'The documents do not say.' } };
+    }
+    case 'judge': {
+      const user = messagesOf(r).find((m) => m.role === 'user')?.content ?? '';
+      const first = /^Passage (\S+): (.*)$/m.exec(user);
+      const claims = [...user.matchAll(/^Claim (\d+): /gm)].map((m) => Number(m[1]));
+      return {
+        reply: {
+          content: JSON.stringify({
+            claims: claims.map((index) => ({
+              index,
+              verdict: 'supported',
+              passage: first?.[1] ?? '1',
+              evidence: (first?.[2] ?? '').slice(0, 120),
+              reason: 'stated by the passage',
+            })),
+          }),
+        },
+      };
+    }
+    case 'rerank':
+      return scriptedRerank(r);
+    default:
+      return { reply: { content: 'ok' } };
+  }
+}
+
 /** Routes every chat request by its kind; `generate` gets the scripted answers in order (the last one repeats). */
 export function scriptModel(
   server: OpenAiTestServer,

@@ -40,9 +40,11 @@ export interface TestTools {
   schemathesis: Acquired;
 }
 
-const cacheRoot = (env: NodeJS.ProcessEnv) => join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'beyondcloud');
+/** The per-user cache of what the tests acquire: $XDG_CACHE_HOME (or ~/.cache)/beyondcloud. */
+export const cacheRoot = (env: NodeJS.ProcessEnv) =>
+  join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'beyondcloud');
 
-async function executable(path: string): Promise<boolean> {
+export async function executable(path: string): Promise<boolean> {
   try {
     await access(path, constants.X_OK);
     return true;

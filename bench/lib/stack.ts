@@ -78,8 +78,18 @@ export async function launchStack(
   };
 }
 
-/** A call to the stack's API with a key: JSON (or a FormData body); a non-2xx status throws with the API's error. */
-export async function stackCall<T>(apiUrl: string, key: string, method: string, path: string, body?: unknown) {
+/**
+ * A call to the stack's API with a key: JSON (or a FormData body); a non-2xx status throws with the API's error and
+ * its `status`; `timeoutMs` aborts a call that gets no answer.
+ */
+export async function stackCall<T>(
+  apiUrl: string,
+  key: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  opts: { timeoutMs?: number } = {},
+) {
   const form = body instanceof FormData;
   const res = await fetch(apiUrl + path, {
     method,
@@ -88,8 +98,12 @@ export async function stackCall<T>(apiUrl: string, key: string, method: string, 
       ...(body !== undefined && !form ? { 'content-type': 'application/json' } : {}),
     },
     body: form ? body : body === undefined ? undefined : JSON.stringify(body),
+    ...(opts.timeoutMs ? { signal: AbortSignal.timeout(opts.timeoutMs) } : {}),
   });
   const text = await res.text();
-  if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status} ${text.slice(0, 500)}`);
+  if (!res.ok)
+    throw Object.assign(new Error(`${method} ${path}: HTTP ${res.status} ${text.slice(0, 500)}`), {
+      status: res.status,
+    });
   return JSON.parse(text) as T;
 }

@@ -59,10 +59,11 @@ import {
 } from '../../lib/temporal/server';
 import { startCountingMcpServer } from '../../test/agents/counting-mcp-server';
 import { startOpenAiServer, type RecordedRequest, type Step } from '../../test/openai-server';
-import { firstPassage, kindOf, messagesOf, scriptedRerank } from '../../test/scripted-model';
+import { messagesOf, scriptedAnswerStep } from '../../test/scripted-model';
 import { intFromEnv, machineFacts, percentile } from '../lib/env';
 import { benchLifecycle, runMain } from '../lib/lifecycle';
 import { sampleProcesses, type RoleUsage } from '../lib/procs';
+import { stackCall } from '../lib/stack';
 import { printTable } from '../lib/table';
 import { startRelay } from './relay';
 
@@ -162,38 +163,7 @@ function scriptedModel(latencyMs: number): (r: RecordedRequest) => Step {
             }
           : { reply: { content: `Took two notes for ${marker}.` } };
     } else {
-      switch (kindOf(r)) {
-        case 'generate':
-        case 'generate_strict': {
-          const { n, text } = firstPassage(r);
-          step = { reply: { content: text ? `${text} [${n}].` : 'The documents do not say.' } };
-          break;
-        }
-        case 'judge': {
-          const user = messagesOf(r).find((m) => m.role === 'user')?.content ?? '';
-          const first = /^Passage (\S+): (.*)$/m.exec(user);
-          const claims = [...user.matchAll(/^Claim (\d+): /gm)].map((m) => Number(m[1]));
-          step = {
-            reply: {
-              content: JSON.stringify({
-                claims: claims.map((index) => ({
-                  index,
-                  verdict: 'supported',
-                  passage: first?.[1] ?? '1',
-                  evidence: (first?.[2] ?? '').slice(0, 120),
-                  reason: 'stated by the passage',
-                })),
-              }),
-            },
-          };
-          break;
-        }
-        case 'rerank':
-          step = scriptedRerank(r);
-          break;
-        default:
-          step = { reply: { content: 'ok' } };
-      }
+      step = scriptedAnswerStep(r);
     }
     return latencyMs > 0 ? { delayMs: latencyMs, then: step } : step;
   };
@@ -431,24 +401,8 @@ async function main() {
     log(`APIs on ${apis.map((a) => a.port).join(', ')} behind ${apiUrl}`);
 
     // ---- the API as a client sees it ----
-    const call = async (method: string, path: string, body?: unknown): Promise<Json> => {
-      const form = body instanceof FormData;
-      const res = await fetch(apiUrl + path, {
-        method,
-        headers: {
-          authorization: `Bearer ${key}`,
-          ...(body !== undefined && !form ? { 'content-type': 'application/json' } : {}),
-        },
-        body: form ? body : body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(120_000),
-      });
-      const text = await res.text();
-      if (!res.ok)
-        throw Object.assign(new Error(`${method} ${path}: HTTP ${res.status} ${text.slice(0, 300)}`), {
-          status: res.status,
-        });
-      return JSON.parse(text) as Json;
-    };
+    const call = (method: string, path: string, body?: unknown) =>
+      stackCall<Json>(apiUrl, key, method, path, body, { timeoutMs: 120_000 });
     /** Retries a call that failed on the way (no answer, or 5xx) every second until `deadline`. */
     const retried = async (op: Op, fn: () => Promise<Json>, deadline: number): Promise<Json> => {
       for (;;) {
@@ -518,14 +472,35 @@ async function main() {
     const t0 = Date.now();
     const finishBy = t0 + D + 900_000;
     const at = (ms: number) => sleep(Math.max(0, t0 + ms - Date.now()));
-    const answer = async (i: number) => {
-      await at((i * D) / profile.answers);
-      const op: Op = { kind: 'answer', startedAt: Date.now(), errors: 0 };
+    /** One operation of the load, started at `atMs`: `body` sets its run and says how it ended. */
+    const operation = async (
+      kind: Op['kind'],
+      atMs: number,
+      body: (op: Op) => Promise<{ outcome: string; ok: boolean }>,
+    ) => {
+      await at(atMs);
+      const op: Op = { kind, startedAt: Date.now(), errors: 0 };
       ops.push(op);
-      const id = crypto.randomUUID();
-      op.runId = id;
-      const q = component((i * 7) % seedDocs);
       try {
+        Object.assign(op, await body(op));
+      } catch (e) {
+        op.outcome = `failed: ${(e as Error).message.slice(0, 200)}`;
+        op.ok = false;
+      }
+      op.endedAt = Date.now();
+    };
+    /** A run started through the API, followed to its end: its status as the outcome, `completed` counting as ok. */
+    const followRun = async (op: Op, workflowId: string) => {
+      op.runId = workflowId;
+      const run = await runEnded(op, workflowId, finishBy);
+      const outcome = (run.status ?? run.run?.status) as string;
+      return { outcome, ok: outcome === 'completed' };
+    };
+    const answer = (i: number) =>
+      operation('answer', (i * D) / profile.answers, async (op) => {
+        const id = crypto.randomUUID();
+        op.runId = id;
+        const q = component((i * 7) % seedDocs);
         // The same id again after a failed call: the platform answers the one run (its workflow id).
         let res = await retried(
           op,
@@ -540,19 +515,10 @@ async function main() {
         while (res.status === 'running' || res.status === 'pending') {
           res = await retried(op, () => call('GET', `/v1/answers/${id}?wait=true`), finishBy);
         }
-        op.outcome = res.status as string;
-        op.ok = res.status === 'answered' || res.status === 'abstained';
-      } catch (e) {
-        op.outcome = `failed: ${(e as Error).message.slice(0, 200)}`;
-        op.ok = false;
-      }
-      op.endedAt = Date.now();
-    };
-    const agent = async (i: number) => {
-      await at(((i + 0.5) * D) / Math.max(1, profile.agents));
-      const op: Op = { kind: 'agent', startedAt: Date.now(), errors: 0 };
-      ops.push(op);
-      try {
+        return { outcome: res.status as string, ok: res.status === 'answered' || res.status === 'abstained' };
+      });
+    const agent = (i: number) =>
+      operation('agent', ((i + 0.5) * D) / Math.max(1, profile.agents), async (op) => {
         // A client id makes the start idempotent: a start sent again after a failed call answers the one run.
         const id = crypto.randomUUID();
         const started = await retried(
@@ -565,16 +531,8 @@ async function main() {
             }),
           finishBy,
         );
-        op.runId = started.workflowId as string;
-        const run = await runEnded(op, op.runId, finishBy);
-        op.outcome = (run.status ?? run.run?.status) as string;
-        op.ok = op.outcome === 'completed';
-      } catch (e) {
-        op.outcome = `failed: ${(e as Error).message.slice(0, 200)}`;
-        op.ok = false;
-      }
-      op.endedAt = Date.now();
-    };
+        return followRun(op, started.workflowId as string);
+      });
     const uploads = Math.ceil(profile.docs / DOCS_PER_UPLOAD);
     // Postgres runs apart from this process tree (pg_ctl starts it as a daemon): its postmaster and backends by pid.
     const postmaster = Number((await readFile(join(db.dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0]);
@@ -589,11 +547,8 @@ async function main() {
       }
       return null;
     };
-    const ingest = async (u: number) => {
-      await at(((u + 0.25) * D) / uploads);
-      const op: Op = { kind: 'ingest', startedAt: Date.now(), errors: 0 };
-      ops.push(op);
-      try {
+    const ingest = (u: number) =>
+      operation('ingest', ((u + 0.25) * D) / uploads, async (op) => {
         const from = u * DOCS_PER_UPLOAD;
         // An upload id makes both steps safe to retry: the files are kept by name within the upload, and starting
         // its ingest run again answers the same run.
@@ -608,16 +563,8 @@ async function main() {
           () => call('POST', `/v1/collections/${load.id}/uploads/${uploadId}/ingest`),
           finishBy,
         );
-        op.runId = started.workflowId as string;
-        const run = await runEnded(op, op.runId, finishBy);
-        op.outcome = (run.status ?? run.run?.status) as string;
-        op.ok = op.outcome === 'completed';
-      } catch (e) {
-        op.outcome = `failed: ${(e as Error).message.slice(0, 200)}`;
-        op.ok = false;
-      }
-      op.endedAt = Date.now();
-    };
+        return followRun(op, started.workflowId as string);
+      });
     const inject = async (fault: Fault, k: number) => {
       await at(((k + 1) * D) / (profile.faults.length + 1));
       const start = Date.now();

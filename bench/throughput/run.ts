@@ -58,7 +58,7 @@ import { embedSearchQuery } from '../../lib/rag/search';
 import { BlobStore } from '../../lib/storage/blobs';
 import { createClient } from '../../lib/temporal/client';
 import { startOpenAiServer, type RecordedRequest, type Step } from '../../test/openai-server';
-import { firstPassage, kindOf, messagesOf, scriptedRerank } from '../../test/scripted-model';
+import { scriptedAnswerStep } from '../../test/scripted-model';
 import { intFromEnv, machineFacts, percentile } from '../lib/env';
 import { benchLifecycle, runMain } from '../lib/lifecycle';
 import { probeProcesses, stackRole, type RoleUsage } from '../lib/procs';
@@ -176,44 +176,10 @@ async function measure(
   return result;
 }
 
-/** The scripted model's rule: what the prompt asks for, after a fixed latency. */
+/** The scripted model's rule (test/scripted-model.ts) after a fixed latency. */
 function scriptedReply(latencyMs: number): (r: RecordedRequest) => Step {
   return (r) => {
-    let step: Step;
-    switch (kindOf(r)) {
-      case 'generate':
-      case 'generate_strict': {
-        const { n, text } = firstPassage(r);
-        step = { reply: { content: text ? `${text} [${n}].` : 'The documents do not say.' } };
-        break;
-      }
-      case 'judge': {
-        // A judge that finds every claim supported by the first passage: the bench measures the pipeline's cost on
-        // its usual path (generate, check, release), not the gate's retry.
-        const user = messagesOf(r).find((m) => m.role === 'user')?.content ?? '';
-        const first = /^Passage (\S+): (.*)$/m.exec(user);
-        const claims = [...user.matchAll(/^Claim (\d+): /gm)].map((m) => Number(m[1]));
-        step = {
-          reply: {
-            content: JSON.stringify({
-              claims: claims.map((index) => ({
-                index,
-                verdict: 'supported',
-                passage: first?.[1] ?? '1',
-                evidence: (first?.[2] ?? '').slice(0, 120),
-                reason: 'stated by the passage',
-              })),
-            }),
-          },
-        };
-        break;
-      }
-      case 'rerank':
-        step = scriptedRerank(r);
-        break;
-      default:
-        step = { reply: { content: 'ok' } };
-    }
+    const step = scriptedAnswerStep(r);
     return latencyMs > 0 ? { delayMs: latencyMs, then: step } : step;
   };
 }
