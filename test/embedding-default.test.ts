@@ -1,10 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort } from '../lib/process/ports';
-import { setupTestContext, type TestContext } from './harness';
+import { setupTestContext, spawnApiProcess, type TestContext } from './harness';
 
 // The API process alone, as a deployment runs it (api/server.ts, no launcher): it decides the embedding model of new
 // collections the way `npm start` does (test/start.test.ts), with the same function (resolveEmbeddingModel).
@@ -19,34 +18,11 @@ afterAll(async () => {
   await ctx?.close();
 });
 
-/** api/server.ts on the shared Temporal and database; resolves when it listens or exits. */
+/** api/server.ts on the shared Temporal and database; `done` resolves when it listens or exits. */
 function startApi(env: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'api/server.ts'], {
-    cwd: fileURLToPath(new URL('..', import.meta.url)),
-    env: {
-      ...process.env,
-      TEMPORAL_ADDRESS: ctx.config.temporal.address!,
-      DATABASE_URL: ctx.config.database.url!,
-      TEMPORAL_TASK_QUEUE: ctx.config.temporal.taskQueue,
-      BLOB_DIR: ctx.config.ingest.blobDir,
-      API_PORT: '0',
-      LOG_LEVEL: 'info',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let output = '';
-  const done = new Promise<{ url?: string; code?: number | null }>((resolve) => {
-    child.stdout!.on('data', (b: Buffer) => {
-      output += b.toString();
-      const url = /"url":"(http:\/\/[^"]+)"[^\n]*api listening/.exec(output)?.[1];
-      if (url) resolve({ url });
-    });
-    child.stderr!.on('data', (b: Buffer) => (output += b.toString()));
-    child.once('exit', (code) => resolve({ code }));
-  });
-  return { child, done, output: () => output };
+  const api = spawnApiProcess(ctx, env);
+  children.push(api.child);
+  return api;
 }
 
 const unreachableModels = async (): Promise<NodeJS.ProcessEnv> => ({

@@ -199,6 +199,38 @@ export async function startTestApi(ctx: TestContext, config: Config = ctx.config
   };
 }
 
+/**
+ * The real API process (api/server.ts, as a deployment runs it) on the context's Temporal queue, database and blob
+ * store, on a free port: `done` resolves with its URL once it listens, or with its exit code if it exits first.
+ */
+export function spawnApiProcess(ctx: TestContext, env: NodeJS.ProcessEnv = {}) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'api/server.ts'], {
+    cwd: fileURLToPath(new URL('..', import.meta.url)),
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: ctx.config.temporal.address!,
+      DATABASE_URL: ctx.config.database.url!,
+      TEMPORAL_TASK_QUEUE: ctx.config.temporal.taskQueue,
+      BLOB_DIR: ctx.config.ingest.blobDir,
+      API_PORT: '0',
+      LOG_LEVEL: 'info',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const done = new Promise<{ url?: string; code?: number | null }>((resolve) => {
+    child.stdout!.on('data', (b: Buffer) => {
+      output += b.toString();
+      const url = /"url":"(http:\/\/[^"]+)"[^\n]*api listening/.exec(output)?.[1];
+      if (url) resolve({ url });
+    });
+    child.stderr!.on('data', (b: Buffer) => (output += b.toString()));
+    child.once('exit', (code) => resolve({ code }));
+  });
+  return { child, done, output: () => output };
+}
+
 /** The real worker process (workers/main.ts, as `npm start` runs it) on the context's task queue and database. */
 async function spawnWorkerProcess(
   ctx: TestContext,

@@ -1,9 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acquireJaeger, startJaeger, type JaegerProcess } from '../lib/telemetry/jaeger';
-import { setupTestContext, type TestContext } from './harness';
+import { setupTestContext, spawnApiProcess, type TestContext } from './harness';
 import { startOpenAiServer, type OpenAiTestServer } from './openai-server';
 import { ingestCorpus } from './rag-fixtures';
 import { passageWith, scriptModel } from './scripted-model';
@@ -52,31 +51,10 @@ beforeAll(async () => {
 
 /** api/server.ts on the file's Temporal queue and database; resolves once it listens. */
 async function startApiProcess(env: NodeJS.ProcessEnv) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'api/server.ts'], {
-    cwd: fileURLToPath(new URL('..', import.meta.url)),
-    env: {
-      ...process.env,
-      TEMPORAL_ADDRESS: ctx.config.temporal.address!,
-      DATABASE_URL: ctx.config.database.url!,
-      TEMPORAL_TASK_QUEUE: ctx.config.temporal.taskQueue,
-      BLOB_DIR: ctx.config.ingest.blobDir,
-      API_PORT: '0',
-      LOG_LEVEL: 'info',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let output = '';
-  const base = await new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (b: Buffer) => {
-      output += b.toString();
-      const url = /"url":"(http:\/\/[^"]+)"[^\n]*api listening/.exec(output)?.[1];
-      if (url) resolve(url);
-    });
-    child.stderr!.on('data', (b: Buffer) => (output += b.toString()));
-    child.once('exit', (code) => reject(new Error(`the API exited (${code}) before listening: ${output}`)));
-  });
+  const api = spawnApiProcess(ctx, env);
+  children.push(api.child);
+  const { url: base, code } = await api.done;
+  if (!base) throw new Error(`the API exited (${code}) before listening: ${api.output()}`);
   const request: ApiRequest = async (method, path, opts = {}) => {
     const res = await fetch(base + path, {
       method,

@@ -77,6 +77,13 @@ export function stackRole(pid: number, launcher: number): string {
   return 'other';
 }
 
+const roleUsage = (role: string, ticks: number, wallS: number, rssMb: number): RoleUsage => ({
+  role,
+  cpuS: Number((ticks / TICKS).toFixed(2)),
+  cores: Number((ticks / TICKS / wallS).toFixed(2)),
+  peakRssMb: Math.round(rssMb),
+});
+
 export interface Probe {
   stop(): RoleUsage[];
 }
@@ -110,12 +117,7 @@ export function probeProcesses(roots: number[], role: (pid: number) => string, e
         acc.rss += peak.get(pid) ?? 0;
         byRole.set(r, acc);
       }
-      return [...byRole].map(([r, { ticks, rss }]) => ({
-        role: r,
-        cpuS: Number((ticks / TICKS).toFixed(2)),
-        cores: Number((ticks / TICKS / wallS).toFixed(2)),
-        peakRssMb: Math.round(rss),
-      }));
+      return [...byRole].map(([r, { ticks, rss }]) => roleUsage(r, ticks, wallS, rss));
     },
   };
 }
@@ -157,12 +159,7 @@ export function sampleProcesses(role: (pid: number) => string | null, everyMs = 
       clearInterval(timer);
       sample();
       const wallS = (performance.now() - started) / 1000;
-      return [...cpuTicks].map(([r, ticks]) => ({
-        role: r,
-        cpuS: Number((ticks / TICKS).toFixed(2)),
-        cores: Number((ticks / TICKS / wallS).toFixed(2)),
-        peakRssMb: Math.round(peak.get(r) ?? 0),
-      }));
+      return [...cpuTicks].map(([r, ticks]) => roleUsage(r, ticks, wallS, peak.get(r) ?? 0));
     },
   };
 }
