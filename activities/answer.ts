@@ -66,7 +66,36 @@ interface SearchRequest {
   mode?: 'hybrid' | 'vector' | 'text';
 }
 
+/**
+ * What an answer run hands the step that follows a phase change: that change's events (and the steps before it), for
+ * the step to write before its work, instead of a local activity of their own in the workflow task. Keyed by run,
+ * transition and position, so a retried attempt writes nothing twice.
+ */
+export interface CarriesRunEvents {
+  runEvents?: Array<NewRunEvent<AnswerRunEvent>>;
+}
+
 export function createAnswerActivities({ orm, llm }: AnswerActivityDeps) {
+  const writeCarried = async (tenantId: string, input: CarriesRunEvents, workflowId?: string) => {
+    if (input.runEvents?.length)
+      await appendRunEvents(orm.em.fork(), tenantId, workflowId ?? currentWorkflowId(), input.runEvents);
+  };
+  /**
+   * A step's work while its carried events are written (a model step's events do not wait for the model); the step
+   * ends once both have, and a failed write fails it (its retry writes them again, keyed). `work` gets the write to
+   * await before events of its own, which must come after.
+   */
+  const alongsideCarried = async <T>(
+    tenantId: string,
+    input: CarriesRunEvents,
+    work: (carried: Promise<void>) => Promise<T>,
+  ): Promise<T> => {
+    const carried = writeCarried(tenantId, input);
+    carried.catch(() => {}); // awaited below, once the work is done; the work's own failure comes first
+    const result = await work(carried);
+    await carried;
+    return result;
+  };
   const hasModel = (purpose: 'answer' | 'judge') => llm.route(purpose).provider !== 'local';
   const search = (input: SearchRequest): Promise<RetrievedChunk[]> =>
     nonRetryableOnBadInput(() =>
@@ -85,27 +114,31 @@ export function createAnswerActivities({ orm, llm }: AnswerActivityDeps) {
 
   return {
     /** Chat: the follow-up as a standalone query (LLM when a model is configured, the offline rewrite otherwise). */
-    async rewriteQuestion(input: {
-      tenantId: string;
-      question: string;
-      history: HistoryMessage[];
-      model?: string;
-      /** The rewrite prompt the run resolved (absent: the shipped one). */
-      prompt?: ResolvedPrompt;
-    }): Promise<{ query: string; method: 'llm' | 'deterministic' }> {
-      if (!input.history.length) return { query: input.question, method: 'deterministic' };
-      if (!hasModel('answer'))
-        return { query: rewriteDeterministic(input.history, input.question), method: 'deterministic' };
-      const res = await inLlmActivity(input.tenantId, (ctx) =>
-        llm.generate(ctx, buildRewriteMessages(input.history, input.question, input.prompt?.text), {
-          purpose: 'answer',
-          model: input.model,
-          temperature: 0,
-          maxTokens: 200,
-        }),
-      );
-      const query = res.text.replace(/\s+/g, ' ').trim();
-      return { query: query || input.question, method: 'llm' };
+    async rewriteQuestion(
+      input: {
+        tenantId: string;
+        question: string;
+        history: HistoryMessage[];
+        model?: string;
+        /** The rewrite prompt the run resolved (absent: the shipped one). */
+        prompt?: ResolvedPrompt;
+      } & CarriesRunEvents,
+    ): Promise<{ query: string; method: 'llm' | 'deterministic' }> {
+      return alongsideCarried(input.tenantId, input, async () => {
+        if (!input.history.length) return { query: input.question, method: 'deterministic' };
+        if (!hasModel('answer'))
+          return { query: rewriteDeterministic(input.history, input.question), method: 'deterministic' };
+        const res = await inLlmActivity(input.tenantId, (ctx) =>
+          llm.generate(ctx, buildRewriteMessages(input.history, input.question, input.prompt?.text), {
+            purpose: 'answer',
+            model: input.model,
+            temperature: 0,
+            maxTokens: 200,
+          }),
+        );
+        const query = res.text.replace(/\s+/g, ' ').trim();
+        return { query: query || input.question, method: 'llm' };
+      });
     },
 
     /** The query embedded with the collections' own embedding model (they must share one). */
@@ -123,6 +156,47 @@ export function createAnswerActivities({ orm, llm }: AnswerActivityDeps) {
     ): Promise<{ passages: ContextPassage[]; retrieved: number }> {
       const chunks = await search({ ...input, mode: undefined });
       return { passages: assembleContext(chunks, input.maxContextTokens), retrieved: chunks.length };
+    },
+
+    /**
+     * The query's embedding and the hybrid retrieval in one step (runs since the `answer-steps-carry-events` patch):
+     * the full-text side starts while the question is embedded (lib/rag/search.ts), then the context is assembled.
+     * Returns how long the embedding and the whole retrieval took, which the run shows as its embed and retrieve steps.
+     */
+    async retrieveForQuestion(
+      input: {
+        tenantId: string;
+        collectionIds: string[];
+        query: string;
+        topK: number;
+        maxContextTokens: number;
+      } & CarriesRunEvents,
+    ): Promise<{ passages: ContextPassage[]; retrieved: number; embedMs: number; retrieveMs: number }> {
+      const started = performance.now();
+      let embedMs = 0;
+      const chunks = await alongsideCarried(input.tenantId, input, () =>
+        inLlmActivity(input.tenantId, (ctx) =>
+          nonRetryableOnBadInput(() =>
+            searchKnowledgeBase(
+              { orm, llm },
+              ctx,
+              {
+                collectionIds: input.collectionIds,
+                query: input.query,
+                topK: input.topK,
+                mode: 'hybrid',
+              },
+              () => (embedMs = performance.now() - started),
+            ),
+          ),
+        ),
+      );
+      return {
+        passages: assembleContext(chunks, input.maxContextTokens),
+        retrieved: chunks.length,
+        embedMs: Math.round(embedMs),
+        retrieveMs: Math.round(performance.now() - started),
+      };
     },
 
     /** Plain hybrid search (no generation): the top chunks with their scores and ranks. */
@@ -167,47 +241,55 @@ export function createAnswerActivities({ orm, llm }: AnswerActivityDeps) {
      * clients see them while the activity's result stays the durable record. A retried attempt first tells clients
      * to discard the partial text they got from the attempt that died.
      */
-    async generateAnswer(input: {
-      tenantId: string;
-      question: string;
-      passages: ContextPassage[];
-      strict: boolean;
-      model?: string;
-      /** The caller's sampling temperature (absent: 0) and cap on generated tokens. */
-      temperature?: number;
-      maxTokens?: number;
-      /** The answer (or, strict, answer_strict) prompt the run resolved (absent: the shipped one). */
-      prompt?: ResolvedPrompt;
-    }): Promise<{ text: string; citations: number[]; model: string; finishReason: string }> {
+    async generateAnswer(
+      input: {
+        tenantId: string;
+        question: string;
+        passages: ContextPassage[];
+        strict: boolean;
+        model?: string;
+        /** The caller's sampling temperature (absent: 0) and cap on generated tokens. */
+        temperature?: number;
+        maxTokens?: number;
+        /** The answer (or, strict, answer_strict) prompt the run resolved (absent: the shipped one). */
+        prompt?: ResolvedPrompt;
+      } & CarriesRunEvents,
+    ): Promise<{ text: string; citations: number[]; model: string; finishReason: string }> {
       const workflowId = currentWorkflowId();
-      const { attempt } = Context.current().info;
-      const write = (events: NewRunEvent[]) => appendRunEvents(orm.em.fork(), input.tenantId, workflowId, events);
-      const buffer = new RunEventBuffer(write);
-      if (attempt > 1 || input.strict) buffer.push({ type: 'token_reset', data: { attempt, strict: input.strict } });
-      const messages = buildAnswerMessages({
-        question: input.question,
-        passages: input.passages,
-        strict: input.strict,
-        system: input.prompt?.text,
+      return alongsideCarried(input.tenantId, input, async (carried) => {
+        const { attempt } = Context.current().info;
+        // The generation's own events (tokens) come after the phase change it carries.
+        const write = async (events: NewRunEvent[]) => {
+          await carried;
+          await appendRunEvents(orm.em.fork(), input.tenantId, workflowId, events);
+        };
+        const buffer = new RunEventBuffer(write);
+        if (attempt > 1 || input.strict) buffer.push({ type: 'token_reset', data: { attempt, strict: input.strict } });
+        const messages = buildAnswerMessages({
+          question: input.question,
+          passages: input.passages,
+          strict: input.strict,
+          system: input.prompt?.text,
+        });
+        const res = await inLlmActivity(input.tenantId, (ctx) =>
+          llm.generate(ctx, messages, {
+            purpose: 'answer',
+            model: input.model,
+            temperature: input.temperature ?? 0,
+            ...(input.maxTokens !== undefined ? { maxTokens: input.maxTokens } : {}),
+            stream: true,
+            onToken: (text) => buffer.push({ type: 'token', data: { text } }),
+          }),
+        );
+        await buffer.flush();
+        const numbers = new Set(input.passages.map((p) => p.n));
+        return {
+          text: res.text.trim(),
+          citations: citedNumbers(res.text).filter((n) => numbers.has(n)),
+          model: res.model,
+          finishReason: res.finishReason,
+        };
       });
-      const res = await inLlmActivity(input.tenantId, (ctx) =>
-        llm.generate(ctx, messages, {
-          purpose: 'answer',
-          model: input.model,
-          temperature: input.temperature ?? 0,
-          ...(input.maxTokens !== undefined ? { maxTokens: input.maxTokens } : {}),
-          stream: true,
-          onToken: (text) => buffer.push({ type: 'token', data: { text } }),
-        }),
-      );
-      await buffer.flush();
-      const numbers = new Set(input.passages.map((p) => p.n));
-      return {
-        text: res.text.trim(),
-        citations: citedNumbers(res.text).filter((n) => numbers.has(n)),
-        model: res.model,
-        finishReason: res.finishReason,
-      };
     },
 
     /**
@@ -216,60 +298,64 @@ export function createAnswerActivities({ orm, llm }: AnswerActivityDeps) {
      * when that model cannot be loaded. With the question, claims that do not address it are not support. A judge
      * whose output is not the schema's JSON is retried by Temporal.
      */
-    async groundAnswer(input: {
-      tenantId: string;
-      answer: string;
-      passages: Array<{ id: string; text: string }>;
-      threshold: number;
-      method: GroundingMethod;
-      model?: string;
-      /** The question answered (optional: grounding checks without one judge support only). */
-      question?: string;
-      /** The judge prompt the run resolved (absent: the shipped one); the offline checker has no prompt. */
-      prompt?: ResolvedPrompt;
-    }): Promise<GroundingReport> {
-      if (input.method === 'llm' && !hasModel('judge')) {
-        throw applicationFailure(
-          FAILURES.judge.notConfigured.type,
-          'An LLM judge was asked for, but no judge model is configured (LLM_PROVIDER is local).',
+    async groundAnswer(
+      input: {
+        tenantId: string;
+        answer: string;
+        passages: Array<{ id: string; text: string }>;
+        threshold: number;
+        method: GroundingMethod;
+        model?: string;
+        /** The question answered (optional: grounding checks without one judge support only). */
+        question?: string;
+        /** The judge prompt the run resolved (absent: the shipped one); the offline checker has no prompt. */
+        prompt?: ResolvedPrompt;
+      } & CarriesRunEvents,
+    ): Promise<GroundingReport> {
+      return alongsideCarried(input.tenantId, input, async () => {
+        if (input.method === 'llm' && !hasModel('judge')) {
+          throw applicationFailure(
+            FAILURES.judge.notConfigured.type,
+            'An LLM judge was asked for, but no judge model is configured (LLM_PROVIDER is local).',
+          );
+        }
+        const useLlm = input.method === 'llm' || (input.method === 'auto' && hasModel('judge'));
+        if (!useLlm) {
+          const encoder = llm.localEncoder();
+          const checked = await checkAnswer(input.answer, input.passages, {
+            question: input.question,
+            encoder,
+            signal: Context.current().cancellationSignal,
+          });
+          const model = checked.method === 'semantic' ? encoder?.model : undefined;
+          return report(checked.claims, input.threshold, 'deterministic', model);
+        }
+        const claims = splitClaims(input.answer).map((c) => c.text);
+        if (!claims.length) return report([], input.threshold, 'llm');
+        const res = await inLlmActivity(input.tenantId, (ctx) =>
+          llm.generate(ctx, buildJudgeMessages(claims, input.passages, input.prompt?.text), {
+            purpose: 'judge',
+            model: input.model,
+            temperature: 0,
+            responseFormat: JUDGE_RESPONSE_FORMAT,
+          }),
         );
-      }
-      const useLlm = input.method === 'llm' || (input.method === 'auto' && hasModel('judge'));
-      if (!useLlm) {
-        const encoder = llm.localEncoder();
-        const checked = await checkAnswer(input.answer, input.passages, {
-          question: input.question,
-          encoder,
-          signal: Context.current().cancellationSignal,
-        });
-        const model = checked.method === 'semantic' ? encoder?.model : undefined;
-        return report(checked.claims, input.threshold, 'deterministic', model);
-      }
-      const claims = splitClaims(input.answer).map((c) => c.text);
-      if (!claims.length) return report([], input.threshold, 'llm');
-      const res = await inLlmActivity(input.tenantId, (ctx) =>
-        llm.generate(ctx, buildJudgeMessages(claims, input.passages, input.prompt?.text), {
-          purpose: 'judge',
-          model: input.model,
-          temperature: 0,
-          responseFormat: JUDGE_RESPONSE_FORMAT,
-        }),
-      );
-      try {
-        return report(
-          parseJudgeOutput(
-            res.text,
-            claims,
-            input.passages.map((p) => p.id),
-          ),
-          input.threshold,
-          'llm',
-          res.model,
-        );
-      } catch (e) {
-        if (e instanceof JudgeOutputError) throw applicationFailure(FAILURES.judge.invalidOutput.type, e.message);
-        throw e;
-      }
+        try {
+          return report(
+            parseJudgeOutput(
+              res.text,
+              claims,
+              input.passages.map((p) => p.id),
+            ),
+            input.threshold,
+            'llm',
+            res.model,
+          );
+        } catch (e) {
+          if (e instanceof JudgeOutputError) throw applicationFailure(FAILURES.judge.invalidOutput.type, e.message);
+          throw e;
+        }
+      });
     },
 
     /** The workflow's own events (phases, steps, gate decisions) into the run's event log. */
@@ -290,11 +376,14 @@ export function createAnswerActivities({ orm, llm }: AnswerActivityDeps) {
      * The result record: usage summed from the gateway's records of this run, the answer row completed, the
      * conversation's assistant message written (once), and the terminal `result` event. Idempotent.
      */
-    async completeAnswer(input: {
-      tenantId: string;
-      conversationId?: string;
-      result: Omit<AnswerResult, 'usage'>;
-    }): Promise<AnswerResult> {
+    async completeAnswer(
+      input: {
+        tenantId: string;
+        conversationId?: string;
+        result: Omit<AnswerResult, 'usage'>;
+      } & CarriesRunEvents,
+    ): Promise<AnswerResult> {
+      await writeCarried(input.tenantId, input, input.result.workflowId);
       const em = orm.em.fork();
       const conn = em.getConnection();
       const [usage] = (await conn.execute(
@@ -332,12 +421,15 @@ export function createAnswerActivities({ orm, llm }: AnswerActivityDeps) {
     },
 
     /** A run that failed: the record says so and SSE clients get a terminal `failed` event. */
-    async failAnswer(input: {
-      tenantId: string;
-      answerId: string;
-      workflowId: string;
-      message: string;
-    }): Promise<void> {
+    async failAnswer(
+      input: {
+        tenantId: string;
+        answerId: string;
+        workflowId: string;
+        message: string;
+      } & CarriesRunEvents,
+    ): Promise<void> {
+      await writeCarried(input.tenantId, input, input.workflowId);
       const em = orm.em.fork();
       await failAnswerRecord(em, input.tenantId, input.answerId, input.message);
       // A retried attempt (or a replayed one) must not end the stream twice.

@@ -85,9 +85,11 @@ export function recordedRun(
   const started = events[0]?.workflowExecutionStartedEventAttributes;
   const [input] = arrayFromPayloads(converter, started?.input?.payloads) as [AnswerInput | undefined];
   if (!input) return null;
-  const steps = completedActivityResults(events, converter, ['retrieveContext', 'rerankContext']);
+  // The retrieval step: retrieveForQuestion since the answer-steps-carry-events patch, retrieveContext before it.
+  const retrievals = ['retrieveForQuestion', 'retrieveContext'];
+  const steps = completedActivityResults(events, converter, [...retrievals, 'rerankContext']);
   // The answer workflow reranks after retrieving: the last rerank, if any, is what generation saw.
-  const step = steps.findLast((s) => s.type === 'rerankContext') ?? steps.findLast((s) => s.type === 'retrieveContext');
+  const step = steps.findLast((s) => s.type === 'rerankContext') ?? steps.findLast((s) => retrievals.includes(s.type));
   if (!step) return null;
   return { input, passages: (step.result as { passages: ContextPassage[] }).passages };
 }

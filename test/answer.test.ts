@@ -89,6 +89,28 @@ describe('answers (local provider)', () => {
     expect(streamed.trim()).toBe(result.answer);
     const ids = all.events.map((e) => Number(e.id));
     expect(ids).toEqual([...ids].sort((a, b) => a - b));
+    // Each phase change is written by the step that follows it, before that step's own events: the phases and the
+    // steps come in the run's order, and no local activity (a history marker besides the patch's) runs for them.
+    const order = all.events.flatMap((e) => {
+      const d = e.data as { phase?: string; name?: string };
+      return e.event === 'phase' ? [`phase:${d.phase}`] : e.event === 'step' ? [`step:${d.name}`] : [];
+    });
+    expect(order).toEqual([
+      'phase:retrieving',
+      'step:embed',
+      'step:retrieve',
+      'step:rerank',
+      'phase:generating',
+      'step:generate',
+      'phase:grounding',
+      'step:ground',
+      'phase:saving',
+    ]);
+    const generating = all.events.findIndex((e) => (e.data as { phase?: string }).phase === 'generating');
+    expect(types.indexOf('token')).toBeGreaterThan(generating);
+    const history = (await ctx.client.workflow.getHandle(start.body!.workflowId).fetchHistory()).events ?? [];
+    const markers = history.flatMap((e) => e.markerRecordedEventAttributes?.markerName ?? []);
+    expect(markers).toEqual(['core_patch']);
 
     // Drop the connection after three events, then resume from the third one's id.
     const first = await readSse(url, { key: ctx.tenant.key, stop: (_e, seen) => seen.length === 3 });

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
-import { delimiter, join } from 'node:path';
+import { delimiter, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import ts from 'typescript';
@@ -89,31 +89,34 @@ export async function acquireKustomize(
 
 export const COMPOSE_CHECK_DIR = join(root, 'infra', 'compose-check');
 
-/** The compose-check program, built from infra/compose-check once per version of its sources. */
-export async function acquireComposeCheck(
+/**
+ * A Go program of this repository (a folder with its go.mod, go.sum and main.go), built with `go build` into the
+ * cache once per version of those sources; returns the binary's path.
+ */
+export async function acquireGoProgram(
+  moduleDir: string,
+  name: string,
   env: NodeJS.ProcessEnv = process.env,
   log: (l: string) => void = () => {},
 ): Promise<string> {
   const hash = createHash('sha256');
-  for (const f of ['go.mod', 'go.sum', 'main.go']) hash.update(readFileSync(join(COMPOSE_CHECK_DIR, f)));
-  const dir = join(cacheRoot(env), 'compose-check', hash.digest('hex').slice(0, 16));
-  const cached = join(dir, 'compose-check');
+  for (const f of ['go.mod', 'go.sum', 'main.go']) hash.update(readFileSync(join(moduleDir, f)));
+  const dir = join(cacheRoot(env), name, hash.digest('hex').slice(0, 16));
+  const cached = join(dir, name);
   if (await executable(cached)) return cached;
-  log('building infra/compose-check (compose-go) with go build (once per change of its sources) ...');
+  log(`building ${relative(root, moduleDir)} with go build (once per change of its sources) ...`);
   return buildInto(
     dir,
-    'compose-check',
+    name,
     // `go -C` runs the build in the module's own folder (its go.mod and go.sum).
-    (out) =>
-      streamed(
-        'go',
-        ['-C', COMPOSE_CHECK_DIR, 'build', '-trimpath', '-o', join(out, 'compose-check'), '.'],
-        goEnv(env),
-        log,
-      ),
-    `cd infra/compose-check && go build -o ${cached} .`,
+    (out) => streamed('go', ['-C', moduleDir, 'build', '-trimpath', '-o', join(out, name), '.'], goEnv(env), log),
+    `cd ${relative(root, moduleDir)} && go build -o ${cached} .`,
   );
 }
+
+/** The compose-check program, built from infra/compose-check once per version of its sources. */
+export const acquireComposeCheck = (env: NodeJS.ProcessEnv = process.env, log: (l: string) => void = () => {}) =>
+  acquireGoProgram(COMPOSE_CHECK_DIR, 'compose-check', env, log);
 
 export interface K8sObject {
   apiVersion: string;

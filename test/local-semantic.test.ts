@@ -265,7 +265,7 @@ describe('local-minilm-l6 (semantic local embeddings)', () => {
     const history = await ctx.client.workflow.getHandle(result.workflowId).fetchHistory();
     const events = history.events ?? [];
     const scheduled = events.find(
-      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'retrieveContext',
+      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'retrieveForQuestion',
     )!;
     const completed = events.find(
       (e) => String(e.activityTaskCompletedEventAttributes?.scheduledEventId) === String(scheduled.eventId),

@@ -24,7 +24,7 @@ let collectionId: string;
 const answers: Array<{ id: string; workflowId: string; answer: string }> = [];
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
-const RETRIEVAL_ACTIVITIES = ['embedQuestion', 'retrieveContext', 'searchChunks'];
+const RETRIEVAL_ACTIVITIES = ['embedQuestion', 'retrieveContext', 'retrieveForQuestion', 'searchChunks'];
 
 async function historyOf(workflowId: string): Promise<HistoryEvent[]> {
   return (await ctx.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
@@ -46,13 +46,13 @@ function recordedPassages(events: HistoryEvent[]): ContextPassage[] {
     if (t) scheduled.set(String(e.eventId), t);
     const done = e.activityTaskCompletedEventAttributes;
     const type = done && scheduled.get(String(done.scheduledEventId));
-    if (done && (type === 'rerankContext' || type === 'retrieveContext'))
+    if (done && (type === 'rerankContext' || type === 'retrieveForQuestion'))
       results.set(
         type,
         defaultPayloadConverter.fromPayload<{ passages: ContextPassage[] }>(done.result!.payloads![0]!).passages,
       );
   }
-  return results.get('rerankContext') ?? results.get('retrieveContext')!;
+  return results.get('rerankContext') ?? results.get('retrieveForQuestion')!;
 }
 
 /**

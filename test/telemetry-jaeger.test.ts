@@ -192,7 +192,7 @@ describe('telemetry to a stock OTLP receiver (Jaeger)', () => {
     const activityNames = new Set(runActivities.map((s) => s.operationName));
     expect([...activityNames]).toEqual(
       expect.arrayContaining(
-        ['embedQuestion', 'retrieveContext', 'rerankContext', 'generateAnswer', 'groundAnswer', 'completeAnswer'].map(
+        ['retrieveForQuestion', 'rerankContext', 'generateAnswer', 'groundAnswer', 'completeAnswer'].map(
           (a) => `RunActivity:${a}`,
         ),
       ),
@@ -225,7 +225,7 @@ describe('telemetry to a stock OTLP receiver (Jaeger)', () => {
     const made = llm.map((s) => `${parentName(s)} ${s.operationName} ${String(tags(s)['bc.llm.purpose'])}`);
     expect(made).toEqual(
       expect.arrayContaining([
-        'RunActivity:embedQuestion embeddings text-embedding-3-small embedding',
+        'RunActivity:retrieveForQuestion embeddings text-embedding-3-small embedding',
         'RunActivity:generateAnswer chat gpt-4o-mini answer',
         'RunActivity:groundAnswer chat gpt-4o-mini judge',
       ]),

@@ -4,6 +4,7 @@ import {
   defineUpdate,
   isCancellation,
   CancellationScope,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   rootCause,
@@ -78,11 +79,16 @@ export async function answer(input: AnswerInput): Promise<AnswerResult> {
     },
   );
 
-  // Step and phase events wait here and go out with the next phase change: one local activity per transition. Each
-  // event is keyed by run, transition and position, so a transition whose activity runs again writes nothing twice.
+  // Step and phase events wait here and go out with the next phase change. Each event is keyed by run, transition
+  // and position, so a transition whose write runs again writes nothing twice. Runs started before the patch wrote
+  // each transition with a local activity of its own (about 10 ms inside a workflow task, on the answer's critical
+  // path); since it, the step that follows the change writes them before its work (`carry`), and only a transition
+  // no step follows (waiting for a review) still uses the local activity.
+  const carrySteps = patched('answer-steps-carry-events');
   let pending: AnswerRunEvent[] = [];
+  let outbox: Array<AnswerRunEvent & { key: string }> = [];
   let transitions = 0;
-  const setPhase = async (phase: AnswerPhase, extra: AnswerRunEvent[] = []) => {
+  const setPhase = async (phase: AnswerPhase, extra: AnswerRunEvent[] = [], opts: { flush?: boolean } = {}) => {
     state.phase = phase;
     const batch = transitions++;
     const events = [...pending, ...extra, { type: 'phase', data: { phase } } satisfies AnswerRunEvent].map((e, i) => ({
@@ -90,7 +96,18 @@ export async function answer(input: AnswerInput): Promise<AnswerResult> {
       key: `${runId}:${batch}:${i}`,
     }));
     pending = [];
-    await local.emitAnswerEvents({ tenantId, workflowId, events });
+    outbox.push(...events);
+    if (carrySteps && !opts.flush) return;
+    const out = outbox;
+    outbox = [];
+    await local.emitAnswerEvents({ tenantId, workflowId, events: out });
+  };
+  /** A step's input with the events waiting for it (none before the patch: setPhase wrote them). */
+  const carry = <T extends object>(input: T): T & { runEvents?: typeof outbox } => {
+    if (!outbox.length) return input;
+    const runEvents = outbox;
+    outbox = [];
+    return { ...input, runEvents };
   };
   const step = async <T>(
     name: string,
@@ -114,15 +131,17 @@ export async function answer(input: AnswerInput): Promise<AnswerResult> {
     step(
       name,
       () =>
-        model.groundAnswer({
-          tenantId,
-          answer: text,
-          passages: asEvidence(passages),
-          threshold: options.groundingThreshold,
-          method: options.groundingMethod,
-          question,
-          ...prompt('judge'),
-        }),
+        model.groundAnswer(
+          carry({
+            tenantId,
+            answer: text,
+            passages: asEvidence(passages),
+            threshold: options.groundingThreshold,
+            method: options.groundingMethod,
+            question,
+            ...prompt('judge'),
+          }),
+        ),
       (g) => ({ score: g.score, passed: g.passed, method: g.method, claims: g.claims.length }),
     );
 
@@ -134,38 +153,72 @@ export async function answer(input: AnswerInput): Promise<AnswerResult> {
         await step(
           'rewrite',
           () =>
-            quick.rewriteQuestion({
-              tenantId,
-              question: input.question,
-              history: input.history!,
-              model: options.model,
-              ...prompt('rewrite'),
-            }),
+            quick.rewriteQuestion(
+              carry({
+                tenantId,
+                question: input.question,
+                history: input.history!,
+                model: options.model,
+                ...prompt('rewrite'),
+              }),
+            ),
           (r) => ({ query: r.query, method: r.method }),
         )
       ).query;
     }
     await setPhase('retrieving');
-    const { vector } = await step('embed', () =>
-      quick.embedQuestion({ tenantId, collectionIds: input.collectionIds, text: query }),
-    );
-    let { passages } = await step(
-      'retrieve',
-      () =>
-        db.retrieveContext({
+    let passages: ContextPassage[];
+    if (carrySteps) {
+      // One step: the embedding and the retrieval (whose full-text side runs meanwhile), shown as the two steps.
+      const t = Date.now() - started;
+      const r = await quick.retrieveForQuestion(
+        carry({
           tenantId,
           collectionIds: input.collectionIds,
           query,
-          vector,
           topK: options.topK,
           maxContextTokens: options.maxContextTokens,
         }),
-      (r) => ({
-        retrieved: r.retrieved,
-        passages: r.passages.length,
-        tokens: r.passages.reduce((s, p) => s + p.tokens, 0),
-      }),
-    );
+      );
+      for (const s of [
+        { name: 'embed', startedAtMs: t, ms: r.embedMs },
+        {
+          name: 'retrieve',
+          startedAtMs: t,
+          ms: r.retrieveMs,
+          detail: {
+            retrieved: r.retrieved,
+            passages: r.passages.length,
+            tokens: r.passages.reduce((n, p) => n + p.tokens, 0),
+          },
+        },
+      ] satisfies AnswerStep[]) {
+        state.steps.push(s);
+        pending.push({ type: 'step', data: s });
+      }
+      passages = r.passages;
+    } else {
+      const { vector } = await step('embed', () =>
+        quick.embedQuestion({ tenantId, collectionIds: input.collectionIds, text: query }),
+      );
+      ({ passages } = await step(
+        'retrieve',
+        () =>
+          db.retrieveContext({
+            tenantId,
+            collectionIds: input.collectionIds,
+            query,
+            vector,
+            topK: options.topK,
+            maxContextTokens: options.maxContextTokens,
+          }),
+        (r) => ({
+          retrieved: r.retrieved,
+          passages: r.passages.length,
+          tokens: r.passages.reduce((s, p) => s + p.tokens, 0),
+        }),
+      ));
+    }
     if (options.rerank && passages.length > 1) {
       passages = (
         await step(
@@ -196,15 +249,17 @@ export async function answer(input: AnswerInput): Promise<AnswerResult> {
       let gen = await step(
         'generate',
         () =>
-          model.generateAnswer({
-            tenantId,
-            question: query,
-            passages,
-            strict: false,
-            model: options.model,
-            ...sampling,
-            ...prompt('answer'),
-          }),
+          model.generateAnswer(
+            carry({
+              tenantId,
+              question: query,
+              passages,
+              strict: false,
+              model: options.model,
+              ...sampling,
+              ...prompt('answer'),
+            }),
+          ),
         (g) => ({ model: g.model, citations: g.citations }),
       );
       await setPhase('grounding');
@@ -228,15 +283,17 @@ export async function answer(input: AnswerInput): Promise<AnswerResult> {
           gen = await step(
             'regenerate',
             () =>
-              model.generateAnswer({
-                tenantId,
-                question: query,
-                passages: evidence,
-                strict: true,
-                model: options.model,
-                ...sampling,
-                ...prompt('answer_strict'),
-              }),
+              model.generateAnswer(
+                carry({
+                  tenantId,
+                  question: query,
+                  passages: evidence,
+                  strict: true,
+                  model: options.model,
+                  ...sampling,
+                  ...prompt('answer_strict'),
+                }),
+              ),
             (g) => ({ model: g.model, citations: g.citations }),
           );
           await setPhase('grounding');
@@ -257,10 +314,15 @@ export async function answer(input: AnswerInput): Promise<AnswerResult> {
         state.pendingReview = { answer: gen.text, grounding, deadline };
         state.phase = 'pending_review';
         await db.markAnswerPendingReview({ tenantId, answerId: input.answerId });
-        await setPhase('pending_review', [
-          { type: 'grounding', data: grounding },
-          { type: 'review_pending', data: { deadline } },
-        ]);
+        // Nothing follows to carry these: the run waits for the reviewer next.
+        await setPhase(
+          'pending_review',
+          [
+            { type: 'grounding', data: grounding },
+            { type: 'review_pending', data: { deadline } },
+          ],
+          { flush: true },
+        );
         const decided = await condition(() => review !== undefined, waitMs);
         state.pendingReview = undefined;
         if (decided && review!.decision === 'approve') status = 'answered';
@@ -279,49 +341,48 @@ export async function answer(input: AnswerInput): Promise<AnswerResult> {
 
     await setPhase('saving', grounding ? [{ type: 'grounding', data: grounding }] : []);
     const byN = new Map(passages.map((p) => [p.n, p]));
-    const result = await db.completeAnswer({
-      tenantId,
-      conversationId: input.conversationId,
-      result: {
-        answerId: input.answerId,
-        workflowId,
-        question: input.question,
-        query,
-        status,
-        answer: text,
-        citations: cited.flatMap((n) => byN.get(n) ?? []),
-        grounding,
-        ...(firstAttempt ? { firstAttempt } : {}),
-        regenerated,
-        ...(reviewed ? { review: reviewed } : {}),
-        ...(considered ? { considered } : {}),
-        steps: state.steps,
-        latencyMs: Date.now() - started,
-        model: usedModel,
-        prompts: promptRefs,
-        context: passages.map(({ n, chunkId, documentId, collectionId, documentTitle, source }) => ({
-          n,
-          chunkId,
-          documentId,
-          collectionId,
-          documentTitle,
-          source,
-        })),
-      },
-    });
+    const result = await db.completeAnswer(
+      carry({
+        tenantId,
+        conversationId: input.conversationId,
+        result: {
+          answerId: input.answerId,
+          workflowId,
+          question: input.question,
+          query,
+          status,
+          answer: text,
+          citations: cited.flatMap((n) => byN.get(n) ?? []),
+          grounding,
+          ...(firstAttempt ? { firstAttempt } : {}),
+          regenerated,
+          ...(reviewed ? { review: reviewed } : {}),
+          ...(considered ? { considered } : {}),
+          steps: state.steps,
+          latencyMs: Date.now() - started,
+          model: usedModel,
+          prompts: promptRefs,
+          context: passages.map(({ n, chunkId, documentId, collectionId, documentTitle, source }) => ({
+            n,
+            chunkId,
+            documentId,
+            collectionId,
+            documentTitle,
+            source,
+          })),
+        },
+      }),
+    );
     state.phase = 'done';
     return result;
   } catch (err) {
     if (!isCancellation(err)) {
-      await db.failAnswer({
-        tenantId,
-        answerId: input.answerId,
-        workflowId,
-        message: rootCause(err) ?? (err as Error).message,
-      });
+      await db.failAnswer(
+        carry({ tenantId, answerId: input.answerId, workflowId, message: rootCause(err) ?? (err as Error).message }),
+      );
     } else {
       await CancellationScope.nonCancellable(() =>
-        db.failAnswer({ tenantId, answerId: input.answerId, workflowId, message: 'cancelled' }),
+        db.failAnswer(carry({ tenantId, answerId: input.answerId, workflowId, message: 'cancelled' })),
       );
     }
     throw err;

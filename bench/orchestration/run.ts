@@ -15,11 +15,16 @@
  * project starts it (in memory, as tests run it); as the baseline of issue 21's "cheaper steps", the same with the
  * history queues' stock read rates (STOCK_QUEUE_READ_RATES); then on a database file as `npm start` keeps it, with
  * the project's SQLite pragmas (DEV_SERVER_SQLITE_PRAGMAS) and, their baseline, with SQLite's defaults.
- * BENCH_BASELINE=0 measures the first only. Prints a table and, last, one line `RESULT {json}`. Exits 0 on success and
+ * On the first server the same workflow is also served by a worker written with the Temporal Go SDK (go-worker/,
+ * built with `go build` once per change of its sources; BENCH_GO=0 skips it): the same server, run and N, so the
+ * difference between the two workers' rows is the TypeScript worker's own cost. BENCH_BASELINE=0 measures the first
+ * server only. Prints a table and, last, one line `RESULT {json}`. Exits 0 on success and
  * non-zero on any failure; a watchdog (BENCH_TIMEOUT_S, default 300 s plus 0.5 s per activity call) bounds the
  * whole run, and the server is stopped on every path.
  */
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,10 +41,12 @@ import {
 } from '../../lib/temporal/dev-server';
 import * as activities from './activities';
 import type { benchActivities } from './workflows';
+import { acquireGoProgram } from '../../test/deployment-tools';
 import { benchLifecycle, runMain } from '../lib/lifecycle';
 import { intFromEnv, machineFacts, median } from '../lib/env';
 
 const workflowsPath = fileURLToPath(new URL('./workflows.ts', import.meta.url));
+const goWorkerDir = fileURLToPath(new URL('./go-worker', import.meta.url));
 const NAMESPACE = 'default';
 /** Above this a regular-activity run nears Temporal's history limits (about six events per activity). */
 const MAX_N = 5000;
@@ -267,6 +274,48 @@ function report(m: Measurements, env: Record<string, unknown>, server: string) {
 }
 
 /**
+ * The same measurement with the workflow served by the Go SDK worker (go-worker/), started for it on a task queue of
+ * its own against the same server, and stopped after it.
+ */
+async function measureGoWorker(
+  address: string,
+  client: Client,
+  n: number,
+  repeat: number,
+  cleanups: Array<() => Promise<unknown>>,
+): Promise<Measurements> {
+  const bin = await acquireGoProgram(goWorkerDir, 'orchestration-go-worker', process.env, (l) => console.error(l));
+  const taskQueue = `bench-orchestration-go-${randomUUID()}`;
+  console.error('starting the Go SDK worker ...');
+  const child = spawn(bin, ['-address', address, '-namespace', NAMESPACE, '-task-queue', taskQueue], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  // Also stopped by the lifecycle's cleanup: a watchdog or a signal may end the run while it measures.
+  const stop = async () => child.kill('SIGTERM');
+  cleanups.push(stop);
+  const exited = once(child, 'exit').then(([code, signal]) => {
+    throw new Error(`the Go worker exited (${signal ?? `code ${code}`})`);
+  });
+  exited.catch(() => {});
+  try {
+    let out = '';
+    await Promise.race([
+      new Promise<void>((resolve) =>
+        child.stdout.on('data', (b: Buffer) => {
+          out += b.toString();
+          if (out.includes('ready')) resolve();
+        }),
+      ),
+      exited,
+    ]);
+    return await Promise.race([measure(client, taskQueue, n, repeat), exited]);
+  } finally {
+    await stop();
+    cleanups.splice(cleanups.indexOf(stop), 1);
+  }
+}
+
+/**
  * The servers measured: the project's dev server in memory (as tests run it), and as the baselines, in the same run,
  * its stock queue read rates; then with a database file as `npm start` keeps it, with the project's SQLite pragmas
  * (write-ahead log, synchronous=normal) and with SQLite's defaults (a commit waits for the disk).
@@ -369,6 +418,13 @@ async function main(): Promise<void> {
       // runUntil shuts the worker down (and waits for it) once the measurement settles, either way.
       const measurements = await worker.runUntil(bounded(measure(client, taskQueue, n, repeat)));
       results[s.name] = report(measurements, env, s.label);
+      if (s.name === 'project' && process.env.BENCH_GO !== '0') {
+        results.goWorker = report(
+          await bounded(measureGoWorker(server.address, client, n, repeat, cleanups)),
+          env,
+          `${s.label}, the workflow served by the Go SDK worker (bench/orchestration/go-worker)`,
+        );
+      }
       // One server at a time: the second must not share the two cores with the first.
       cleanups.splice(cleanups.indexOf(closeAll), 1);
       await closeAll();
@@ -389,6 +445,19 @@ async function main(): Promise<void> {
         `  workflow task dispatch: ${project.regularActivityPhases.workflowTaskDispatchMs} ms vs ` +
           `${stock.regularActivityPhases.workflowTaskDispatchMs} ms; empty workflow ` +
           `${project.emptyWorkflow.medianMs.toFixed(1)} ms vs ${stock.emptyWorkflow.medianMs.toFixed(1)} ms`,
+      );
+    }
+    const go = results.goWorker;
+    if (go) {
+      const ts = project.regularActivityPhases;
+      const g = go.regularActivityPhases;
+      console.log('');
+      console.log("the TypeScript worker against the Go SDK's on the project's dev server (same run, same N):");
+      console.log(
+        `  marginal cost of a sequential regular activity: ${project.regular.marginalPerActivityMs.toFixed(2)} ms ` +
+          `vs ${go.regular.marginalPerActivityMs.toFixed(2)} ms; workflow task run ${ts.workflowTaskRunMs} ms vs ` +
+          `${g.workflowTaskRunMs} ms; activity run and report ${ts.activityRunMs} ms vs ${g.activityRunMs} ms; ` +
+          `workflow task dispatch ${ts.workflowTaskDispatchMs} ms vs ${g.workflowTaskDispatchMs} ms`,
       );
     }
     const fileWal = results.fileWal;
@@ -425,6 +494,7 @@ async function main(): Promise<void> {
                 ),
               }
             : {}),
+          ...(go ? { goWorker: go } : {}),
           ...(fileWal ? { fileWal } : {}),
           ...(fileDefaults ? { fileSqliteDefaults: fileDefaults } : {}),
         }),

@@ -5,6 +5,7 @@
  *
  *   npm run bench:throughput
  *   BENCH_LEVELS=1,10,100 BENCH_MODEL_LATENCY_MS=300 npm run bench:throughput
+ *   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:55432/postgres npm run bench:throughput  # a real Postgres
  *
  * Everything runs on this machine: `npm start`'s launcher as a user runs it (embedded Temporal dev server, PGlite, a
  * worker and the API as processes of their own, free ports, a data folder of its own), and the scripted
@@ -60,6 +61,7 @@ import { createClient } from '../../lib/temporal/client';
 import { startOpenAiServer, type RecordedRequest, type Step } from '../../test/openai-server';
 import { scriptedAnswerStep } from '../../test/scripted-model';
 import { intFromEnv, machineFacts, percentile } from '../lib/env';
+import { freshDatabase } from '../lib/database';
 import { benchLifecycle, runMain } from '../lib/lifecycle';
 import { probeProcesses, stackRole, type RoleUsage } from '../lib/procs';
 import { corpusDir } from '../lib/python-docs';
@@ -383,9 +385,19 @@ async function main() {
     const blobDir = await mkdtemp(join(tmpdir(), 'bench-throughput-blobs-'));
     cleanups.push(() => rm(blobDir, { recursive: true, force: true }));
 
+    // BENCH_DATABASE_URL: the stack and the direct path on a real Postgres with pgvector instead of npm start's
+    // PGlite; the run gets a fresh database there, dropped at the end (after the stack has stopped).
+    const external = process.env.BENCH_DATABASE_URL;
+    const fresh = external ? await bounded(freshDatabase(external, 'bench_throughput')) : null;
+    if (fresh) cleanups.push(() => fresh.stop());
     const launch = async (env: NodeJS.ProcessEnv) => {
       console.error(`starting the stack (${env.LLM_PROVIDER ?? 'local'} provider) ...`);
-      const s = await bounded(launchStack({ BC_DATA_DIR: dataDir, ...env }, { signal: lc.signal }));
+      const s = await bounded(
+        launchStack(
+          { BC_DATA_DIR: dataDir, ...(fresh ? { DATABASE_URL: fresh.url } : {}), ...env },
+          { signal: lc.signal },
+        ),
+      );
       stack = s;
       cleanups.push(async () => {
         await s.stop();
@@ -471,14 +483,15 @@ async function main() {
     );
 
     // Phase 3: the direct-call baseline, in this process, on the same Postgres (the stack idle).
-    if (!second.s.databaseUrl) throw new Error('npm start did not print its Postgres address');
+    const databaseUrl = fresh?.url ?? second.s.databaseUrl;
+    if (!databaseUrl) throw new Error('npm start did not print its Postgres address');
     const directRoots = [process.pid, stack!.child.pid!];
     const directRole = (pid: number) => (pid === process.pid ? 'bench (direct)' : roleOf(pid));
     const gateway = async (env: NodeJS.ProcessEnv) => {
-      const config = loadConfig({ ...env, DATABASE_URL: second.s.databaseUrl!, BC_DATA_DIR: dataDir });
+      const config = loadConfig({ ...env, DATABASE_URL: databaseUrl, BC_DATA_DIR: dataDir });
       // The worker's pool size; a caller waits for a connection as long as it takes (100 callers storing at once
       // outwait the 30 s a process of the platform gives up after, which the platform's task queue never lets happen).
-      const base = ormOptions(second.s.databaseUrl!, 8);
+      const base = ormOptions(databaseUrl, 8);
       const orm = await MikroORM.init({ ...base, pool: { ...base.pool, acquireTimeoutMillis: 600_000 } });
       cleanups.push(() => orm.close());
       const llm = createLlmGateway({ config, orm });

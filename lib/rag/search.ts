@@ -29,12 +29,17 @@ export async function searchKnowledgeBase(
   deps: { orm: Orm; llm: LlmGateway },
   ctx: LlmCallContext,
   input: Omit<SearchInput, 'tenantId'>,
+  /** Called when the query's embedding has arrived (the retrieval's full-text side may still be running). */
+  onEmbedded?: () => void,
 ): Promise<RetrievedChunk[]> {
   const collections = await answerableCollections(deps.orm.em.fork(), ctx.tenantId, input.collectionIds);
   const vector =
     input.mode === 'text'
       ? []
-      : deps.llm.embed(ctx, [input.query], { model: collections[0]!.embeddingModel }).then((res) => res.vectors[0]!);
+      : deps.llm.embed(ctx, [input.query], { model: collections[0]!.embeddingModel }).then((res) => {
+          onEmbedded?.();
+          return res.vectors[0]!;
+        });
   return retrieveHybrid(deps.orm.em.fork(), {
     tenantId: ctx.tenantId,
     collectionIds: input.collectionIds,

@@ -8,6 +8,7 @@ import { splitClaims } from '../../rag/claims';
 import type { SentenceEncoder } from '../encoder';
 import type { ChatMessage, ProviderCallOptions } from '../types';
 import {
+  cachedEncoder,
   DEFAULT_LOCAL_DIMENSIONS,
   LOCAL_EXTRACTIVE_MODEL,
   LocalProvider,
@@ -509,5 +510,34 @@ describe('LocalProvider.generate', () => {
       }),
     ).rejects.toMatchObject({ name: 'AbortError' });
     expect(deltas).toHaveLength(1);
+  });
+});
+
+describe('cachedEncoder', () => {
+  it('returns a call its cache hits even when concurrent calls push them out of the cache meanwhile', async () => {
+    const vectorOf = (t: string) => [t.length, t.charCodeAt(0)];
+    const held: Array<() => void> = [];
+    const calls: string[][] = [];
+    const encoder = cachedEncoder(
+      { model: 'test', dimensions: 2 },
+      async (texts) => {
+        calls.push(texts);
+        if (texts.includes('slow')) await new Promise<void>((r) => held.push(r));
+        return texts.map(vectorOf);
+      },
+      3,
+    );
+    await encoder.encode(['kept']);
+    // 'kept' is a hit; 'slow' waits for the model while another call fills the three-entry cache with new texts.
+    const first = encoder.encode(['kept', 'slow']);
+    await new Promise((r) => setImmediate(r));
+    expect(await encoder.encode(['a', 'bb', 'ccc', 'dddd'])).toEqual(['a', 'bb', 'ccc', 'dddd'].map(vectorOf));
+    held.forEach((release) => release());
+    expect(await first).toEqual([vectorOf('kept'), vectorOf('slow')]);
+    expect(calls).toEqual([['kept'], ['slow'], ['a', 'bb', 'ccc', 'dddd']]);
+    // A hit costs no model call; the cache keeps the most recently used three.
+    await encoder.encode(['slow', 'kept']);
+    expect(calls).toHaveLength(3);
+    expect(encoder.available).toBe(true);
   });
 });

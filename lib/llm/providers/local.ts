@@ -338,6 +338,57 @@ export function wordDeltas(text: string): string[] {
   return text.match(/\s+|\S+\s*/gu) ?? [];
 }
 
+/**
+ * A sentence encoder over `embed` that keeps the last `limit` texts' vectors (exact: each text is encoded on its own).
+ * A call's hits are taken when it starts and its misses when they arrive, so concurrent calls that push its hits out
+ * of the cache meanwhile do not take them from it. `available` is false once `embed` failed with LocalModelUnavailable,
+ * true once it worked.
+ */
+export function cachedEncoder(
+  model: { model: string; dimensions: number },
+  embed: (texts: string[], signal?: AbortSignal) => Promise<number[][]>,
+  limit: number,
+): SentenceEncoder {
+  let available: boolean | null = null;
+  const cache = new Map<string, number[]>();
+  return {
+    ...model,
+    get available() {
+      return available;
+    },
+    async encode(texts: string[], signal?: AbortSignal): Promise<number[][]> {
+      throwIfAborted(signal);
+      const found = new Map<string, number[]>();
+      for (const t of texts) {
+        const v = cache.get(t);
+        if (v) found.set(t, v);
+      }
+      const missing = [...new Set(texts.filter((t) => !found.has(t)))];
+      if (missing.length) {
+        let vectors: number[][];
+        try {
+          vectors = await embed(missing, signal);
+          available = true;
+        } catch (e) {
+          if ((e as Error).name === 'LocalModelUnavailable') available = false;
+          throw e;
+        }
+        missing.forEach((t, i) => found.set(t, vectors[i]!));
+      }
+      // Most recently used last; the oldest go first once the cache is full.
+      for (const [t, v] of found) {
+        cache.delete(t);
+        cache.set(t, v);
+      }
+      for (const oldest of cache.keys()) {
+        if (cache.size <= limit) break;
+        cache.delete(oldest);
+      }
+      return texts.map((t) => found.get(t)!);
+    },
+  };
+}
+
 export class LocalProvider implements LlmProvider {
   readonly name = 'local' as const;
   readonly dimensions: number;
@@ -366,45 +417,11 @@ export class LocalProvider implements LlmProvider {
    * sentences, in the same worker: the last ENCODER_CACHE texts are kept (exact, since MiniLM encodes each text on
    * its own), so the second pass costs nothing.
    */
-  readonly encoder: SentenceEncoder = (() => {
-    let available: boolean | null = null;
-    const minilm = () => this.minilm;
-    const cache = new Map<string, number[]>();
-    return {
-      model: MINILM_L6.model,
-      dimensions: MINILM_L6.dimensions,
-      get available() {
-        return available;
-      },
-      async encode(texts: string[], signal?: AbortSignal): Promise<number[][]> {
-        throwIfAborted(signal);
-        const missing = [...new Set(texts.filter((t) => !cache.has(t)))];
-        if (missing.length) {
-          let vectors: number[][];
-          try {
-            vectors = (await minilm().embed(missing, signal)).vectors;
-            available = true;
-          } catch (e) {
-            if ((e as Error).name === 'LocalModelUnavailable') available = false;
-            throw e;
-          }
-          missing.forEach((t, i) => cache.set(t, vectors[i]!));
-        }
-        const out = texts.map((t) => {
-          const v = cache.get(t)!;
-          // Most recently used last; the oldest go first once the cache is full.
-          cache.delete(t);
-          cache.set(t, v);
-          return v;
-        });
-        for (const oldest of cache.keys()) {
-          if (cache.size <= ENCODER_CACHE) break;
-          cache.delete(oldest);
-        }
-        return out;
-      },
-    };
-  })();
+  readonly encoder: SentenceEncoder = cachedEncoder(
+    { model: MINILM_L6.model, dimensions: MINILM_L6.dimensions },
+    (texts, signal) => this.minilm.embed(texts, signal).then((r) => r.vectors),
+    ENCODER_CACHE,
+  );
 
   /** Releases the MiniLM session, if one was loaded (the worker's shutdown). */
   close(): Promise<void> {
