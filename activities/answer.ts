@@ -4,7 +4,7 @@ import type {
   AnswerRunEvent,
   ClaimVerdict,
   ContextPassage,
-  GroundingMethod,
+  GroundingCheckInput,
   GroundingReport,
   HistoryMessage,
   ResolvedPrompt,
@@ -299,13 +299,7 @@ export function createAnswerActivities({ orm, llm }: AnswerActivityDeps) {
      * whose output is not the schema's JSON is retried by Temporal.
      */
     async groundAnswer(
-      input: {
-        tenantId: string;
-        answer: string;
-        passages: Array<{ id: string; text: string }>;
-        threshold: number;
-        method: GroundingMethod;
-        model?: string;
+      input: GroundingCheckInput & {
         /** The question answered (optional: grounding checks without one judge support only). */
         question?: string;
         /** The judge prompt the run resolved (absent: the shipped one); the offline checker has no prompt. */
