@@ -83,7 +83,7 @@ export function createAnswerActivities({ orm, llm }: AnswerActivityDeps) {
   /**
    * A step's work while its carried events are written (a model step's events do not wait for the model); the step
    * ends once both have, and a failed write fails it (its retry writes them again, keyed). `work` gets the write to
-   * await before events of its own, which must come after.
+   * await before events of its own, which must come after; a failed `work` still waits for the write.
    */
   const alongsideCarried = async <T>(
     tenantId: string,
@@ -91,8 +91,16 @@ export function createAnswerActivities({ orm, llm }: AnswerActivityDeps) {
     work: (carried: Promise<void>) => Promise<T>,
   ): Promise<T> => {
     const carried = writeCarried(tenantId, input);
-    carried.catch(() => {}); // awaited below, once the work is done; the work's own failure comes first
-    const result = await work(carried);
+    carried.catch(() => {}); // handled here so a failure while the work runs is not an unhandled rejection
+    let result: T;
+    try {
+      result = await work(carried);
+    } catch (e) {
+      // The step failed: its events are still written if they can be (a run that fails here shows how far it got);
+      // the step's own failure is what it reports.
+      await carried.catch(() => {});
+      throw e;
+    }
     await carried;
     return result;
   };

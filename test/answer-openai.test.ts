@@ -202,6 +202,21 @@ describe('answers (scripted OpenAI-compatible model)', () => {
     const after = await api.request('GET', `/v1/answers/${held.id}`, { key: ctx.tenant.key });
     expect(after.body).toMatchObject({ status: 'failed', result: { error: expect.stringContaining('terminated') } });
   });
+
+  it('a step that fails still writes the phase events it carried: the log shows how far the run got', async () => {
+    server.reset();
+    // The question's embedding is refused (not retried): the first step fails, carrying the "retrieving" phase.
+    server.embeddings.enqueue({ status: 401 });
+    const res = await ask('What is the default pickle protocol?');
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ status: 'failed', result: { error: expect.stringContaining('credentials') } });
+    const events = (await ctx.orm.em
+      .getConnection()
+      .execute(`select type, data->>'phase' as phase from run_events where workflow_id = ? order by id`, [
+        res.body!.workflowId,
+      ])) as Array<{ type: string; phase: string | null }>;
+    expect(events.map((e) => (e.phase ? `phase:${e.phase}` : e.type))).toEqual(['phase:retrieving', 'failed']);
+  });
 });
 
 describe('search served by the API (scripted OpenAI-compatible model)', () => {
