@@ -68,8 +68,8 @@ interface SearchRequest {
 
 /**
  * What an answer run hands the step that follows a phase change: that change's events (and the steps before it), for
- * the step to write before its work, instead of a local activity of their own in the workflow task. Keyed by run,
- * transition and position, so a retried attempt writes nothing twice.
+ * the step to write as it starts (alongside its work), instead of a local activity of their own in the workflow task.
+ * Keyed by run, transition and position, so a retried attempt writes nothing twice.
  */
 export interface CarriesRunEvents {
   runEvents?: Array<NewRunEvent<AnswerRunEvent>>;

@@ -82,8 +82,8 @@ export async function answer(input: AnswerInput): Promise<AnswerResult> {
   // Step and phase events wait here and go out with the next phase change. Each event is keyed by run, transition
   // and position, so a transition whose write runs again writes nothing twice. Runs started before the patch wrote
   // each transition with a local activity of its own (about 10 ms inside a workflow task, on the answer's critical
-  // path); since it, the step that follows the change writes them before its work (`carry`), and only a transition
-  // no step follows (waiting for a review) still uses the local activity.
+  // path); since it, the step that follows the change writes them as it starts (`carry`), before any event of its
+  // own, and only a transition no step follows (waiting for a review) still uses the local activity.
   const carrySteps = patched('answer-steps-carry-events');
   let pending: AnswerRunEvent[] = [];
   let outbox: Array<AnswerRunEvent & { key: string }> = [];
