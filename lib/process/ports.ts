@@ -1,4 +1,5 @@
 import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** A port free on loopback right now (the OS picks it). */
 export function freePort(host = '127.0.0.1'): Promise<number> {
@@ -38,12 +39,16 @@ export function startOnFreePort<T>(start: (port: number) => Promise<T>, attempts
   );
 }
 
-/** Runs `attempt` until it succeeds, while it fails with an error `retryable` accepts, at most `attempts` times. */
+/**
+ * Runs `attempt` until it succeeds, while it fails with an error `retryable` accepts, at most `attempts` times,
+ * `delayMs` apart.
+ */
 export async function retrying<T>(
   attempt: () => Promise<T>,
   attempts: number,
   retryable: (error: unknown) => boolean,
   onRetry?: (error: unknown) => void,
+  delayMs = 0,
 ): Promise<T> {
   for (let n = 1; ; n++) {
     try {
@@ -51,6 +56,7 @@ export async function retrying<T>(
     } catch (e) {
       if (!retryable(e) || n >= attempts) throw e;
       onRetry?.(e);
+      if (delayMs) await sleep(delayMs);
     }
   }
 }
