@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Context } from '@temporalio/activity';
 import type {
   AnswerResult,
@@ -75,10 +76,25 @@ export interface CarriesRunEvents {
   runEvents?: Array<NewRunEvent<AnswerRunEvent>>;
 }
 
+/** How many times a step writes its carried events before the step fails (see writeCarried). */
+const CARRIED_WRITE_TRIES = 3;
+
 export function createAnswerActivities({ orm, llm }: AnswerActivityDeps) {
+  /**
+   * Writes a step's carried events, trying again in place on a failed write (a model step's retry would call the
+   * model again for it): three tries, 100 and 400 ms apart, then the step fails and its retry writes them.
+   */
   const writeCarried = async (tenantId: string, input: CarriesRunEvents, workflowId?: string) => {
-    if (input.runEvents?.length)
-      await appendRunEvents(orm.em.fork(), tenantId, workflowId ?? currentWorkflowId(), input.runEvents);
+    if (!input.runEvents?.length) return;
+    const id = workflowId ?? currentWorkflowId();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await appendRunEvents(orm.em.fork(), tenantId, id, input.runEvents);
+      } catch (e) {
+        if (attempt >= CARRIED_WRITE_TRIES) throw e;
+        await sleep(100 * 4 ** (attempt - 1));
+      }
+    }
   };
   /**
    * A step's work while its carried events are written (a model step's events do not wait for the model); the step

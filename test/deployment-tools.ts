@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
 import { delimiter, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -90,8 +90,8 @@ export async function acquireKustomize(
 export const COMPOSE_CHECK_DIR = join(root, 'infra', 'compose-check');
 
 /**
- * A Go program of this repository (a folder with its go.mod, go.sum and main.go), built with `go build` into the
- * cache once per version of those sources; returns the binary's path.
+ * A Go program of this repository (a folder with its go.mod, go.sum and .go files), built with `go build` into the
+ * cache once per version of those sources (their names and contents); returns the binary's path.
  */
 export async function acquireGoProgram(
   moduleDir: string,
@@ -100,7 +100,11 @@ export async function acquireGoProgram(
   log: (l: string) => void = () => {},
 ): Promise<string> {
   const hash = createHash('sha256');
-  for (const f of ['go.mod', 'go.sum', 'main.go']) hash.update(readFileSync(join(moduleDir, f)));
+  const sources = readdirSync(moduleDir).filter((f) => f === 'go.mod' || f === 'go.sum' || f.endsWith('.go'));
+  for (const f of sources.sort()) {
+    const bytes = readFileSync(join(moduleDir, f));
+    hash.update(`${f}\0${bytes.length}\0`).update(bytes);
+  }
   const dir = join(cacheRoot(env), name, hash.digest('hex').slice(0, 16));
   const cached = join(dir, name);
   if (await executable(cached)) return cached;
@@ -110,7 +114,7 @@ export async function acquireGoProgram(
     name,
     // `go -C` runs the build in the module's own folder (its go.mod and go.sum).
     (out) => streamed('go', ['-C', moduleDir, 'build', '-trimpath', '-o', join(out, name), '.'], goEnv(env), log),
-    `cd ${relative(root, moduleDir)} && go build -o ${cached} .`,
+    `cd ${relative(root, moduleDir)} && CGO_ENABLED=0 go build -trimpath -o ${cached} .`,
   );
 }
 

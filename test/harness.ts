@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { Connection, type Client } from '@temporalio/client';
-import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
+import { NativeConnection, Runtime, DefaultLogger, type Worker, type WorkerOptions } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { createApp } from '../api/app';
 import { QuotaService } from '../api/quota/service';
@@ -58,9 +58,10 @@ export interface TestContext {
   addTenant(role?: Role): Promise<{ id: string; key: string }>;
   /**
    * A worker on this file's task queue, plus one on its tools queue (agent tool calls, with an MCP client pool
-   * closed with the context); its LLM gateway follows the file's config unless one is given.
+   * closed with the context); its LLM gateway follows the file's config unless one is given, and `overrides` go to
+   * the first (e.g. `enableNonLocalActivities: false` for a worker that runs workflows and local activities only).
    */
-  startWorker(opts?: { llm?: LlmGateway }): Promise<Worker>;
+  startWorker(opts?: { llm?: LlmGateway; overrides?: Partial<WorkerOptions> }): Promise<Worker>;
   /**
    * The real worker process (workers/main.ts, both task queues) on this file's queue, for tests that kill it;
    * SIGKILLed after the file. `env` adds variables (e.g. the file's OPENAI_BASE_URL).
@@ -139,6 +140,7 @@ export async function setupTestContext(overrides: NodeJS.ProcessEnv = {}): Promi
         deps,
         workflowBundlePath: inject('workflowBundlePath'),
         telemetry,
+        overrides: opts.overrides,
       });
       const toolsWorker = await createWorker({
         connection,

@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, onTestFinished } from 'vitest';
 import { chunkDocument } from '../lib/ingest/chunk';
 import { parseDocument } from '../lib/ingest/parse';
+import { vectorIndexName } from '../lib/ingest/vector-index';
 import { setupTestContext, startTestApi, type TestContext } from './harness';
 
 let ctx: TestContext;
@@ -46,9 +47,12 @@ it(
     const progress = async () =>
       (await api.request('GET', `/v1/ingests/${encodeURIComponent(workflowId)}`, { key: ctx.tenant.key })).body!;
     let worker = await ctx.startWorkerProcess({ env: WORKER_ENV });
+    // Killed however this test ends, so the next test's workers are the only ones on the queue.
+    onTestFinished(() => void worker.kill('SIGKILL'));
+    let seenAtLastKill = 0;
     for (const threshold of [30, 80, 140]) {
       const deadline = Date.now() + 120_000;
-      while (((await progress()).progress?.done ?? 0) < threshold) {
+      while ((seenAtLastKill = (await progress()).progress?.done ?? 0) < threshold) {
         if (Date.now() > deadline) throw new Error(`ingest stalled before ${threshold} documents`);
         await sleep(100);
       }
@@ -65,9 +69,21 @@ it(
     }
     expect(run.status).toBe('completed');
     expect(run.progress).toMatchObject({ total: 200, done: 200, failed: 0 });
-    // The collection's HNSW index is built once at the end, by a worker that was killed before.
+    // The collection's HNSW index is built once at the end, by a worker that was killed before. On a loaded machine
+    // the last kill can come once every document is done (batches finish 16 at a time), inside the build: its retry
+    // then finds the index the killed attempt committed.
     expect(expectedChunks).toBeGreaterThanOrEqual(100);
-    expect(run.progress.vectorIndex).toMatchObject({ status: 'built', rows: expectedChunks });
+    expect(run.progress.vectorIndex).toMatchObject({
+      status: seenAtLastKill < 200 ? 'built' : expect.stringMatching(/^(built|exists)$/),
+      rows: expectedChunks,
+    });
+    const [index] = await ctx.orm.em
+      .getConnection()
+      .execute(
+        `select i.indisvalid as valid from pg_index i join pg_class c on c.oid = i.indexrelid where c.relname = ?`,
+        [vectorIndexName(collectionId)],
+      );
+    expect(index).toEqual({ valid: true });
 
     const conn = ctx.orm.em.getConnection();
     const [docs] = await conn.execute(

@@ -102,12 +102,29 @@ export async function answer(input: AnswerInput): Promise<AnswerResult> {
     outbox = [];
     await local.emitAnswerEvents({ tenantId, workflowId, events: out });
   };
+  /** The events handed to the latest step that carried any (the steps run one after another). */
+  let lastCarried: typeof outbox = [];
   /** A step's input with the events waiting for it (none before the patch: setPhase wrote them). */
   const carry = <T extends object>(input: T): T & { runEvents?: typeof outbox } => {
     if (!outbox.length) return input;
     const runEvents = outbox;
     outbox = [];
+    lastCarried = runEvents;
     return { ...input, runEvents };
+  };
+  /**
+   * The failure record's input. Since the patch it carries the latest step's events again (a step cancelled before
+   * it started, or one whose write failed with it, left them unwritten; keyed, so those written are not written
+   * twice, and all land before `failed`) and the steps finished since the last phase change.
+   */
+  const carryToFailure = <T extends object>(input: T): T & { runEvents?: typeof outbox } => {
+    if (!carrySteps) return carry(input);
+    const batch = transitions++;
+    const finished = pending.map((e, i) => ({ ...e, key: `${runId}:${batch}:${i}` }));
+    pending = [];
+    const runEvents = [...lastCarried, ...outbox, ...finished];
+    outbox = [];
+    return runEvents.length ? { ...input, runEvents } : input;
   };
   const step = async <T>(
     name: string,
@@ -378,11 +395,16 @@ export async function answer(input: AnswerInput): Promise<AnswerResult> {
   } catch (err) {
     if (!isCancellation(err)) {
       await db.failAnswer(
-        carry({ tenantId, answerId: input.answerId, workflowId, message: rootCause(err) ?? (err as Error).message }),
+        carryToFailure({
+          tenantId,
+          answerId: input.answerId,
+          workflowId,
+          message: rootCause(err) ?? (err as Error).message,
+        }),
       );
     } else {
       await CancellationScope.nonCancellable(() =>
-        db.failAnswer(carry({ tenantId, answerId: input.answerId, workflowId, message: 'cancelled' })),
+        db.failAnswer(carryToFailure({ tenantId, answerId: input.answerId, workflowId, message: 'cancelled' })),
       );
     }
     throw err;
